@@ -1,0 +1,35 @@
+import type { Alert, AlertmanagerPayload } from './payload.ts';
+
+/** An alert as Lookout tracks it inside a group: the newest thing any notification said about it. */
+export type TrackedAlert = Alert;
+
+/**
+ * What Lookout knows about one Alertmanager group in one episode (from first firing until
+ * every alert resolved). Rendering is a pure function of this, so re-rendering is idempotent.
+ */
+export interface GroupState {
+  groupKey: string;
+  receiver: string;
+  externalURL: string;
+  groupLabels: Record<string, string>;
+  commonLabels: Record<string, string>;
+  commonAnnotations: Record<string, string>;
+  /** Firing first, then by startsAt, then fingerprint: a stable order for rendering and diffs. */
+  alerts: TrackedAlert[];
+  /** Alerts Alertmanager left out of the last notification (max_alerts). */
+  truncatedAlerts: number;
+}
+
+/** What a notification changed about a group; empty when it told us nothing new. */
+export interface GroupChange {
+  firing: TrackedAlert[];
+  resolved: TrackedAlert[];
+}
+
+export function isFiring(group: GroupState): boolean {
+  return group.alerts.some((alert) => alert.status === 'firing');
+}
+
+export function hasChanges(change: GroupChange): boolean {
+  return change.firing.length > 0 || change.resolved.length > 0;
+}
