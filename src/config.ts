@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+/**
+ * Lookout's whole configuration: environment variables plus an optional YAML file
+ * (LOOKOUT_CONFIG). One schema validates both, every problem is reported at once,
+ * and no message ever repeats a value (values can be secrets).
+ */
+
+const channelId = z.string().regex(/^[A-Za-z0-9#_.-]{1,80}$/, 'must be a Slack channel id such as C0123ABCD');
+
+const labelRegex = z.string().refine(
+  (source) => {
+    try {
+      new RegExp(`^(?:${source})$`);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'is not a valid regular expression' },
+);
+
+const routeSchema = z.strictObject({
+  match: z.record(z.string(), z.string()).default({}),
+  matchRegex: z.record(z.string(), labelRegex).default({}),
+  channel: channelId,
+});
+
+const outboxSchema = z.strictObject({
+  /** Slack allows about one message per second per channel. */
+  minIntervalMs: z.number().int().min(0).default(1000),
+  /** How long a delivery keeps being retried before it is abandoned (with an error log and a metric). */
+  giveUpAfterMs: z.number().int().positive().default(15 * 60_000),
+  initialBackoffMs: z.number().int().positive().default(1000),
+  maxBackoffMs: z.number().int().positive().default(60_000),
+});
+
+const fileSchema = z.strictObject({
+  channel: channelId.optional(),
+  auditChannel: channelId.optional(),
+  routes: z.array(routeSchema).default([]),
+  slashCommand: z
+    .string()
+    .regex(/^\/[a-z0-9_-]{1,31}$/, 'must look like /ops')
+    .default('/ops'),
+  outbox: outboxSchema.default(outboxSchema.parse({})),
+  webhook: z
+    .strictObject({ maxBodyBytes: z.number().int().positive().default(1024 * 1024) })
+    .default({ maxBodyBytes: 1024 * 1024 }),
+  // Identity mapping is validated by the RBAC gate (a later part); accepted here so the
+  // documented example file loads.
+  identities: z.unknown().optional(),
+});
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  SLACK_BOT_TOKEN: z.string().regex(/^xox[a-z]-/, 'must be a Slack bot token (xoxb-…)').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(16, 'must be the app signing secret').optional(),
+  SLACK_API_URL: z.url({ message: 'must be a URL' }).default('https://slack.com/api/'),
+  LOOKOUT_WEBHOOK_TOKEN: z.string({ error: 'is required: Alertmanager must send it as a bearer token' }).min(16, 'must be at least 16 characters'),
+  LOOKOUT_CONFIG: z.string().min(1).optional(),
+  LOOKOUT_CHANNEL: channelId.optional(),
+  LOOKOUT_STATE: z.string().min(1).default('data/lookout.db'),
+});
+
+export type RouteConfig = z.output<typeof routeSchema>;
+export type OutboxConfig = z.output<typeof outboxSchema>;
+
+export interface Config {
+  http: { port: number; host: string };
+  logLevel: string;
+  /** Absent in console mode: messages are printed instead of sent. */
+  slack?: { botToken: string; signingSecret: string; apiUrl: string };
+  webhookToken: string;
+  webhookMaxBodyBytes: number;
+  statePath: string;
+  channel: string;
+  auditChannel?: string;
+  routes: RouteConfig[];
+  slashCommand: string;
+  outbox: OutboxConfig;
+}
+
+/** Channel name printed in console mode when no channel is configured. */
+const CONSOLE_CHANNEL = 'console';
+
+/**
+ * Validate env and the config file together.
+ * @param readFile injected so tests need no files on disk.
+ * @throws ConfigError listing every problem.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): Config {
+  const problems: string[] = [];
+  const envResult = envSchema.safeParse(env);
+  if (!envResult.success) problems.push(...envResult.error.issues.map((issue) => describe('env', issue)));
+
+  let fileInput: unknown = {};
+  const configPath = env.LOOKOUT_CONFIG;
+  if (configPath) {
+    try {
+      fileInput = parseYaml(readFile(configPath)) ?? {};
+    } catch (error) {
+      problems.push(`LOOKOUT_CONFIG: cannot read ${configPath}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  const fileResult = fileSchema.safeParse(fileInput);
+  if (!fileResult.success) problems.push(...fileResult.error.issues.map((issue) => describe(configPath ?? 'config', issue)));
+
+  if (!envResult.success || !fileResult.success || problems.length > 0) throw new ConfigError(problems);
+  const e = envResult.data;
+  const file = fileResult.data;
+
+  const hasToken = e.SLACK_BOT_TOKEN !== undefined;
+  const hasSecret = e.SLACK_SIGNING_SECRET !== undefined;
+  if (hasToken !== hasSecret) {
+    problems.push('env SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET: set both to talk to Slack, or neither for console mode');
+  }
+  const channel = e.LOOKOUT_CHANNEL ?? file.channel ?? (hasToken ? undefined : CONSOLE_CHANNEL);
+  if (channel === undefined) {
+    problems.push('channel: set LOOKOUT_CHANNEL or `channel` in the config file (where unrouted alerts go)');
+  }
+  if (problems.length > 0 || channel === undefined) throw new ConfigError(problems);
+
+  return {
+    http: { port: e.PORT, host: e.HOST },
+    logLevel: e.LOG_LEVEL,
+    ...(e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET
+      ? { slack: { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: withTrailingSlash(e.SLACK_API_URL) } }
+      : {}),
+    webhookToken: e.LOOKOUT_WEBHOOK_TOKEN,
+    webhookMaxBodyBytes: file.webhook.maxBodyBytes,
+    statePath: e.LOOKOUT_STATE,
+    channel,
+    ...(file.auditChannel ? { auditChannel: file.auditChannel } : {}),
+    routes: file.routes,
+    slashCommand: file.slashCommand,
+    outbox: file.outbox,
+  };
+}
+
+function describe(source: string, issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String).join('.');
+  return source === 'env' ? `env ${path}: ${issue.message}` : `${source}: ${path || '(top level)'}: ${issue.message}`;
+}
+
+function withTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
+}

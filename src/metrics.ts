@@ -1,0 +1,72 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Lookout's own metrics, on a registry it owns (never prom-client's global one),
+ * so tests and several instances in one process do not share counters.
+ */
+export interface Metrics {
+  registry: Registry;
+  /** Alerts in accepted webhook payloads, by alert status. */
+  alertsReceived: Counter<'status'>;
+  /** Webhook requests by outcome: accepted, unauthorized, invalid, too_large, store_failed. */
+  webhookRequests: Counter<'outcome'>;
+  /** Slack Web API calls by method and outcome: ok, rate_limited, retryable, error. */
+  slackRequests: Counter<'method' | 'outcome'>;
+  slackRequestDuration: Histogram<'method'>;
+  /** Deliveries waiting in the outbox, by kind: message, reply. */
+  outboxDepth: Gauge<'kind'>;
+  /** Deliveries the outbox abandoned, by kind and reason; each one is also an error log line. */
+  outboxGaveUp: Counter<'kind' | 'reason'>;
+  /** From receiving a notification to Slack showing it. */
+  deliveryLatency: Histogram;
+}
+
+export function createMetrics(registry = new Registry()): Metrics {
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    alertsReceived: new Counter({
+      name: 'lookout_alerts_received_total',
+      help: 'Alerts received from Alertmanager, by status.',
+      labelNames: ['status'],
+      registers: [registry],
+    }),
+    webhookRequests: new Counter({
+      name: 'lookout_webhook_requests_total',
+      help: 'Alertmanager webhook requests, by outcome.',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    slackRequests: new Counter({
+      name: 'lookout_slack_requests_total',
+      help: 'Slack Web API calls, by method and outcome.',
+      labelNames: ['method', 'outcome'],
+      registers: [registry],
+    }),
+    slackRequestDuration: new Histogram({
+      name: 'lookout_slack_request_duration_seconds',
+      help: 'Duration of Slack Web API calls.',
+      labelNames: ['method'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    outboxDepth: new Gauge({
+      name: 'lookout_outbox_depth',
+      help: 'Slack deliveries waiting in the outbox, by kind.',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    outboxGaveUp: new Counter({
+      name: 'lookout_outbox_gave_up_total',
+      help: 'Slack deliveries abandoned after retries or a permanent error, by kind and reason.',
+      labelNames: ['kind', 'reason'],
+      registers: [registry],
+    }),
+    deliveryLatency: new Histogram({
+      name: 'lookout_alert_delivery_latency_seconds',
+      help: 'Time from receiving an Alertmanager notification to Slack showing it.',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,92 @@
+import type { AlertmanagerPayload } from '../../alerts/payload.ts';
+import type { GroupState } from '../../alerts/group-state.ts';
+
+/**
+ * Lookout's durable state behind one small interface. The default is embedded SQLite
+ * (sqlite-store.ts); the SQL stays portable so a PostgreSQL store can implement the same
+ * interface when Lookout runs as several replicas.
+ */
+
+/** A webhook payload accepted (answered 2xx) but not yet folded into its group. */
+export interface StoredNotification {
+  id: number;
+  receivedAt: number;
+  payload: AlertmanagerPayload;
+}
+
+/** One episode of one Alertmanager group in one channel, and its Slack message. */
+export interface GroupRecord {
+  id: number;
+  groupKey: string;
+  channel: string;
+  state: GroupState;
+  /** Bumped on every change of state; Slack is in sync when postedVersion === version. */
+  version: number;
+  postedVersion: number;
+  /** Slack's ts of the group's message, once posted. */
+  messageTs: string | null;
+  /** When the notification behind the current version arrived (for delivery latency). */
+  changedAt: number;
+  delivery: DeliveryAttempts;
+}
+
+/** A thread reply under a group's message saying what changed. */
+export interface ReplyRecord {
+  id: number;
+  groupId: number;
+  channel: string;
+  messageTs: string | null;
+  text: string;
+  createdAt: number;
+  delivery: DeliveryAttempts;
+}
+
+export interface DeliveryAttempts {
+  attempts: number;
+  nextAttemptAt: number;
+  /** When the first failure of the current run of failures happened; null while healthy. */
+  failingSince: number | null;
+}
+
+export interface OutboxDepth {
+  messages: number;
+  replies: number;
+}
+
+export interface Store {
+  /** Runs fn in one transaction: all of its writes land, or none. */
+  transaction<T>(fn: () => T): T;
+
+  addNotification(payload: AlertmanagerPayload, receivedAt: number): number;
+  /** Oldest first. */
+  pendingNotifications(limit: number): StoredNotification[];
+  deleteNotification(id: number): void;
+
+  /** The newest episode of a group, whatever its channel. */
+  latestGroup(groupKey: string): GroupRecord | undefined;
+  addGroup(groupKey: string, channel: string, state: GroupState, changedAt: number): number;
+  updateGroupState(id: number, state: GroupState, changedAt: number): void;
+  addReply(groupId: number, text: string, createdAt: number): void;
+
+  /**
+   * For each channel, the message to deliver next: due now, Slack copy behind, new posts
+   * before edits, oldest first. At most one per channel, so a storm costs one row a channel.
+   */
+  nextMessagePerChannel(now: number): GroupRecord[];
+  /** For each channel, the oldest due reply whose parent message exists in Slack. */
+  nextReplyPerChannel(now: number): ReplyRecord[];
+  /** Earliest time anything pending becomes due, or null when the outbox is empty. */
+  nextDueAt(): number | null;
+  markMessageDelivered(id: number, messageTs: string, version: number): void;
+  /** Stop trying to deliver this version (after a permanent error or the retry deadline). */
+  abandonMessage(id: number, version: number): void;
+  /** Forget the Slack message (deleted by someone) so the next delivery posts afresh. */
+  forgetMessage(id: number): void;
+  deferMessage(id: number, delivery: DeliveryAttempts): void;
+  /** Delivered, or abandoned. */
+  removeReply(id: number): void;
+  deferReply(id: number, delivery: DeliveryAttempts): void;
+  outboxDepth(): OutboxDepth;
+
+  close(): void;
+}
