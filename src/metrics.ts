@@ -19,6 +19,8 @@ export interface Metrics {
   outboxGaveUp: Counter<'kind' | 'reason'>;
   /** From receiving a notification to Slack showing it. */
   deliveryLatency: Histogram;
+  /** Slash commands by subcommand and outcome: ok, invalid, refused, error. */
+  slashCommands: Counter<'command' | 'outcome'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -66,6 +68,12 @@ export function createMetrics(registry = new Registry()): Metrics {
       name: 'lookout_alert_delivery_latency_seconds',
       help: 'Time from receiving an Alertmanager notification to Slack showing it.',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    slashCommands: new Counter({
+      name: 'lookout_slash_commands_total',
+      help: 'Slash commands, by subcommand and outcome.',
+      labelNames: ['command', 'outcome'],
       registers: [registry],
     }),
   };

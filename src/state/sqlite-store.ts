@@ -230,6 +230,15 @@ export class SqliteStore implements Store {
     return this.depth;
   }
 
+  ping(): string | undefined {
+    try {
+      this.get('SELECT 1');
+      return undefined;
+    } catch (error) {
+      return `state store: ${(error as Error).message}`;
+    }
+  }
+
   close(): void {
     this.db.close();
   }

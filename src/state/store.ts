@@ -88,5 +88,7 @@ export interface Store {
   deferReply(id: number, delivery: DeliveryAttempts): void;
   outboxDepth(): OutboxDepth;
 
+  /** A problem that makes the store unusable, or undefined when it answers. */
+  ping(): string | undefined;
   close(): void;
 }

@@ -1,0 +1,55 @@
+import type { Logger } from '../src/log.ts';
+import type { Store, StoredNotification } from '../src/state/store.ts';
+import { hasChanges } from './group-state.ts';
+import { mergeNotification } from './merge-group.ts';
+import { renderChangeReply } from './render.ts';
+import { routeChannel, type CompiledRoute } from './route-channel.ts';
+
+export interface ProcessorDeps {
+  store: Store;
+  routes: CompiledRoute[];
+  defaultChannel: string;
+  log: Logger;
+}
+
+/** Notifications folded per transaction batch; bounded so one pass never holds the database long. */
+const BATCH = 100;
+
+/**
+ * Fold accepted notifications (the inbox) into group state and queue what Slack must show.
+ * Each notification is applied and removed from the inbox in one transaction, so a crash
+ * at any point neither loses it nor applies it twice.
+ * @returns how many notifications changed something Slack will show.
+ */
+export function processPendingNotifications(deps: ProcessorDeps): number {
+  let changed = 0;
+  for (;;) {
+    const batch = deps.store.pendingNotifications(BATCH);
+    for (const notification of batch) {
+      if (deps.store.transaction(() => apply(deps, notification))) changed += 1;
+    }
+    if (batch.length < BATCH) return changed;
+  }
+}
+
+function apply({ store, routes, defaultChannel, log }: ProcessorDeps, { id, payload, receivedAt }: StoredNotification): boolean {
+  store.deleteNotification(id);
+  const latest = store.latestGroup(payload.groupKey);
+  const result = mergeNotification(latest?.state, payload);
+  const groupLog = log.child({ groupKey: payload.groupKey, receiver: payload.receiver });
+  if (!result.changed) {
+    groupLog.debug('notification repeated what the group message shows; nothing to do');
+    return false;
+  }
+  if (result.newEpisode || latest === undefined) {
+    const channel = routeChannel(payload.commonLabels, routes, defaultChannel);
+    store.addGroup(payload.groupKey, channel, result.state, receivedAt);
+    groupLog.info({ channel, alerts: result.state.alerts.length }, 'new alert group');
+    return true;
+  }
+  store.updateGroupState(latest.id, result.state, receivedAt);
+  // Before the first post there is nothing to reply under: the post itself shows the change.
+  if (latest.postedVersion > 0 && hasChanges(result.change)) store.addReply(latest.id, renderChangeReply(result.state, result.change), receivedAt);
+  groupLog.info({ firing: result.change.firing.length, resolved: result.change.resolved.length }, 'alert group changed');
+  return true;
+}

@@ -1,0 +1,5 @@
+import type { AnyCommand } from './command.ts';
+import help from './help.ts';
+
+/** Every subcommand of the slash command, in the order help lists them. */
+export const commands: readonly AnyCommand[] = [help];

@@ -1,0 +1,67 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../log.ts';
+import { BodyTooLarge, readBody } from '../http/read-body.ts';
+import { sendText } from '../http/respond.ts';
+import { DEFAULT_MAX_SKEW_SECONDS, verifySlackSignature } from './verify-slack-signature.ts';
+
+export interface SlackRequestGuardOptions {
+  signingSecret: string;
+  log: Logger;
+  now: () => number;
+  maxBodyBytes?: number;
+}
+
+/**
+ * Runs in front of Bolt for POST /slack/events. Bolt verifies signatures too, but accepts
+ * timestamps from the future and the same signed request any number of times within its
+ * window; this guard refuses both. It leaves the body where Bolt looks for it (`rawBody`),
+ * so Bolt's own check still runs on the same bytes.
+ * @returns whether the request may go on to Bolt; if not, the 401/413 is already sent.
+ */
+export function createSlackRequestGuard({ signingSecret, log, now, maxBodyBytes = 1024 * 1024 }: SlackRequestGuardOptions) {
+  const seen = new Map<string, number>();
+  const windowMs = DEFAULT_MAX_SKEW_SECONDS * 1000;
+
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBodyBytes);
+    } catch (error) {
+      sendText(res, error instanceof BodyTooLarge ? 413 : 400, 'bad request\n');
+      return false;
+    }
+    const signature = req.headers['x-slack-signature'];
+    const verdict = verifySlackSignature({
+      signingSecret,
+      rawBody: body,
+      timestampHeader: req.headers['x-slack-request-timestamp'],
+      signatureHeader: signature,
+      nowMs: now(),
+    });
+    if (!verdict.ok) {
+      log.warn({ reason: verdict.reason }, 'refused a request to /slack/events');
+      sendText(res, 401, 'invalid request signature\n');
+      return false;
+    }
+
+    // A valid signature seen before is a replay: Slack signs every delivery afresh.
+    const key = String(signature);
+    forgetOlderThan(seen, now() - 2 * windowMs);
+    if (seen.has(key)) {
+      log.warn({ reason: 'replayed request' }, 'refused a request to /slack/events');
+      sendText(res, 401, 'replayed request\n');
+      return false;
+    }
+    seen.set(key, now());
+    Object.assign(req, { rawBody: body });
+    return true;
+  };
+}
+
+/** Signatures older than the timestamp window can never verify again, so they need no memory. */
+function forgetOlderThan(seen: Map<string, number>, cutoff: number): void {
+  for (const [key, at] of seen) {
+    if (at >= cutoff) break; // insertion order is time order
+    seen.delete(key);
+  }
+}
