@@ -1,0 +1,386 @@
+import type { types as slack } from '@slack/bolt';
+import type { GroupChange, GroupState, TrackedAlert } from './group-state.ts';
+import { isFiring } from './group-state.ts';
+
+/** A Slack message ready for chat.postMessage / chat.update. */
+export interface SlackMessage {
+  /** Notification and screen-reader fallback; mrkdwn, already escaped. */
+  text: string;
+  blocks: slack.KnownBlock[];
+}
+
+/*
+ * Slack documents: 50 blocks per message, 3000 chars of section text, 2000 per section field,
+ * 10 fields per section, 150 chars of header text, 3000 chars of button URL, and advises keeping
+ * top-level text under 4000. We stay well below, because Slack does not say whether it counts
+ * UTF-16 units, code points or bytes, and because it also rejects messages whose blocks are large
+ * in total (msg_blocks_too_long) at an undocumented size (reported around 13k characters).
+ */
+const BUDGET = {
+  header: 140,
+  section: 2800,
+  summary: 300,
+  field: 300,
+  fields: 10,
+  fallback: 3000,
+  url: 2900,
+  alertLines: 20,
+  alertIdentity: 300,
+  alertNote: 200,
+  labelValue: 120,
+  reply: 1500,
+  replyAlerts: 5,
+  replyIdentity: 120,
+} as const;
+
+/*
+ * Labels that never help tell alerts apart or decide what to do: prometheus / prometheus_replica
+ * name the Prometheus that evaluated the rule (external labels), endpoint is the ServiceMonitor
+ * port name, uid is kube-state-metrics' object UID (the pod name says the same, readably).
+ * job and instance stay: for TargetDown or node alerts they are the subject of the alert, and we
+ * cannot tell those apart from an exporter's address.
+ */
+const NOISE_LABELS: ReadonlySet<string> = new Set(['prometheus', 'prometheus_replica', 'endpoint', 'uid']);
+
+/** Not listed among the group's labels: noise, plus alertname and severity (in the header). */
+const HIDDEN_LABELS: ReadonlySet<string> = new Set([...NOISE_LABELS, 'alertname', 'severity']);
+
+/** Labels an on-call engineer looks for first; the rest follow alphabetically. */
+const LABEL_PRIORITY = [
+  'cluster',
+  'namespace',
+  'service',
+  'deployment',
+  'statefulset',
+  'daemonset',
+  'job_name',
+  'pod',
+  'container',
+  'node',
+  'persistentvolumeclaim',
+  'instance',
+  'job',
+];
+
+/**
+ * Renders the one Slack message that stands for an Alertmanager group. Pure: the same state gives
+ * byte-identical output (label maps are sorted, no clock is read), so callers detect duplicates by
+ * comparing renders. Only URL buttons are used; interactive actions come with the RBAC work.
+ */
+export function renderGroupMessage(group: GroupState): SlackMessage {
+  const blocks: slack.KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: clipPlain(headerText(group), BUDGET.header) } },
+  ];
+  const summary = summarySection(group);
+  if (summary !== '') blocks.push(mrkdwnSection(summary));
+  blocks.push(mrkdwnSection(alertsSection(group)));
+  const fields = labelFields(group);
+  if (fields.length > 0) {
+    blocks.push({ type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text, verbatim: true })) });
+  }
+  const buttons = linkButtons(group);
+  if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
+  return { text: fallbackText(group), blocks };
+}
+
+/**
+ * The short thread reply that says what a notification changed, e.g. "🔴 2 alerts firing: `pod=a`,
+ * `pod=b`" or "✅ 1 resolved: `pod=a`" followed by "All alerts resolved ✅" once nothing fires.
+ * Returns "" for an empty change. At most five alerts are named per line, then "and N more".
+ */
+export function renderChangeReply(group: GroupState, change: GroupChange): string {
+  const lines: string[] = [];
+  if (change.firing.length > 0) {
+    lines.push(`🔴 ${plural(change.firing.length, 'alert')} firing: ${alertList(change.firing, group)}`);
+  }
+  if (change.resolved.length > 0) {
+    lines.push(`✅ ${change.resolved.length} resolved: ${alertList(change.resolved, group)}`);
+    // Alerts Alertmanager left out may still fire, so only claim "all" when it left none out.
+    if (!isFiring(group) && group.truncatedAlerts === 0) lines.push('All alerts resolved ✅');
+  }
+  // Bounded by construction (names and counts are capped); the clip is a last guard.
+  return clipAtLine(lines.join('\n'), BUDGET.reply);
+}
+
+function headerText(group: GroupState): string {
+  const firing = group.alerts.filter((alert) => alert.status === 'firing').length;
+  const more = group.truncatedAlerts > 0 ? '+' : '';
+  const parts = [firing > 0 ? `🔥 FIRING (${firing}${more})` : '✅ RESOLVED'];
+  const severity = own(group.commonLabels, 'severity');
+  if (severity !== undefined && severity !== '') parts.push(severity);
+  parts.push(alertName(group));
+  return parts.join(' · ');
+}
+
+/** The common alertname, or the distinct names when a group mixes several rules. */
+function alertName(group: GroupState): string {
+  const common = own(group.commonLabels, 'alertname');
+  if (common !== undefined && common !== '') return common;
+  const names = [...new Set(group.alerts.map((alert) => own(alert.labels, 'alertname') ?? ''))]
+    .filter((name) => name !== '')
+    .sort(byCodeUnit);
+  return names.length > 0 ? names.join(', ') : 'alerts';
+}
+
+function summarySection(group: GroupState): string {
+  const summary = own(group.commonAnnotations, 'summary') ?? '';
+  const description = own(group.commonAnnotations, 'description') ?? '';
+  const parts: string[] = [];
+  if (summary !== '') parts.push(`*${clipMrkdwn(oneLine(summary), BUDGET.summary)}*`);
+  if (description !== '') {
+    const used = parts.reduce((total, part) => total + part.length + 1, 0);
+    parts.push(clipMrkdwn(description, BUDGET.section - used));
+  }
+  return parts.join('\n');
+}
+
+/** One compact line per alert, as many as fit, then "…and N more". */
+function alertsSection(group: GroupState): string {
+  const reserve = 80; // room for the "…and N more" line
+  const lines: string[] = [];
+  let length = 0;
+  for (const alert of group.alerts) {
+    if (lines.length === BUDGET.alertLines) break;
+    const line = alertLine(alert, group);
+    if (length + line.length + 1 > BUDGET.section - reserve) break;
+    lines.push(line);
+    length += line.length + 1;
+  }
+  const hidden = group.alerts.length - lines.length + group.truncatedAlerts;
+  if (hidden > 0) {
+    const leftOut = group.truncatedAlerts > 0 ? ` (Alertmanager left out ${group.truncatedAlerts})` : '';
+    lines.push(`…and ${hidden} more${leftOut}`);
+  }
+  return lines.length > 0 ? lines.join('\n') : 'No alerts.';
+}
+
+function alertLine(alert: TrackedAlert, group: GroupState): string {
+  const firing = alert.status === 'firing';
+  const identity = labelCodes(identityLabels(alert, group), BUDGET.alertIdentity);
+  const when = firing ? slackDate(alert.startsAt) : slackDate(alert.endsAt);
+  const state = firing ? `firing since ${when ?? 'unknown'}` : when === undefined ? 'resolved' : `resolved ${when}`;
+  const note = alertNote(alert, group);
+  return [
+    firing ? '🔴' : '✅',
+    identity === '' ? '' : `${identity} ·`,
+    state,
+    note === undefined ? '' : `— ${clipMrkdwn(oneLine(note), BUDGET.alertNote)}`,
+  ]
+    .filter((part) => part !== '')
+    .join(' ');
+}
+
+/** The labels that tell this alert apart from the rest of its group. */
+function identityLabels(alert: TrackedAlert, group: GroupState): Array<[string, string]> {
+  return sortedEntries(alert.labels).filter(
+    ([name, value]) => own(group.commonLabels, name) !== value && !NOISE_LABELS.has(name),
+  );
+}
+
+/** Per-alert summary (or description) when the group does not share it. */
+function alertNote(alert: TrackedAlert, group: GroupState): string | undefined {
+  for (const key of ['summary', 'description']) {
+    const value = own(alert.annotations, key);
+    if (value !== undefined && value !== '' && own(group.commonAnnotations, key) !== value) return value;
+  }
+  return undefined;
+}
+
+function labelFields(group: GroupState): string[] {
+  const labels = sortedEntries(group.commonLabels)
+    .filter(([name]) => !HIDDEN_LABELS.has(name))
+    .sort(([a], [b]) => priority(a) - priority(b));
+  const field = ([name, value]: [string, string]): string =>
+    `*${clipMrkdwn(name, 60)}*\n${labelValue(value, BUDGET.field - 70)}`;
+  if (labels.length <= BUDGET.fields) return labels.map(field);
+  const shown = labels.slice(0, BUDGET.fields - 1);
+  const rest = labels.slice(BUDGET.fields - 1).map(([name]) => name);
+  return [...shown.map(field), `*+${rest.length} more*\n${clipMrkdwn(rest.join(', '), BUDGET.field - 20)}`];
+}
+
+function linkButtons(group: GroupState): slack.Button[] {
+  const links: Array<[string, string | undefined]> = [
+    // Alerts are ordered firing first, so this is the rule behind what is on fire now.
+    ['Source', group.alerts.find((alert) => alert.generatorURL !== '')?.generatorURL],
+    ['Runbook', annotation(group, 'runbook_url')],
+    ['Dashboard', annotation(group, 'dashboard_url')],
+    ['Silence', isFiring(group) ? silenceUrl(group) : undefined],
+  ];
+  return links
+    .filter((link): link is [string, string] => link[1] !== undefined && isButtonUrl(link[1]))
+    .map(([label, url]) => ({ type: 'button', text: { type: 'plain_text', text: label }, url }));
+}
+
+/** A common annotation, else the first alert's (a runbook link rarely differs between alerts). */
+function annotation(group: GroupState, key: string): string | undefined {
+  const common = own(group.commonAnnotations, key);
+  if (common !== undefined && common !== '') return common;
+  for (const alert of group.alerts) {
+    const value = own(alert.annotations, key);
+    if (value !== undefined && value !== '') return value;
+  }
+  return undefined;
+}
+
+/** Slack rejects the whole message for one bad button URL, so only absolute http(s) URLs pass. */
+function isButtonUrl(url: string): boolean {
+  if (url.length > BUDGET.url) return false;
+  const parsed = URL.parse(url);
+  return parsed !== null && (parsed.protocol === 'https:' || parsed.protocol === 'http:');
+}
+
+/**
+ * Alertmanager UI link that pre-fills a new silence for this group. Built from groupLabels, so it
+ * silences what this message stands for and keeps matching when volatile labels (an exporter's
+ * pod IP in `instance`) change. With `group_by: []` groupLabels are empty; then commonLabels,
+ * and no link at all rather than a form that would silence everything.
+ */
+function silenceUrl(group: GroupState): string | undefined {
+  if (group.externalURL === '') return undefined;
+  let labels = sortedEntries(group.groupLabels);
+  if (labels.length === 0) labels = sortedEntries(group.commonLabels);
+  if (labels.length === 0) return undefined;
+  const filter = `{${labels.map(([name, value]) => `${matcherName(name)}=${quoted(value)}`).join(',')}}`;
+  return `${group.externalURL.replace(/\/+$/, '')}/#/silences/new?filter=${encodeURIComponent(filter)}`;
+}
+
+/** Classic label names go bare; UTF-8 names (Alertmanager ≥ 0.27) must be quoted. */
+function matcherName(name: string): string {
+  return /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) ? name : quoted(name);
+}
+
+function quoted(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+}
+
+function fallbackText(group: GroupState): string {
+  const firing = group.alerts.filter((alert) => alert.status === 'firing').length;
+  const status = firing > 0 ? `[FIRING:${firing}${group.truncatedAlerts > 0 ? '+' : ''}]` : '[RESOLVED]';
+  const severity = own(group.commonLabels, 'severity');
+  const summary =
+    own(group.commonAnnotations, 'summary') ?? group.alerts.map((alert) => own(alert.annotations, 'summary')).find(Boolean);
+  const text = [
+    status,
+    alertName(group),
+    severity ? `(${severity})` : '',
+    summary ? `— ${oneLine(summary)}` : '',
+  ]
+    .filter((part) => part !== '')
+    .join(' ');
+  return clipMrkdwn(text, BUDGET.fallback);
+}
+
+function alertList(alerts: readonly TrackedAlert[], group: GroupState): string {
+  const names = alerts.slice(0, BUDGET.replyAlerts).map((alert) => {
+    const identity = labelCodes(identityLabels(alert, group), BUDGET.replyIdentity);
+    return identity !== '' ? identity : labelValue(own(alert.labels, 'alertname') ?? alert.fingerprint, BUDGET.replyIdentity);
+  });
+  const more = alerts.length - names.length;
+  return more > 0 ? `${names.join(', ')} and ${more} more` : names.join(', ');
+}
+
+/** `name=value` code spans, as many as fit in `max`, then "+N". */
+function labelCodes(labels: ReadonlyArray<[string, string]>, max: number): string {
+  const parts: string[] = [];
+  let length = 0;
+  for (const [index, [name, value]] of labels.entries()) {
+    const part = labelValue(`${name}=${value}`, BUDGET.labelValue);
+    const rest = labels.length - index - 1;
+    const reserve = rest > 0 ? 8 : 0; // " +NNNNN"
+    if (length + part.length + 1 + reserve > max) {
+      parts.push(`+${labels.length - index}`);
+      break;
+    }
+    parts.push(part);
+    length += part.length + 1;
+  }
+  return parts.join(' ');
+}
+
+/** A label value as inline code; plain text when a backtick would end the code span early. */
+function labelValue(value: string, max: number): string {
+  const text = oneLine(value);
+  if (text.includes('`') || text === '') return clipMrkdwn(text === '' ? '""' : text, max);
+  return `\`${clipMrkdwn(text, max - 2)}\``;
+}
+
+function mrkdwnSection(text: string): slack.SectionBlock {
+  // verbatim: Slack must not turn alert text into links or mentions (an annotation saying
+  // "@channel" must not page a whole channel); our own <!date^…> tokens still render.
+  return { type: 'section', text: { type: 'mrkdwn', text, verbatim: true } };
+}
+
+/**
+ * Slack's <!date^…> token: each reader sees their own time zone. The fallback is UTC for clients
+ * that cannot format it. Go's zero time ("0001-01-01T00:00:00Z") means "not set".
+ */
+function slackDate(timestamp: string): string | undefined {
+  const ms = Date.parse(timestamp);
+  if (!(ms > 0)) return undefined;
+  const fallback = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
+}
+
+/** Slack's control characters; everything else is shown as typed. */
+function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Escapes, then cuts to `max` without splitting an entity or a surrogate pair. */
+function clipMrkdwn(raw: string, max: number): string {
+  const escaped = escapeMrkdwn(raw);
+  if (escaped.length <= max) return escaped;
+  let out = '';
+  for (const char of raw) {
+    const piece = escapeMrkdwn(char);
+    if (out.length + piece.length > max - 1) break;
+    out += piece;
+  }
+  return `${out}…`;
+}
+
+/** Cuts plain text to `max` UTF-16 units without splitting a surrogate pair. */
+function clipPlain(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let out = '';
+  for (const char of text) {
+    if (out.length + char.length > max - 1) break;
+    out += char;
+  }
+  return `${out}…`;
+}
+
+/** Cuts already-rendered mrkdwn at a line break, so no code span or entity is split. */
+function clipAtLine(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.lastIndexOf('\n', max - 1);
+  return cut > 0 ? `${text.slice(0, cut)}\n…` : '…';
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function priority(name: string): number {
+  const index = LABEL_PRIORITY.indexOf(name);
+  return index === -1 ? LABEL_PRIORITY.length : index;
+}
+
+/** Sorted by name so that equal label sets render identically whatever their JSON key order. */
+function sortedEntries(record: Readonly<Record<string, string>>): Array<[string, string]> {
+  return Object.entries(record).sort(([a], [b]) => byCodeUnit(a, b));
+}
+
+/** Locale-independent ordering: localeCompare would make output depend on the host's ICU. */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Own properties only: a label called "constructor" must not read Object.prototype. */
+function own(record: Readonly<Record<string, string>>, key: string): string | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
