@@ -1,0 +1,236 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { mergeNotification } from '../../../alerts/merge-group.ts';
+import type { GroupState } from '../../../alerts/group-state.ts';
+import type { OutboxConfig } from '../../../src/config.ts';
+import { Outbox } from '../../../src/slack/outbox.ts';
+import { SlackCallError, type OutgoingMessage, type SlackApi, type SlackFailure } from '../../../src/slack/slack-api.ts';
+import { SqliteStore } from '../../../src/state/sqlite-store.ts';
+import { ManualClock, freshMetrics, metricValue, payload, recordingLogger } from '../../helpers/fakes.ts';
+
+interface Call {
+  at: number;
+  method: 'chat.postMessage' | 'chat.update';
+  channel: string;
+  text: string;
+  ts?: string;
+  threadTs?: string;
+  blocks: boolean;
+}
+
+/** In-memory Slack: records calls at clock time and fails them as scripted. */
+class ScriptedSlack implements SlackApi {
+  readonly calls: Call[] = [];
+  private readonly failures: SlackFailure[] = [];
+  private sequence = 0;
+
+  constructor(private readonly clock: ManualClock) {}
+
+  failNext(...failures: SlackFailure[]): void {
+    this.failures.push(...failures);
+  }
+
+  async postMessage(message: OutgoingMessage & { threadTs?: string }): Promise<{ ts: string }> {
+    this.record('chat.postMessage', message);
+    return { ts: `1700000000.${String(++this.sequence).padStart(6, '0')}` };
+  }
+
+  async updateMessage(message: OutgoingMessage & { ts: string }): Promise<void> {
+    this.record('chat.update', message);
+  }
+
+  private record(method: Call['method'], message: OutgoingMessage & { ts?: string; threadTs?: string }): void {
+    const failure = this.failures.shift();
+    if (failure) throw new SlackCallError(method, failure);
+    this.calls.push({
+      at: this.clock.now(),
+      method,
+      channel: message.channel,
+      text: message.text,
+      blocks: message.blocks !== undefined,
+      ...(message.ts ? { ts: message.ts } : {}),
+      ...(message.threadTs ? { threadTs: message.threadTs } : {}),
+    });
+  }
+}
+
+const config: OutboxConfig = { minIntervalMs: 1000, giveUpAfterMs: 60_000, initialBackoffMs: 1000, maxBackoffMs: 8000 };
+
+function render(state: GroupState) {
+  const firing = state.alerts.filter((alert) => alert.status === 'firing').length;
+  return { text: `${state.groupKey}: ${firing} firing`, blocks: [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: 'x' } }] };
+}
+
+describe('Outbox', () => {
+  let clock: ManualClock;
+  let store: SqliteStore;
+  let slack: ScriptedSlack;
+  let metrics: ReturnType<typeof freshMetrics>;
+  let logs: ReturnType<typeof recordingLogger>;
+  let outbox: Outbox;
+
+  beforeEach(() => {
+    clock = new ManualClock();
+    store = new SqliteStore(':memory:');
+    slack = new ScriptedSlack(clock);
+    metrics = freshMetrics();
+    logs = recordingLogger();
+    outbox = new Outbox({ store, slack, render, metrics, log: logs.log, config, now: clock.now, random: () => 1 });
+  });
+
+  function addGroup(groupKey: string, channel: string, alerts = [{ fingerprint: 'a' }]): number {
+    const { state } = mergeNotification(undefined, payload(groupKey, alerts));
+    return store.addGroup(groupKey, channel, state, clock.now());
+  }
+
+  /** Runs passes, jumping the clock to each requested wake-up, until the outbox is idle. */
+  async function drain(limitMs = 10 * 60_000): Promise<void> {
+    const end = clock.now() + limitMs;
+    for (;;) {
+      const next = await outbox.deliverDue();
+      if (next === null) return;
+      if (next > end) throw new Error('outbox did not drain in time');
+      if (next > clock.now()) clock.current = next;
+    }
+  }
+
+  /** Runs a pass every `stepMs`, as wake-ups from new alerts would, ignoring the suggested wake time. */
+  async function pollEvery(stepMs: number, durationMs: number): Promise<void> {
+    for (let elapsed = 0; elapsed <= durationMs; elapsed += stepMs) {
+      await outbox.deliverDue();
+      clock.advance(stepMs);
+    }
+  }
+
+  it('keeps to one call per second per channel, and channels do not wait for each other', async () => {
+    for (let i = 0; i < 5; i++) addGroup(`g${i}`, 'C1');
+    addGroup('other', 'C2');
+    await pollEvery(100, 6000);
+
+    const c1 = slack.calls.filter((call) => call.channel === 'C1').map((call) => call.at);
+    expect(c1).toHaveLength(5);
+    for (let i = 1; i < c1.length; i++) expect(c1[i]! - c1[i - 1]!).toBeGreaterThanOrEqual(1000);
+    const c2 = slack.calls.find((call) => call.channel === 'C2');
+    expect(c2?.at).toBe(c1[0]); // served in the same first pass
+  });
+
+  it('coalesces many changes to a waiting message into one edit showing the latest state', async () => {
+    const id = addGroup('g', 'C1');
+    await outbox.deliverDue();
+    expect(slack.calls).toHaveLength(1);
+
+    let state = store.latestGroup('g')!.state;
+    for (const fingerprint of ['b', 'c', 'd']) {
+      state = mergeNotification(state, payload('g', [{ fingerprint }])).state;
+      store.updateGroupState(id, state, clock.now());
+    }
+    await drain();
+
+    const edits = slack.calls.filter((call) => call.method === 'chat.update');
+    expect(edits).toHaveLength(1);
+    expect(edits[0]).toMatchObject({ ts: '1700000000.000001', text: 'g: 4 firing' });
+    expect(store.outboxDepth()).toEqual({ messages: 0, replies: 0 });
+  });
+
+  it('posts thread replies under the message only after it exists, in order', async () => {
+    const id = addGroup('g', 'C1');
+    store.addReply(id, 'first', clock.now());
+    store.addReply(id, 'second', clock.now());
+    await drain();
+
+    expect(slack.calls.map((call) => [call.method, call.text])).toEqual([
+      ['chat.postMessage', 'g: 1 firing'],
+      ['chat.postMessage', 'first'],
+      ['chat.postMessage', 'second'],
+    ]);
+    const parentTs = '1700000000.000001';
+    expect(slack.calls.slice(1).every((call) => call.threadTs === parentTs)).toBe(true);
+  });
+
+  it('waits out a 429 for exactly its Retry-After, without counting it as a failure', async () => {
+    addGroup('g', 'C1');
+    slack.failNext({ kind: 'rate_limited', retryAfterMs: 30_000 });
+    const start = clock.now();
+    const next = await outbox.deliverDue();
+    expect(next).toBe(start + 30_000);
+
+    await pollEvery(1000, 40_000);
+    expect(slack.calls).toHaveLength(1);
+    expect(slack.calls[0]!.at).toBe(start + 30_000);
+    expect(store.latestGroup('g')!.delivery.attempts).toBe(0);
+  });
+
+  it('retries 5xx and network errors with exponential backoff', async () => {
+    addGroup('g', 'C1');
+    slack.failNext({ kind: 'retryable', reason: 'http_503' }, { kind: 'retryable', reason: 'network_error' }, { kind: 'retryable', reason: 'http_500' });
+    const start = clock.now();
+    await drain();
+
+    expect(slack.calls).toHaveLength(1);
+    // random() = 1 makes the jitter factor 1: backoffs of 1 s, 2 s, 4 s.
+    expect(slack.calls[0]!.at).toBe(start + 1000 + 2000 + 4000);
+    expect(store.latestGroup('g')!.messageTs).not.toBeNull();
+  });
+
+  it('gives up after giveUpAfterMs with an error log and a metric, never silently', async () => {
+    addGroup('g', 'C1');
+    slack.failNext(...Array.from({ length: 100 }, () => ({ kind: 'retryable' as const, reason: 'http_500' })));
+    const start = clock.now();
+    await drain();
+
+    expect(slack.calls).toHaveLength(0);
+    expect(clock.now() - start).toBeGreaterThanOrEqual(config.giveUpAfterMs);
+    expect(clock.now() - start).toBeLessThan(config.giveUpAfterMs + config.maxBackoffMs + 1);
+    expect(await metricValue(metrics, 'lookout_outbox_gave_up_total', { kind: 'message', reason: 'http_500' })).toBe(1);
+    expect(logs.lines().some((line) => line.level === 'error' && line.groupKey === 'g')).toBe(true);
+    expect(store.outboxDepth().messages).toBe(0);
+  });
+
+  it('gives up at once on a permanent error such as channel_not_found', async () => {
+    addGroup('g', 'C404');
+    slack.failNext({ kind: 'permanent', reason: 'channel_not_found' });
+    await drain();
+    expect(await metricValue(metrics, 'lookout_outbox_gave_up_total', { reason: 'channel_not_found' })).toBe(1);
+    expect(slack.calls).toHaveLength(0);
+  });
+
+  it('falls back to plain text when Slack rejects the blocks', async () => {
+    addGroup('g', 'C1');
+    slack.failNext({ kind: 'permanent', reason: 'invalid_blocks' });
+    await drain();
+    expect(slack.calls).toHaveLength(1);
+    expect(slack.calls[0]).toMatchObject({ method: 'chat.postMessage', blocks: false, text: 'g: 1 firing' });
+  });
+
+  it('posts the message again when someone deleted it in Slack', async () => {
+    const id = addGroup('g', 'C1');
+    await drain();
+    const state = mergeNotification(store.latestGroup('g')!.state, payload('g', [{ fingerprint: 'b' }])).state;
+    store.updateGroupState(id, state, clock.now());
+    slack.failNext({ kind: 'permanent', reason: 'message_not_found' });
+    await drain();
+
+    expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage', 'chat.postMessage']);
+    expect(store.latestGroup('g')!.messageTs).toBe('1700000000.000002');
+  });
+
+  it('sends new alerts before edits of old ones in a busy channel', async () => {
+    const old = addGroup('old', 'C1');
+    await drain();
+    store.updateGroupState(old, mergeNotification(store.latestGroup('old')!.state, payload('old', [{ fingerprint: 'z' }])).state, clock.now());
+    addGroup('new', 'C1');
+    clock.advance(5000);
+    await drain();
+    expect(slack.calls.slice(1).map((call) => [call.method, call.text.split(':')[0]])).toEqual([
+      ['chat.postMessage', 'new'],
+      ['chat.update', 'old'],
+    ]);
+  });
+
+  it('a pending delivery survives a restart: a new outbox on the same store sends it once', async () => {
+    addGroup('g', 'C1');
+    const restarted = new Outbox({ store, slack, render, metrics, log: logs.log, config, now: clock.now });
+    await restarted.deliverDue();
+    await restarted.deliverDue();
+    expect(slack.calls).toHaveLength(1);
+  });
+});
