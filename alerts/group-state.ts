@@ -1,4 +1,4 @@
-import type { Alert, AlertmanagerPayload } from './payload.ts';
+import type { Alert } from './payload.ts';
 
 /** An alert as Lookout tracks it inside a group: the newest thing any notification said about it. */
 export type TrackedAlert = Alert;

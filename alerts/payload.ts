@@ -11,7 +11,8 @@ import { z } from 'zod';
 const labelSet = z.record(z.string(), z.string());
 
 /** Alertmanager renders "no end" as Go's zero time; we keep the string as sent. */
-const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), {
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const timestamp = z.string().refine((value) => RFC3339.test(value) && !Number.isNaN(Date.parse(value)), {
   message: 'must be an RFC 3339 timestamp',
 });
 

@@ -2,6 +2,9 @@ import type { types as slack } from '@slack/bolt';
 import type { GroupChange, GroupState, TrackedAlert } from './group-state.ts';
 import { isFiring } from './group-state.ts';
 
+/** action_id prefix of URL buttons: clicking one needs only an acknowledgement. */
+export const LINK_ACTION_PREFIX = 'link:';
+
 /** A Slack message ready for chat.postMessage / chat.update. */
 export interface SlackMessage {
   /** Notification and screen-reader fallback; mrkdwn, already escaped. */
@@ -208,7 +211,8 @@ function linkButtons(group: GroupState): slack.Button[] {
   ];
   return links
     .filter((link): link is [string, string] => link[1] !== undefined && isButtonUrl(link[1]))
-    .map(([label, url]) => ({ type: 'button', text: { type: 'plain_text', text: label }, url }));
+    // Slack sends block_actions even for link buttons; the shared action_id prefix lets the app ack them.
+    .map(([label, url]) => ({ type: 'button', action_id: `${LINK_ACTION_PREFIX}${label.toLowerCase()}`, text: { type: 'plain_text', text: label }, url }));
 }
 
 /** A common annotation, else the first alert's (a runbook link rarely differs between alerts). */

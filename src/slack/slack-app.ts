@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { App, HTTPReceiver, type CustomRoute } from '@slack/bolt';
+import { LINK_ACTION_PREFIX } from '../../alerts/render.ts';
 import type { AnyCommand } from '../../commands/command.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -35,6 +36,8 @@ export function createSlackApp({ config, log, metrics, commands, customRoutes }:
       : { authorize: async () => Promise.reject(new Error('console mode: Slack is not configured')) }),
   });
   app.command(config.slashCommand, createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics }));
+  // URL buttons open their link in the browser; Slack still expects the click acknowledged.
+  app.action(new RegExp(`^${LINK_ACTION_PREFIX}`), async ({ ack }) => ack());
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');
   });

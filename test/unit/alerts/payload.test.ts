@@ -115,6 +115,11 @@ describe('alertmanagerPayloadSchema rejects, naming the bad field', () => {
       a['endsAt'] = 1741946318;
     });
     expect(issuesOf(badEnd)).toEqual([expect.stringMatching(/^alerts\.0\.endsAt: /)]);
+    // Date.parse accepts this; RFC 3339 does not.
+    const notRfc3339 = withAlert('firing-group', (a) => {
+      a['startsAt'] = 'March 7, 2025';
+    });
+    expect(issuesOf(notRfc3339)).toEqual(['alerts.0.startsAt: must be an RFC 3339 timestamp']);
   });
 
   it('an empty alert list', () => {
