@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { mergeNotification } from '../../../alerts/merge-group.ts';
+import { payload } from '../../helpers/fakes.ts';
+
+const T0 = '2026-01-01T00:00:00Z';
+const T1 = '2026-01-01T01:00:00Z';
+
+describe('mergeNotification', () => {
+  it('starts an episode from the first notification', () => {
+    const result = mergeNotification(undefined, payload('g', [{ fingerprint: 'b' }, { fingerprint: 'a' }]));
+    expect(result).toMatchObject({ changed: true, newEpisode: true });
+    expect(result.state.alerts.map((alert) => alert.fingerprint)).toEqual(['a', 'b']);
+    expect(result.change.firing.map((alert) => alert.fingerprint)).toEqual(['b', 'a']);
+  });
+
+  it('a retry or a repeat_interval re-send changes nothing', () => {
+    const first = mergeNotification(undefined, payload('g', [{ fingerprint: 'a' }]));
+    const again = mergeNotification(first.state, payload('g', [{ fingerprint: 'a' }]));
+    expect(again.changed).toBe(false);
+    expect(again.state).toBe(first.state);
+  });
+
+  it('the other HA replica sending an older view after a newer one changes nothing', () => {
+    const firing = payload('g', [{ fingerprint: 'a' }, { fingerprint: 'b' }]);
+    const resolvedA = payload('g', [{ fingerprint: 'a', status: 'resolved' }, { fingerprint: 'b' }]);
+    const newer = mergeNotification(mergeNotification(undefined, firing).state, resolvedA);
+    expect(newer.change.resolved.map((alert) => alert.fingerprint)).toEqual(['a']);
+
+    const late = mergeNotification(newer.state, firing);
+    expect(late.changed).toBe(false);
+    expect(late.state.alerts.find((alert) => alert.fingerprint === 'a')?.status).toBe('resolved');
+  });
+
+  it('reports alerts that join and alerts that resolve', () => {
+    const start = mergeNotification(undefined, payload('g', [{ fingerprint: 'a' }])).state;
+    const next = mergeNotification(start, payload('g', [{ fingerprint: 'a', status: 'resolved' }, { fingerprint: 'b' }]));
+    expect(next.changed).toBe(true);
+    expect(next.newEpisode).toBe(false);
+    expect(next.change.firing.map((alert) => alert.fingerprint)).toEqual(['b']);
+    expect(next.change.resolved.map((alert) => alert.fingerprint)).toEqual(['a']);
+    expect(next.state.alerts.map((alert) => [alert.fingerprint, alert.status])).toEqual([
+      ['b', 'firing'],
+      ['a', 'resolved'],
+    ]);
+  });
+
+  it('keeps alerts that a later notification no longer lists', () => {
+    const start = mergeNotification(undefined, payload('g', [{ fingerprint: 'a' }, { fingerprint: 'b' }])).state;
+    const next = mergeNotification(start, payload('g', [{ fingerprint: 'b', status: 'resolved' }]));
+    expect(next.state.alerts.map((alert) => [alert.fingerprint, alert.status])).toEqual([
+      ['a', 'firing'],
+      ['b', 'resolved'],
+    ]);
+  });
+
+  it('a new firing after the whole group resolved starts a new episode with only the new alerts', () => {
+    const firing = mergeNotification(undefined, payload('g', [{ fingerprint: 'a' }, { fingerprint: 'b' }])).state;
+    const resolved = mergeNotification(
+      firing,
+      payload('g', [
+        { fingerprint: 'a', status: 'resolved' },
+        { fingerprint: 'b', status: 'resolved' },
+      ]),
+    ).state;
+    const refire = mergeNotification(resolved, payload('g', [{ fingerprint: 'a', startsAt: T1 }, { fingerprint: 'b', status: 'resolved', startsAt: T0 }]));
+    expect(refire.newEpisode).toBe(true);
+    expect(refire.state.alerts.map((alert) => [alert.fingerprint, alert.startsAt])).toEqual([['a', T1]]);
+  });
+
+  it('a stale firing of an occurrence that already resolved does not reopen the group', () => {
+    const firing = mergeNotification(undefined, payload('g', [{ fingerprint: 'a' }])).state;
+    const resolved = mergeNotification(firing, payload('g', [{ fingerprint: 'a', status: 'resolved' }])).state;
+    const stale = mergeNotification(resolved, payload('g', [{ fingerprint: 'a' }]));
+    expect(stale).toMatchObject({ changed: false, newEpisode: false });
+  });
+});

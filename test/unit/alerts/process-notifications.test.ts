@@ -1,0 +1,80 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { processPendingNotifications } from '../../../alerts/process-notifications.ts';
+import { compileRoute } from '../../../alerts/route-channel.ts';
+import { SqliteStore } from '../../../src/state/sqlite-store.ts';
+import { payload, recordingLogger } from '../../helpers/fakes.ts';
+
+describe('processPendingNotifications', () => {
+  let store: SqliteStore;
+  const routes = [compileRoute({ match: { team: 'payments' }, channel: 'CPAY' })];
+  const deps = () => ({ store, routes, defaultChannel: 'CDEFAULT', log: recordingLogger().log });
+
+  beforeEach(() => {
+    store = new SqliteStore(':memory:');
+  });
+
+  /** Marks a group's current version as shown in Slack, as the outbox would. */
+  function deliver(groupKey: string): void {
+    const group = store.latestGroup(groupKey)!;
+    store.markMessageDelivered(group.id, '1.000001', group.version);
+  }
+
+  it('routes a new group by its common labels and empties the inbox', () => {
+    store.addNotification(payload('g', [{ fingerprint: 'a' }], { commonLabels: { alertname: 'X', team: 'payments' } }), 1);
+    store.addNotification(payload('h', [{ fingerprint: 'b' }]), 2);
+    expect(processPendingNotifications(deps())).toBe(2);
+    expect(store.latestGroup('g')?.channel).toBe('CPAY');
+    expect(store.latestGroup('h')?.channel).toBe('CDEFAULT');
+    expect(store.pendingNotifications(10)).toEqual([]);
+  });
+
+  it('duplicates from retries and HA replicas leave one message and no reply', () => {
+    for (let i = 0; i < 3; i++) store.addNotification(payload('g', [{ fingerprint: 'a' }]), i);
+    expect(processPendingNotifications(deps())).toBe(1);
+    deliver('g');
+    store.addNotification(payload('g', [{ fingerprint: 'a' }]), 10);
+    expect(processPendingNotifications(deps())).toBe(0);
+    expect(store.outboxDepth()).toEqual({ messages: 0, replies: 0 });
+  });
+
+  it('a change after the first post queues an edit and one thread reply', () => {
+    store.addNotification(payload('g', [{ fingerprint: 'a' }]), 1);
+    processPendingNotifications(deps());
+    deliver('g');
+    store.addNotification(payload('g', [{ fingerprint: 'a', status: 'resolved' }]), 2);
+    processPendingNotifications(deps());
+    const group = store.latestGroup('g')!;
+    expect(group.version).toBe(2);
+    expect(group.postedVersion).toBe(1);
+    const [reply] = store.nextReplyPerChannel(10);
+    expect(reply?.text).toMatch(/resolved/i);
+  });
+
+  it('changes before the first post only update what will be posted', () => {
+    store.addNotification(payload('g', [{ fingerprint: 'a' }]), 1);
+    store.addNotification(payload('g', [{ fingerprint: 'a' }, { fingerprint: 'b' }]), 2);
+    processPendingNotifications(deps());
+    expect(store.latestGroup('g')?.state.alerts).toHaveLength(2);
+    expect(store.outboxDepth()).toEqual({ messages: 1, replies: 0 });
+  });
+
+  it('a group firing again after it resolved gets a new message', () => {
+    store.addNotification(payload('g', [{ fingerprint: 'a' }]), 1);
+    store.addNotification(payload('g', [{ fingerprint: 'a', status: 'resolved' }]), 2);
+    processPendingNotifications(deps());
+    deliver('g');
+    const first = store.latestGroup('g')!.id;
+    store.addNotification(payload('g', [{ fingerprint: 'a', startsAt: '2026-01-02T00:00:00Z' }]), 3);
+    processPendingNotifications(deps());
+    const second = store.latestGroup('g')!;
+    expect(second.id).not.toBe(first);
+    expect(second.messageTs).toBeNull();
+  });
+
+  it('leaves a notification in the inbox when applying it fails', () => {
+    store.addNotification(payload('g', [{ fingerprint: 'a' }]), 1);
+    const broken = { ...deps(), store: Object.assign(Object.create(store) as SqliteStore, { addGroup: () => { throw new Error('disk full'); } }) };
+    expect(() => processPendingNotifications(broken)).toThrow('disk full');
+    expect(store.pendingNotifications(10)).toHaveLength(1);
+  });
+});
