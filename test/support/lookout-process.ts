@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitFor } from './free-port.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+export interface LookoutProcess {
+  url: string;
+  port: number;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGKILL: no shutdown code runs, as in a crash or an OOM kill. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait for a clean exit; resolves to the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Runs Lookout exactly as `npm start` does (node src/main.ts) in a child process, so tests can
+ * kill it for real. Resolves once /readyz answers.
+ */
+export async function startLookout(env: Record<string, string>, port?: number): Promise<LookoutProcess> {
+  const listenPort = port ?? (await freePort());
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(listenPort), LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${listenPort}`;
+
+  try {
+    await waitFor('Lookout to become ready', async () => {
+      if (child.exitCode !== null) throw new Error(`Lookout exited with ${child.exitCode}:\n${output}`);
+      const res = await fetch(`${url}/readyz`).catch(() => undefined);
+      return res?.ok ? true : undefined;
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`Lookout did not start:\n${output}`, { cause: error });
+  }
+
+  return {
+    url,
+    port: listenPort,
+    output: () => output,
+    async kill() {
+      signal(child, 'SIGKILL');
+      await exited;
+    },
+    async stop() {
+      signal(child, 'SIGTERM');
+      return exited;
+    },
+  };
+}
+
+function signal(child: ChildProcess, name: NodeJS.Signals): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill(name);
+}
