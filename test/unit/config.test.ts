@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { ConfigError } from '../../src/errors.ts';
+
+const TOKEN = 'webhook-token-0123456789';
+
+function problemsOf(env: Record<string, string | undefined>, file?: string): string[] {
+  try {
+    loadConfig(env, () => {
+      if (file === undefined) throw new Error('ENOENT: no such file');
+      return file;
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('console mode needs only the webhook token', () => {
+    const config = loadConfig({ LOOKOUT_WEBHOOK_TOKEN: TOKEN });
+    expect(config.slack).toBeUndefined();
+    expect(config.channel).toBe('console');
+    expect(config.http).toEqual({ port: 3000, host: '0.0.0.0' });
+    expect(config.slashCommand).toBe('/ops');
+  });
+
+  it('reads the file, and LOOKOUT_CHANNEL overrides its channel', () => {
+    const file = 'channel: CFILE\nroutes:\n  - match: { severity: critical }\n    matchRegex: { namespace: "pay.*" }\n    channel: CINCIDENTS\n';
+    const config = loadConfig(
+      { LOOKOUT_WEBHOOK_TOKEN: TOKEN, LOOKOUT_CONFIG: 'lookout.yaml', LOOKOUT_CHANNEL: 'CENV', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's'.repeat(32) },
+      () => file,
+    );
+    expect(config.channel).toBe('CENV');
+    expect(config.routes).toEqual([{ match: { severity: 'critical' }, matchRegex: { namespace: 'pay.*' }, channel: 'CINCIDENTS' }]);
+    expect(config.slack?.apiUrl).toBe('https://slack.com/api/');
+  });
+
+  it('reports every bad key at once', () => {
+    const problems = problemsOf(
+      { PORT: 'eighty', LOOKOUT_CONFIG: 'lookout.yaml' },
+      'routes:\n  - matchRegex: { a: "(" }\n    channel: C1\noutbox: { minIntervalMs: -5 }\ntypo: 1\n',
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/^env PORT: /),
+      expect.stringMatching(/^env LOOKOUT_WEBHOOK_TOKEN: is required/),
+      expect.stringMatching(/^lookout\.yaml: routes\.0\.matchRegex\.a: is not a valid regular expression/),
+      expect.stringMatching(/^lookout\.yaml: outbox\.minIntervalMs: /),
+      expect.stringMatching(/^lookout\.yaml: \(top level\): Unrecognized key: "typo"/),
+    ]);
+  });
+
+  it('never repeats a secret value in its messages', () => {
+    const secret = 'hunter2-super-secret-value';
+    const problems = problemsOf({ LOOKOUT_WEBHOOK_TOKEN: 'short', SLACK_BOT_TOKEN: secret, SLACK_SIGNING_SECRET: 'tiny' });
+    expect(problems.join('\n')).not.toContain(secret);
+    expect(problems.join('\n')).not.toContain('short');
+    expect(problems).toContainEqual(expect.stringMatching(/SLACK_BOT_TOKEN: must be a Slack bot token/));
+  });
+
+  it('wants both Slack credentials or neither', () => {
+    expect(problemsOf({ LOOKOUT_WEBHOOK_TOKEN: TOKEN, LOOKOUT_CHANNEL: 'C1', SLACK_BOT_TOKEN: 'xoxb-1' })).toEqual([
+      expect.stringMatching(/set both to talk to Slack, or neither/),
+    ]);
+  });
+
+  it('with Slack, wants a channel for unrouted alerts', () => {
+    expect(problemsOf({ LOOKOUT_WEBHOOK_TOKEN: TOKEN, SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's'.repeat(32) })).toEqual([
+      expect.stringMatching(/^channel: set LOOKOUT_CHANNEL/),
+    ]);
+  });
+
+  it('says which file it could not read', () => {
+    expect(problemsOf({ LOOKOUT_WEBHOOK_TOKEN: TOKEN, LOOKOUT_CONFIG: '/missing.yaml' })).toEqual([
+      expect.stringMatching(/^LOOKOUT_CONFIG: cannot read \/missing\.yaml: ENOENT/),
+    ]);
+  });
+});
