@@ -26,12 +26,12 @@ export function createHttpServer({ receiver, slackGuard, log }: HttpServerOption
         return;
       }
       slackGuard(req, res).then(
-        (allowed) => allowed && dispatch(receiver, req, res, log),
+        (allowed) => allowed && dispatch(receiver, req, res),
         (error: unknown) => fail(res, log, error),
       );
       return;
     }
-    dispatch(receiver, req, res, log);
+    dispatch(receiver, req, res);
   });
   // Slow clients must not hold sockets for long; Alertmanager and Slack send small bodies quickly.
   server.requestTimeout = 30_000;
@@ -39,7 +39,7 @@ export function createHttpServer({ receiver, slackGuard, log }: HttpServerOption
   return server;
 }
 
-function dispatch(receiver: HTTPReceiver, req: IncomingMessage, res: ServerResponse, log: Logger): void {
+function dispatch(receiver: HTTPReceiver, req: IncomingMessage, res: ServerResponse): void {
   try {
     receiver.requestListener(req, res);
   } catch {

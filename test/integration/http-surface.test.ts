@@ -96,7 +96,7 @@ describe('HTTP surface', () => {
     const now = () => Math.floor(Date.now() / 1000);
     const sendCommand = (text: string, timestamp = now(), mutate: (body: string) => string = (body) => body) => {
       const signed = signedSlackForm(SIGNING_SECRET, slashCommandBody({ text, response_url: slack.responseUrl() }), timestamp);
-      return fetch(`${url}/slack/events`, { method: 'POST', headers: signed.headers, body: mutate(signed.body) });
+      return fetch(`${url}/slack/events`, { method: 'POST', headers: { ...signed.headers }, body: mutate(signed.body) });
     };
     const lastResponse = () => slack.responseUrlPosts.at(-1)?.body as { text: string; response_type: string } | undefined;
 
@@ -137,8 +137,8 @@ describe('HTTP surface', () => {
 
     it('refuses a replay of a request it already accepted', async () => {
       const signed = signedSlackForm(SIGNING_SECRET, slashCommandBody({ text: 'help', response_url: slack.responseUrl() }), now());
-      const first = await fetch(`${url}/slack/events`, { method: 'POST', headers: signed.headers, body: signed.body });
-      const replay = await fetch(`${url}/slack/events`, { method: 'POST', headers: signed.headers, body: signed.body });
+      const first = await fetch(`${url}/slack/events`, { method: 'POST', headers: { ...signed.headers }, body: signed.body });
+      const replay = await fetch(`${url}/slack/events`, { method: 'POST', headers: { ...signed.headers }, body: signed.body });
       expect(first.status).toBe(200);
       expect(replay.status).toBe(401);
     });

@@ -22,8 +22,11 @@ class ScriptedSlack implements SlackApi {
   readonly calls: Call[] = [];
   private readonly failures: SlackFailure[] = [];
   private sequence = 0;
+  private readonly clock: ManualClock;
 
-  constructor(private readonly clock: ManualClock) {}
+  constructor(clock: ManualClock) {
+    this.clock = clock;
+  }
 
   failNext(...failures: SlackFailure[]): void {
     this.failures.push(...failures);
