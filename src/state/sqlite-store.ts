@@ -174,9 +174,10 @@ export class SqliteStore implements Store {
   markMessageDelivered(id: number, messageTs: string, version: number): void {
     this.depth = undefined;
     this.run(
-      `UPDATE groups SET message_ts = ?, posted_version = MAX(posted_version, ?), attempts = 0, next_attempt_at = 0,
-       failing_since = NULL WHERE id = ?`,
+      `UPDATE groups SET message_ts = ?, posted_version = CASE WHEN posted_version > ? THEN posted_version ELSE ? END,
+       attempts = 0, next_attempt_at = 0, failing_since = NULL WHERE id = ?`,
       messageTs,
+      version,
       version,
       id,
     );
@@ -185,8 +186,9 @@ export class SqliteStore implements Store {
   abandonMessage(id: number, version: number): void {
     this.depth = undefined;
     this.run(
-      `UPDATE groups SET posted_version = MAX(posted_version, ?), attempts = 0, next_attempt_at = 0, failing_since = NULL
-       WHERE id = ?`,
+      `UPDATE groups SET posted_version = CASE WHEN posted_version > ? THEN posted_version ELSE ? END,
+       attempts = 0, next_attempt_at = 0, failing_since = NULL WHERE id = ?`,
+      version,
       version,
       id,
     );
