@@ -1,7 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
+// In CI each run also writes a JSON report, which .ci/run sums into one "N passed, N failed" line.
+const reportName = (process.env.npm_lifecycle_event ?? 'vitest').replace(/[^a-z0-9-]/gi, '-');
+
 export default defineConfig({
   test: {
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: `reports/${reportName}.json` },
     projects: [
       {
         test: {
