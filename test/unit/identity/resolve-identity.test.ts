@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { identitiesSchema } from '../../../src/identity/identity-config.ts';
+import { IdentityResolver } from '../../../src/identity/resolve-identity.ts';
+import type { SlackDirectory, SlackPerson } from '../../../src/identity/slack-directory.ts';
+import { ManualClock } from '../../helpers/fakes.ts';
+
+class FakeDirectory implements SlackDirectory {
+  lookups = 0;
+  readonly people: Record<string, Omit<SlackPerson, 'id'>>;
+  readonly groups: Record<string, string[]>;
+
+  constructor(people: Record<string, Omit<SlackPerson, 'id'>>, groups: Record<string, string[]> = {}) {
+    this.people = people;
+    this.groups = groups;
+  }
+  async person(userId: string): Promise<SlackPerson | undefined> {
+    this.lookups += 1;
+    const person = this.people[userId];
+    return person && { id: userId, ...person };
+  }
+  async usergroupMembers(id: string): Promise<readonly string[]> {
+    this.lookups += 1;
+    return this.groups[id] ?? [];
+  }
+}
+
+const human = { deleted: false, isBot: false, isGuest: false };
+const config = identitiesSchema.parse({
+  prefix: 'slack:',
+  users: [{ slack: 'UALICE', user: 'alice', groups: ['sre'] }],
+  emails: [{ domain: 'example.com', groups: ['developers'] }],
+  usergroups: [{ slack: 'SONCALL', groups: ['oncall'] }],
+});
+
+describe('IdentityResolver', () => {
+  const directory = new FakeDirectory(
+    {
+      UALICE: { ...human, verifiedEmail: 'alice@example.com' },
+      UBOB: { ...human, verifiedEmail: 'Bob@Example.com' },
+      UCAROL: { ...human },
+      UDAVE: { ...human, verifiedEmail: 'dave@elsewhere.org' },
+      UGONE: { ...human, deleted: true, verifiedEmail: 'gone@example.com' },
+      UBOT: { ...human, isBot: true, verifiedEmail: 'bot@example.com' },
+      UGUEST: { ...human, isGuest: true, verifiedEmail: 'guest@example.com' },
+    },
+    { SONCALL: ['UALICE', 'UCAROL'] },
+  );
+  const resolver = new IdentityResolver({ config, directory });
+
+  it('takes the username from the user-id rule and unions the groups of every rule', async () => {
+    const result = await resolver.resolve('UALICE');
+    expect(result).toEqual({
+      ok: true,
+      identity: {
+        username: 'slack:alice',
+        groups: ['slack:developers', 'slack:oncall', 'slack:sre'],
+        derivation: [expect.stringContaining('UALICE'), expect.stringContaining('example.com'), expect.stringContaining('SONCALL')],
+      },
+    });
+  });
+
+  it('maps by verified email, case-insensitively', async () => {
+    expect(await resolver.resolve('UBOB')).toMatchObject({ ok: true, identity: { username: 'slack:bob@example.com', groups: ['slack:developers'] } });
+  });
+
+  it('names a person matched only by user group by their Slack id', async () => {
+    expect(await resolver.resolve('UCAROL')).toMatchObject({ ok: true, identity: { username: 'slack:UCAROL', groups: ['slack:oncall'] } });
+  });
+
+  it.each([
+    ['UDAVE', /no identity rule/],
+    ['UNOBODY', /does not know/],
+    ['UGONE', /deactivated/],
+    ['UBOT', /bots/],
+    ['UGUEST', /guest/],
+  ])('denies %s', async (id, reason) => {
+    const result = await resolver.resolve(id);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toMatch(reason);
+  });
+
+  it('reuses Slack answers within the TTL and asks again after it', async () => {
+    const clock = new ManualClock();
+    const counting = new FakeDirectory({ UALICE: { ...human } }, { SONCALL: [] });
+    const cached = new IdentityResolver({ config, directory: counting, now: clock.now });
+    await Promise.all([cached.resolve('UALICE'), cached.resolve('UALICE')]);
+    await cached.resolve('UALICE');
+    expect(counting.lookups).toBe(2); // one users.info, one usergroups.users.list
+    clock.advance(config.cacheTtlSeconds * 1000 + 1);
+    await cached.resolve('UALICE');
+    expect(counting.lookups).toBe(4);
+  });
+
+  it('refuses prefixes that could collide with cluster identities', () => {
+    expect(identitiesSchema.safeParse({ prefix: 'system:' }).success).toBe(false);
+    expect(identitiesSchema.safeParse({ prefix: 'slack' }).success).toBe(false);
+  });
+});
