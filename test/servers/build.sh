@@ -111,7 +111,8 @@ build_server() {
 }
 
 main() {
-	command -v go >/dev/null || { echo "build.sh: go not found on PATH (Go ${GO_MIN:-1.26} or newer is needed)" >&2; exit 1; }
+	if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then PATH=/usr/local/go/bin:$PATH; fi
+	command -v go >/dev/null || { echo "build.sh: go not found on PATH; Go 1.26.5 or newer is needed" >&2; exit 1; }
 	local servers=("$@")
 	[[ ${#servers[@]} -gt 0 ]] || servers=("${all_servers[@]}")
 	for s in "${servers[@]}"; do binaries "$s" >/dev/null; done
