@@ -1,0 +1,108 @@
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+/** The Kubernetes identity a request is made as, when it is made for a person. */
+export interface Impersonation {
+  username: string;
+  groups: readonly string[];
+}
+
+export interface KubeRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path under the API server, e.g. /apis/apps/v1/namespaces/shop/deployments/cart. */
+  path: string;
+  query?: Record<string, string>;
+  body?: unknown;
+  /** Defaults to application/json; PATCH needs e.g. application/strategic-merge-patch+json. */
+  contentType?: string;
+  impersonate?: Impersonation;
+  signal?: AbortSignal;
+}
+
+/**
+ * A failed API call. `reason` is Kubernetes' machine-readable Status reason (Forbidden,
+ * NotFound, Conflict…). The server's message is kept for logs only: it can quote request
+ * content, so it must never be shown in Slack.
+ */
+export class KubeApiError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  readonly serverMessage: string;
+
+  constructor(method: string, path: string, status: number, reason: string, serverMessage: string) {
+    super(`${method} ${path}: ${status} ${reason}`);
+    this.name = 'KubeApiError';
+    this.status = status;
+    this.reason = reason;
+    this.serverMessage = serverMessage;
+  }
+}
+
+/**
+ * Minimal HTTPS client for the Kubernetes API, using the kubeconfig's TLS and credentials.
+ *
+ * It exists for impersonation: fetch-based clients (including @kubernetes/client-node, which
+ * uses undici) join repeated headers into one comma-separated value, which the API server
+ * reads as ONE group named "a, b". Node's http module sends each array element as its own
+ * `Impersonate-Group` line, which is what the API server expects.
+ */
+export class KubeHttp {
+  private readonly kubeConfig: KubeConfig;
+  private readonly server: URL;
+
+  constructor(kubeConfig: KubeConfig) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    this.kubeConfig = kubeConfig;
+    this.server = new URL(cluster.server);
+  }
+
+  async request<T>({ method, path, query, body, contentType = 'application/json', impersonate, signal }: KubeRequest): Promise<T> {
+    const url = new URL(path, this.server);
+    for (const [key, value] of Object.entries(query ?? {})) url.searchParams.set(key, value);
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+
+    const options: RequestOptions = {
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port,
+      path: `${url.pathname}${url.search}`,
+      headers: {
+        accept: 'application/json',
+        ...(payload ? { 'content-type': contentType, 'content-length': String(payload.length) } : {}),
+      },
+    };
+    await this.kubeConfig.applyToHTTPSOptions(options);
+    const headers = options.headers as Record<string, string | string[]>;
+    if (impersonate) {
+      headers['Impersonate-User'] = impersonate.username;
+      if (impersonate.groups.length > 0) headers['Impersonate-Group'] = [...impersonate.groups];
+    }
+
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = send({ ...options, ...(signal ? { signal } : {}) }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+
+    if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
+    const statusBody = safeJson(text) as { reason?: string; message?: string } | undefined;
+    throw new KubeApiError(method, url.pathname, status, statusBody?.reason ?? `HTTP${status}`, statusBody?.message ?? '');
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
