@@ -1,0 +1,57 @@
+import type { TrackedAlert } from '../group-state.ts';
+
+/**
+ * The contract between enrichment sources (one module per source in alerts/enrichers/) and the
+ * pipeline that runs them within the time budget and renders what they found.
+ */
+
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job' | 'ReplicaSet';
+
+/** The Kubernetes objects an alert is about, read from its labels (alerts/enrichers/target.ts). */
+export interface AlertTarget {
+  namespace?: string;
+  pod?: string;
+  container?: string;
+  /** Named by the labels, or found by following a pod's owner chain. */
+  workload?: { kind: WorkloadKind; name: string };
+  node?: string;
+  persistentVolumeClaim?: string;
+}
+
+export type EnrichmentSource = 'pod' | 'workload' | 'events' | 'node' | 'logs';
+
+/** What one source found about one alert. All text is Slack mrkdwn, already escaped and redacted. */
+export interface EnrichmentFact {
+  source: EnrichmentSource;
+  /** One short line for the main message; empty when this source has nothing worth a line there. */
+  summary: string;
+  /** Longer text for the group's thread detail message (code blocks allowed). */
+  detail?: string;
+}
+
+/** A source that could not answer, shown as a short note, e.g. "logs unavailable: timeout". */
+export interface SourceFailure {
+  source: EnrichmentSource;
+  /** Short and safe to show: never a server message, which can quote request content. */
+  reason: string;
+}
+
+export interface Enricher {
+  source: EnrichmentSource;
+  /**
+   * @returns undefined when the target gives this source nothing to look at (no pod label, say).
+   * @throws when the source fails; the pipeline turns that into a SourceFailure and a metric.
+   */
+  enrich(alert: TrackedAlert, target: AlertTarget, signal: AbortSignal): Promise<EnrichmentFact | undefined>;
+}
+
+/** Everything known about one alert of a group, keyed by fingerprint in GroupEnrichment. */
+export interface AlertEnrichment {
+  target: AlertTarget;
+  facts: EnrichmentFact[];
+  failures: SourceFailure[];
+  /** False while some source has not answered yet (its result will come by an edit). */
+  complete: boolean;
+}
+
+export type GroupEnrichment = Record<string, AlertEnrichment>;
