@@ -55,3 +55,24 @@ export interface AlertEnrichment {
 }
 
 export type GroupEnrichment = Record<string, AlertEnrichment>;
+
+/**
+ * What a source throws when it cannot answer. `reason` is short and safe to show in Slack
+ * ("timeout", "forbidden", "HTTP 503", "unreachable"); the original error stays in `cause`
+ * for logs. Anything else a source throws should be shown as a generic "error".
+ */
+export class SourceUnavailable extends Error {
+  readonly reason: string;
+
+  constructor(reason: string, options?: ErrorOptions) {
+    super(reason, options);
+    this.name = 'SourceUnavailable';
+    this.reason = reason;
+  }
+}
+
+/**
+ * Sources keep `summary` and `detail` within these lengths (UTF-16 units, after escaping), so the
+ * pipeline can place a fact in one Block Kit section (3000 chars) without cutting mrkdwn apart.
+ */
+export const FACT_LIMITS = { summary: 300, detail: 2800 } as const;
