@@ -326,12 +326,12 @@ function slackDate(timestamp: string): string | undefined {
 }
 
 /** Slack's control characters; everything else is shown as typed. */
-function escapeMrkdwn(text: string): string {
+export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** Escapes, then cuts to `max` without splitting an entity or a surrogate pair. */
-function clipMrkdwn(raw: string, max: number): string {
+export function clipMrkdwn(raw: string, max: number): string {
   const escaped = escapeMrkdwn(raw);
   if (escaped.length <= max) return escaped;
   let out = '';
@@ -361,7 +361,7 @@ function clipAtLine(text: string, max: number): string {
   return cut > 0 ? `${text.slice(0, cut)}\n…` : '…';
 }
 
-function oneLine(text: string): string {
+export function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
