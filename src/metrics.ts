@@ -13,7 +13,7 @@ export interface Metrics {
   /** Slack Web API calls by method and outcome: ok, rate_limited, retryable, error. */
   slackRequests: Counter<'method' | 'outcome'>;
   slackRequestDuration: Histogram<'method'>;
-  /** Deliveries waiting in the outbox, by kind: message, reply. */
+  /** Deliveries waiting in the outbox, by kind: message, reply, notice. */
   outboxDepth: Gauge<'kind'>;
   /** Deliveries the outbox abandoned, by kind and reason; each one is also an error log line. */
   outboxGaveUp: Counter<'kind' | 'reason'>;
@@ -21,6 +21,10 @@ export interface Metrics {
   deliveryLatency: Histogram;
   /** Slash commands by subcommand and outcome: ok, invalid, refused, error. */
   slashCommands: Counter<'command' | 'outcome'>;
+  /** Audit records a sink failed to write, by sink: log, channel, event. Each is also an error log line. */
+  auditFailures: Counter<'sink'>;
+  /** Button clicks by action and outcome: ok, refused, denied, error. */
+  buttonActions: Counter<'action' | 'outcome'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -74,6 +78,18 @@ export function createMetrics(registry = new Registry()): Metrics {
       name: 'lookout_slash_commands_total',
       help: 'Slash commands, by subcommand and outcome.',
       labelNames: ['command', 'outcome'],
+      registers: [registry],
+    }),
+    auditFailures: new Counter({
+      name: 'lookout_audit_failures_total',
+      help: 'Audit records that one sink failed to write, by sink (log, channel, event).',
+      labelNames: ['sink'],
+      registers: [registry],
+    }),
+    buttonActions: new Counter({
+      name: 'lookout_button_actions_total',
+      help: 'Clicks on buttons that act, by action and outcome.',
+      labelNames: ['action', 'outcome'],
       registers: [registry],
     }),
   };

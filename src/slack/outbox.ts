@@ -2,7 +2,7 @@ import type { GroupState } from '../../alerts/group-state.ts';
 import type { OutboxConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { DeliveryAttempts, GroupRecord, ReplyRecord, Store } from '../state/store.ts';
+import type { DeliveryAttempts, GroupRecord, NoticeRecord, ReplyRecord, Store } from '../state/store.ts';
 import { SlackCallError, type OutgoingMessage, type SlackApi, type SlackFailure } from './slack-api.ts';
 
 export interface RenderedMessage {
@@ -23,7 +23,10 @@ export interface OutboxOptions {
   maxConcurrentCalls?: number;
 }
 
-type Delivery = { kind: 'message'; record: GroupRecord } | { kind: 'reply'; record: ReplyRecord };
+type Delivery =
+  | { kind: 'message'; record: GroupRecord }
+  | { kind: 'reply'; record: ReplyRecord }
+  | { kind: 'notice'; record: NoticeRecord };
 
 /** Slack errors that say the blocks were rejected; the message is re-sent as plain text. */
 const BLOCK_ERRORS = new Set(['invalid_blocks', 'invalid_blocks_format', 'msg_too_long', 'msg_blocks_too_long']);
@@ -32,7 +35,8 @@ const BLOCK_ERRORS = new Set(['invalid_blocks', 'invalid_blocks_format', 'msg_to
 const WORKSPACE_LIMITED_METHOD = 'chat.update';
 
 /**
- * Delivers group messages and thread replies from the store to Slack.
+ * Delivers group messages, thread replies and notices (standalone lines such as the audit
+ * channel's) from the store to Slack.
  *
  * - About one call per channel per `minIntervalMs` (Slack's posting limit), and a 429's
  *   Retry-After pauses the channel (or, for chat.update, the method) for that long.
@@ -97,6 +101,10 @@ export class Outbox {
     for (const record of store.nextReplyPerChannel(now)) {
       if (!byChannel.has(record.channel)) byChannel.set(record.channel, { kind: 'reply', record });
     }
+    // Notices (audit lines) after alerts: in a shared channel an alert is the more urgent post.
+    for (const record of store.nextNoticePerChannel(now)) {
+      if (!byChannel.has(record.channel)) byChannel.set(record.channel, { kind: 'notice', record });
+    }
     const ready = [...byChannel.values()].filter((delivery) => (this.channelFreeAt.get(delivery.record.channel) ?? 0) <= now);
     return { deliveries: ready.slice(0, maxConcurrentCalls), readyLeft: ready.length > maxConcurrentCalls };
   }
@@ -116,6 +124,7 @@ export class Outbox {
     this.channelFreeAt.set(channel, startedAt + this.options.config.minIntervalMs);
     try {
       if (delivery.kind === 'message') await this.deliverMessage(delivery.record);
+      else if (delivery.kind === 'notice') await this.deliverNotice(delivery.record);
       else await this.deliverReply(delivery.record);
     } catch (error) {
       const failure: SlackFailure =
@@ -152,6 +161,11 @@ export class Outbox {
     this.options.store.removeReply(record.id);
   }
 
+  private async deliverNotice(record: NoticeRecord): Promise<void> {
+    await this.options.slack.postMessage({ channel: record.channel, text: record.text });
+    this.options.store.removeNotice(record.id);
+  }
+
   private handleFailure(delivery: Delivery, failure: SlackFailure): void {
     const { store, log, config } = this.options;
     const now = this.options.now();
@@ -180,6 +194,7 @@ export class Outbox {
     const next: DeliveryAttempts = { attempts, failingSince, nextAttemptAt: now + Math.round(backoff * (0.5 + this.options.random() / 2)) };
     log.warn({ channel: record.channel, kind: delivery.kind, reason: failure.reason, attempts }, 'Slack delivery failed; will retry');
     if (delivery.kind === 'message') store.deferMessage(record.id, next);
+    else if (delivery.kind === 'notice') store.deferNotice(record.id, next);
     else store.deferReply(record.id, next);
   }
 
@@ -192,6 +207,9 @@ export class Outbox {
         'gave up delivering an alert message to Slack',
       );
       store.abandonMessage(delivery.record.id, delivery.record.version);
+    } else if (delivery.kind === 'notice') {
+      log.error({ channel: delivery.record.channel, noticeId: delivery.record.id, reason }, 'gave up delivering a notice (audit line) to Slack');
+      store.removeNotice(delivery.record.id);
     } else {
       log.error({ channel: delivery.record.channel, replyId: delivery.record.id, reason }, 'gave up delivering a thread reply to Slack');
       store.removeReply(delivery.record.id);
@@ -202,6 +220,7 @@ export class Outbox {
     const depth = this.options.store.outboxDepth();
     this.options.metrics.outboxDepth.set({ kind: 'message' }, depth.messages);
     this.options.metrics.outboxDepth.set({ kind: 'reply' }, depth.replies);
+    this.options.metrics.outboxDepth.set({ kind: 'notice' }, this.options.store.pendingNotices());
   }
 
   private async run(): Promise<void> {

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import type { GroupState } from '../../alerts/group-state.ts';
-import type { DeliveryAttempts, GroupRecord, OutboxDepth, ReplyRecord, Store, StoredNotification } from './store.ts';
+import type { DeliveryAttempts, GroupRecord, NoticeRecord, OutboxDepth, ReplyRecord, Store, StoredNotification } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS notifications (
@@ -36,6 +36,16 @@ CREATE TABLE IF NOT EXISTS replies (
   failing_since INTEGER
 );
 CREATE INDEX IF NOT EXISTS replies_by_group ON replies (group_id, id);
+CREATE INDEX IF NOT EXISTS groups_by_message ON groups (channel, message_ts);
+CREATE TABLE IF NOT EXISTS notices (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  channel TEXT NOT NULL,
+  text TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  failing_since INTEGER
+);
 `;
 
 interface GroupRow {
@@ -57,6 +67,16 @@ interface ReplyRow {
   group_id: number;
   channel: string;
   message_ts: string | null;
+  text: string;
+  created_at: number;
+  attempts: number;
+  next_attempt_at: number;
+  failing_since: number | null;
+}
+
+interface NoticeRow {
+  id: number;
+  channel: string;
   text: string;
   created_at: number;
   attempts: number;
@@ -166,7 +186,9 @@ export class SqliteStore implements Store {
       `SELECT MIN(due) AS due FROM (
          SELECT MIN(next_attempt_at) AS due FROM groups WHERE version > posted_version
          UNION ALL
-         SELECT MIN(r.next_attempt_at) FROM replies r JOIN groups g ON g.id = r.group_id WHERE g.message_ts IS NOT NULL)`,
+         SELECT MIN(r.next_attempt_at) FROM replies r JOIN groups g ON g.id = r.group_id WHERE g.message_ts IS NOT NULL
+         UNION ALL
+         SELECT MIN(next_attempt_at) FROM notices)`,
     );
     return row?.due ?? null;
   }
@@ -232,6 +254,44 @@ export class SqliteStore implements Store {
     return this.depth;
   }
 
+  groupByMessage(channel: string, messageTs: string): GroupRecord | undefined {
+    const row = this.get<GroupRow>('SELECT * FROM groups WHERE channel = ? AND message_ts = ? ORDER BY id DESC LIMIT 1', channel, messageTs);
+    return row && toGroup(row);
+  }
+
+  addNotice(channel: string, text: string, createdAt: number): number {
+    const row = this.get<{ id: number }>('INSERT INTO notices (channel, text, created_at) VALUES (?, ?, ?) RETURNING id', channel, text, createdAt);
+    return row!.id;
+  }
+
+  nextNoticePerChannel(now: number): NoticeRecord[] {
+    return this.all<NoticeRow>(
+      `SELECT * FROM (
+         SELECT n.*, ROW_NUMBER() OVER (PARTITION BY channel ORDER BY id) AS rank
+         FROM notices n WHERE next_attempt_at <= ?)
+       WHERE rank = 1 ORDER BY id`,
+      now,
+    ).map(toNotice);
+  }
+
+  removeNotice(id: number): void {
+    this.run('DELETE FROM notices WHERE id = ?', id);
+  }
+
+  deferNotice(id: number, delivery: DeliveryAttempts): void {
+    this.run(
+      'UPDATE notices SET attempts = ?, next_attempt_at = ?, failing_since = ? WHERE id = ?',
+      delivery.attempts,
+      delivery.nextAttemptAt,
+      delivery.failingSince,
+      id,
+    );
+  }
+
+  pendingNotices(): number {
+    return this.get<{ count: number }>('SELECT COUNT(*) AS count FROM notices')!.count;
+  }
+
   ping(): string | undefined {
     try {
       this.get('SELECT 1');
@@ -295,4 +355,8 @@ function toReply(row: ReplyRow): ReplyRecord {
     createdAt: row.created_at,
     delivery: attemptsOf(row),
   };
+}
+
+function toNotice(row: NoticeRow): NoticeRecord {
+  return { id: row.id, channel: row.channel, text: row.text, createdAt: row.created_at, delivery: attemptsOf(row) };
 }

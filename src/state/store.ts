@@ -41,6 +41,18 @@ export interface ReplyRecord {
   delivery: DeliveryAttempts;
 }
 
+/**
+ * A standalone message for a channel, not tied to an alert group: the audit channel's lines.
+ * Delivered by the outbox under the same per-channel rate, 429 and backoff rules as alerts.
+ */
+export interface NoticeRecord {
+  id: number;
+  channel: string;
+  text: string;
+  createdAt: number;
+  delivery: DeliveryAttempts;
+}
+
 export interface DeliveryAttempts {
   attempts: number;
   nextAttemptAt: number;
@@ -87,6 +99,19 @@ export interface Store {
   removeReply(id: number): void;
   deferReply(id: number, delivery: DeliveryAttempts): void;
   outboxDepth(): OutboxDepth;
+
+  /** The Slack message of this record, for buttons: found from where the click came from. */
+  groupByMessage(channel: string, messageTs: string): GroupRecord | undefined;
+
+  /** Queue a standalone message (the notices lane); durable like every other delivery. */
+  addNotice(channel: string, text: string, createdAt: number): number;
+  /** For each channel, the oldest due notice. */
+  nextNoticePerChannel(now: number): NoticeRecord[];
+  /** Delivered, or abandoned. */
+  removeNotice(id: number): void;
+  deferNotice(id: number, delivery: DeliveryAttempts): void;
+  /** Notices waiting to be delivered. */
+  pendingNotices(): number;
 
   /** A problem that makes the store unusable, or undefined when it answers. */
   ping(): string | undefined;

@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mergeNotification } from '../../../alerts/merge-group.ts';
+import type { GroupState } from '../../../alerts/group-state.ts';
+import type { OutboxConfig } from '../../../src/config.ts';
+import { Outbox } from '../../../src/slack/outbox.ts';
+import { SlackCallError, type OutgoingMessage, type SlackApi, type SlackFailure } from '../../../src/slack/slack-api.ts';
+import { SqliteStore } from '../../../src/state/sqlite-store.ts';
+import { ManualClock, freshMetrics, metricValue, payload, recordingLogger } from '../../helpers/fakes.ts';
+
+interface Call {
+  at: number;
+  channel: string;
+  text: string;
+  threadTs?: string;
+}
+
+/** In-memory Slack: records posts at clock time and fails them as scripted. */
+class ScriptedSlack implements SlackApi {
+  readonly calls: Call[] = [];
+  private readonly failures: SlackFailure[] = [];
+  private sequence = 0;
+  private readonly clock: ManualClock;
+
+  constructor(clock: ManualClock) {
+    this.clock = clock;
+  }
+
+  failNext(...failures: SlackFailure[]): void {
+    this.failures.push(...failures);
+  }
+
+  async postMessage(message: OutgoingMessage & { threadTs?: string }): Promise<{ ts: string }> {
+    const failure = this.failures.shift();
+    if (failure) throw new SlackCallError('chat.postMessage', failure);
+    this.calls.push({ at: this.clock.now(), channel: message.channel, text: message.text, ...(message.threadTs ? { threadTs: message.threadTs } : {}) });
+    return { ts: `1700000000.${String(++this.sequence).padStart(6, '0')}` };
+  }
+
+  async updateMessage(): Promise<void> {
+    throw new Error('notices are never edited');
+  }
+}
+
+const config: OutboxConfig = { minIntervalMs: 1000, giveUpAfterMs: 60_000, initialBackoffMs: 1000, maxBackoffMs: 8000 };
+
+function render(state: GroupState) {
+  return { text: `${state.groupKey}: alert`, blocks: [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: 'x' } }] };
+}
+
+describe('Outbox notices lane (audit channel lines)', () => {
+  let clock: ManualClock;
+  let store: SqliteStore;
+  let slack: ScriptedSlack;
+  let metrics: ReturnType<typeof freshMetrics>;
+  let logs: ReturnType<typeof recordingLogger>;
+  let outbox: Outbox;
+
+  beforeEach(() => {
+    clock = new ManualClock();
+    store = new SqliteStore(':memory:');
+    slack = new ScriptedSlack(clock);
+    metrics = freshMetrics();
+    logs = recordingLogger();
+    outbox = new Outbox({ store, slack, render, metrics, log: logs.log, config, now: clock.now, random: () => 1 });
+  });
+
+  async function drain(limitMs = 10 * 60_000): Promise<void> {
+    const end = clock.now() + limitMs;
+    for (;;) {
+      const next = await outbox.deliverDue();
+      if (next === null) return;
+      if (next > end) throw new Error('outbox did not drain in time');
+      if (next > clock.now()) clock.current = next;
+    }
+  }
+
+  async function pollEvery(stepMs: number, durationMs: number): Promise<void> {
+    for (let elapsed = 0; elapsed <= durationMs; elapsed += stepMs) {
+      await outbox.deliverDue();
+      clock.advance(stepMs);
+    }
+  }
+
+  it('posts each notice once, in order, one per second per channel', async () => {
+    for (const text of ['one', 'two', 'three']) store.addNotice('C0AUDIT', text, clock.now());
+    store.addNotice('C0OTHER', 'elsewhere', clock.now());
+    await pollEvery(100, 5000);
+
+    const audit = slack.calls.filter((call) => call.channel === 'C0AUDIT');
+    expect(audit.map((call) => call.text)).toEqual(['one', 'two', 'three']);
+    for (let i = 1; i < audit.length; i++) expect(audit[i]!.at - audit[i - 1]!.at).toBeGreaterThanOrEqual(1000);
+    // Another channel does not wait behind the audit channel.
+    expect(slack.calls.find((call) => call.channel === 'C0OTHER')?.at).toBe(audit[0]!.at);
+    expect(audit.every((call) => call.threadTs === undefined)).toBe(true);
+    expect(store.pendingNotices()).toBe(0);
+  });
+
+  it('shares the per-channel rate with alert messages, alerts first', async () => {
+    store.addNotice('C1', 'audit line', clock.now());
+    const { state } = mergeNotification(undefined, payload('g', [{ fingerprint: 'a' }]));
+    store.addGroup('g', 'C1', state, clock.now());
+    await pollEvery(100, 3000);
+
+    expect(slack.calls.map((call) => call.text)).toEqual(['g: alert', 'audit line']);
+    expect(slack.calls[1]!.at - slack.calls[0]!.at).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('waits out a 429 for exactly its Retry-After, without counting a failure', async () => {
+    store.addNotice('C0AUDIT', 'line', clock.now());
+    slack.failNext({ kind: 'rate_limited', retryAfterMs: 20_000 });
+    const start = clock.now();
+    expect(await outbox.deliverDue()).toBe(start + 20_000);
+
+    await pollEvery(500, 25_000);
+    expect(slack.calls).toHaveLength(1);
+    expect(slack.calls[0]!.at).toBe(start + 20_000);
+  });
+
+  it('retries 5xx with exponential backoff, then delivers', async () => {
+    store.addNotice('C0AUDIT', 'line', clock.now());
+    slack.failNext({ kind: 'retryable', reason: 'http_503' }, { kind: 'retryable', reason: 'http_500' });
+    const start = clock.now();
+    await drain();
+    expect(slack.calls).toHaveLength(1);
+    expect(slack.calls[0]!.at).toBe(start + 1000 + 2000);
+  });
+
+  it('gives up on a permanent error with an error log and a metric, and moves on', async () => {
+    store.addNotice('C0AUDIT', 'lost', clock.now());
+    store.addNotice('C0AUDIT', 'next', clock.now());
+    slack.failNext({ kind: 'permanent', reason: 'not_in_channel' });
+    await drain();
+
+    expect(slack.calls.map((call) => call.text)).toEqual(['next']);
+    expect(await metricValue(metrics, 'lookout_outbox_gave_up_total', { kind: 'notice', reason: 'not_in_channel' })).toBe(1);
+    expect(logs.lines().some((line) => line.level === 'error' && line.channel === 'C0AUDIT')).toBe(true);
+  });
+
+  describe('with a state file', () => {
+    let dir: string;
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('a pending notice survives a restart and is sent exactly once', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'lookout-notices-'));
+      const path = join(dir, 'state.db');
+      const first = new SqliteStore(path);
+      first.addNotice('C0AUDIT', 'before the crash', clock.now());
+      first.close();
+
+      const reopened = new SqliteStore(path);
+      const restarted = new Outbox({ store: reopened, slack, render, metrics, log: logs.log, config, now: clock.now });
+      await restarted.deliverDue();
+      clock.advance(5000);
+      await restarted.deliverDue();
+      reopened.close();
+
+      expect(slack.calls.map((call) => call.text)).toEqual(['before the crash']);
+    });
+  });
+});
