@@ -1,0 +1,134 @@
+import { z } from 'zod';
+
+/**
+ * The `enrichment:` section of the config file: how alert labels name Kubernetes objects, how
+ * to find their logs in Loki, what to redact, and how hard the sources may lean on their backends.
+ * Loki's URL is not here: it comes from LOKI_URL.
+ */
+
+/** Prometheus label names (classic charset): the only ones LogQL accepts unquoted in a selector. */
+const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name');
+
+/** Candidates for one field of the target, tried in order; the first present, non-empty one wins. */
+const labelNames = (defaults: string[]) => z.array(labelName).min(1).default(defaults);
+
+/**
+ * `exported_*` come first: when Prometheus scrapes kube-state-metrics (or cAdvisor through a
+ * proxy) without `honor_labels: true`, the target labels that service discovery attached —
+ * the namespace, pod and container of the exporter itself — keep the plain names, and the
+ * labels the exporter reported about the object are renamed to `exported_namespace`,
+ * `exported_pod`, `exported_container`. Where present, they are the ones the alert is about.
+ * Setups with honor_labels (kube-prometheus-stack's default) never have them, so this costs nothing.
+ * Workload labels get no fallback: service discovery does not attach deployment or node labels
+ * under those names, so they do not collide.
+ */
+const targetLabelsSchema = z.strictObject({
+  namespace: labelNames(['exported_namespace', 'namespace']),
+  pod: labelNames(['exported_pod', 'pod']),
+  container: labelNames(['exported_container', 'container']),
+  deployment: labelNames(['deployment']),
+  statefulset: labelNames(['statefulset']),
+  daemonset: labelNames(['daemonset']),
+  replicaset: labelNames(['replicaset']),
+  /** kube-state-metrics says job_name; `job` is Prometheus' scrape job and must not be read here. */
+  job: labelNames(['job_name']),
+  node: labelNames(['node']),
+  persistentVolumeClaim: labelNames(['persistentvolumeclaim']),
+});
+
+/** A JavaScript regular expression; `(?i)` at the start means case-insensitive, as in Go. */
+const redactPattern = z.string().min(1).refine(
+  (source) => {
+    try {
+      return !compilePattern(source).test('');
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a valid regular expression that does not match an empty string' },
+);
+
+/*
+ * Default redactions. Lookbehinds keep the context ("Bearer ", "aws_secret_access_key=",
+ * "user:") so a reader still sees what was there; only the secret itself is replaced.
+ */
+export const DEFAULT_REDACT_PATTERNS: readonly string[] = [
+  // Authorization headers and tokens in any case: "Bearer abc.def", "bearer=abc".
+  String.raw`(?<=\b(?i:bearer)[\s=:]+)[A-Za-z0-9\-._~+/]{8,}=*`,
+  // scheme://user:password@host — the password only.
+  String.raw`(?<=\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)[^\s@/]+(?=@)`,
+  // AWS access key ids (long-term AKIA…, temporary ASIA…).
+  String.raw`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`,
+  // aws_secret_access_key = …, in env, INI, JSON or YAML spelling.
+  String.raw`(?<=(?i:aws_secret_access_key)["']?\s*[:=]\s*["']?)[A-Za-z0-9/+=]{16,}`,
+  // JSON Web Tokens: base64url header (always starts {"  → eyJ), payload and signature.
+  String.raw`\beyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`,
+  // PEM private keys, through the END line — or to the end of the text when it was cut off.
+  String.raw`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`,
+];
+
+/**
+ * Lines that look like trouble, as a LogQL (RE2) regex: Loki applies it as a `|~` filter, so
+ * the excerpt prefers these lines without fetching everything. RE2 syntax, not JavaScript's.
+ */
+export const DEFAULT_ERROR_PATTERN =
+  String.raw`(?i)\b(err|error|errors|fatal|panic|panicked|exception|fail|failed|failure|crit|critical|emerg|oom|oomkilled|killed|traceback|refused|denied|unavailable|timeout|timed out)\b`;
+
+const lokiSchema = z.strictObject({
+  /** Stream labels that carry the pod's coordinates; log agents differ (Promtail, Alloy, Vector…). */
+  labels: z
+    .strictObject({
+      namespace: labelName.default('namespace'),
+      pod: labelName.default('pod'),
+      container: labelName.default('container'),
+    })
+    .prefault({}),
+  /** The excerpt covers [startsAt - windowBeforeMs, startsAt + windowAfterMs]. */
+  windowBeforeMs: z.number().int().min(0).default(5 * 60_000),
+  windowAfterMs: z.number().int().min(0).default(60_000),
+  maxLines: z.number().int().min(1).max(100).default(20),
+  errorPattern: z.string().min(1).default(DEFAULT_ERROR_PATTERN),
+  /** Grafana base URL for an "Open in Explore" link; no link without it. */
+  grafanaUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
+  /** UID of Grafana's Loki data source; without it Explore opens with the default data source. */
+  grafanaDatasourceUid: z.string().min(1).optional(),
+  maxConcurrentRequests: z.number().int().min(1).max(64).default(4),
+  /** Per request; the pipeline's own time budget usually ends it sooner. */
+  requestTimeoutMs: z.number().int().positive().default(5000),
+});
+
+const kubeSchema = z.strictObject({
+  maxConcurrentRequests: z.number().int().min(1).max(64).default(8),
+  requestTimeoutMs: z.number().int().positive().default(5000),
+});
+
+export const enrichmentSchema = z.strictObject({
+  /** Which label names say namespace, pod, deployment… (kube-state-metrics and cAdvisor by default). */
+  labels: targetLabelsSchema.prefault({}),
+  loki: lokiSchema.prefault({}),
+  kube: kubeSchema.prefault({}),
+  /** Regexes whose matches in log lines and event messages are replaced by [REDACTED]. Replaces the defaults. */
+  redact: z.array(redactPattern).default([...DEFAULT_REDACT_PATTERNS]),
+  /**
+   * How long a Kubernetes answer is reused. Short: alerts in a storm share lookups, yet a
+   * message edited a minute later shows fresh state.
+   */
+  cacheTtlMs: z.number().int().min(0).default(10_000),
+});
+
+export type EnrichmentConfig = z.output<typeof enrichmentSchema>;
+export type TargetLabelsConfig = EnrichmentConfig['labels'];
+export type LokiConfig = EnrichmentConfig['loki'];
+
+/** The config with every default, for callers without a config file section. */
+export function defaultEnrichmentConfig(): EnrichmentConfig {
+  return enrichmentSchema.parse({});
+}
+
+/**
+ * Compiles one redaction pattern (global). A leading `(?i)` — Go and PCRE spelling, familiar
+ * from Prometheus and Loki — becomes the `i` flag; `(?i:…)` groups work as JavaScript has them.
+ */
+export function compilePattern(source: string): RegExp {
+  return source.startsWith('(?i)') ? new RegExp(source.slice(4), 'gi') : new RegExp(source, 'g');
+}
