@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { AuditEntry, AuditTrail, ObjectReference } from './access/authorization.ts';
+import { describePermission } from './kube/access-review.ts';
+import type { KubeHttp } from './kube/kube-http.ts';
+import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
+import type { Store } from './state/store.ts';
+
+export type AuditSink = 'log' | 'channel' | 'event';
+
+export interface AuditTrailOptions {
+  log: Logger;
+  metrics: Metrics;
+  /** Where audit-channel lines are queued (the outbox's notices lane), so they survive a restart. */
+  store: Pick<Store, 'addNotice'>;
+  /** Slack channel id for audit lines; no channel sink when absent. */
+  auditChannel?: string;
+  /** Called after a line is queued, so the outbox sends it without waiting for its next pass. */
+  onNotice?: () => void;
+  /**
+   * Lookout's OWN Kubernetes client (never impersonating: the Event records what a person did,
+   * and people are not granted `create events`). No Event sink when Kubernetes is not configured.
+   */
+  kube?: Pick<KubeHttp, 'request'>;
+  /** Event reportingInstance: the pod name (a pod's hostname) by default. */
+  reportingInstance?: string;
+  now?: () => number;
+}
+
+/** The Event's reportingController: `kubectl get events --field-selector reportingComponent=lookout`. */
+export const REPORTING_CONTROLLER = 'lookout';
+
+/** events.k8s.io/v1 limits (validation in the API server). */
+const NOTE_MAX_BYTES = 1024;
+const REASON_MAX = 128;
+
+/*
+ * Shapes of credentials that must never be written anywhere, even if a caller passes one in
+ * free text by mistake: Slack tokens, bearer headers, Vault/OpenBao tokens, JWTs (service
+ * account tokens), PEM private keys.
+ */
+const SECRET_PATTERNS: readonly RegExp[] = [
+  /xox[a-z]-[A-Za-z0-9-]+/g,
+  /xapp-[A-Za-z0-9-]+/g,
+  /\bBearer\s+[^\s"']+/gi,
+  /\b(?:hvs|hvb|hvr|s|b)\.[A-Za-z0-9_-]{20,}/g,
+  /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g,
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+];
+
+/** Replaces anything shaped like a credential with "[redacted]". */
+export function scrubSecrets(text: string): string {
+  return SECRET_PATTERNS.reduce((out, pattern) => out.replace(pattern, '[redacted]'), text);
+}
+
+/**
+ * The audit trail: every attempt at an action — allowed, denied or failed — goes to three
+ * sinks, each independent of the others:
+ *
+ * 1. a structured log line (`audit: true`), info when allowed and warn otherwise;
+ * 2. a line in the audit channel, queued durably in the outbox's notices lane;
+ * 3. a Kubernetes Event (events.k8s.io/v1) on the object the action was about, so
+ *    `kubectl events` next to the object shows who did what from Slack.
+ *
+ * A sink that fails is logged and counted (`lookout_audit_failures_total{sink}`); the others
+ * still record, and record() never throws, so auditing cannot break the action it records.
+ */
+export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
+  const { log, metrics, store, auditChannel, onNotice, kube } = options;
+  const now = options.now ?? Date.now;
+  const reportingInstance = clip(options.reportingInstance ?? hostname(), 128);
+
+  const sinks: Array<[AuditSink, (entry: AuditEntry) => Promise<void> | void]> = [
+    ['log', (entry) => writeLogLine(log, entry)],
+  ];
+  if (auditChannel !== undefined) {
+    sinks.push([
+      'channel',
+      (entry) => {
+        store.addNotice(auditChannel, channelLine(entry), now());
+        onNotice?.();
+      },
+    ]);
+  }
+  if (kube !== undefined) {
+    sinks.push([
+      'event',
+      async (entry) => {
+        if (entry.target === undefined) return;
+        const event = auditEvent(entry, entry.target, reportingInstance, now());
+        await kube.request({
+          method: 'POST',
+          path: `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(event.metadata.namespace)}/events`,
+          body: event,
+        });
+      },
+    ]);
+  }
+
+  return {
+    async record(entry) {
+      await Promise.all(
+        sinks.map(async ([sink, write]) => {
+          try {
+            await write(entry);
+          } catch (error) {
+            metrics.auditFailures.inc({ sink });
+            try {
+              log.error({ err: error, sink, action: entry.action, slackUserId: entry.actor.slackUserId }, 'audit sink failed; the other sinks still record');
+            } catch {
+              // The log itself is the failing sink; the metric above still counts it.
+            }
+          }
+        }),
+      );
+    },
+  };
+}
+
+function writeLogLine(log: Logger, entry: AuditEntry): void {
+  const { attributes } = entry;
+  const fields = {
+    audit: true,
+    action: entry.action,
+    outcome: entry.outcome,
+    ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+    slackUserId: entry.actor.slackUserId,
+    slackUserName: scrubSecrets(entry.actor.slackUserName),
+    kubeUsername: entry.identity?.username ?? null,
+    kubeGroups: entry.identity?.groups ?? [],
+    verb: attributes.verb,
+    group: attributes.group,
+    resource: attributes.resource,
+    ...(attributes.subresource !== undefined ? { subresource: attributes.subresource } : {}),
+    namespace: attributes.namespace ?? null,
+    name: attributes.name ?? null,
+    target: entry.target ?? null,
+    detail: scrubSecrets(entry.detail),
+  };
+  const message = `audit: ${entry.action} ${entry.outcome}`;
+  if (entry.outcome === 'allowed') log.info(fields, message);
+  else log.warn(fields, message);
+}
+
+const OUTCOME_ICON = { allowed: '✅', denied: '⛔', failed: '⚠️' } as const;
+
+/** One mrkdwn line for the audit channel. Everything people typed is escaped: no mentions, no links. */
+export function channelLine(entry: AuditEntry): string {
+  const who = /^[UW][A-Z0-9]{2,}$/.test(entry.actor.slackUserId) ? `<@${entry.actor.slackUserId}>` : escape(entry.actor.slackUserId);
+  const as = entry.identity
+    ? ` as \`${escape(entry.identity.username)}\`${entry.identity.groups.length > 0 ? ` (groups ${entry.identity.groups.map((g) => `\`${escape(g)}\``).join(', ')})` : ''}`
+    : ' (no Kubernetes identity)';
+  const target = entry.target ? ` · on ${escape(describeObject(entry.target))}` : '';
+  const detail = entry.detail !== '' ? ` — ${escape(oneLine(scrubSecrets(entry.detail)))}` : '';
+  const line =
+    `${OUTCOME_ICON[entry.outcome]} *${escape(entry.action)}* ${entry.outcome} · ${who} (${escape(oneLine(scrubSecrets(entry.actor.slackUserName)))})${as}` +
+    ` · ${escape(describePermission(entry.attributes))}${target}${detail}`;
+  return clip(line, 3000);
+}
+
+/** The events.k8s.io/v1 Event body for an audit entry. */
+export function auditEvent(entry: AuditEntry, target: ObjectReference, reportingInstance: string, at: number) {
+  // Cluster-scoped objects (Node, Namespace) take their Events in `default`, as the API server requires.
+  const namespace = target.namespace ?? 'default';
+  return {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    metadata: {
+      // <object>.<hex>, like the names Kubernetes' own recorders give; a DNS subdomain either way.
+      name: `${target.name.slice(0, 200).replace(/\.+$/, '')}.${at.toString(16)}${randomBytes(4).toString('hex')}`,
+      namespace,
+      labels: { 'app.kubernetes.io/managed-by': REPORTING_CONTROLLER },
+    },
+    eventTime: microTime(at),
+    reportingController: REPORTING_CONTROLLER,
+    reportingInstance,
+    action: clip(camel(entry.action), REASON_MAX),
+    reason: clip(entry.outcome === 'allowed' && entry.reason ? entry.reason : defaultReason(entry), REASON_MAX),
+    type: entry.outcome === 'allowed' ? 'Normal' : 'Warning',
+    regarding: {
+      apiVersion: target.apiVersion,
+      kind: target.kind,
+      name: target.name,
+      ...(target.namespace !== undefined ? { namespace: target.namespace } : {}),
+    },
+    note: clipBytes(eventNote(entry), NOTE_MAX_BYTES),
+  };
+}
+
+/** "AcknowledgeDeniedForSlackUser", "ScaleFailedForSlackUser", "CanIBySlackUser". */
+function defaultReason(entry: AuditEntry): string {
+  const action = camel(entry.action);
+  if (entry.outcome === 'denied') return `${action}DeniedForSlackUser`;
+  if (entry.outcome === 'failed') return `${action}FailedForSlackUser`;
+  return `${action}BySlackUser`;
+}
+
+function eventNote(entry: AuditEntry): string {
+  const identity = entry.identity
+    ? `Kubernetes user ${entry.identity.username}${entry.identity.groups.length > 0 ? ` (groups ${entry.identity.groups.join(', ')})` : ''}`
+    : 'no Kubernetes identity (unmapped)';
+  const permission = describePermission(entry.attributes).replaceAll('`', '');
+  const detail = entry.detail !== '' ? `: ${oneLine(scrubSecrets(entry.detail))}` : '';
+  return `${entry.action} ${entry.outcome} for Slack user ${oneLine(scrubSecrets(entry.actor.slackUserName))} (${entry.actor.slackUserId}) as ${identity}; ${permission}${detail}`;
+}
+
+function describeObject(target: ObjectReference): string {
+  return `${target.kind} ${target.namespace !== undefined ? `${target.namespace}/` : ''}${target.name}`;
+}
+
+/** Kubernetes MicroTime: RFC 3339 with exactly six fractional digits (the server parses exactly that). */
+function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** `can-i` → `CanI`, `acknowledge` → `Acknowledge`. */
+function camel(action: string): string {
+  const words = action.split(/[^A-Za-z0-9]+/).filter((word) => word !== '');
+  const joined = words.map((word) => word[0]!.toUpperCase() + word.slice(1)).join('');
+  return joined === '' ? 'Action' : joined;
+}
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** Cuts to `max` UTF-8 bytes without splitting a character. */
+function clipBytes(text: string, max: number): string {
+  if (Buffer.byteLength(text) <= max) return text;
+  let out = '';
+  let bytes = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char);
+    if (bytes + size > max - 3) break;
+    out += char;
+    bytes += size;
+  }
+  return `${out}…`;
+}
