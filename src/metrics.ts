@@ -25,6 +25,12 @@ export interface Metrics {
   auditFailures: Counter<'sink'>;
   /** Button clicks by action and outcome: ok, refused, denied, error. */
   buttonActions: Counter<'action' | 'outcome'>;
+  /** RBAC gate decisions by outcome: allowed, denied, unmapped, error. */
+  accessDecisions: Counter<'outcome'>;
+  /** Enrichment sources that failed or timed out, by source and a short reason (timeout, error, …). */
+  enrichmentFailures: Counter<'source' | 'reason'>;
+  /** How long each enrichment source took for one alert, failures included. */
+  enrichmentDuration: Histogram<'source'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -90,6 +96,25 @@ export function createMetrics(registry = new Registry()): Metrics {
       name: 'lookout_button_actions_total',
       help: 'Clicks on buttons that act, by action and outcome.',
       labelNames: ['action', 'outcome'],
+      registers: [registry],
+    }),
+    accessDecisions: new Counter({
+      name: 'lookout_access_decisions_total',
+      help: 'RBAC gate decisions (identity mapping plus SubjectAccessReview), by outcome.',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    enrichmentFailures: new Counter({
+      name: 'lookout_enrichment_failures_total',
+      help: 'Enrichment sources that failed or timed out for an alert, by source and reason.',
+      labelNames: ['source', 'reason'],
+      registers: [registry],
+    }),
+    enrichmentDuration: new Histogram({
+      name: 'lookout_enrichment_duration_seconds',
+      help: 'Duration of one enrichment source for one alert, failures included.',
+      labelNames: ['source'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 5, 10],
       registers: [registry],
     }),
   };

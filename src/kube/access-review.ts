@@ -22,7 +22,7 @@ export interface AccessDecision {
  * Lookout's own credentials). Impersonated requests are also members of system:authenticated,
  * so the review includes it: the answer must match what the real request would get.
  */
-export async function reviewAccess(kube: KubeHttp, identity: Impersonation, attributes: ResourceAttributes): Promise<AccessDecision> {
+export async function reviewAccess(kube: Pick<KubeHttp, 'request'>, identity: Impersonation, attributes: ResourceAttributes): Promise<AccessDecision> {
   const review = await kube.request<{ status?: { allowed?: boolean; denied?: boolean; reason?: string } }>({
     method: 'POST',
     path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
