@@ -18,6 +18,16 @@ export interface GroupState {
   alerts: TrackedAlert[];
   /** Alerts Alertmanager left out of the last notification (max_alerts). */
   truncatedAlerts: number;
+  /** Set when someone clicked Acknowledge (and RBAC allowed it); kept for the rest of the episode. */
+  acknowledged?: Acknowledgement;
+}
+
+/** Who acknowledged a group, and when; written server-side by the Acknowledge button's handler. */
+export interface Acknowledgement {
+  /** Slack user id of the person who clicked. */
+  by: string;
+  /** RFC 3339. */
+  at: string;
 }
 
 /** What a notification changed about a group; empty when it told us nothing new. */

@@ -42,6 +42,8 @@ export function mergeNotification(previous: GroupState | undefined, payload: Ale
     commonAnnotations: payload.commonAnnotations,
     alerts: [...after.values()].sort(byDisplayOrder),
     truncatedAlerts: payload.truncatedAlerts,
+    // An acknowledgement holds for the episode: new alerts joining do not undo it.
+    ...(!newEpisode && previous?.acknowledged !== undefined ? { acknowledged: previous.acknowledged } : {}),
   };
   return { state, change: diff(before, newer), newEpisode, changed: true };
 }

@@ -1,9 +1,23 @@
+import { createHash } from 'node:crypto';
 import type { types as slack } from '@slack/bolt';
 import type { GroupChange, GroupState, TrackedAlert } from './group-state.ts';
 import { isFiring } from './group-state.ts';
 
 /** action_id prefix of URL buttons: clicking one needs only an acknowledgement. */
 export const LINK_ACTION_PREFIX = 'link:';
+
+/** action_id of the Acknowledge button (src/slack/acknowledge-action.ts handles it). */
+export const ACK_ACTION_ID = 'ack';
+
+/**
+ * What an action button's `value` carries: a short digest of the group key. The handler finds the
+ * group from the message the click came from and only checks that this matches it; the value is
+ * never trusted to name the group. A digest, because group keys can exceed the 2000 characters
+ * Slack allows in a value.
+ */
+export function groupRef(groupKey: string): string {
+  return `g1:${createHash('sha256').update(groupKey).digest('hex').slice(0, 24)}`;
+}
 
 /** A Slack message ready for chat.postMessage / chat.update. */
 export interface SlackMessage {
@@ -68,7 +82,7 @@ const LABEL_PRIORITY = [
 /**
  * Renders the one Slack message that stands for an Alertmanager group. Pure: the same state gives
  * byte-identical output (label maps are sorted, no clock is read), so callers detect duplicates by
- * comparing renders. Only URL buttons are used; interactive actions come with the RBAC work.
+ * comparing renders. Firing groups get an Acknowledge button; the rest are URL buttons.
  */
 export function renderGroupMessage(group: GroupState): SlackMessage {
   const blocks: slack.KnownBlock[] = [
@@ -81,7 +95,9 @@ export function renderGroupMessage(group: GroupState): SlackMessage {
   if (fields.length > 0) {
     blocks.push({ type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text, verbatim: true })) });
   }
-  const buttons = linkButtons(group);
+  const acknowledgement = acknowledgedLine(group);
+  if (acknowledgement !== undefined) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: acknowledgement }] });
+  const buttons = [...actionButtons(group), ...linkButtons(group)];
   if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
   return { text: fallbackText(group), blocks };
 }
@@ -199,6 +215,20 @@ function labelFields(group: GroupState): string[] {
   const shown = labels.slice(0, BUDGET.fields - 1);
   const rest = labels.slice(BUDGET.fields - 1).map(([name]) => name);
   return [...shown.map(field), `*+${rest.length} more*\n${clipMrkdwn(rest.join(', '), BUDGET.field - 20)}`];
+}
+
+/** "✋ Acknowledged by <@U…> <date>": a mention of the Slack user id stored server-side. */
+function acknowledgedLine(group: GroupState): string | undefined {
+  const ack = group.acknowledged;
+  if (ack === undefined || !/^[UW][A-Z0-9]{2,}$/.test(ack.by)) return undefined;
+  const when = slackDate(ack.at);
+  return `✋ Acknowledged by <@${ack.by}>${when === undefined ? '' : ` ${when}`}`;
+}
+
+/** Buttons that act (each click is authorised by RBAC for the person who clicked). */
+function actionButtons(group: GroupState): slack.Button[] {
+  if (!isFiring(group) || group.acknowledged !== undefined) return [];
+  return [{ type: 'button', action_id: ACK_ACTION_ID, text: { type: 'plain_text', text: 'Acknowledge' }, value: groupRef(group.groupKey) }];
 }
 
 function linkButtons(group: GroupState): slack.Button[] {

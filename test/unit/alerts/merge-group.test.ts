@@ -74,3 +74,22 @@ describe('mergeNotification', () => {
     expect(stale).toMatchObject({ changed: false, newEpisode: false });
   });
 });
+
+describe('mergeNotification and acknowledgements', () => {
+  const acknowledged = { by: 'U024BE7LH', at: '2026-01-01T00:05:00Z' };
+
+  it('keeps an acknowledgement when alerts join the same episode', () => {
+    const first = mergeNotification(undefined, payload('g', [{ fingerprint: 'a' }]));
+    const joined = mergeNotification({ ...first.state, acknowledged }, payload('g', [{ fingerprint: 'b' }]));
+    expect(joined.state.acknowledged).toEqual(acknowledged);
+  });
+
+  it('drops it when a new episode starts', () => {
+    const first = mergeNotification(undefined, payload('g', [{ fingerprint: 'a' }]));
+    const resolved = mergeNotification({ ...first.state, acknowledged }, payload('g', [{ fingerprint: 'a', status: 'resolved' }]));
+    expect(resolved.state.acknowledged).toEqual(acknowledged);
+    const again = mergeNotification(resolved.state, payload('g', [{ fingerprint: 'a', startsAt: T1 }]));
+    expect(again.newEpisode).toBe(true);
+    expect(again.state.acknowledged).toBeUndefined();
+  });
+});

@@ -3,7 +3,7 @@ import type { types as slack } from '@slack/bolt';
 import { describe, expect, it } from 'vitest';
 import type { GroupState, TrackedAlert } from '../../../alerts/group-state.ts';
 import { alertmanagerPayloadSchema } from '../../../alerts/payload.ts';
-import { LINK_ACTION_PREFIX, renderChangeReply, renderGroupMessage, type SlackMessage } from '../../../alerts/render.ts';
+import { ACK_ACTION_ID, LINK_ACTION_PREFIX, groupRef, renderChangeReply, renderGroupMessage, type SlackMessage } from '../../../alerts/render.ts';
 import { renderMessageAsText } from '../../../alerts/render-text.ts';
 
 const fixtures = new URL('../../fixtures/alertmanager/', import.meta.url);
@@ -83,13 +83,22 @@ function expectWithinSlackLimits(message: SlackMessage): void {
         expect(block.elements.length).toBeLessThanOrEqual(25);
         for (const element of block.elements as slack.Button[]) {
           expect(element.type).toBe('button');
-          // Only link buttons so far: the app acknowledges clicks on them by this prefix.
+          if (element.action_id === ACK_ACTION_ID) {
+            expect(element.url).toBeUndefined();
+            expect(element.value?.length ?? 0).toBeLessThanOrEqual(2000);
+            continue;
+          }
+          // Link buttons: the app acknowledges clicks on them by this prefix.
           expect(element.action_id).toMatch(new RegExp(`^${LINK_ACTION_PREFIX}`));
           expect(element.text.text.length).toBeLessThanOrEqual(75);
           expect(element.url?.length ?? 0).toBeLessThanOrEqual(3000);
           expect(element.url).toMatch(/^https?:\/\//);
           total += element.url?.length ?? 0;
         }
+        break;
+      case 'context':
+        expect(block.elements.length).toBeLessThanOrEqual(10);
+        for (const element of block.elements) if (element.type === 'mrkdwn') total += element.text.length;
         break;
       default:
         throw new Error(`unexpected block type ${block.type}`);
@@ -119,7 +128,9 @@ function fieldTexts(message: SlackMessage): string[] {
 function buttons(message: SlackMessage): Record<string, string> {
   const actions = message.blocks.find((block) => block.type === 'actions');
   if (actions?.type !== 'actions') return {};
-  return Object.fromEntries((actions.elements as slack.Button[]).map((b) => [b.text.text, b.url ?? '']));
+  // Link buttons only; the Acknowledge button has its own tests.
+  const links = (actions.elements as slack.Button[]).filter((b) => b.url !== undefined);
+  return Object.fromEntries(links.map((b) => [b.text.text, b.url ?? '']));
 }
 
 const FIXTURES = ['firing-group', 'partly-resolved', 'resolved', 'truncated', 'minimal', 'extra-fields'];
@@ -441,5 +452,39 @@ describe('renderMessageAsText', () => {
 
   it('uses the top-level text when there are no blocks', () => {
     expect(renderMessageAsText({ text: 'R&amp;D', blocks: [] })).toBe('R&D\n');
+  });
+});
+
+describe('Acknowledge button', () => {
+  function ackButton(message: SlackMessage): slack.Button | undefined {
+    const actions = message.blocks.find((block) => block.type === 'actions');
+    if (actions?.type !== 'actions') return undefined;
+    return (actions.elements as slack.Button[]).find((element) => element.action_id === ACK_ACTION_ID);
+  }
+
+  it('is on every firing group, first, carrying a digest of the group key', () => {
+    const group = groupOf('firing-group');
+    const message = renderGroupMessage(group);
+    const actions = message.blocks.find((block) => block.type === 'actions');
+    expect(actions?.type === 'actions' && (actions.elements[0] as slack.Button).action_id).toBe(ACK_ACTION_ID);
+    expect(ackButton(message)).toMatchObject({ text: { text: 'Acknowledge' }, value: groupRef(group.groupKey) });
+    expect(groupRef(group.groupKey)).not.toBe(groupRef(`${group.groupKey}x`));
+  });
+
+  it('is not offered once the group resolved', () => {
+    expect(ackButton(renderGroupMessage(groupOf('resolved')))).toBeUndefined();
+  });
+
+  it('gives way to "Acknowledged by" once someone acknowledged, within Slack limits', () => {
+    const group = { ...groupOf('firing-group'), acknowledged: { by: 'U024BE7LH', at: '2025-03-14T09:40:00Z' } };
+    const message = renderGroupMessage(group);
+    expect(ackButton(message)).toBeUndefined();
+    expectWithinSlackLimits(message);
+    expect(renderMessageAsText(message)).toContain('✋ Acknowledged by @U024BE7LH 2025-03-14 09:40 UTC');
+  });
+
+  it('never renders a mention from anything but a Slack user id', () => {
+    const group = { ...groupOf('firing-group'), acknowledged: { by: '!channel', at: '2025-03-14T09:40:00Z' } };
+    expect(JSON.stringify(renderGroupMessage(group))).not.toContain('<!channel>');
   });
 });
