@@ -19,6 +19,14 @@ export interface FakeSlackUser {
   readonly email?: string;
   readonly deleted?: boolean;
   readonly isBot?: boolean;
+  /** A multi-channel guest (`is_restricted`). */
+  readonly isRestricted?: boolean;
+  /** A single-channel guest (`is_ultra_restricted`; Slack sets `is_restricted` too). */
+  readonly isUltraRestricted?: boolean;
+  /** An app's user (`is_app_user`). */
+  readonly isAppUser?: boolean;
+  /** `is_email_confirmed`; default true when `email` is set. */
+  readonly emailConfirmed?: boolean;
 }
 
 /** Configuration of {@link startFakeSlack}; every field has a default. */
@@ -447,7 +455,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
           deleted: user.deleted ?? false,
           real_name: realName,
           is_bot: user.isBot ?? false,
-          is_app_user: false,
+          is_app_user: user.isAppUser ?? false,
+          is_restricted: (user.isRestricted ?? false) || (user.isUltraRestricted ?? false),
+          is_ultra_restricted: user.isUltraRestricted ?? false,
+          ...(user.email !== undefined ? { is_email_confirmed: user.emailConfirmed ?? true } : {}),
           profile: {
             real_name: realName,
             display_name: user.name ?? '',
