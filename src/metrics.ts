@@ -31,6 +31,14 @@ export interface Metrics {
   enrichmentFailures: Counter<'source' | 'reason'>;
   /** How long each enrichment source took for one alert, failures included. */
   enrichmentDuration: Histogram<'source'>;
+  /**
+   * Kubernetes API requests sent for enrichment (cache hits and shared lookups not counted), by
+   * resource and outcome: ok, not_found, forbidden, unauthorized, http_error, invalid, timeout,
+   * aborted, unreachable. Divided by enriched alerts, it is the storm budget (at most 3 each).
+   */
+  kubeRequests: Counter<'resource' | 'outcome'>;
+  /** Loki queries sent for enrichment, by outcome: ok, timeout, aborted, http_error, unreachable, invalid. */
+  lokiRequests: Counter<'outcome'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -115,6 +123,18 @@ export function createMetrics(registry = new Registry()): Metrics {
       help: 'Duration of one enrichment source for one alert, failures included.',
       labelNames: ['source'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    kubeRequests: new Counter({
+      name: 'lookout_kube_requests_total',
+      help: 'Kubernetes API requests sent for enrichment, by resource and outcome.',
+      labelNames: ['resource', 'outcome'],
+      registers: [registry],
+    }),
+    lokiRequests: new Counter({
+      name: 'lookout_loki_requests_total',
+      help: 'Loki queries sent for enrichment, by outcome.',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   };
