@@ -20,6 +20,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
+          // Builds (no-op when warm) and starts the real servers once per run; see docs/testing.md.
+          globalSetup: ['test/support/servers/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // Real servers are shared between files; run files one at a time on a 2-core machine.

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from './free-port.ts';
@@ -30,6 +30,8 @@ export interface AlertmanagerOptions {
   groupWait?: string;
   groupInterval?: string;
   repeatInterval?: string;
+  /** Directory for its config and data (created if missing); a new temporary one by default. */
+  dir?: string;
 }
 
 /**
@@ -37,7 +39,8 @@ export interface AlertmanagerOptions {
  * with bearer authorization and short timers so tests do not wait long.
  */
 export async function startAlertmanager(options: AlertmanagerOptions): Promise<AlertmanagerProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'lookout-am-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'lookout-am-'));
+  mkdirSync(dir, { recursive: true });
   const port = await freePort();
   writeFileSync(join(dir, 'token'), options.webhookToken);
   writeFileSync(

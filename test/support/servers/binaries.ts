@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root (this file is test/support/servers/binaries.ts). */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+
+/** Paths of the server binaries built by test/servers/build.sh. */
+export interface ServerBinaries {
+  kubeApiserver: string;
+  etcd: string;
+  bao: string;
+  /** Absent if Loki is not built. */
+  loki?: string;
+}
+
+const BUILD_SCRIPT = join(REPO_ROOT, 'test/servers/build.sh');
+
+function cacheDir(env: NodeJS.ProcessEnv): string {
+  return env.LOOKOUT_SERVERS_CACHE ?? join(REPO_ROOT, 'test/servers/.cache');
+}
+
+/**
+ * Runs test/servers/build.sh (a no-op when the binaries for the committed go.sum exist; a cold
+ * build takes ~10 minutes) and returns the binaries it reports. Its progress goes to stderr.
+ */
+export async function buildServers(env: NodeJS.ProcessEnv = process.env): Promise<ServerBinaries> {
+  const stdout = await new Promise<string>((resolvePromise, reject) => {
+    const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`test/servers/build.sh exited with ${code}; its output is above`))));
+  });
+  const built = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const at = line.indexOf('=');
+    if (at > 0) built.set(line.slice(0, at), line.slice(at + 1));
+  }
+  return toBinaries((name) => built.get(name), 'test/servers/build.sh did not report');
+}
+
+/** The binaries of the last build (test/servers/.cache/current/), without building. */
+export function currentBinaries(env: NodeJS.ProcessEnv = process.env): ServerBinaries {
+  const current = join(cacheDir(env), 'current');
+  return toBinaries((name) => (existsSync(join(current, name)) ? join(current, name) : undefined), `run test/servers/build.sh first: missing in ${current}:`);
+}
+
+function toBinaries(find: (name: string) => string | undefined, missing: string): ServerBinaries {
+  const required = (name: string) => {
+    const path = find(name);
+    if (!path) throw new Error(`${missing} ${name}`);
+    return path;
+  };
+  const loki = find('loki');
+  return { kubeApiserver: required('kube-apiserver'), etcd: required('etcd'), bao: required('bao'), ...(loki ? { loki } : {}) };
+}

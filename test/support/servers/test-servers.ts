@@ -1,0 +1,52 @@
+import { inject } from 'vitest';
+
+/**
+ * The real servers the integration tier runs against, started once per `vitest run` by
+ * test/support/servers/global-setup.ts (or by `npm run servers -- up`). Everything listens on
+ * 127.0.0.1; files are under one run directory that is removed at the end.
+ */
+export interface TestServers {
+  kube: {
+    /** https://127.0.0.1:PORT */
+    url: string;
+    /** PEM file of the CA that signed the apiserver's serving certificate and every client certificate. */
+    caFile: string;
+    /**
+     * Kubeconfig files, one identity each:
+     * - admin: client certificate in group system:masters (set up objects, write status);
+     * - bot: Lookout itself, ServiceAccount `lookout` in namespace `lookout`, with a TokenRequest
+     *   token and the RBAC of manifests/base/rbac.yaml;
+     * - alice: client certificate, user `slack:alice`, no groups, no bindings;
+     * - bob: client certificate, user `slack:bob` in group `slack:sre`, no bindings.
+     */
+    kubeconfigs: { admin: string; bot: string; alice: string; bob: string };
+  };
+  bao: {
+    /** http://127.0.0.1:PORT of the OpenBao dev server (KV v2 at secret/). */
+    addr: string;
+    rootToken: string;
+    /** Mount of the Kubernetes auth method, configured against `kube`. */
+    kubernetesAuthPath: 'kubernetes';
+    /** Role for ServiceAccount lookout/lookout; policy: CRUD on secret/data/* and secret/metadata/*. */
+    role: 'lookout';
+  };
+  /** Undefined only if Loki is not built (test/servers/.cache/current/loki missing). */
+  loki?: { url: string };
+  /** Alertmanager from the Debian package; sends to http://127.0.0.1:3000/alertmanager. */
+  alertmanager: { url: string };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    lookoutTestServers: TestServers;
+  }
+}
+
+/** In an integration test file: the servers that the global setup started for this run. */
+export function testServers(): TestServers {
+  const servers = inject('lookoutTestServers');
+  if (!servers) {
+    throw new Error('no test servers: run this file in the integration project (npx vitest run --project integration), whose globalSetup starts them');
+  }
+  return servers;
+}
