@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { App, HTTPReceiver, type CustomRoute } from '@slack/bolt';
-import { LINK_ACTION_PREFIX } from '../../alerts/render.ts';
+import { ACK_ACTION_ID, LINK_ACTION_PREFIX } from '../../alerts/render.ts';
 import type { AnyCommand } from '../../commands/command.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { handleAcknowledge, parseAcknowledgeClick, type AcknowledgeDeps } from './acknowledge-action.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { createSlashCommandHandler } from './dispatcher.ts';
 
@@ -14,13 +15,15 @@ export interface SlackAppOptions {
   metrics: Metrics;
   commands: readonly AnyCommand[];
   customRoutes: CustomRoute[];
+  /** The Acknowledge button's dependencies; without them the button is not handled. */
+  acknowledge?: AcknowledgeDeps;
 }
 
 /**
  * Bolt's App and HTTP receiver. The receiver serves Lookout's own routes (custom routes) and
  * /slack/events; listeners are registered here and hold no business logic.
  */
-export function createSlackApp({ config, log, metrics, commands, customRoutes }: SlackAppOptions): { app: App; receiver: HTTPReceiver } {
+export function createSlackApp({ config, log, metrics, commands, customRoutes, acknowledge }: SlackAppOptions): { app: App; receiver: HTTPReceiver } {
   const logger = boltLogger(log);
   const receiver = new HTTPReceiver({
     // Console mode has no signing secret; a random one means no request can ever verify.
@@ -38,6 +41,22 @@ export function createSlackApp({ config, log, metrics, commands, customRoutes }:
   app.command(config.slashCommand, createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics }));
   // URL buttons open their link in the browser; Slack still expects the click acknowledged.
   app.action(new RegExp(`^${LINK_ACTION_PREFIX}`), async ({ ack }) => ack());
+  if (acknowledge) {
+    app.action(ACK_ACTION_ID, async ({ ack, body, client }) => {
+      await ack();
+      const click = parseAcknowledgeClick(body, ACK_ACTION_ID);
+      if (click === undefined) {
+        log.warn({ action: ACK_ACTION_ID }, 'Acknowledge click without a message container or user; ignored');
+        return;
+      }
+      const result = await handleAcknowledge(acknowledge, click);
+      if (result.outcome === 'acknowledged') return;
+      // Only the person who clicked sees why nothing happened.
+      await client.chat
+        .postEphemeral({ channel: click.channelId, user: click.actor.slackUserId, text: result.ephemeral })
+        .catch((error: unknown) => log.warn({ err: error, channel: click.channelId }, 'could not tell the clicker why Acknowledge did nothing'));
+    });
+  }
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');
   });

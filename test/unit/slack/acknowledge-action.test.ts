@@ -1,0 +1,213 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { mergeNotification } from '../../../alerts/merge-group.ts';
+import { groupRef } from '../../../alerts/render.ts';
+import type { Actor, AuditEntry, Authorization } from '../../../src/access/authorization.ts';
+import type { ResourceAttributes } from '../../../src/kube/access-review.ts';
+import {
+  ACKNOWLEDGE_REASON,
+  NOT_THIS_MESSAGE,
+  handleAcknowledge,
+  parseAcknowledgeClick,
+  type AcknowledgeClick,
+  type AcknowledgeDeps,
+} from '../../../src/slack/acknowledge-action.ts';
+import { SqliteStore } from '../../../src/state/sqlite-store.ts';
+import { ManualClock, freshMetrics, metricValue, payload, recordingLogger } from '../../helpers/fakes.ts';
+
+const alice: Actor = { slackUserId: 'U024BE7LH', slackUserName: 'alice' };
+const aliceIdentity = { username: 'slack:alice', groups: ['slack:oncall'], derivation: [] };
+
+describe('Acknowledge button handler', () => {
+  let clock: ManualClock;
+  let store: SqliteStore;
+  let audits: AuditEntry[];
+  let reviews: Array<{ actor: Actor; attributes: ResourceAttributes }>;
+  let decision: Authorization | Error;
+  let queued: number;
+  let deps: AcknowledgeDeps;
+  let metrics: ReturnType<typeof freshMetrics>;
+
+  beforeEach(() => {
+    clock = new ManualClock(Date.parse('2026-03-01T10:00:00Z'));
+    store = new SqliteStore(':memory:');
+    audits = [];
+    reviews = [];
+    decision = { allowed: true, identity: aliceIdentity };
+    queued = 0;
+    metrics = freshMetrics();
+    deps = {
+      store,
+      authorize: async (actor, attributes) => {
+        reviews.push({ actor, attributes });
+        if (decision instanceof Error) throw decision;
+        return decision;
+      },
+      audit: { record: async (entry) => void audits.push(entry) },
+      log: recordingLogger().log,
+      metrics,
+      onQueued: () => (queued += 1),
+      now: clock.now,
+    };
+  });
+
+  /** A posted group message in `channel` at `ts`. */
+  function postedGroup(groupKey: string, channel: string, ts: string, labels: Record<string, string>): number {
+    const { state } = mergeNotification(undefined, payload(groupKey, [{ fingerprint: `${groupKey}-a` }], { commonLabels: { alertname: 'KubePodCrashLooping', ...labels } }));
+    const id = store.addGroup(groupKey, channel, state, clock.now());
+    store.markMessageDelivered(id, ts, 1);
+    return id;
+  }
+
+  function click(overrides: Partial<AcknowledgeClick> = {}): AcknowledgeClick {
+    return { actor: alice, channelId: 'C0ALERTS', messageTs: '1700000000.000100', value: groupRef('{}:{alertname="A"}'), ...overrides };
+  }
+
+  function snapshot() {
+    return { a: store.latestGroup('{}:{alertname="A"}'), b: store.latestGroup('{}:{alertname="B"}'), replies: store.nextReplyPerChannel(Number.MAX_SAFE_INTEGER) };
+  }
+
+  beforeEach(() => {
+    postedGroup('{}:{alertname="A"}', 'C0ALERTS', '1700000000.000100', { namespace: 'shop', deployment: 'cart' });
+    postedGroup('{}:{alertname="B"}', 'C0ALERTS', '1700000000.000200', { namespace: 'payments' });
+  });
+
+  it('refuses a forged value naming another group, asks nobody, and changes nothing', async () => {
+    const before = snapshot();
+    const result = await handleAcknowledge(deps, click({ value: groupRef('{}:{alertname="B"}') }));
+
+    expect(result).toEqual({ outcome: 'refused', ephemeral: NOT_THIS_MESSAGE });
+    expect(reviews).toHaveLength(0);
+    expect(snapshot()).toEqual(before);
+    expect(queued).toBe(0);
+    expect(audits).toEqual([expect.objectContaining({ action: 'acknowledge', outcome: 'denied', actor: alice })]);
+    expect(await metricValue(metrics, 'lookout_button_actions_total', { action: 'acknowledge', outcome: 'refused' })).toBe(1);
+  });
+
+  it('refuses a click on a message Lookout does not know, whatever its value', async () => {
+    const before = snapshot();
+    const result = await handleAcknowledge(deps, click({ messageTs: '1700000000.999999' }));
+    expect(result).toEqual({ outcome: 'refused', ephemeral: NOT_THIS_MESSAGE });
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('refuses the right message ts in another channel', async () => {
+    const result = await handleAcknowledge(deps, click({ channelId: 'C0INCIDENTS' }));
+    expect(result.outcome).toBe('refused');
+    expect(reviews).toHaveLength(0);
+  });
+
+  it('asks RBAC for acknowledge on alerts.lookout.dev in the group namespace, named by alertname', async () => {
+    await handleAcknowledge(deps, click());
+    expect(reviews).toEqual([
+      { actor: alice, attributes: { verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts', namespace: 'shop', name: 'KubePodCrashLooping' } },
+    ]);
+  });
+
+  it('asks cluster-wide when the group has no common namespace', async () => {
+    postedGroup('{}:{alertname="C"}', 'C0ALERTS', '1700000000.000300', {});
+    await handleAcknowledge(deps, click({ messageTs: '1700000000.000300', value: groupRef('{}:{alertname="C"}') }));
+    expect(reviews[0]!.attributes).toEqual({ verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts', name: 'KubePodCrashLooping' });
+  });
+
+  it('denied: answers only the clicker with the missing permission, changes nothing, audits with the identity', async () => {
+    decision = { allowed: false, reason: 'denied', identity: aliceIdentity, message: 'Not allowed: this needs `acknowledge` on `alerts.lookout.dev` named KubePodCrashLooping in namespace shop.' };
+    const before = snapshot();
+    const result = await handleAcknowledge(deps, click());
+
+    expect(result).toEqual({ outcome: 'denied', ephemeral: expect.stringContaining('`acknowledge` on `alerts.lookout.dev`') });
+    expect(snapshot()).toEqual(before);
+    expect(audits[0]).toMatchObject({
+      outcome: 'denied',
+      identity: { username: 'slack:alice' },
+      target: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'cart' },
+    });
+  });
+
+  it('unmapped: says how to get access, audits without an identity', async () => {
+    decision = { allowed: false, reason: 'unmapped', message: 'You are not mapped to a Kubernetes identity' };
+    const result = await handleAcknowledge(deps, click());
+    expect(result).toMatchObject({ outcome: 'denied', ephemeral: expect.stringContaining('not mapped') });
+    expect(audits[0]!.identity).toBeUndefined();
+    expect(store.latestGroup('{}:{alertname="A"}')!.state.acknowledged).toBeUndefined();
+  });
+
+  it('allowed: records who and when server-side, queues the edit and a thread reply, audits with the reason and target', async () => {
+    const before = store.latestGroup('{}:{alertname="A"}')!;
+    const result = await handleAcknowledge(deps, click());
+
+    expect(result).toEqual({ outcome: 'acknowledged' });
+    const after = store.latestGroup('{}:{alertname="A"}')!;
+    expect(after.state.acknowledged).toEqual({ by: 'U024BE7LH', at: '2026-03-01T10:00:00.000Z' });
+    expect(after.version).toBe(before.version + 1); // the outbox edits the message
+    expect(store.nextReplyPerChannel(clock.now()).map((reply) => [reply.messageTs, reply.text])).toEqual([
+      ['1700000000.000100', '✋ Acknowledged by <@U024BE7LH>'],
+    ]);
+    expect(queued).toBe(1);
+    expect(audits).toEqual([
+      expect.objectContaining({
+        action: 'acknowledge',
+        outcome: 'allowed',
+        reason: ACKNOWLEDGE_REASON,
+        identity: aliceIdentity,
+        target: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'cart' },
+      }),
+    ]);
+    // The other group is untouched.
+    expect(store.latestGroup('{}:{alertname="B"}')!.state.acknowledged).toBeUndefined();
+  });
+
+  it('audits on the Namespace when the alert names no object in it', async () => {
+    await handleAcknowledge(deps, click({ messageTs: '1700000000.000200', value: groupRef('{}:{alertname="B"}') }));
+    expect(audits[0]!.target).toEqual({ apiVersion: 'v1', kind: 'Namespace', name: 'payments' });
+  });
+
+  it('a second click says who acknowledged, without another review or change', async () => {
+    await handleAcknowledge(deps, click());
+    const version = store.latestGroup('{}:{alertname="A"}')!.version;
+    const second = await handleAcknowledge(deps, click({ actor: { slackUserId: 'U0BOB', slackUserName: 'bob' } }));
+    expect(second).toEqual({ outcome: 'refused', ephemeral: 'Already acknowledged by <@U024BE7LH>.' });
+    expect(reviews).toHaveLength(1);
+    expect(store.latestGroup('{}:{alertname="A"}')!.version).toBe(version);
+  });
+
+  it('two clicks at once acknowledge once', async () => {
+    const results = await Promise.all([handleAcknowledge(deps, click()), handleAcknowledge(deps, click())]);
+    expect(results.map((r) => r.outcome).sort()).toEqual(['acknowledged', 'refused']);
+    expect(store.nextReplyPerChannel(clock.now())).toHaveLength(1);
+  });
+
+  it('a failed access review is an internal error with a reference, audited as failed', async () => {
+    decision = new Error('connect ECONNREFUSED 127.0.0.1:6443');
+    const result = await handleAcknowledge(deps, click());
+    expect(result).toMatchObject({ outcome: 'error', ephemeral: expect.stringMatching(/^Internal error \(ref [0-9a-f]{8}\)/) });
+    expect(JSON.stringify(result)).not.toContain('ECONNREFUSED');
+    expect(audits[0]).toMatchObject({ outcome: 'failed' });
+    expect(store.latestGroup('{}:{alertname="A"}')!.state.acknowledged).toBeUndefined();
+  });
+});
+
+describe('parseAcknowledgeClick', () => {
+  const body = {
+    type: 'block_actions',
+    user: { id: 'U024BE7LH', username: 'alice', name: 'alice', team_id: 'T0LOOKOUT' },
+    container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0ALERTS', is_ephemeral: false },
+    channel: { id: 'C0OTHER', name: 'other' },
+    message: { ts: '1700000000.999999' },
+    actions: [{ action_id: 'ack', block_id: 'forged', type: 'button', value: 'g1:abc', action_ts: '1700000001.000000' }],
+  };
+
+  it('reads the clicked message from container, not from channel or message fields', () => {
+    expect(parseAcknowledgeClick(body, 'ack')).toEqual({
+      actor: { slackUserId: 'U024BE7LH', slackUserName: 'alice' },
+      channelId: 'C0ALERTS',
+      messageTs: '1700000000.000100',
+      value: 'g1:abc',
+    });
+  });
+
+  it('ignores clicks from views and payloads without the action', () => {
+    expect(parseAcknowledgeClick({ ...body, container: { type: 'view', view_id: 'V1' } }, 'ack')).toBeUndefined();
+    expect(parseAcknowledgeClick(body, 'other')).toBeUndefined();
+    expect(parseAcknowledgeClick({ ...body, user: { id: 'not a user' } }, 'ack')).toBeUndefined();
+  });
+});
