@@ -1,10 +1,16 @@
 import type { z } from 'zod';
+import type { Identification } from '../src/access/access-gate.ts';
+import type { Authorization, ObjectReference } from '../src/access/authorization.ts';
+import type { KubeIdentity } from '../src/identity/resolve-identity.ts';
+import type { ResourceAttributes } from '../src/kube/access-review.ts';
+import type { KubeRequest } from '../src/kube/kube-http.ts';
 import type { Logger } from '../src/log.ts';
 
 /**
  * The contract of a slash subcommand (`/ops <name> …`). Commands hold only their own logic:
  * the dispatcher (src/slack/dispatcher.ts) acknowledges Slack, parses arguments with `args`,
- * runs, replies, and maps errors. Commands never import Bolt or the Kubernetes client.
+ * reviews `access`, runs, replies, audits, and maps errors. Commands never import Bolt or the
+ * Kubernetes client.
  */
 export interface CommandDefinition<Args = unknown> {
   /** The subcommand word, e.g. `help`. */
@@ -15,6 +21,17 @@ export interface CommandDefinition<Args = unknown> {
   usage: string;
   /** Parses the words after the subcommand; a failure shows the usage. */
   args: z.ZodType<Args, string[]>;
+  /**
+   * The permission the command needs, computed from its parsed arguments. When present, the
+   * dispatcher runs the command only if a SubjectAccessReview allows it for the person, and
+   * audits every attempt. A command that writes to Kubernetes or acts elsewhere for a person
+   * must declare it.
+   */
+  access?(args: Args): ResourceAttributes;
+  /** The Kubernetes object the action is about; the audit Event is recorded on it. */
+  target?(args: Args): ObjectReference | undefined;
+  /** Event reason recorded when the action succeeded, e.g. `ScaledBySlackUser`. */
+  auditReason?: string;
   run(ctx: CommandContext<Args>): Promise<CommandReply>;
 }
 
@@ -28,11 +45,41 @@ export interface CommandContext<Args> {
   /** Every registered command, so `help` can list them. */
   commands: readonly AnyCommand[];
   log: Logger;
+  /** The person's Kubernetes identity: set when the command declares `access` and the gate allowed it. */
+  identity?: KubeIdentity;
+  /**
+   * Kubernetes calls made AS the person who typed the command (their username and every group,
+   * each group its own Impersonate-Group header), never as Lookout. Absent when Lookout has no
+   * Kubernetes connection. Calls refuse (Forbidden) for a person no identity rule maps.
+   */
+  kube?: PersonKube;
+  /** Questions about the person's own access (whoami, can-i), answered by the RBAC gate. */
+  access: PersonAccess;
+}
+
+/** The RBAC gate, bound to the person who typed the command. */
+export interface PersonAccess {
+  /** Their mapped identity, or why there is none and how to get one. */
+  identify(): Promise<Identification>;
+  /** A SubjectAccessReview for them with exactly these attributes. */
+  authorize(attributes: ResourceAttributes): Promise<Authorization>;
+  /** False when Lookout has no Kubernetes connection (every review is then refused). */
+  readonly kubernetesConfigured: boolean;
+}
+
+/** A Kubernetes request made for a person; the impersonation is not the caller's to choose. */
+export type PersonKubeRequest = Omit<KubeRequest, 'impersonate'>;
+
+/** Kubernetes, as the person (see CommandContext.kube). */
+export interface PersonKube {
+  request<T>(request: PersonKubeRequest): Promise<T>;
 }
 
 export interface CommandReply {
   /** mrkdwn text shown only to the person who typed the command. */
   text: string;
+  /** One short line for the audit record (commands with `access`); never a secret. Default: "done". */
+  auditDetail?: string;
 }
 
 // Definitions are stored side by side whatever their argument types.

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { identitiesSchema, type IdentitiesConfig } from './identity/identity-config.ts';
 
 /**
  * Lookout's whole configuration: environment variables plus an optional YAML file
@@ -50,9 +51,8 @@ const fileSchema = z.strictObject({
   webhook: z
     .strictObject({ maxBodyBytes: z.number().int().positive().default(1024 * 1024) })
     .default({ maxBodyBytes: 1024 * 1024 }),
-  // Identity mapping is validated by the RBAC gate (a later part); accepted here so the
-  // documented example file loads.
-  identities: z.unknown().optional(),
+  // Absent: nobody is mapped, so every gated action is refused (with how to get access).
+  identities: identitiesSchema.default(identitiesSchema.parse({})),
 });
 
 const envSchema = z.object({
@@ -84,6 +84,8 @@ export interface Config {
   routes: RouteConfig[];
   slashCommand: string;
   outbox: OutboxConfig;
+  /** How Slack people map to Kubernetes identities; nobody is mapped by default. */
+  identities: IdentitiesConfig;
 }
 
 /** Channel name printed in console mode when no channel is configured. */
@@ -143,6 +145,7 @@ export function loadConfig(
     routes: file.routes,
     slashCommand: file.slashCommand,
     outbox: file.outbox,
+    identities: file.identities,
   };
 }
 

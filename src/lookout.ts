@@ -1,13 +1,20 @@
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { processPendingNotifications } from '../alerts/process-notifications.ts';
 import { renderGroupMessage } from '../alerts/render.ts';
 import { compileRoute } from '../alerts/route-channel.ts';
 import { commands } from '../commands/index.ts';
+import { AccessGate } from './access/access-gate.ts';
+import { createAuditTrail } from './audit.ts';
 import type { Config } from './config.ts';
 import { createAlertmanagerHandler } from './http/alertmanager-route.ts';
 import { createMetricsRoute, createReadyz, healthz } from './http/health-routes.ts';
 import { createHttpServer, safeRoute } from './http/server.ts';
+import { IdentityResolver } from './identity/resolve-identity.ts';
+import type { SlackDirectory } from './identity/slack-directory.ts';
+import { SlackWebDirectory } from './identity/slack-web-directory.ts';
+import { KubeHttp } from './kube/kube-http.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { ConsoleSlackApi } from './slack/console-slack-api.ts';
@@ -24,6 +31,8 @@ export interface LookoutOptions {
   /** Where console mode prints messages. */
   stdout: Writable;
   now?: () => number;
+  /** Lookout's own Kubernetes credentials (loadKubeConfig); without them every gated action is refused. */
+  kubeConfig?: KubeConfig | undefined;
 }
 
 export interface Lookout {
@@ -36,7 +45,7 @@ export interface Lookout {
 }
 
 /** Builds Lookout from validated configuration; reads no environment. */
-export function createLookout({ config, log, stdout, now = Date.now }: LookoutOptions): Lookout {
+export function createLookout({ config, log, stdout, now = Date.now, kubeConfig }: LookoutOptions): Lookout {
   const metrics = createMetrics();
   const store = new SqliteStore(config.statePath);
   const routes = config.routes.map(compileRoute);
@@ -44,6 +53,24 @@ export function createLookout({ config, log, stdout, now = Date.now }: LookoutOp
     ? new WebSlackApi({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, metrics })
     : new ConsoleSlackApi(stdout);
   const outbox = new Outbox({ store, slack, render: renderGroupMessage, metrics, log: log.child({ component: 'outbox' }), config: config.outbox, now });
+
+  // The RBAC gate: Slack person → Kubernetes identity → SubjectAccessReview (src/access/).
+  const kube = kubeConfig ? new KubeHttp(kubeConfig) : undefined;
+  const directory: SlackDirectory = config.slack
+    ? new SlackWebDirectory({ token: config.slack.botToken, apiUrl: config.slack.apiUrl })
+    : // Console mode has no Slack to ask, so it knows nobody and maps nobody.
+      { person: async () => undefined, usergroupMembers: async () => [] };
+  const resolver = new IdentityResolver({ config: config.identities, directory, now });
+  const gate = new AccessGate({ resolver, kube, log: log.child({ component: 'access-gate' }), metrics });
+  const audit = createAuditTrail({
+    log: log.child({ component: 'audit' }),
+    metrics,
+    store,
+    ...(config.auditChannel ? { auditChannel: config.auditChannel } : {}),
+    onNotice: () => outbox.wake(),
+    ...(kube ? { kube } : {}),
+    now,
+  });
 
   let processing: NodeJS.Immediate | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -67,6 +94,9 @@ export function createLookout({ config, log, stdout, now = Date.now }: LookoutOp
     log,
     metrics,
     commands,
+    gate,
+    audit,
+    kube,
     customRoutes: [
       {
         path: '/alertmanager',
@@ -106,6 +136,7 @@ export function createLookout({ config, log, stdout, now = Date.now }: LookoutOp
       outbox.start();
       scheduleProcessing();
       const address = server.address() as AddressInfo;
+      if (!kube) log.warn('no Kubernetes credentials (in-cluster service account or KUBECONFIG): every command that needs a permission is refused');
       if (config.slack) log.info({ port: address.port, host: address.address }, 'Lookout is listening');
       else log.info({ port: address.port, host: address.address }, 'Lookout is listening in console mode: no SLACK_BOT_TOKEN, messages are printed to stdout');
       return address;

@@ -1,5 +1,6 @@
 import { loadConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
+import { loadKubeConfig } from './kube/load-kube-config.ts';
 import { createLogger } from './log.ts';
 import { createLookout } from './lookout.ts';
 
@@ -14,7 +15,16 @@ async function main(): Promise<void> {
     process.exit(78); // EX_CONFIG
   }
   const log = createLogger({ level: config.logLevel });
-  const lookout = createLookout({ config, log, stdout: process.stdout });
+  let kubeConfig;
+  try {
+    kubeConfig = loadKubeConfig(process.env);
+  } catch (error) {
+    // Not the parser's message: a YAML error quotes the file, and a kubeconfig holds credentials.
+    const code = (error as NodeJS.ErrnoException).code;
+    process.stderr.write(`lookout: cannot load Kubernetes credentials (KUBECONFIG or the in-cluster service account): ${code ?? 'not a valid kubeconfig'}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  const lookout = createLookout({ config, log, stdout: process.stdout, kubeConfig });
   await lookout.start();
 
   let stopping = false;

@@ -97,6 +97,8 @@ export class AccessGate implements Gate {
       decision = await reviewAccess(this.kube, identity, attributes);
     } catch (error) {
       this.count('error');
+      // The API server's own words (KubeApiError.serverMessage) are for this log line only.
+      this.log.warn({ err: error, slackUser: actor.slackUserId, attributes }, 'SubjectAccessReview failed');
       throw new AccessReviewFailed({ cause: error });
     }
     const fields = { slackUser: actor.slackUserId, username: identity.username, groups: identity.groups, attributes, rbacReason: decision.reason };

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { AnyCommand, CommandReply } from '../../commands/command.ts';
+import type { AnyCommand, CommandContext, CommandReply, PersonAccess } from '../../commands/command.ts';
 import { usageOf } from '../../commands/command.ts';
-import { InvalidInput, UserError } from '../errors.ts';
+import type { Gate } from '../access/access-gate.ts';
+import type { Actor, AuditEntry, AuditTrail } from '../access/authorization.ts';
+import { Forbidden, InvalidInput, UserError } from '../errors.ts';
+import type { KubeIdentity } from '../identity/resolve-identity.ts';
+import type { ResourceAttributes } from '../kube/access-review.ts';
+import type { KubeHttp } from '../kube/kube-http.ts';
+import { PersonKubeClient } from '../kube/person-kube.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { splitWords } from './split-words.ts';
@@ -20,6 +26,12 @@ export interface DispatcherDeps {
   slashCommand: string;
   log: Logger;
   metrics: Metrics;
+  /** The RBAC gate every command that declares `access` goes through. */
+  gate: Gate;
+  /** Records every attempt at a command that declares `access`. */
+  audit: AuditTrail;
+  /** Lookout's Kubernetes client, for calls made as the person; undefined without Kubernetes. */
+  kube: Pick<KubeHttp, 'request'> | undefined;
 }
 
 export interface SlashCommandArgs {
@@ -28,58 +40,104 @@ export interface SlashCommandArgs {
   respond: (reply: { response_type: 'ephemeral'; text: string }) => Promise<unknown>;
 }
 
+type Outcome = 'ok' | 'invalid' | 'refused' | 'denied' | 'unmapped' | 'error';
+
 /**
- * Handles `/ops …`: acknowledge Slack at once (it allows 3 s), then parse, run and reply.
- * Only UserErrors reach Slack with their own text; anything else becomes a reference id
- * that points at the log line holding the details.
+ * Handles `/ops …`: acknowledge Slack at once (it allows 3 s), then parse, review access, run,
+ * reply and audit. Only UserErrors reach Slack with their own text; anything else becomes a
+ * reference id that points at the log line holding the details.
  */
 export function createSlashCommandHandler(deps: DispatcherDeps) {
-  return async ({ command, ack, respond }: SlashCommandArgs): Promise<void> => {
+  return async ({ command: payload, ack, respond }: SlashCommandArgs): Promise<void> => {
     await ack();
     const requestId = randomUUID().slice(0, 8);
-    const [name = 'help', ...words] = splitWords(command.text);
-    const log = deps.log.child({ command: name, user: command.user_id, requestId });
-    let outcome = 'ok';
+    const [name = 'help', ...words] = splitWords(payload.text);
+    const log = deps.log.child({ command: name, user: payload.user_id, requestId });
+    const actor: Actor = { slackUserId: payload.user_id, slackUserName: payload.user_name };
+    const command = deps.commands.find((candidate) => candidate.name === name);
+
+    let outcome: Outcome = 'ok';
     let reply: CommandReply;
+    // Set once the command's access is known, so a failure after that is audited too.
+    let audited: Omit<AuditEntry, 'outcome' | 'detail'> | undefined;
     try {
-      reply = await run(deps, command, name, words, log);
+      if (command === undefined) throw new InvalidInput(`Unknown command \`${name}\`. Try \`${deps.slashCommand} help\`.`);
+      const parsed = command.args.safeParse(words);
+      if (!parsed.success) {
+        const reason = parsed.error.issues.map((issue) => issue.message).join('; ');
+        throw new InvalidInput(`${reason}\nUsage: \`${usageOf(deps.slashCommand, command)}\``);
+      }
+      const args: unknown = parsed.data;
+
+      let identity: KubeIdentity | undefined;
+      if (command.access) {
+        const attributes: ResourceAttributes = command.access(args);
+        const target = command.target?.(args);
+        audited = { action: command.name, actor, attributes, ...(target ? { target } : {}) };
+        const authorization = await deps.gate.authorize(actor, attributes);
+        if (!authorization.allowed) {
+          outcome = authorization.reason;
+          if (authorization.reason === 'denied') audited.identity = authorization.identity;
+          await deps.audit.record({ ...audited, outcome: 'denied', detail: authorization.message });
+          audited = undefined;
+          reply = { text: authorization.message };
+          log.info({ reason: authorization.reason }, 'command refused by the RBAC gate');
+        } else {
+          identity = authorization.identity;
+          audited.identity = identity;
+        }
+      }
+
+      reply ??= await command.run(context(deps, payload, actor, args, log, identity));
+      if (audited) {
+        await deps.audit.record({
+          ...audited,
+          outcome: 'allowed',
+          detail: reply.auditDetail ?? 'done',
+          ...(command.auditReason ? { reason: command.auditReason } : {}),
+        });
+      }
     } catch (error) {
+      let detail: string;
       if (error instanceof UserError) {
         outcome = error instanceof InvalidInput ? 'invalid' : 'refused';
         reply = { text: error.message };
+        detail = error.message;
         log.info({ reason: error.message }, 'command refused');
       } else {
         outcome = 'error';
         reply = { text: `Internal error (ref ${requestId}). The details are in Lookout's log.` };
+        detail = `internal error (ref ${requestId})`;
         log.error({ err: error }, 'command failed');
       }
+      if (audited) await deps.audit.record({ ...audited, outcome: 'failed', detail });
     }
-    deps.metrics.slashCommands.inc({ command: knownName(deps, name), outcome });
+    deps.metrics.slashCommands.inc({ command: command ? command.name : 'unknown', outcome });
     await respond({ response_type: 'ephemeral', text: reply.text });
   };
 }
 
-async function run(deps: DispatcherDeps, payload: SlashCommandPayload, name: string, words: string[], log: Logger): Promise<CommandReply> {
-  const command = deps.commands.find((candidate) => candidate.name === name);
-  if (command === undefined) {
-    throw new InvalidInput(`Unknown command \`${name}\`. Try \`${deps.slashCommand} help\`.`);
-  }
-  const parsed = command.args.safeParse(words);
-  if (!parsed.success) {
-    const reason = parsed.error.issues.map((issue) => issue.message).join('; ');
-    throw new InvalidInput(`${reason}\nUsage: \`${usageOf(deps.slashCommand, command)}\``);
-  }
-  return command.run({
-    args: parsed.data,
+function context(deps: DispatcherDeps, payload: SlashCommandPayload, actor: Actor, args: unknown, log: Logger, identity: KubeIdentity | undefined): CommandContext<unknown> {
+  const access: PersonAccess = {
+    identify: () => deps.gate.identify(actor),
+    authorize: (attributes) => deps.gate.authorize(actor, attributes),
+    kubernetesConfigured: deps.gate.kubernetesConfigured,
+  };
+  const personIdentity = async (): Promise<KubeIdentity> => {
+    if (identity) return identity;
+    const identification = await deps.gate.identify(actor);
+    if (!identification.mapped) throw new Forbidden(identification.message);
+    return identification.identity;
+  };
+  return {
+    args,
     user: { id: payload.user_id, name: payload.user_name },
     channelId: payload.channel_id,
     slashCommand: deps.slashCommand,
     commands: deps.commands,
     log,
-  });
-}
-
-/** Metric label: the command name, or "unknown" so typos cannot grow the label set. */
-function knownName(deps: DispatcherDeps, name: string): string {
-  return deps.commands.some((command) => command.name === name) ? name : 'unknown';
+    access,
+    ...(identity ? { identity } : {}),
+    ...(deps.kube ? { kube: new PersonKubeClient({ kube: deps.kube, identity: personIdentity }) } : {}),
+  };
 }

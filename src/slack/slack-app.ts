@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { App, HTTPReceiver, type CustomRoute } from '@slack/bolt';
 import { ACK_ACTION_ID, LINK_ACTION_PREFIX } from '../../alerts/render.ts';
 import type { AnyCommand } from '../../commands/command.ts';
+import type { Gate } from '../access/access-gate.ts';
+import type { AuditTrail } from '../access/authorization.ts';
 import type { Config } from '../config.ts';
+import type { KubeHttp } from '../kube/kube-http.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { handleAcknowledge, parseAcknowledgeClick, type AcknowledgeDeps } from './acknowledge-action.ts';
@@ -15,6 +18,12 @@ export interface SlackAppOptions {
   metrics: Metrics;
   commands: readonly AnyCommand[];
   customRoutes: CustomRoute[];
+  /** The RBAC gate for commands that declare access. */
+  gate: Gate;
+  /** Where every attempt at a gated command is recorded. */
+  audit: AuditTrail;
+  /** Lookout's Kubernetes client, for calls commands make as the person; undefined without Kubernetes. */
+  kube: Pick<KubeHttp, 'request'> | undefined;
   /** The Acknowledge button's dependencies; without them the button is not handled. */
   acknowledge?: AcknowledgeDeps;
 }
@@ -23,7 +32,7 @@ export interface SlackAppOptions {
  * Bolt's App and HTTP receiver. The receiver serves Lookout's own routes (custom routes) and
  * /slack/events; listeners are registered here and hold no business logic.
  */
-export function createSlackApp({ config, log, metrics, commands, customRoutes, acknowledge }: SlackAppOptions): { app: App; receiver: HTTPReceiver } {
+export function createSlackApp({ config, log, metrics, commands, customRoutes, acknowledge, gate, audit, kube }: SlackAppOptions): { app: App; receiver: HTTPReceiver } {
   const logger = boltLogger(log);
   const receiver = new HTTPReceiver({
     // Console mode has no signing secret; a random one means no request can ever verify.
@@ -38,7 +47,7 @@ export function createSlackApp({ config, log, metrics, commands, customRoutes, a
       ? { token: config.slack.botToken, clientOptions: { slackApiUrl: config.slack.apiUrl } }
       : { authorize: async () => Promise.reject(new Error('console mode: Slack is not configured')) }),
   });
-  app.command(config.slashCommand, createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics }));
+  app.command(config.slashCommand, createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube }));
   // URL buttons open their link in the browser; Slack still expects the click acknowledged.
   app.action(new RegExp(`^${LINK_ACTION_PREFIX}`), async ({ ack }) => ack());
   if (acknowledge) {

@@ -110,10 +110,11 @@ describe('AccessGate', () => {
     const kube = new FakeKube(() => {
       throw new KubeApiError('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', 500, 'InternalError', 'etcd is unhappy');
     });
-    const { gate: subject, metrics } = gate(kube);
+    const { gate: subject, metrics, logs } = gate(kube);
     const failure = await subject.authorize(actor('UALICE'), scale).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(AccessReviewFailed);
     expect((failure as Error).message).not.toContain('etcd');
+    expect(logs.lines().find((line) => line.msg === 'SubjectAccessReview failed')).toMatchObject({ err: { serverMessage: 'etcd is unhappy', status: 500 } });
     expect(await metricValue(metrics, 'lookout_access_decisions_total', { outcome: 'error' })).toBe(1);
   });
 

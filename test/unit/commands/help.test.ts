@@ -3,6 +3,7 @@ import { z } from 'zod';
 import help from '../../../commands/help.ts';
 import type { AnyCommand } from '../../../commands/command.ts';
 import { createSlashCommandHandler } from '../../../src/slack/dispatcher.ts';
+import { FakeGate, RecordingAuditTrail } from '../../helpers/access-fakes.ts';
 import { freshMetrics, metricValue, recordingLogger } from '../../helpers/fakes.ts';
 
 const explode: AnyCommand = {
@@ -20,7 +21,7 @@ async function dispatch(text: string, commands: readonly AnyCommand[] = [help]) 
   let reply: { text: string; response_type: string } | undefined;
   const metrics = freshMetrics();
   const logs = recordingLogger();
-  const handler = createSlashCommandHandler({ commands, slashCommand: '/ops', log: logs.log, metrics });
+  const handler = createSlashCommandHandler({ commands, slashCommand: '/ops', log: logs.log, metrics, gate: new FakeGate(), audit: new RecordingAuditTrail(), kube: undefined });
   await handler({
     command: { command: '/ops', text, user_id: 'U1', user_name: 'alice', channel_id: 'C1' },
     ack: async () => {
