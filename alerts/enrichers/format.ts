@@ -1,0 +1,75 @@
+import { clipMrkdwn, escapeMrkdwn, oneLine } from '../render.ts';
+
+/*
+ * Small mrkdwn pieces shared by the enrichment sources. Escaping and clipping come from
+ * render.ts, so alert text and enrichment text follow the same rules.
+ */
+
+/** Inline code for a name; escaped plain text when a backtick would end the span early. */
+export function code(text: string, max = 120): string {
+  const line = oneLine(text);
+  if (line === '') return '""';
+  if (line.includes('`')) return clipMrkdwn(line, max);
+  return `\`${clipMrkdwn(line, max - 2)}\``;
+}
+
+/** One line of untrusted text (a status message, an event), escaped and cut to `max`. */
+export function text(value: string, max: number): string {
+  return clipMrkdwn(oneLine(value), max);
+}
+
+export { escapeMrkdwn };
+
+/** "45s", "3m", "5h", "3d": compact, for lines that must stay short. */
+export function shortDuration(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours}h`;
+  return `${Math.floor(hours / 24)}d`;
+}
+
+/**
+ * "3m ago" that stays true: Slack renders the {ago} token for each reader at reading time (the
+ * message is edited in place for hours); the text after | is the fallback for clients that
+ * cannot, computed now.
+ */
+export function ago(timestamp: string | null | undefined, now: number): string | undefined {
+  const ms = timestamp ? Date.parse(timestamp) : Number.NaN;
+  if (!(ms > 0)) return undefined;
+  return `<!date^${Math.floor(ms / 1000)}^{ago}|${shortDuration(now - ms)} ago>`;
+}
+
+/** An absolute time in the reader's zone, with a UTC fallback. */
+export function at(timestamp: string | null | undefined): string | undefined {
+  const ms = timestamp ? Date.parse(timestamp) : Number.NaN;
+  if (!(ms > 0)) return undefined;
+  const fallback = `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time_secs}|${fallback}>`;
+}
+
+export function plural(count: number, noun: string, nouns = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : nouns}`;
+}
+
+/** Joins the parts that are present with " · ", the separator of every summary line. */
+export function dotted(parts: ReadonlyArray<string | undefined | null | false>): string {
+  return parts.filter((part): part is string => typeof part === 'string' && part !== '').join(' · ');
+}
+
+/**
+ * Cuts rendered mrkdwn at a line break so no code span, entity or date token is split; a cut
+ * inside an open ``` block closes it.
+ */
+export function clipLines(rendered: string, max: number): string {
+  if (rendered.length <= max) return rendered;
+  const marker = '\n…';
+  let cut = rendered.lastIndexOf('\n', max - marker.length - 4);
+  if (cut <= 0) cut = 0;
+  let head = rendered.slice(0, cut);
+  const fences = head.split('```').length - 1;
+  if (fences % 2 === 1) head += '\n```';
+  return `${head}${marker}`;
+}

@@ -1,0 +1,49 @@
+import type { Metrics } from '../../src/metrics.ts';
+import { KubeReader, type KubeRequester } from '../../src/kube/kube-reader.ts';
+import type { TrackedAlert } from '../group-state.ts';
+import type { AlertTarget, Enricher } from './enrichment.ts';
+import type { EnrichmentConfig } from './enrichment-config.ts';
+import { createPodEnricher } from './pod.ts';
+import { createRedactor } from './redact.ts';
+import { resolveTarget } from './target.ts';
+
+export interface EnrichmentSourcesOptions {
+  /** Lookout's own Kubernetes client (a KubeHttp); without it the Kubernetes sources are left out. */
+  kube?: KubeRequester;
+  /** LOKI_URL; without it the logs source is left out. */
+  lokiUrl?: string;
+  config: EnrichmentConfig;
+  metrics: Metrics;
+  now: () => number;
+}
+
+export interface EnrichmentSources {
+  resolveTarget(alert: TrackedAlert): AlertTarget;
+  /** In the order their facts should be shown: pod, workload, events, node, logs. */
+  enrichers: Enricher[];
+}
+
+/**
+ * Builds the enrichment sources that have a backend. The Kubernetes sources share one reader,
+ * so the pod, its owner chain and its events are fetched once per alert however many sources
+ * look at them, and once per storm for what alerts have in common.
+ */
+export function createEnrichmentSources({ kube, config, metrics, now }: EnrichmentSourcesOptions): EnrichmentSources {
+  const redactor = createRedactor(config.redact);
+  const enrichers: Enricher[] = [];
+  if (kube !== undefined) {
+    const reader = new KubeReader({
+      http: kube,
+      requests: metrics.kubeRequests,
+      now,
+      cacheTtlMs: config.cacheTtlMs,
+      maxConcurrent: config.kube.maxConcurrentRequests,
+      requestTimeoutMs: config.kube.requestTimeoutMs,
+    });
+    enrichers.push(createPodEnricher({ reader, now, redactor }));
+  }
+  return {
+    resolveTarget: (alert) => resolveTarget(alert.labels, config.labels),
+    enrichers,
+  };
+}

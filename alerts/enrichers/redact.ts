@@ -1,0 +1,27 @@
+import { compilePattern } from './enrichment-config.ts';
+
+export const REDACTED = '[REDACTED]';
+
+/** Removes secrets from text that Lookout shows but did not write: log lines, event and status messages. */
+export interface Redactor {
+  redact(text: string): string;
+}
+
+/**
+ * @param patterns regex sources (enrichment config `redact`, validated there); each match is
+ * replaced by [REDACTED]. Patterns run in order over the whole text, so a PEM block that spans
+ * several log lines is caught when the lines are redacted together.
+ */
+export function createRedactor(patterns: readonly string[]): Redactor {
+  const compiled = patterns.map(compilePattern);
+  return {
+    redact(text) {
+      let out = text;
+      for (const pattern of compiled) {
+        pattern.lastIndex = 0;
+        out = out.replace(pattern, REDACTED);
+      }
+      return out;
+    },
+  };
+}

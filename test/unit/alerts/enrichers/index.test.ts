@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { createEnrichmentSources } from '../../../../alerts/enrichers/index.ts';
+import { defaultEnrichmentConfig, enrichmentSchema } from '../../../../alerts/enrichers/enrichment-config.ts';
+import type { KubeRequest } from '../../../../src/kube/kube-http.ts';
+import { freshMetrics, metricValue } from '../../../helpers/fakes.ts';
+import { NOW, alertWith, crashLoopingPod, never } from './kube-fixtures.ts';
+
+describe('createEnrichmentSources', () => {
+  it('leaves out the sources whose backend is missing', () => {
+    const sources = createEnrichmentSources({ config: defaultEnrichmentConfig(), metrics: freshMetrics(), now: () => NOW });
+    expect(sources.enrichers).toEqual([]);
+  });
+
+  it('resolves targets with the configured label names', () => {
+    const config = enrichmentSchema.parse({ labels: { pod: ['k8s_pod_name'] } });
+    const sources = createEnrichmentSources({ config, metrics: freshMetrics(), now: () => NOW });
+    expect(sources.resolveTarget(alertWith({ namespace: 'shop', k8s_pod_name: 'cart-1', pod: 'other' }))).toEqual({ namespace: 'shop', pod: 'cart-1' });
+  });
+
+  it('reads through one shared reader that counts its requests', async () => {
+    const requests: KubeRequest[] = [];
+    const kube = {
+      request<T>(request: KubeRequest): Promise<T> {
+        requests.push(request);
+        return Promise.resolve(crashLoopingPod as T);
+      },
+    };
+    const metrics = freshMetrics();
+    const sources = createEnrichmentSources({ kube, config: defaultEnrichmentConfig(), metrics, now: () => NOW });
+    const pod = sources.enrichers.find((enricher) => enricher.source === 'pod');
+    const alert = alertWith({ namespace: 'shop', pod: 'cart-7d9f8c6b5-x2x9q' });
+    const target = sources.resolveTarget(alert);
+    await pod?.enrich(alert, target, never);
+    await pod?.enrich(alert, target, never);
+    expect(requests.map((request) => request.path)).toEqual(['/api/v1/namespaces/shop/pods/cart-7d9f8c6b5-x2x9q']);
+    expect(await metricValue(metrics, 'lookout_kube_requests_total', { resource: 'pods', outcome: 'ok' })).toBe(1);
+  });
+});
