@@ -2,7 +2,7 @@ import type { GroupState } from '../../alerts/group-state.ts';
 import type { OutboxConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { DeliveryAttempts, GroupRecord, NoticeRecord, ReplyRecord, Store } from '../state/store.ts';
+import type { DeliveryAttempts, DetailRecord, GroupRecord, NoticeRecord, ReplyRecord, Store } from '../state/store.ts';
 import { SlackCallError, type OutgoingMessage, type SlackApi, type SlackFailure } from './slack-api.ts';
 
 export interface RenderedMessage {
@@ -13,7 +13,13 @@ export interface RenderedMessage {
 export interface OutboxOptions {
   store: Store;
   slack: SlackApi;
-  render: (state: GroupState) => RenderedMessage;
+  /** The group's message from its latest state (and the record's enrichment). */
+  render: (state: GroupState, record: GroupRecord) => RenderedMessage;
+  /**
+   * The group's thread detail message (enrichment detail: events, log excerpts); undefined when
+   * there is nothing to show. Without it, detail messages are never sent.
+   */
+  renderDetail?: (detail: DetailRecord) => RenderedMessage | undefined;
   metrics: Metrics;
   log: Logger;
   config: OutboxConfig;
@@ -26,7 +32,8 @@ export interface OutboxOptions {
 type Delivery =
   | { kind: 'message'; record: GroupRecord }
   | { kind: 'reply'; record: ReplyRecord }
-  | { kind: 'notice'; record: NoticeRecord };
+  | { kind: 'notice'; record: NoticeRecord }
+  | { kind: 'detail'; record: DetailRecord };
 
 /** Slack errors that say the blocks were rejected; the message is re-sent as plain text. */
 const BLOCK_ERRORS = new Set(['invalid_blocks', 'invalid_blocks_format', 'msg_too_long', 'msg_blocks_too_long']);
@@ -56,7 +63,7 @@ export class Outbox {
   private wokenEarly = false;
 
   constructor(options: OutboxOptions) {
-    this.options = { now: Date.now, random: Math.random, maxConcurrentCalls: 8, ...options };
+    this.options = { now: Date.now, random: Math.random, maxConcurrentCalls: 8, renderDetail: () => undefined, ...options };
   }
 
   /** Start delivering in the background until stop(). */
@@ -98,6 +105,11 @@ export class Outbox {
       if (record.messageTs !== null && updatesPaused) continue;
       byChannel.set(record.channel, { kind: 'message', record });
     }
+    // A group's detail message right after the group's message, before change replies.
+    for (const record of store.nextDetailPerChannel(now)) {
+      if (record.messageTs !== null && updatesPaused) continue;
+      if (!byChannel.has(record.channel)) byChannel.set(record.channel, { kind: 'detail', record });
+    }
     for (const record of store.nextReplyPerChannel(now)) {
       if (!byChannel.has(record.channel)) byChannel.set(record.channel, { kind: 'reply', record });
     }
@@ -125,6 +137,7 @@ export class Outbox {
     try {
       if (delivery.kind === 'message') await this.deliverMessage(delivery.record);
       else if (delivery.kind === 'notice') await this.deliverNotice(delivery.record);
+      else if (delivery.kind === 'detail') await this.deliverDetail(delivery.record);
       else await this.deliverReply(delivery.record);
     } catch (error) {
       const failure: SlackFailure =
@@ -136,7 +149,7 @@ export class Outbox {
 
   private async deliverMessage(record: GroupRecord): Promise<void> {
     const { store, slack, render, metrics } = this.options;
-    const message = render(record.state);
+    const message = render(record.state, record);
     const send = async (body: OutgoingMessage): Promise<string> => {
       if (record.messageTs === null) return (await slack.postMessage(body)).ts;
       await slack.updateMessage({ ...body, ts: record.messageTs });
@@ -153,6 +166,32 @@ export class Outbox {
     }
     store.markMessageDelivered(record.id, ts, record.version);
     metrics.deliveryLatency.observe(Math.max(0, this.options.now() - record.changedAt) / 1000);
+  }
+
+  /** Posted once in the group's thread, then edited in place: never a second detail message. */
+  private async deliverDetail(record: DetailRecord): Promise<void> {
+    const { store, slack, renderDetail } = this.options;
+    const message = renderDetail(record);
+    if (message === undefined && record.messageTs === null) {
+      store.markDetailDelivered(record.groupId, '', record.version);
+      return;
+    }
+    const body = message ?? { text: 'No details.', blocks: [] };
+    const send = async (blocks: RenderedMessage['blocks'] | undefined): Promise<string> => {
+      const outgoing: OutgoingMessage = { channel: record.channel, text: body.text, ...(blocks && blocks.length > 0 ? { blocks } : {}) };
+      if (record.messageTs === null) return (await slack.postMessage({ ...outgoing, threadTs: record.parentTs })).ts;
+      await slack.updateMessage({ ...outgoing, ts: record.messageTs });
+      return record.messageTs;
+    };
+    let ts: string;
+    try {
+      ts = await send(body.blocks);
+    } catch (error) {
+      if (!(error instanceof SlackCallError) || error.failure.kind !== 'permanent' || !BLOCK_ERRORS.has(error.failure.reason)) throw error;
+      this.options.log.warn({ groupKey: record.groupKey, reason: error.failure.reason }, 'Slack rejected the detail blocks; sending plain text');
+      ts = await send(undefined);
+    }
+    store.markDetailDelivered(record.groupId, ts, record.version);
   }
 
   private async deliverReply(record: ReplyRecord): Promise<void> {
@@ -174,13 +213,20 @@ export class Outbox {
     if (failure.kind === 'rate_limited') {
       const until = now + failure.retryAfterMs;
       this.channelFreeAt.set(record.channel, until);
-      if (delivery.kind === 'message' && delivery.record.messageTs !== null) this.methodFreeAt.set(WORKSPACE_LIMITED_METHOD, until);
+      if ((delivery.kind === 'message' || delivery.kind === 'detail') && delivery.record.messageTs !== null) {
+        this.methodFreeAt.set(WORKSPACE_LIMITED_METHOD, until);
+      }
       log.warn({ channel: record.channel, retryAfterMs: failure.retryAfterMs }, 'Slack rate limited us; pausing');
       return;
     }
     if (delivery.kind === 'message' && failure.kind === 'permanent' && failure.reason === 'message_not_found') {
       log.warn({ groupKey: delivery.record.groupKey, channel: record.channel }, 'group message was deleted in Slack; posting it again');
       store.forgetMessage(record.id);
+      return;
+    }
+    if (delivery.kind === 'detail' && failure.kind === 'permanent' && failure.reason === 'message_not_found') {
+      log.warn({ groupKey: delivery.record.groupKey, channel: record.channel }, 'detail message was deleted in Slack; posting it again');
+      store.forgetDetail(delivery.record.groupId);
       return;
     }
 
@@ -195,6 +241,7 @@ export class Outbox {
     log.warn({ channel: record.channel, kind: delivery.kind, reason: failure.reason, attempts }, 'Slack delivery failed; will retry');
     if (delivery.kind === 'message') store.deferMessage(record.id, next);
     else if (delivery.kind === 'notice') store.deferNotice(record.id, next);
+    else if (delivery.kind === 'detail') store.deferDetail(delivery.record.groupId, next);
     else store.deferReply(record.id, next);
   }
 
@@ -207,6 +254,9 @@ export class Outbox {
         'gave up delivering an alert message to Slack',
       );
       store.abandonMessage(delivery.record.id, delivery.record.version);
+    } else if (delivery.kind === 'detail') {
+      log.error({ groupKey: delivery.record.groupKey, channel: delivery.record.channel, reason }, 'gave up delivering a detail message to Slack');
+      store.abandonDetail(delivery.record.groupId, delivery.record.version);
     } else if (delivery.kind === 'notice') {
       log.error({ channel: delivery.record.channel, noticeId: delivery.record.id, reason }, 'gave up delivering a notice (audit line) to Slack');
       store.removeNotice(delivery.record.id);

@@ -3,6 +3,8 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import type { GroupState } from '../../alerts/group-state.ts';
+import type { GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
+import type { DetailRecord, EnrichmentUpdate, EnrichmentWork, PendingEnrichment } from './store.ts';
 import type { DeliveryAttempts, GroupRecord, NoticeRecord, OutboxDepth, ReplyRecord, Store, StoredNotification } from './store.ts';
 
 const SCHEMA = `
@@ -48,6 +50,46 @@ CREATE TABLE IF NOT EXISTS notices (
 );
 `;
 
+/*
+ * Enrichment (added after the first release): columns on groups, added to an existing file by
+ * ALTER TABLE ADD COLUMN (portable SQL), and the thread detail messages, one per group.
+ */
+const ENRICHMENT_COLUMNS: Record<string, string> = {
+  /** JSON GroupEnrichment, keyed by alert fingerprint. */
+  enrichment: 'TEXT',
+  /** JSON fingerprint → startsAt of alerts still to enrich; NULL when none. */
+  enrich_pending: 'TEXT',
+  /** The first post waits for enrichment until then (ms); NULL when it need not wait. */
+  enrich_until: 'INTEGER',
+};
+const ENRICHMENT_SCHEMA = `
+CREATE INDEX IF NOT EXISTS groups_enrich_pending ON groups (id) WHERE enrich_pending IS NOT NULL;
+CREATE TABLE IF NOT EXISTS details (
+  group_id INTEGER PRIMARY KEY REFERENCES groups (id),
+  message_ts TEXT,
+  version INTEGER NOT NULL,
+  posted_version INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  failing_since INTEGER
+);
+`;
+
+interface DetailRow {
+  group_id: number;
+  group_key: string;
+  channel: string;
+  parent_ts: string;
+  message_ts: string | null;
+  version: number;
+  posted_version: number;
+  state: string;
+  enrichment: string | null;
+  attempts: number;
+  next_attempt_at: number;
+  failing_since: number | null;
+}
+
 interface GroupRow {
   id: number;
   group_key: string;
@@ -60,6 +102,9 @@ interface GroupRow {
   attempts: number;
   next_attempt_at: number;
   failing_since: number | null;
+  enrichment: string | null;
+  enrich_pending: string | null;
+  enrich_until: number | null;
 }
 
 interface ReplyRow {
@@ -98,6 +143,15 @@ export class SqliteStore implements Store {
     this.db = new DatabaseSync(path);
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
     this.db.exec(SCHEMA);
+    this.addMissingColumns('groups', ENRICHMENT_COLUMNS);
+    this.db.exec(ENRICHMENT_SCHEMA);
+  }
+
+  private addMissingColumns(table: string, columns: Record<string, string>): void {
+    const present = new Set(this.all<{ name: string }>(`PRAGMA table_info(${table})`).map((column) => column.name));
+    for (const [name, type] of Object.entries(columns)) {
+      if (!present.has(name)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+    }
   }
 
   transaction<T>(fn: () => T): T {
@@ -164,8 +218,10 @@ export class SqliteStore implements Store {
     return this.all<GroupRow>(
       `SELECT * FROM (
          SELECT g.*, ROW_NUMBER() OVER (PARTITION BY channel ORDER BY (message_ts IS NOT NULL), id) AS rank
-         FROM groups g WHERE version > posted_version AND next_attempt_at <= ?)
+         FROM groups g WHERE version > posted_version AND next_attempt_at <= ?
+           AND (message_ts IS NOT NULL OR enrich_until IS NULL OR enrich_until <= ?))
        WHERE rank = 1 ORDER BY id`,
+      now,
       now,
     ).map(toGroup);
   }
@@ -184,7 +240,11 @@ export class SqliteStore implements Store {
   nextDueAt(): number | null {
     const row = this.get<{ due: number | null }>(
       `SELECT MIN(due) AS due FROM (
-         SELECT MIN(next_attempt_at) AS due FROM groups WHERE version > posted_version
+         SELECT MIN(CASE WHEN message_ts IS NULL AND enrich_until > next_attempt_at THEN enrich_until ELSE next_attempt_at END) AS due
+           FROM groups WHERE version > posted_version
+         UNION ALL
+         SELECT MIN(d.next_attempt_at) FROM details d JOIN groups g ON g.id = d.group_id
+           WHERE d.version > d.posted_version AND g.message_ts IS NOT NULL
          UNION ALL
          SELECT MIN(r.next_attempt_at) FROM replies r JOIN groups g ON g.id = r.group_id WHERE g.message_ts IS NOT NULL
          UNION ALL
@@ -218,6 +278,8 @@ export class SqliteStore implements Store {
 
   forgetMessage(id: number): void {
     this.run('UPDATE groups SET message_ts = NULL WHERE id = ?', id);
+    // The detail message was in the deleted message's thread: post it again under the new one.
+    this.run('UPDATE details SET message_ts = NULL, posted_version = 0 WHERE group_id = ?', id);
   }
 
   deferMessage(id: number, delivery: DeliveryAttempts): void {
@@ -292,6 +354,106 @@ export class SqliteStore implements Store {
     return this.get<{ count: number }>('SELECT COUNT(*) AS count FROM notices')!.count;
   }
 
+  groupById(id: number): GroupRecord | undefined {
+    const row = this.get<GroupRow>('SELECT * FROM groups WHERE id = ?', id);
+    return row && toGroup(row);
+  }
+
+  requestEnrichment(groupId: number, alerts: PendingEnrichment, holdFirstPostUntil: number | null): void {
+    // Read-merge-write rather than JSON functions in SQL, which differ between databases.
+    const row = this.get<{ enrich_pending: string | null }>('SELECT enrich_pending FROM groups WHERE id = ?', groupId);
+    if (row === undefined) return;
+    const pending = { ...parsePending(row.enrich_pending), ...alerts };
+    this.run(
+      `UPDATE groups SET enrich_pending = ?,
+       enrich_until = CASE WHEN message_ts IS NULL AND ? IS NOT NULL THEN ? ELSE enrich_until END WHERE id = ?`,
+      Object.keys(pending).length > 0 ? JSON.stringify(pending) : null,
+      holdFirstPostUntil,
+      holdFirstPostUntil,
+      groupId,
+    );
+  }
+
+  groupsAwaitingEnrichment(limit: number): EnrichmentWork[] {
+    return this.all<GroupRow>('SELECT * FROM groups WHERE enrich_pending IS NOT NULL ORDER BY id LIMIT ?', limit).map((row) => ({
+      group: toGroup(row),
+      pending: parsePending(row.enrich_pending),
+    }));
+  }
+
+  saveEnrichment(groupId: number, update: EnrichmentUpdate): void {
+    this.depth = undefined;
+    const row = this.get<{ enrich_pending: string | null }>('SELECT enrich_pending FROM groups WHERE id = ?', groupId);
+    if (row === undefined) return;
+    const pending = parsePending(row.enrich_pending);
+    for (const [fingerprint, startsAt] of Object.entries(update.handled)) {
+      if (pending[fingerprint] === startsAt) delete pending[fingerprint];
+    }
+    this.run(
+      `UPDATE groups SET enrichment = ?, enrich_pending = ?,
+       enrich_until = CASE WHEN ? = 1 THEN NULL ELSE enrich_until END, version = version + ? WHERE id = ?`,
+      JSON.stringify(update.enrichment),
+      Object.keys(pending).length > 0 ? JSON.stringify(pending) : null,
+      update.releaseFirstPost ? 1 : 0,
+      update.messageChanged ? 1 : 0,
+      groupId,
+    );
+    if (!update.detailChanged) return;
+    // No upsert: ON CONFLICT spellings differ between SQLite and PostgreSQL versions.
+    if (this.get('SELECT group_id FROM details WHERE group_id = ?', groupId) === undefined) {
+      this.run('INSERT INTO details (group_id, version) VALUES (?, 1)', groupId);
+    } else {
+      this.run('UPDATE details SET version = version + 1 WHERE group_id = ?', groupId);
+    }
+  }
+
+  nextDetailPerChannel(now: number): DetailRecord[] {
+    return this.all<DetailRow>(
+      `SELECT * FROM (
+         SELECT d.*, g.group_key, g.channel, g.message_ts AS parent_ts, g.state, g.enrichment,
+                ROW_NUMBER() OVER (PARTITION BY g.channel ORDER BY (d.message_ts IS NOT NULL), d.group_id) AS rank
+         FROM details d JOIN groups g ON g.id = d.group_id
+         WHERE d.version > d.posted_version AND g.message_ts IS NOT NULL AND d.next_attempt_at <= ?)
+       WHERE rank = 1 ORDER BY group_id`,
+      now,
+    ).map(toDetail);
+  }
+
+  markDetailDelivered(groupId: number, messageTs: string, version: number): void {
+    this.run(
+      `UPDATE details SET message_ts = ?, posted_version = CASE WHEN posted_version > ? THEN posted_version ELSE ? END,
+       attempts = 0, next_attempt_at = 0, failing_since = NULL WHERE group_id = ?`,
+      messageTs,
+      version,
+      version,
+      groupId,
+    );
+  }
+
+  abandonDetail(groupId: number, version: number): void {
+    this.run(
+      `UPDATE details SET posted_version = CASE WHEN posted_version > ? THEN posted_version ELSE ? END,
+       attempts = 0, next_attempt_at = 0, failing_since = NULL WHERE group_id = ?`,
+      version,
+      version,
+      groupId,
+    );
+  }
+
+  forgetDetail(groupId: number): void {
+    this.run('UPDATE details SET message_ts = NULL WHERE group_id = ?', groupId);
+  }
+
+  deferDetail(groupId: number, delivery: DeliveryAttempts): void {
+    this.run(
+      'UPDATE details SET attempts = ?, next_attempt_at = ?, failing_since = ? WHERE group_id = ?',
+      delivery.attempts,
+      delivery.nextAttemptAt,
+      delivery.failingSince,
+      groupId,
+    );
+  }
+
   ping(): string | undefined {
     try {
       this.get('SELECT 1');
@@ -341,6 +503,32 @@ function toGroup(row: GroupRow): GroupRecord {
     postedVersion: row.posted_version,
     messageTs: row.message_ts,
     changedAt: row.changed_at,
+    delivery: attemptsOf(row),
+    enrichment: parseEnrichment(row.enrichment),
+    enrichUntil: row.enrich_until ?? null,
+  };
+}
+
+function parseEnrichment(json: string | null): GroupEnrichment {
+  return json === null ? {} : (JSON.parse(json) as GroupEnrichment);
+}
+
+function parsePending(json: string | null): PendingEnrichment {
+  return json === null ? {} : (JSON.parse(json) as PendingEnrichment);
+}
+
+function toDetail(row: DetailRow): DetailRecord {
+  return {
+    id: row.group_id,
+    groupId: row.group_id,
+    groupKey: row.group_key,
+    channel: row.channel,
+    parentTs: row.parent_ts,
+    messageTs: row.message_ts,
+    version: row.version,
+    postedVersion: row.posted_version,
+    state: JSON.parse(row.state) as GroupState,
+    enrichment: parseEnrichment(row.enrichment),
     delivery: attemptsOf(row),
   };
 }

@@ -1,5 +1,6 @@
 import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import type { GroupState } from '../../alerts/group-state.ts';
+import type { GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
 
 /**
  * Lookout's durable state behind one small interface. The default is embedded SQLite
@@ -27,6 +28,59 @@ export interface GroupRecord {
   messageTs: string | null;
   /** When the notification behind the current version arrived (for delivery latency). */
   changedAt: number;
+  delivery: DeliveryAttempts;
+  /** What the enrichment sources found, by alert fingerprint; {} until something is found. */
+  enrichment: GroupEnrichment;
+  /**
+   * The first post waits for enrichment until this time (ms) at the latest; null once enrichment
+   * released it (or when nothing is enriched). Durable, so a crash mid-enrichment delays nothing.
+   */
+  enrichUntil: number | null;
+}
+
+/** Alerts of a group waiting to be enriched: fingerprint → the startsAt of the occurrence. */
+export type PendingEnrichment = Record<string, string>;
+
+/** A group with alerts to enrich (see Store.groupsAwaitingEnrichment). */
+export interface EnrichmentWork {
+  group: GroupRecord;
+  pending: PendingEnrichment;
+}
+
+/** What the enrichment pipeline writes back about a group, in one transaction. */
+export interface EnrichmentUpdate {
+  enrichment: GroupEnrichment;
+  /**
+   * Queued alerts this write completes; removed from the queue unless a newer occurrence
+   * (another startsAt) was queued meanwhile. {} for an interim write.
+   */
+  handled: PendingEnrichment;
+  /** Let the first post go now (enrichment finished, or its budget ran out). */
+  releaseFirstPost: boolean;
+  /** The main message shows something new: bump the version so the outbox edits it. */
+  messageChanged: boolean;
+  /** The thread detail message shows something new: post it, or edit it. */
+  detailChanged: boolean;
+}
+
+/**
+ * The group's one thread "detail" message (events, log excerpts), rendered from the group's
+ * enrichment at send time: posted once under the group's message, then edited, never re-posted.
+ */
+export interface DetailRecord {
+  /** The same as groupId: a group has at most one detail message. */
+  id: number;
+  groupId: number;
+  groupKey: string;
+  channel: string;
+  /** The group message it is threaded under. */
+  parentTs: string;
+  /** Slack's ts of the detail message once posted. */
+  messageTs: string | null;
+  version: number;
+  postedVersion: number;
+  state: GroupState;
+  enrichment: GroupEnrichment;
   delivery: DeliveryAttempts;
 }
 
@@ -112,6 +166,24 @@ export interface Store {
   deferNotice(id: number, delivery: DeliveryAttempts): void;
   /** Notices waiting to be delivered. */
   pendingNotices(): number;
+
+  /** The group episode with this id. */
+  groupById(id: number): GroupRecord | undefined;
+  /**
+   * Queue alerts of a group for enrichment (merged with what is already queued). When the group
+   * is not posted yet and holds no deadline, its first post waits until `holdFirstPostUntil`.
+   */
+  requestEnrichment(groupId: number, alerts: PendingEnrichment, holdFirstPostUntil: number | null): void;
+  /** Groups with alerts queued for enrichment, oldest first. */
+  groupsAwaitingEnrichment(limit: number): EnrichmentWork[];
+  saveEnrichment(groupId: number, update: EnrichmentUpdate): void;
+  /** For each channel, the detail message to deliver next, once its parent message exists. */
+  nextDetailPerChannel(now: number): DetailRecord[];
+  markDetailDelivered(groupId: number, messageTs: string, version: number): void;
+  abandonDetail(groupId: number, version: number): void;
+  /** The detail message was deleted in Slack: post it afresh. */
+  forgetDetail(groupId: number): void;
+  deferDetail(groupId: number, delivery: DeliveryAttempts): void;
 
   /** A problem that makes the store unusable, or undefined when it answers. */
   ping(): string | undefined;
