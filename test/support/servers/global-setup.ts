@@ -35,8 +35,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('lookoutTestServers', started.servers);
 
   return async () => {
+    const stopping = Date.now();
     try {
       await supervisor.stopAll();
+      if (process.env.LOOKOUT_SERVERS_VERBOSE) console.error(`servers: stopped in ${((Date.now() - stopping) / 1000).toFixed(1)} s`);
     } finally {
       removeSignalHandlers();
       cleanUp(runDir);

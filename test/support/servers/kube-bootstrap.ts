@@ -57,6 +57,7 @@ export async function bootstrapCluster({ kube, rbacFile }: BootstrapOptions): Pr
     createOrReplace(kube, CERTIFICATE_CRD as unknown as KubeObject),
   ]);
   const rbacObjects = await applyRbac(kube, rbacFile);
+  await aggregateClusterRoles(kube);
   await waitForCertificateCrd(kube);
   const [botToken, reviewerToken] = await Promise.all([requestToken(kube, BOT_SERVICE_ACCOUNT), requestToken(kube, TOKEN_REVIEWER)]);
   return { botToken, reviewerToken, rbacObjects };
@@ -106,6 +107,42 @@ function withLookoutNamespace(object: KubeObject): KubeObject {
     ...object,
     subjects: subjects.map((s) => (s.kind === 'ServiceAccount' && !s.namespace ? { ...s, namespace: BOT_SERVICE_ACCOUNT.namespace } : s)),
   };
+}
+
+interface ClusterRole extends KubeObject {
+  metadata: KubeObject['metadata'] & { labels?: Record<string, string> };
+  rules?: unknown[] | null;
+  aggregationRule?: { clusterRoleSelectors?: { matchLabels?: Record<string, string> }[] };
+}
+
+/**
+ * Fills the aggregated ClusterRoles (admin, edit, view and any from manifests/) once, as the
+ * controller-manager's aggregation controller would: without it, `view` has no rules at all,
+ * and a RoleBinding to it grants nothing. Roles created later are not aggregated.
+ */
+async function aggregateClusterRoles(kube: KubeHttp): Promise<void> {
+  const path = '/apis/rbac.authorization.k8s.io/v1/clusterroles';
+  const { items } = await kube.request<{ items: ClusterRole[] }>({ method: 'GET', path });
+  const matches = (role: ClusterRole, selector: { matchLabels?: Record<string, string> }) =>
+    Object.entries(selector.matchLabels ?? {}).every(([key, value]) => role.metadata.labels?.[key] === value);
+  const aggregated = items.filter((role) => role.aggregationRule?.clusterRoleSelectors?.length);
+  // An aggregated role can itself be selected by another (edit into admin): iterate to a fixed point.
+  for (let round = 0; round < 3; round++) {
+    for (const role of aggregated) {
+      const selectors = role.aggregationRule?.clusterRoleSelectors ?? [];
+      const rules: unknown[] = [];
+      for (const source of items) {
+        if (source === role || !selectors.some((selector) => matches(source, selector))) continue;
+        for (const rule of source.rules ?? []) if (!rules.some((r) => JSON.stringify(r) === JSON.stringify(rule))) rules.push(rule);
+      }
+      role.rules = rules;
+    }
+  }
+  await Promise.all(
+    aggregated.map((role) =>
+      kube.request({ method: 'PUT', path: `${path}/${role.metadata.name}`, body: { ...role, apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' } }),
+    ),
+  );
 }
 
 /** Established, and listable: a create right after Established can still 404 for a moment. */

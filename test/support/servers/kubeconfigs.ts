@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { KubeHttp } from '../../../src/kube/kube-http.ts';
 import type { CertFiles } from './certificates.ts';
 
 export interface KubeconfigOptions {
@@ -28,4 +30,11 @@ export function writeKubeconfig({ file, server, caFile, name, credentials }: Kub
   // The bot's file holds a token.
   writeFileSync(file, stringify(config), { mode: 0o600 });
   return file;
+}
+
+/** Lookout's own Kubernetes client (src/kube/kube-http.ts), as the identity of a kubeconfig file. */
+export function kubeHttpFor(kubeconfigFile: string): KubeHttp {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(kubeconfigFile);
+  return new KubeHttp(kubeConfig);
 }

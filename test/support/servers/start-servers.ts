@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeHttp } from '../../../src/kube/kube-http.ts';
 import { startAlertmanager } from '../alertmanager-process.ts';
 import type { ServerBinaries } from './binaries.ts';
 import { makePki } from './certificates.ts';
 import { startEtcd } from './etcd.ts';
 import { BOT_SERVICE_ACCOUNT, bootstrapCluster } from './kube-bootstrap.ts';
 import { SERVICE_ACCOUNT_ISSUER, startKubeApiserver } from './kube-apiserver.ts';
-import { writeKubeconfig } from './kubeconfigs.ts';
+import { kubeHttpFor, writeKubeconfig } from './kubeconfigs.ts';
 import { startLoki } from './loki.ts';
 import { configureKubernetesAuth, OPENBAO_KUBERNETES_AUTH, startOpenBao } from './openbao.ts';
 import type { Supervisor } from './processes.ts';
@@ -129,11 +127,4 @@ export async function startTestServers(options: StartTestServersOptions): Promis
     await supervisor.stopAll().catch(() => undefined);
     throw error;
   }
-}
-
-/** Lookout's own Kubernetes client, for a kubeconfig file. */
-export function kubeHttpFor(kubeconfigFile: string): KubeHttp {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(kubeconfigFile);
-  return new KubeHttp(kubeConfig);
 }
