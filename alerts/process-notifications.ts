@@ -1,6 +1,6 @@
 import type { Logger } from '../src/log.ts';
 import type { Store, StoredNotification } from '../src/state/store.ts';
-import { hasChanges } from './group-state.ts';
+import { hasChanges, type TrackedAlert } from './group-state.ts';
 import { mergeNotification } from './merge-group.ts';
 import { renderChangeReply } from './render.ts';
 import { routeChannel, type CompiledRoute } from './route-channel.ts';
@@ -10,6 +10,11 @@ export interface ProcessorDeps {
   routes: CompiledRoute[];
   defaultChannel: string;
   log: Logger;
+  /**
+   * Set when enrichment sources exist: firing alerts that are new or changed are queued for
+   * enrichment, and a new group's first post waits for it at most `budgetMs` from receipt.
+   */
+  enrichment?: { budgetMs: number };
 }
 
 /** Notifications folded per transaction batch; bounded so one pass never holds the database long. */
@@ -32,7 +37,7 @@ export function processPendingNotifications(deps: ProcessorDeps): number {
   }
 }
 
-function apply({ store, routes, defaultChannel, log }: ProcessorDeps, { id, payload, receivedAt }: StoredNotification): boolean {
+function apply({ store, routes, defaultChannel, log, enrichment }: ProcessorDeps, { id, payload, receivedAt }: StoredNotification): boolean {
   store.deleteNotification(id);
   const latest = store.latestGroup(payload.groupKey);
   const result = mergeNotification(latest?.state, payload);
@@ -43,13 +48,22 @@ function apply({ store, routes, defaultChannel, log }: ProcessorDeps, { id, payl
   }
   if (result.newEpisode || latest === undefined) {
     const channel = routeChannel(payload.commonLabels, routes, defaultChannel);
-    store.addGroup(payload.groupKey, channel, result.state, receivedAt);
+    const groupId = store.addGroup(payload.groupKey, channel, result.state, receivedAt);
+    if (enrichment) queueEnrichment(store, groupId, result.change.firing, receivedAt + enrichment.budgetMs);
     groupLog.info({ channel, alerts: result.state.alerts.length }, 'new alert group');
     return true;
   }
   store.updateGroupState(latest.id, result.state, receivedAt);
+  // Only the first post waits for enrichment; for a change the edit goes at once, enrichment follows.
+  if (enrichment) queueEnrichment(store, latest.id, result.change.firing, null);
   // Before the first post there is nothing to reply under: the post itself shows the change.
   if (latest.postedVersion > 0 && hasChanges(result.change)) store.addReply(latest.id, renderChangeReply(result.state, result.change), receivedAt);
   groupLog.info({ firing: result.change.firing.length, resolved: result.change.resolved.length }, 'alert group changed');
   return true;
+}
+
+/** New or changed firing alerts get (re-)enriched; resolved ones never are. */
+function queueEnrichment(store: Store, groupId: number, firing: readonly TrackedAlert[], holdFirstPostUntil: number | null): void {
+  if (firing.length === 0) return;
+  store.requestEnrichment(groupId, Object.fromEntries(firing.map((alert) => [alert.fingerprint, alert.startsAt])), holdFirstPostUntil);
 }

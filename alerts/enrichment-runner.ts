@@ -1,0 +1,238 @@
+import type { Logger } from '../src/log.ts';
+import type { Metrics } from '../src/metrics.ts';
+import type { EnrichmentWork, PendingEnrichment, Store } from '../src/state/store.ts';
+import { startAlertEnrichment, type AlertEnrichmentRun, type EnrichmentSources } from './enrich-group.ts';
+import type { AlertEnrichment, GroupEnrichment } from './enrichers/enrichment.ts';
+import type { TrackedAlert } from './group-state.ts';
+
+/** Timer functions, injected so tests drive time by hand. */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** The pipeline's own settings (the sources have theirs in `enrichment:` too). */
+export interface EnrichmentRunnerConfig {
+  /** How long a group's FIRST post may wait for enrichment; later results come as an edit. */
+  budgetMs: number;
+  /** When sources still running are given up ("timeout") and the final result is written. */
+  timeoutMs: number;
+  /** Groups enriched at once; more wait their turn (their posts do not: the budget still holds). */
+  maxConcurrentGroups: number;
+}
+
+export interface EnrichmentRunnerOptions {
+  store: Store;
+  sources: EnrichmentSources;
+  metrics: Metrics;
+  log: Logger;
+  config: EnrichmentRunnerConfig;
+  /** Called after each write that gives the outbox something to deliver. */
+  onChange: () => void;
+  now?: () => number;
+  timers?: Timers;
+}
+
+/** How long to wait before looking at the queue again after a group could not be enriched. */
+const RETRY_AFTER_ERROR_MS = 5000;
+
+type Result = [TrackedAlert, AlertEnrichment];
+
+/**
+ * Enriches the alerts the processor queued (Store.requestEnrichment) and writes what it found
+ * back to the group, where the outbox renders it.
+ *
+ * Timing: the first post of a group is held by the store until `enrichUntil` (received + budget)
+ * at the latest. If every source answers sooner, the result is written and the hold released at
+ * once. If not, at `enrichUntil` what is known is written (sources still running show as
+ * "timeout") and the post goes; when the rest answers, or `timeoutMs` cuts it off, a second write
+ * bumps the version and the outbox edits the message. Nothing here can delay a post beyond its
+ * budget: the hold is a time in the store, so a crash, a bug or a restart only loses enrichment.
+ *
+ * Load: at most `maxConcurrentGroups` groups are enriched at once; the sources bound their own
+ * requests and share lookups. Queued work is durable, so a restart resumes it.
+ */
+export class EnrichmentRunner {
+  private readonly options: Required<EnrichmentRunnerOptions>;
+  private readonly running = new Map<number, Promise<void>>();
+  private readonly controllers = new Set<AbortController>();
+  private retryTimer: unknown;
+  private stopped = false;
+
+  constructor(options: EnrichmentRunnerOptions) {
+    this.options = { now: Date.now, timers: globalThis, ...options };
+  }
+
+  /** Starts enriching queued groups, as many as the concurrency bound allows. */
+  wake(): void {
+    const { store, config, log } = this.options;
+    if (this.stopped || this.running.size >= config.maxConcurrentGroups) return;
+    let work: EnrichmentWork[];
+    try {
+      work = store.groupsAwaitingEnrichment(config.maxConcurrentGroups + this.running.size);
+    } catch (error) {
+      log.error({ err: error }, 'reading the enrichment queue failed; retrying shortly');
+      this.retryLater();
+      return;
+    }
+    for (const item of work) {
+      if (this.running.size >= config.maxConcurrentGroups) break;
+      if (this.running.has(item.group.id)) continue;
+      const id = item.group.id;
+      const run = this.enrichGroup(item).then((ok) => {
+        this.running.delete(id);
+        if (ok) this.wake();
+        else this.retryLater();
+      });
+      this.running.set(id, run);
+    }
+  }
+
+  /** Resolves once no group is being enriched (for tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running.values());
+  }
+
+  /** Abandons runs in flight without writing; their queue entries stay for the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.options.timers.clearTimeout(this.retryTimer);
+    for (const controller of this.controllers) controller.abort(new Error('Lookout is stopping'));
+    await Promise.allSettled(this.running.values());
+  }
+
+  private retryLater(): void {
+    if (this.stopped) return;
+    this.options.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = this.options.timers.setTimeout(() => this.wake(), RETRY_AFTER_ERROR_MS);
+  }
+
+  /** @returns false when the group could not be enriched nor its queue entries cleared. */
+  private async enrichGroup({ group, pending }: EnrichmentWork): Promise<boolean> {
+    const { config, timers, now } = this.options;
+    const log = this.options.log.child({ groupKey: group.groupKey, groupId: group.id });
+    // Resolved alerts are not enriched; an entry for an older occurrence is simply dropped.
+    const alerts = group.state.alerts.filter((alert) => alert.status === 'firing' && pending[alert.fingerprint] === alert.startsAt);
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    const deadline = timers.setTimeout(() => controller.abort(new Error('enrichment deadline')), config.timeoutMs);
+    try {
+      const runs = alerts.map((alert): [TrackedAlert, AlertEnrichmentRun] => [alert, this.start(alert, controller.signal, log)]);
+      const allDone = Promise.all(runs.map(async ([alert, run]): Promise<Result> => [alert, await run.done]));
+
+      const budgetLeft = group.messageTs === null && group.enrichUntil !== null ? group.enrichUntil - now() : 0;
+      if (runs.length > 0 && budgetLeft > 0 && (await this.outlasts(allDone, budgetLeft))) {
+        if (this.stopped) return true;
+        // The budget is over: the first post goes with what is known, and notes for the rest.
+        this.write(group.id, runs.map(([alert, run]) => [alert, run.snapshot()]), {}, log);
+      }
+      const results = await allDone;
+      if (this.stopped) return true;
+      this.write(group.id, results, pending, log);
+      return true;
+    } catch (error) {
+      log.error({ err: error }, 'enriching an alert group failed; it is shown without enrichment');
+      return this.release(group.id, pending, log);
+    } finally {
+      timers.clearTimeout(deadline);
+      this.controllers.delete(controller);
+    }
+  }
+
+  private start(alert: TrackedAlert, signal: AbortSignal, log: Logger): AlertEnrichmentRun {
+    const { sources, metrics, now } = this.options;
+    try {
+      return startAlertEnrichment(alert, { sources, signal, metrics, now });
+    } catch (error) {
+      // Target resolution failed: nothing to look up for this alert, the others go on.
+      log.warn({ err: error, fingerprint: alert.fingerprint }, 'could not tell what an alert is about; not enriching it');
+      const nothing: AlertEnrichment = { target: {}, facts: [], failures: [], complete: true };
+      return { snapshot: () => nothing, done: Promise.resolve(nothing) };
+    }
+  }
+
+  /** True when `ms` passes before `promise` settles. */
+  private outlasts(promise: Promise<unknown>, ms: number): Promise<boolean> {
+    const { timers } = this.options;
+    return new Promise<boolean>((resolve, reject) => {
+      const timer = timers.setTimeout(() => resolve(true), ms);
+      promise.then(
+        () => {
+          timers.clearTimeout(timer);
+          resolve(false);
+        },
+        (error: unknown) => {
+          timers.clearTimeout(timer);
+          reject(error as Error);
+        },
+      );
+    });
+  }
+
+  private write(groupId: number, results: Result[], handled: PendingEnrichment, log: Logger): void {
+    const { store } = this.options;
+    const changed = store.transaction(() => {
+      const current = store.groupById(groupId);
+      if (current === undefined) return false;
+      const enrichment: GroupEnrichment = { ...current.enrichment };
+      for (const [alert, result] of results) {
+        const latest = current.state.alerts.find((candidate) => candidate.fingerprint === alert.fingerprint);
+        // A newer occurrence arrived meanwhile: it is queued and gets its own lookups.
+        if (latest === undefined || latest.startsAt !== alert.startsAt) continue;
+        enrichment[alert.fingerprint] = result;
+      }
+      const messageChanged = messageView(current.enrichment) !== messageView(enrichment);
+      const detailChanged = detailView(current.enrichment) !== detailView(enrichment);
+      store.saveEnrichment(groupId, { enrichment, handled, releaseFirstPost: true, messageChanged, detailChanged });
+      return messageChanged || detailChanged || current.enrichUntil !== null;
+    });
+    log.debug({ alerts: results.length, final: Object.keys(handled).length > 0, changed }, 'enrichment written');
+    if (changed) this.options.onChange();
+  }
+
+  /** After an unexpected error: let the post go and drop the queue entries, so nothing loops. */
+  private release(groupId: number, pending: PendingEnrichment, log: Logger): boolean {
+    const { store } = this.options;
+    try {
+      store.transaction(() => {
+        const current = store.groupById(groupId);
+        if (current === undefined) return;
+        store.saveEnrichment(groupId, {
+          enrichment: current.enrichment,
+          handled: pending,
+          releaseFirstPost: true,
+          messageChanged: false,
+          detailChanged: false,
+        });
+      });
+      this.options.onChange();
+      return true;
+    } catch (error) {
+      // The stored deadline still lets the post go; the queue entry is retried later.
+      log.error({ err: error }, 'could not record that enrichment failed; retrying later');
+      return false;
+    }
+  }
+}
+
+/** What the main message shows of the enrichment: summaries and notes, per alert. */
+function messageView(enrichment: GroupEnrichment): string {
+  return JSON.stringify(
+    Object.keys(enrichment)
+      .sort()
+      .map((fingerprint) => {
+        const { facts, failures } = enrichment[fingerprint]!;
+        return [fingerprint, facts.map((fact) => [fact.source, fact.summary]), failures.map((failure) => [failure.source, failure.reason])];
+      }),
+  );
+}
+
+/** What the thread detail message shows: the long texts, per alert. */
+function detailView(enrichment: GroupEnrichment): string {
+  return JSON.stringify(
+    Object.keys(enrichment)
+      .sort()
+      .map((fingerprint) => [fingerprint, enrichment[fingerprint]!.facts.flatMap((fact) => (fact.detail ? [[fact.source, fact.detail]] : []))])
+      .filter(([, details]) => details!.length > 0),
+  );
+}
