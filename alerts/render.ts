@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { types as slack } from '@slack/bolt';
 import type { GroupChange, GroupState, TrackedAlert } from './group-state.ts';
 import { isFiring } from './group-state.ts';
+import type { AlertEnrichment, GroupEnrichment } from './enrichers/enrichment.ts';
 
 /** action_id prefix of URL buttons: clicking one needs only an acknowledgement. */
 export const LINK_ACTION_PREFIX = 'link:';
@@ -84,13 +85,13 @@ const LABEL_PRIORITY = [
  * byte-identical output (label maps are sorted, no clock is read), so callers detect duplicates by
  * comparing renders. Firing groups get an Acknowledge button; the rest are URL buttons.
  */
-export function renderGroupMessage(group: GroupState): SlackMessage {
+export function renderGroupMessage(group: GroupState, enrichment: GroupEnrichment = {}): SlackMessage {
   const blocks: slack.KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: clipPlain(headerText(group), BUDGET.header) } },
   ];
   const summary = summarySection(group);
   if (summary !== '') blocks.push(mrkdwnSection(summary));
-  blocks.push(mrkdwnSection(alertsSection(group)));
+  for (const text of alertsSections(group, enrichment, summary.length)) blocks.push(mrkdwnSection(text));
   const fields = labelFields(group);
   if (fields.length > 0) {
     blocks.push({ type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text, verbatim: true })) });
@@ -153,15 +154,25 @@ function summarySection(group: GroupState): string {
   return parts.join('\n');
 }
 
-/** One compact line per alert, as many as fit, then "…and N more". */
-function alertsSection(group: GroupState): string {
+/**
+ * One compact line per alert, as many as fit, then "…and N more". Enriched firing alerts get
+ * their enrichment lines underneath; the list may then span several sections (Slack's limit is
+ * per section) within a total that leaves the message well below Slack's overall size.
+ */
+function alertsSections(group: GroupState, enrichment: GroupEnrichment, summaryLength: number): string[] {
   const reserve = 80; // room for the "…and N more" line
+  const enriched = Object.keys(enrichment).length > 0;
+  const budget = enriched ? Math.max(BUDGET.section, ENRICHMENT_BUDGET.alertsTotal - summaryLength) : BUDGET.section;
   const lines: string[] = [];
   let length = 0;
   for (const alert of group.alerts) {
     if (lines.length === BUDGET.alertLines) break;
-    const line = alertLine(alert, group);
-    if (length + line.length + 1 > BUDGET.section - reserve) break;
+    const extra =
+      alert.status === 'firing' && lines.length < ENRICHMENT_BUDGET.enrichedAlerts && Object.hasOwn(enrichment, alert.fingerprint)
+        ? enrichmentLines(enrichment[alert.fingerprint]!)
+        : [];
+    const line = [alertLine(alert, group), ...extra].join('\n');
+    if (length + line.length + 1 > budget - reserve) break;
     lines.push(line);
     length += line.length + 1;
   }
@@ -170,7 +181,22 @@ function alertsSection(group: GroupState): string {
     const leftOut = group.truncatedAlerts > 0 ? ` (Alertmanager left out ${group.truncatedAlerts})` : '';
     lines.push(`…and ${hidden} more${leftOut}`);
   }
-  return lines.length > 0 ? lines.join('\n') : 'No alerts.';
+  return lines.length > 0 ? packSections(lines, BUDGET.section) : ['No alerts.'];
+}
+
+/** Joins entries (each shorter than `max`) into as few sections of at most `max` chars as possible. */
+function packSections(entries: readonly string[], max: number): string[] {
+  const sections: string[] = [];
+  let current = '';
+  for (const entry of entries) {
+    if (current !== '' && current.length + 1 + entry.length > max) {
+      sections.push(current);
+      current = '';
+    }
+    current = current === '' ? entry : `${current}\n${entry}`;
+  }
+  if (current !== '') sections.push(current);
+  return sections;
 }
 
 function alertLine(alert: TrackedAlert, group: GroupState): string {
@@ -417,4 +443,105 @@ function byCodeUnit(a: string, b: string): number {
 /** Own properties only: a label called "constructor" must not read Object.prototype. */
 function own(record: Readonly<Record<string, string>>, key: string): string | undefined {
   return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/*
+ * Enrichment. Sources hand over mrkdwn that is already escaped and redacted (enrichment.ts), so
+ * it is never escaped again here, only cut where a cut cannot break an entity or a code span.
+ */
+const ENRICHMENT_BUDGET = {
+  /** Alert list with enrichment lines: total chars across its sections. */
+  alertsTotal: 6000,
+  /** Alerts that get enrichment lines in the main message; the thread has all. */
+  enrichedAlerts: 10,
+  summaryLine: 300,
+  noteLine: 200,
+  detailTotal: 11_000,
+  detailBlocks: 45,
+} as const;
+
+/**
+ * Under an alert in the main message: one line of the sources' summaries and one line of notes
+ * for sources that could not answer ("logs unavailable: timeout"); nothing while still waiting.
+ */
+function enrichmentLines(entry: AlertEnrichment): string[] {
+  const lines: string[] = [];
+  const summaries = entry.facts.map((fact) => oneLine(fact.summary)).filter((summary) => summary !== '');
+  if (summaries.length > 0) lines.push(`↳ ${joinWithin(summaries, ' · ', ENRICHMENT_BUDGET.summaryLine - 2)}`);
+  const notes = entry.failures.map((failure) => `${failure.source} unavailable: ${escapeMrkdwn(failure.reason)}`);
+  if (notes.length > 0) lines.push(`⚠️ _${joinWithin(notes, ' · ', ENRICHMENT_BUDGET.noteLine - 5)}_`);
+  return lines;
+}
+
+/** Joins whole parts while they fit in `max`, then "+N more"; a first part too long is cut. */
+function joinWithin(parts: readonly string[], separator: string, max: number): string {
+  const shown: string[] = [];
+  let length = 0;
+  for (const [index, part] of parts.entries()) {
+    const rest = parts.length - index - 1;
+    const reserve = rest > 0 ? 12 : 0; // " · +NN more"
+    const cost = (shown.length > 0 ? separator.length : 0) + part.length;
+    if (length + cost + reserve > max) {
+      if (shown.length === 0) shown.push(clipRenderedLine(part, max - 12));
+      const left = parts.length - shown.length;
+      if (left > 0) shown.push(`+${left} more`);
+      break;
+    }
+    shown.push(part);
+    length += cost;
+  }
+  return shown.join(separator);
+}
+
+/**
+ * The group's thread detail message: for each enriched alert, each source's detail (recent
+ * events, the log excerpt in a code block). Posted once and edited in place as it changes.
+ * Undefined when no source has detail to show.
+ */
+export function renderGroupDetail(group: GroupState, enrichment: GroupEnrichment): SlackMessage | undefined {
+  const blocks: slack.KnownBlock[] = [];
+  let total = 0;
+  let omitted = 0;
+  for (const alert of group.alerts) {
+    const entry = Object.hasOwn(enrichment, alert.fingerprint) ? enrichment[alert.fingerprint] : undefined;
+    const details = (entry?.facts ?? []).filter((fact) => fact.detail !== undefined && fact.detail.trim() !== '');
+    if (details.length === 0) continue;
+    const identity = labelCodes(identityLabels(alert, group), BUDGET.alertIdentity);
+    const title = `${alert.status === 'firing' ? '🔴' : '✅'} ${identity !== '' ? identity : labelValue(own(alert.labels, 'alertname') ?? alert.fingerprint, 120)}`;
+    // Each source's detail opens with its own bold title ("*Pod* …", "*Logs* …").
+    const sections = details.map((fact) => clipRenderedBlock(fact.detail!.trim(), BUDGET.section));
+    const size = title.length + sections.reduce((sum, text) => sum + text.length, 0);
+    if (omitted > 0 || blocks.length + 1 + sections.length > ENRICHMENT_BUDGET.detailBlocks || total + size > ENRICHMENT_BUDGET.detailTotal) {
+      omitted += 1;
+      continue;
+    }
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: title, verbatim: true }] });
+    for (const text of sections) blocks.push(mrkdwnSection(text));
+    total += size;
+  }
+  if (blocks.length === 0) return undefined;
+  if (omitted > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…details of ${plural(omitted, 'more alert')} not shown`, verbatim: true }] });
+  const text = clipPlain(`Details: ${alertName(group)}`, BUDGET.header);
+  return { text: escapeMrkdwn(text), blocks: [{ type: 'header', text: { type: 'plain_text', text: clipPlain(`🔎 Details · ${alertName(group)}`, BUDGET.header) } }, ...blocks] };
+}
+
+/** Cuts rendered mrkdwn to `max` on one line without leaving half an entity or an open code span. */
+function clipRenderedLine(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = text.slice(0, Math.max(0, max - 1));
+  cut = cut.replace(/&[a-z]{0,4}$/, '');
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  if ((cut.match(/`/g) ?? []).length % 2 === 1) cut = cut.slice(0, cut.lastIndexOf('`'));
+  return `${cut}…`;
+}
+
+/** Cuts rendered multi-line mrkdwn at a line break, closing a code block left open. */
+function clipRenderedBlock(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const room = max - 6; // "\n```" and "\n…"
+  let cut = text.lastIndexOf('\n', room);
+  if (cut <= 0) cut = room;
+  let kept = text.slice(0, cut);
+  if ((kept.match(/```/g) ?? []).length % 2 === 1) kept += '\n```';
+  return `${kept}\n…`;
 }

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { processPendingNotifications } from '../alerts/process-notifications.ts';
-import { renderGroupMessage } from '../alerts/render.ts';
+import { renderGroupDetail, renderGroupMessage } from '../alerts/render.ts';
 import { compileRoute } from '../alerts/route-channel.ts';
 import { commands } from '../commands/index.ts';
 import { AccessGate } from './access/access-gate.ts';
@@ -52,7 +52,16 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeConfig 
   const slack = config.slack
     ? new WebSlackApi({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, metrics })
     : new ConsoleSlackApi(stdout);
-  const outbox = new Outbox({ store, slack, render: renderGroupMessage, metrics, log: log.child({ component: 'outbox' }), config: config.outbox, now });
+  const outbox = new Outbox({
+    store,
+    slack,
+    render: (state, record) => renderGroupMessage(state, record.enrichment),
+    renderDetail: (detail) => renderGroupDetail(detail.state, detail.enrichment),
+    metrics,
+    log: log.child({ component: 'outbox' }),
+    config: config.outbox,
+    now,
+  });
 
   // The RBAC gate: Slack person → Kubernetes identity → SubjectAccessReview (src/access/).
   const kube = kubeConfig ? new KubeHttp(kubeConfig) : undefined;
