@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { createEnrichmentSources } from '../alerts/enrichers/index.ts';
+import { EnrichmentRunner } from '../alerts/enrichment-runner.ts';
 import { processPendingNotifications } from '../alerts/process-notifications.ts';
 import { renderGroupDetail, renderGroupMessage } from '../alerts/render.ts';
 import { compileRoute } from '../alerts/route-channel.ts';
@@ -81,13 +83,28 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeConfig 
     now,
   });
 
+  // Alert enrichment (alerts/enrichers/): Kubernetes facts read with Lookout's own identity, and
+  // Loki logs. Without either backend there is nothing to run and messages look as they always did.
+  const sources =
+    kube || config.lokiUrl
+      ? createEnrichmentSources({ ...(kube ? { kube } : {}), ...(config.lokiUrl ? { lokiUrl: config.lokiUrl } : {}), config: config.enrichment, metrics, now })
+      : undefined;
+  const enrichment =
+    sources && sources.enrichers.length > 0
+      ? new EnrichmentRunner({ store, sources, metrics, log: log.child({ component: 'enrichment' }), config: config.enrichment, onChange: () => outbox.wake(), now })
+      : undefined;
+  const enrichmentBudget = enrichment ? { enrichment: { budgetMs: config.enrichment.budgetMs } } : {};
+
   let processing: NodeJS.Immediate | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let stopping = false;
   const processInbox = (): void => {
     processing = undefined;
     try {
-      if (processPendingNotifications({ store, routes, defaultChannel: config.channel, log }) > 0) outbox.wake();
+      if (processPendingNotifications({ store, routes, defaultChannel: config.channel, log, ...enrichmentBudget }) > 0) {
+        outbox.wake();
+        enrichment?.wake();
+      }
     } catch (error) {
       // The notifications stay in the inbox; try again shortly.
       log.error({ err: error }, 'processing alert notifications failed; retrying in 1 s');
@@ -106,6 +123,16 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeConfig 
     gate,
     audit,
     kube,
+    // The Acknowledge button on alert messages (src/slack/acknowledge-action.ts).
+    acknowledge: {
+      store,
+      authorize: (actor, attributes) => gate.authorize(actor, attributes),
+      audit,
+      log: log.child({ component: 'acknowledge' }),
+      metrics,
+      onQueued: () => outbox.wake(),
+      now,
+    },
     customRoutes: [
       {
         path: '/alertmanager',
@@ -143,8 +170,11 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeConfig 
         server.listen(config.http.port, config.http.host, () => resolve());
       });
       outbox.start();
+      // Resumes enrichment a previous run left queued.
+      enrichment?.wake();
       scheduleProcessing();
       const address = server.address() as AddressInfo;
+      if (enrichment) log.info({ sources: sources?.enrichers.map((enricher) => enricher.source) }, 'alert enrichment is on');
       if (!kube) log.warn('no Kubernetes credentials (in-cluster service account or KUBECONFIG): every command that needs a permission is refused');
       if (config.slack) log.info({ port: address.port, host: address.address }, 'Lookout is listening');
       else log.info({ port: address.port, host: address.address }, 'Lookout is listening in console mode: no SLACK_BOT_TOKEN, messages are printed to stdout');
@@ -156,6 +186,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeConfig 
       clearTimeout(retryTimer);
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await enrichment?.stop();
       await outbox.stop();
       store.close();
     },
