@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { enrichmentSchema } from '../alerts/enrichers/enrichment-config.ts';
 import { ConfigError } from './errors.ts';
 import { identitiesSchema, type IdentitiesConfig } from './identity/identity-config.ts';
 
@@ -39,6 +40,16 @@ const outboxSchema = z.strictObject({
   maxBackoffMs: z.number().int().positive().default(60_000),
 });
 
+/** The sources' settings (alerts/enrichers/enrichment-config.ts) plus the pipeline's timing. */
+const enrichmentConfigSchema = enrichmentSchema.extend({
+  /** The longest a group's first post waits for enrichment; what comes later is added by an edit. */
+  budgetMs: z.number().int().min(0).max(60_000).default(1500),
+  /** When sources still running are given up and shown as "timeout". */
+  timeoutMs: z.number().int().positive().max(300_000).default(10_000),
+  /** Alert groups enriched at once; in a storm the rest wait their turn (their posts do not). */
+  maxConcurrentGroups: z.number().int().min(1).max(256).default(8),
+});
+
 const fileSchema = z.strictObject({
   channel: channelId.optional(),
   auditChannel: channelId.optional(),
@@ -53,6 +64,7 @@ const fileSchema = z.strictObject({
     .default({ maxBodyBytes: 1024 * 1024 }),
   // Absent: nobody is mapped, so every gated action is refused (with how to get access).
   identities: identitiesSchema.default(identitiesSchema.parse({})),
+  enrichment: enrichmentConfigSchema.prefault({}),
 });
 
 const envSchema = z.object({
@@ -66,10 +78,12 @@ const envSchema = z.object({
   LOOKOUT_CONFIG: z.string().min(1).optional(),
   LOOKOUT_CHANNEL: channelId.optional(),
   LOOKOUT_STATE: z.string().min(1).default('data/lookout.db'),
+  LOKI_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://loki:3100' }).optional(),
 });
 
 export type RouteConfig = z.output<typeof routeSchema>;
 export type OutboxConfig = z.output<typeof outboxSchema>;
+export type EnrichmentSettings = z.output<typeof enrichmentConfigSchema>;
 
 export interface Config {
   http: { port: number; host: string };
@@ -86,6 +100,10 @@ export interface Config {
   outbox: OutboxConfig;
   /** How Slack people map to Kubernetes identities; nobody is mapped by default. */
   identities: IdentitiesConfig;
+  /** Alert enrichment: sources' settings and the time budget. Used when Kubernetes or Loki is there. */
+  enrichment: EnrichmentSettings;
+  /** Grafana Loki's base URL; without it alerts get no log excerpts. */
+  lokiUrl?: string;
 }
 
 /** Channel name printed in console mode when no channel is configured. */
@@ -146,6 +164,8 @@ export function loadConfig(
     slashCommand: file.slashCommand,
     outbox: file.outbox,
     identities: file.identities,
+    enrichment: file.enrichment,
+    ...(e.LOKI_URL ? { lokiUrl: e.LOKI_URL } : {}),
   };
 }
 
