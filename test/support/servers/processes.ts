@@ -112,6 +112,11 @@ export class Supervisor {
     return this.stopping;
   }
 
+  /** Process groups of the servers still to stop (each server leads its own group). */
+  processGroups(): number[] {
+    return this.entries.filter((e) => e.pgid !== undefined && !e.stopped).map((e) => e.pgid as number);
+  }
+
   /**
    * Last resort when Node is exiting without having awaited stopAll (e.g. an uncaught error):
    * SIGKILLs every process group synchronously, so nothing is orphaned.
