@@ -3,9 +3,12 @@ import { KubeReader, type KubeRequester } from '../../src/kube/kube-reader.ts';
 import type { TrackedAlert } from '../group-state.ts';
 import type { AlertTarget, Enricher } from './enrichment.ts';
 import type { EnrichmentConfig } from './enrichment-config.ts';
+import { createEventsEnricher } from './events.ts';
+import { createNodeEnricher } from './node.ts';
 import { createPodEnricher } from './pod.ts';
 import { createRedactor } from './redact.ts';
 import { resolveTarget } from './target.ts';
+import { createWorkloadEnricher } from './workload.ts';
 
 export interface EnrichmentSourcesOptions {
   /** Lookout's own Kubernetes client (a KubeHttp); without it the Kubernetes sources are left out. */
@@ -40,7 +43,12 @@ export function createEnrichmentSources({ kube, config, metrics, now }: Enrichme
       maxConcurrent: config.kube.maxConcurrentRequests,
       requestTimeoutMs: config.kube.requestTimeoutMs,
     });
-    enrichers.push(createPodEnricher({ reader, now, redactor }));
+    enrichers.push(
+      createPodEnricher({ reader, now, redactor }),
+      createWorkloadEnricher({ reader, now }),
+      createEventsEnricher({ reader, now, redactor }),
+      createNodeEnricher({ reader, now }),
+    );
   }
   return {
     resolveTarget: (alert) => resolveTarget(alert.labels, config.labels),
