@@ -131,6 +131,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeConfig 
       log: log.child({ component: 'acknowledge' }),
       metrics,
       onQueued: () => outbox.wake(),
+      // The audit Event goes on the object the alert's labels name, read as enrichment reads them.
+      targetLabels: config.enrichment.labels,
       now,
     },
     customRoutes: [
