@@ -114,8 +114,27 @@ export function alertObject(state: GroupState, labels: TargetLabelsConfig): Obje
  * every attempt is audited.
  */
 export async function handleAcknowledge(deps: AcknowledgeDeps, click: AcknowledgeClick): Promise<AcknowledgeResult> {
-  const now = deps.now ?? Date.now;
   const log = deps.log.child({ action: 'acknowledge', user: click.actor.slackUserId, channel: click.channelId, messageTs: click.messageTs });
+  try {
+    return await acknowledge(deps, click, log);
+  } catch (error) {
+    // The state store failed: nothing was acknowledged (the write is one transaction).
+    const ref = randomUUID().slice(0, 8);
+    log.error({ err: error, ref }, 'Acknowledge failed');
+    deps.metrics.buttonActions.inc({ action: 'acknowledge', outcome: 'error' });
+    await deps.audit.record({
+      action: 'acknowledge',
+      actor: click.actor,
+      attributes: { verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts' },
+      outcome: 'failed',
+      detail: `internal error (ref ${ref})`,
+    });
+    return { outcome: 'error', ephemeral: `Internal error (ref ${ref}). The details are in Lookout's log.` };
+  }
+}
+
+async function acknowledge(deps: AcknowledgeDeps, click: AcknowledgeClick, log: Logger): Promise<AcknowledgeResult> {
+  const now = deps.now ?? Date.now;
   const baseAttributes: ResourceAttributes = { verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts' };
   const finish = async (result: AcknowledgeResult, entry: Omit<AuditEntry, 'action' | 'actor'>): Promise<AcknowledgeResult> => {
     deps.metrics.buttonActions.inc({ action: 'acknowledge', outcome: result.outcome === 'acknowledged' ? 'ok' : result.outcome });

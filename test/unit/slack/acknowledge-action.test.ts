@@ -211,3 +211,24 @@ describe('parseAcknowledgeClick', () => {
     expect(parseAcknowledgeClick({ ...body, user: { id: 'not a user' } }, 'ack')).toBeUndefined();
   });
 });
+
+describe('Acknowledge when the state store fails', () => {
+  it('answers with a reference, records nothing, and audits the failure', async () => {
+    const audits: AuditEntry[] = [];
+    const failing = new SqliteStore(':memory:');
+    failing.close(); // every query now throws
+    const result = await handleAcknowledge(
+      {
+        store: failing,
+        authorize: async () => ({ allowed: true, identity: aliceIdentity }),
+        audit: { record: async (entry) => void audits.push(entry) },
+        log: recordingLogger().log,
+        metrics: freshMetrics(),
+        onQueued: () => undefined,
+      },
+      { actor: alice, channelId: 'C0ALERTS', messageTs: '1700000000.000100', value: 'g1:x' },
+    );
+    expect(result).toMatchObject({ outcome: 'error', ephemeral: expect.stringMatching(/^Internal error \(ref [0-9a-f]{8}\)/) });
+    expect(audits).toEqual([expect.objectContaining({ outcome: 'failed', actor: alice })]);
+  });
+});
