@@ -173,7 +173,8 @@ export class Outbox {
     const { store, slack, renderDetail } = this.options;
     const message = renderDetail(record);
     if (message === undefined && record.messageTs === null) {
-      store.markDetailDelivered(record.groupId, '', record.version);
+      // Nothing to show and nothing shown: this version needs no call.
+      store.abandonDetail(record.groupId, record.version);
       return;
     }
     const body = message ?? { text: 'No details.', blocks: [] };
