@@ -19,7 +19,7 @@ export interface Metrics {
   outboxGaveUp: Counter<'kind' | 'reason'>;
   /** From receiving a notification to Slack showing it. */
   deliveryLatency: Histogram;
-  /** Slash commands by subcommand and outcome: ok, invalid, refused, error. */
+  /** Slash commands by subcommand and outcome: ok, invalid, refused, denied, unmapped, error. */
   slashCommands: Counter<'command' | 'outcome'>;
   /** Audit records a sink failed to write, by sink: log, channel, event. Each is also an error log line. */
   auditFailures: Counter<'sink'>;
