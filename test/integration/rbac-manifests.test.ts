@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { reviewAccess, type ResourceAttributes } from '../../src/kube/access-review.ts';
+import type { KubeHttp } from '../../src/kube/kube-http.ts';
+import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
+import { createOrReplace, objectPaths, type KubeObject } from '../support/servers/kube-objects.ts';
+import { testServers } from '../support/servers/test-servers.ts';
+
+/*
+ * The RBAC manifests mean what docs/rbac.md says, as the real kube-apiserver reads them:
+ * the bot's ClusterRole (applied by the harness from manifests/base/rbac.yaml) and the example
+ * Roles for chat users (manifests/examples/roles.yaml, applied here and removed afterwards,
+ * because their bindings would change what other test files' identities may do).
+ */
+
+const BOT = { username: 'system:serviceaccount:lookout:lookout', groups: ['system:serviceaccounts', 'system:serviceaccounts:lookout'] };
+
+function objectsOf(file: string): KubeObject[] {
+  return parseAllDocuments(readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8'))
+    .map((document) => document.toJS() as KubeObject | null)
+    .filter((object): object is KubeObject => object !== null);
+}
+
+describe('manifests/base/rbac.yaml: what the bot may do', () => {
+  let admin: KubeHttp;
+  beforeAll(() => {
+    admin = kubeHttpFor(testServers().kube.kubeconfigs.admin);
+  });
+
+  const may = (attributes: ResourceAttributes) => reviewAccess(admin, BOT, attributes).then((decision) => decision.allowed);
+
+  it.each<[string, ResourceAttributes]>([
+    ['create subjectaccessreviews', { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' }],
+    ['create events.k8s.io events', { verb: 'create', group: 'events.k8s.io', resource: 'events', namespace: 'shop' }],
+    ['list pods', { verb: 'list', group: '', resource: 'pods', namespace: 'shop' }],
+    ['watch core events', { verb: 'watch', group: '', resource: 'events', namespace: 'shop' }],
+    ['get nodes', { verb: 'get', group: '', resource: 'nodes', name: 'node-1' }],
+    ['get deployments', { verb: 'get', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'cart' }],
+    ['list replicasets', { verb: 'list', group: 'apps', resource: 'replicasets', namespace: 'shop' }],
+    ['get jobs', { verb: 'get', group: 'batch', resource: 'jobs', namespace: 'shop', name: 'j' }],
+    ['list horizontalpodautoscalers', { verb: 'list', group: 'autoscaling', resource: 'horizontalpodautoscalers', namespace: 'shop' }],
+    ['get persistentvolumeclaims', { verb: 'get', group: '', resource: 'persistentvolumeclaims', namespace: 'shop', name: 'data' }],
+    ['list certificates.cert-manager.io', { verb: 'list', group: 'cert-manager.io', resource: 'certificates', namespace: 'shop' }],
+    ['impersonate a listed user', { verb: 'impersonate', group: '', resource: 'users', name: 'slack:alice' }],
+    ['impersonate a listed group', { verb: 'impersonate', group: '', resource: 'groups', name: 'slack:oncall' }],
+  ])('may %s', async (_what, attributes) => {
+    expect(await may(attributes)).toBe(true);
+  });
+
+  it.each<[string, ResourceAttributes]>([
+    ['get secrets', { verb: 'get', group: '', resource: 'secrets', namespace: 'shop', name: 'db' }],
+    ['list secrets', { verb: 'list', group: '', resource: 'secrets', namespace: 'lookout' }],
+    ['read pod logs', { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: 'shop', name: 'p' }],
+    ['patch deployments', { verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'cart' }],
+    ['scale deployments', { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'shop', name: 'cart' }],
+    ['delete pods', { verb: 'delete', group: '', resource: 'pods', namespace: 'shop', name: 'p' }],
+    ['create core events', { verb: 'create', group: '', resource: 'events', namespace: 'shop' }],
+    ['update events.k8s.io events', { verb: 'update', group: 'events.k8s.io', resource: 'events', namespace: 'shop', name: 'e' }],
+    ['impersonate an unlisted user', { verb: 'impersonate', group: '', resource: 'users', name: 'slack:mallory' }],
+    ['impersonate system:masters', { verb: 'impersonate', group: '', resource: 'groups', name: 'system:masters' }],
+    ['impersonate service accounts', { verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: 'kube-system', name: 'default' }],
+    ['act on Lookout virtual resources itself', { verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts', namespace: 'shop', name: 'X' }],
+    ['edit RBAC', { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' }],
+  ])('may not %s', async (_what, attributes) => {
+    expect(await may(attributes)).toBe(false);
+  });
+});
+
+describe('manifests/examples/roles.yaml: the example Roles grant what docs/rbac.md says', () => {
+  const objects = objectsOf('manifests/examples/roles.yaml');
+  let admin: KubeHttp;
+
+  beforeAll(async () => {
+    admin = kubeHttpFor(testServers().kube.kubeconfigs.admin);
+    for (const object of objects) await createOrReplace(admin, object);
+  });
+
+  afterAll(async () => {
+    for (const object of objects) await admin.request({ method: 'DELETE', path: objectPaths(object).item }).catch(() => undefined);
+  });
+
+  const may = (username: string, groups: string[], attributes: ResourceAttributes) =>
+    reviewAccess(admin, { username, groups }, attributes).then((decision) => decision.allowed);
+
+  it('on-call (group slack:oncall) acknowledges alerts anywhere and reads, but cannot scale', async () => {
+    const oncall = (attributes: ResourceAttributes) => may('slack:carol', ['slack:oncall'], attributes);
+    expect(await oncall({ verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts', namespace: 'payments', name: 'KubePodCrashLooping' })).toBe(true);
+    expect(await oncall({ verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts' })).toBe(true);
+    expect(await oncall({ verb: 'list', group: 'apps', resource: 'deployments', namespace: 'shop' })).toBe(true);
+    expect(await oncall({ verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'shop', name: 'cart' })).toBe(false);
+    expect(await oncall({ verb: 'create', group: 'lookout.dev', resource: 'silences', namespace: 'shop' })).toBe(false);
+  });
+
+  it('a deployer (group slack:developers) scales and restarts in shop only', async () => {
+    const developer = (attributes: ResourceAttributes) => may('slack:bob@example.com', ['slack:developers'], attributes);
+    expect(await developer({ verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'shop', name: 'cart' })).toBe(true);
+    expect(await developer({ verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'cart' })).toBe(true);
+    expect(await developer({ verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'payments', name: 'ledger' })).toBe(false);
+    expect(await developer({ verb: 'delete', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'cart' })).toBe(false);
+  });
+
+  it('a silencer (group slack:sre) creates and deletes silences', async () => {
+    expect(await may('slack:dan', ['slack:sre'], { verb: 'create', group: 'lookout.dev', resource: 'silences', namespace: 'shop' })).toBe(true);
+    expect(await may('slack:dan', ['slack:sre'], { verb: 'delete', group: 'lookout.dev', resource: 'silences', namespace: 'shop' })).toBe(true);
+    expect(await may('slack:dan', [], { verb: 'create', group: 'lookout.dev', resource: 'silences', namespace: 'shop' })).toBe(false);
+  });
+
+  it('the vault rotator rotates exactly the listed secret paths', async () => {
+    const rotate = (name: string) => may('slack:alice@example.com', [], { verb: 'rotate', group: 'lookout.dev', resource: 'vaultsecrets', name });
+    expect(await rotate('shop/payments-db')).toBe(true);
+    expect(await rotate('shop/stripe-api-key')).toBe(true);
+    expect(await rotate('payments/ledger-db')).toBe(false);
+    expect(await may('slack:alice', [], { verb: 'rotate', group: 'lookout.dev', resource: 'vaultsecrets', name: 'shop/payments-db' })).toBe(false);
+  });
+});
