@@ -189,7 +189,11 @@ export function stopOnSignals(supervisor: Supervisor, onStopped?: () => void): (
         process.kill(process.pid, signal);
       });
   };
-  const onExit = () => supervisor.killAllNow();
+  // Vitest and others may call process.exit() on a signal before our graceful stop is done.
+  const onExit = () => {
+    supervisor.killAllNow();
+    onStopped?.();
+  };
   const remove = () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

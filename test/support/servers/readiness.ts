@@ -1,32 +1,25 @@
-import { waitFor } from '../free-port.ts';
 import type { ManagedProcess } from './processes.ts';
 
 /**
- * Polls `check` until it returns true, failing early (with the log's tail) if the server
- * exits, and with the log's tail if it is not ready in time.
+ * Polls `check` every 100 ms until it returns true. Fails at once (with the log's tail) if the
+ * server exits, and with the log's tail if it is not ready within `timeoutMs`.
  */
 export async function waitUntilReady(server: ManagedProcess, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  try {
-    await waitFor(
-      `${server.name} to become ready`,
-      async () => {
-        if (!server.running()) throw new ServerExited(server);
-        return (await check().catch(() => false)) ? true : undefined;
-      },
-      timeoutMs,
-      100,
-    );
-  } catch (error) {
-    if (error instanceof ServerExited || (error instanceof Error && error.cause instanceof ServerExited)) {
-      throw new Error(`${server.name} exited before it was ready; ${server.logFile}:\n${server.logTail()}`);
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    if (!server.running()) {
+      throw new Error(`${server.name} exited (${await server.exited}) before it was ready; ${server.logFile}:\n${server.logTail()}`);
     }
-    throw new Error(`${server.name} was not ready after ${timeoutMs / 1000} s; ${server.logFile}:\n${server.logTail()}`, { cause: error });
-  }
-}
-
-class ServerExited extends Error {
-  constructor(server: ManagedProcess) {
-    super(`${server.name} exited`);
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${server.name} was not ready after ${timeoutMs / 1000} s; ${server.logFile}:\n${server.logTail()}`, { cause: lastError });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
