@@ -92,6 +92,8 @@ const lokiSchema = z.strictObject({
   grafanaUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
   /** UID of Grafana's Loki data source; without it Explore opens with the default data source. */
   grafanaDatasourceUid: z.string().min(1).optional(),
+  /** X-Scope-OrgID sent to a multi-tenant Loki. */
+  tenant: z.string().min(1).optional(),
   maxConcurrentRequests: z.number().int().min(1).max(64).default(4),
   /** Per request; the pipeline's own time budget usually ends it sooner. */
   requestTimeoutMs: z.number().int().positive().default(5000),

@@ -1,9 +1,11 @@
 import type { Metrics } from '../../src/metrics.ts';
+import { LokiClient } from '../../src/integrations/loki.ts';
 import { KubeReader, type KubeRequester } from '../../src/kube/kube-reader.ts';
 import type { TrackedAlert } from '../group-state.ts';
 import type { AlertTarget, Enricher } from './enrichment.ts';
 import type { EnrichmentConfig } from './enrichment-config.ts';
 import { createEventsEnricher } from './events.ts';
+import { createLogsEnricher } from './logs.ts';
 import { createNodeEnricher } from './node.ts';
 import { createPodEnricher } from './pod.ts';
 import { createRedactor } from './redact.ts';
@@ -31,7 +33,7 @@ export interface EnrichmentSources {
  * so the pod, its owner chain and its events are fetched once per alert however many sources
  * look at them, and once per storm for what alerts have in common.
  */
-export function createEnrichmentSources({ kube, config, metrics, now }: EnrichmentSourcesOptions): EnrichmentSources {
+export function createEnrichmentSources({ kube, lokiUrl, config, metrics, now }: EnrichmentSourcesOptions): EnrichmentSources {
   const redactor = createRedactor(config.redact);
   const enrichers: Enricher[] = [];
   if (kube !== undefined) {
@@ -49,6 +51,16 @@ export function createEnrichmentSources({ kube, config, metrics, now }: Enrichme
       createEventsEnricher({ reader, now, redactor }),
       createNodeEnricher({ reader, now }),
     );
+  }
+  if (lokiUrl !== undefined && lokiUrl !== '') {
+    const loki = new LokiClient({
+      baseUrl: lokiUrl,
+      maxConcurrent: config.loki.maxConcurrentRequests,
+      requestTimeoutMs: config.loki.requestTimeoutMs,
+      requests: metrics.lokiRequests,
+      ...(config.loki.tenant === undefined ? {} : { tenant: config.loki.tenant }),
+    });
+    enrichers.push(createLogsEnricher({ loki, config: config.loki, redactor, now }));
   }
   return {
     resolveTarget: (alert) => resolveTarget(alert.labels, config.labels),

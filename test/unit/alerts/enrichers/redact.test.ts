@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_REDACT_PATTERNS, enrichmentSchema } from '../../../../alerts/enrichers/enrichment-config.ts';
+import { createRedactor } from '../../../../alerts/enrichers/redact.ts';
+
+const { redact } = createRedactor(DEFAULT_REDACT_PATTERNS);
+
+describe('default redaction', () => {
+  it.each([
+    ['bearer tokens, keeping the scheme', 'GET /api 401 Authorization: Bearer abc123def456ghi789.jkl', 'GET /api 401 Authorization: Bearer [REDACTED]'],
+    ['bearer tokens in any case and after =', 'token_type=bearer=Zm9vYmFyYmF6cXV4', 'token_type=bearer=[REDACTED]'],
+    ['passwords in URLs, keeping user and host', 'connecting to postgres://shop:S3cr3t!@db.internal:5432/shop', 'connecting to postgres://shop:[REDACTED]@db.internal:5432/shop'],
+    ['passwords in URLs without a user name', 'redis://:hunter2@redis:6379/0', 'redis://:[REDACTED]@redis:6379/0'],
+    ['AWS access key ids', 'using credentials AKIAIOSFODNN7EXAMPLE from env', 'using credentials [REDACTED] from env'],
+    ['temporary AWS access key ids', 'key=ASIAY34FZKBOKMUTVV7A', 'key=[REDACTED]'],
+    ['aws_secret_access_key assignments', 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'aws_secret_access_key = [REDACTED]'],
+    ['aws_secret_access_key in JSON', '{"AWS_SECRET_ACCESS_KEY":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}', '{"AWS_SECRET_ACCESS_KEY":"[REDACTED]"}'],
+    [
+      'JWTs',
+      'session eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U expired',
+      'session [REDACTED] expired',
+    ],
+    [
+      'PEM private keys on one line',
+      'key=-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY----- loaded',
+      'key=[REDACTED] loaded',
+    ],
+    ['EC private keys cut off before their END line', 'pem: -----BEGIN EC PRIVATE KEY----- MHcCAQEEIDe', 'pem: [REDACTED]'],
+  ])('%s', (_name, input, expected) => {
+    expect(redact(input)).toBe(expected);
+  });
+
+  it('redacts a PEM block spread over lines, line for line', () => {
+    const text = ['a', '-----BEGIN OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmU', '-----END OPENSSH PRIVATE KEY-----', 'z'].join('\n');
+    expect(redact(text)).toBe(['a', '[REDACTED]', '[REDACTED]', '[REDACTED]', 'z'].join('\n'));
+  });
+
+  it.each([
+    'level=error msg="connection refused" addr=10.0.2.15:5432 retry=3',
+    'GET https://api.example.com/v1/carts/42?page=2 200 15ms',
+    'panic: runtime error: index out of range [3] with length 3',
+    'user alice@example.com logged in from 203.0.113.7',
+    'java.lang.OutOfMemoryError: Java heap space at com.shop.Cart.load(Cart.java:88)',
+    'the bearer of bad news',
+    'eyJ is how base64 JSON starts',
+    '-----BEGIN CERTIFICATE----- MIIB (certificates are public)',
+    'http://host:8080/path@v2 is not a password',
+  ])('keeps ordinary text: %s', (line) => {
+    expect(redact(line)).toBe(line);
+  });
+
+  it('applies configured patterns instead of the defaults, with (?i) for case-insensitive', () => {
+    const config = enrichmentSchema.parse({ redact: ['(?i)x-api-key: *\\S+', 'sk_live_[0-9a-zA-Z]{8,}'] });
+    const custom = createRedactor(config.redact);
+    expect(custom.redact('X-API-KEY: 123456 and sk_live_abcdefgh1234 and Bearer keptbecausenotconfigured')).toBe(
+      '[REDACTED] and [REDACTED] and Bearer keptbecausenotconfigured',
+    );
+  });
+});
