@@ -6,6 +6,12 @@ import { inject } from 'vitest';
  * 127.0.0.1; files are under one run directory that is removed at the end.
  */
 export interface TestServers {
+  /**
+   * kube-apiserver + etcd, no controllers: namespaces lookout, shop and payments exist with their
+   * `default` ServiceAccount; the built-in view/edit/admin ClusterRoles are filled at start; the
+   * cert-manager.io/v1 Certificate CRD is installed. Objects are shared by every test file of the
+   * run: use unique names or a namespace of your own.
+   */
   kube: {
     /** https://127.0.0.1:PORT */
     url: string;
