@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SourceUnavailable } from '../../../../alerts/enrichers/enrichment.ts';
 import { createEnrichmentSources } from '../../../../alerts/enrichers/index.ts';
 import { defaultEnrichmentConfig, enrichmentSchema } from '../../../../alerts/enrichers/enrichment-config.ts';
 import type { KubeRequest } from '../../../../src/kube/kube-http.ts';
@@ -34,5 +35,27 @@ describe('createEnrichmentSources', () => {
     await pod?.enrich(alert, target, never);
     expect(requests.map((request) => request.path)).toEqual(['/api/v1/namespaces/shop/pods/cart-7d9f8c6b5-x2x9q']);
     expect(await metricValue(metrics, 'lookout_kube_requests_total', { resource: 'pods', outcome: 'ok' })).toBe(1);
+  });
+
+  it('gives up when the pipeline aborts, with "timeout" as the reason, and aborts the request nobody waits for', async () => {
+    const requests: KubeRequest[] = [];
+    const kube = {
+      request<T>(request: KubeRequest): Promise<T> {
+        requests.push(request);
+        return new Promise<T>(() => undefined); // a Kubernetes API that never answers
+      },
+    };
+    const sources = createEnrichmentSources({ kube, config: defaultEnrichmentConfig(), metrics: freshMetrics(), now: () => NOW });
+    const alert = alertWith({ namespace: 'shop', pod: 'cart-7d9f8c6b5-x2x9q' });
+    const deadline = new AbortController();
+    const running = sources.enrichers.map((enricher) => enricher.enrich(alert, sources.resolveTarget(alert), deadline.signal).catch((error: unknown) => error));
+    await new Promise((resolve) => setImmediate(resolve));
+    deadline.abort(new DOMException('enrichment budget spent', 'TimeoutError'));
+    const outcomes = await Promise.all(running);
+    const reasons = outcomes.map((outcome) => (outcome instanceof SourceUnavailable ? outcome.reason : outcome));
+    // pod, workload and events wait for the pod; node has nothing to do for a pod alert.
+    expect(reasons).toEqual(['timeout', 'timeout', 'timeout', undefined]);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]?.signal?.aborted).toBe(true);
   });
 });
