@@ -101,6 +101,7 @@ async function supervise({ foreground }: { foreground: boolean }): Promise<numbe
   const forget = () => {
     rmSync(ENV_FILE, { force: true });
     rmSync(STATE_FILE, { force: true });
+    rmSync(RUN_DIR, { recursive: true, force: true });
   };
   stopOnSignals(supervisor, forget);
   const webhookToken = randomBytes(16).toString('hex');
