@@ -155,33 +155,49 @@ function summarySection(group: GroupState): string {
 }
 
 /**
- * One compact line per alert, as many as fit, then "…and N more". Enriched firing alerts get
- * their enrichment lines underneath; the list may then span several sections (Slack's limit is
- * per section) within a total that leaves the message well below Slack's overall size.
+ * One compact line per alert, as many as fit, then "…and N more". Enrichment only adds room: the
+ * alerts listed are the same as without it, and the first enriched firing alerts get their
+ * enrichment lines underneath while the extra room lasts. The list may then span several sections
+ * (Slack's limit is per section) within a total well below Slack's message size.
  */
 function alertsSections(group: GroupState, enrichment: GroupEnrichment, summaryLength: number): string[] {
   const reserve = 80; // room for the "…and N more" line
-  const enriched = Object.keys(enrichment).length > 0;
-  const budget = enriched ? Math.max(BUDGET.section, ENRICHMENT_BUDGET.alertsTotal - summaryLength) : BUDGET.section;
   const lines: string[] = [];
   let length = 0;
   for (const alert of group.alerts) {
     if (lines.length === BUDGET.alertLines) break;
-    const extra =
-      alert.status === 'firing' && lines.length < ENRICHMENT_BUDGET.enrichedAlerts && Object.hasOwn(enrichment, alert.fingerprint)
-        ? enrichmentLines(enrichment[alert.fingerprint]!)
-        : [];
-    const line = [alertLine(alert, group), ...extra].join('\n');
-    if (length + line.length + 1 > budget - reserve) break;
+    const line = alertLine(alert, group);
+    if (length + line.length + 1 > BUDGET.section - reserve) break;
     lines.push(line);
     length += line.length + 1;
   }
+  const enrichedLines = withEnrichment(group, enrichment, lines, Math.max(BUDGET.section, ENRICHMENT_BUDGET.alertsTotal - summaryLength) - reserve - length);
   const hidden = group.alerts.length - lines.length + group.truncatedAlerts;
   if (hidden > 0) {
     const leftOut = group.truncatedAlerts > 0 ? ` (Alertmanager left out ${group.truncatedAlerts})` : '';
-    lines.push(`…and ${hidden} more${leftOut}`);
+    enrichedLines.push(`…and ${hidden} more${leftOut}`);
   }
-  return lines.length > 0 ? packSections(lines, BUDGET.section) : ['No alerts.'];
+  return enrichedLines.length > 0 ? packSections(enrichedLines, BUDGET.section) : ['No alerts.'];
+}
+
+/** `lines[i]` stands for `group.alerts[i]`; enriched firing alerts get their lines while `room` lasts. */
+function withEnrichment(group: GroupState, enrichment: GroupEnrichment, lines: readonly string[], room: number): string[] {
+  let left = room;
+  let enriched = 0;
+  return lines.map((line, index) => {
+    const alert = group.alerts[index]!;
+    if (left <= 0 || enriched === ENRICHMENT_BUDGET.enrichedAlerts || alert.status !== 'firing' || !Object.hasOwn(enrichment, alert.fingerprint)) return line;
+    const extra = enrichmentLines(enrichment[alert.fingerprint]!);
+    if (extra.length === 0) return line;
+    const text = extra.join('\n');
+    if (text.length + 1 > left) {
+      left = 0; // the first ones enriched, not a scattered few
+      return line;
+    }
+    left -= text.length + 1;
+    enriched += 1;
+    return `${line}\n${text}`;
+  });
 }
 
 /** Joins entries (each shorter than `max`) into as few sections of at most `max` chars as possible. */
@@ -454,7 +470,8 @@ const ENRICHMENT_BUDGET = {
   alertsTotal: 6000,
   /** Alerts that get enrichment lines in the main message; the thread has all. */
   enrichedAlerts: 10,
-  summaryLine: 300,
+  /** Slack wraps it; several sources' summaries (up to 300 each) share it. */
+  summaryLine: 700,
   noteLine: 200,
   detailTotal: 11_000,
   detailBlocks: 45,

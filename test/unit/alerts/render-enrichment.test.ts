@@ -144,7 +144,7 @@ describe('enrichment in the main message', () => {
       startsAt: new Date(Date.UTC(2025, 2, 14, 9, 0, i)).toISOString(),
     }));
     const group: GroupState = { ...base, alerts };
-    const long = (i: number) => `\`pod-${i}\` · ${'CrashLoopBackOff &amp; more · '.repeat(20)}`;
+    const long = (i: number) => `\`pod-${i}\` · ${'CrashLoopBackOff &amp; more · '.repeat(30)}`;
     const enrichment: GroupEnrichment = Object.fromEntries(
       alerts.map((alert, i) => [
         alert.fingerprint,
@@ -172,6 +172,30 @@ describe('enrichment in the main message', () => {
       expect((line.match(/`/g) ?? []).length % 2).toBe(0);
     }
   });
+});
+
+it('lists as many alerts as without enrichment: the first ones enriched while room lasts, the rest plain', () => {
+  const base = groupOf('firing-group');
+  const template = base.alerts[0]!;
+  const alerts = Array.from({ length: 20 }, (_, i) => ({ ...template, fingerprint: `f${i}`, labels: { ...template.labels, pod: `api-${i}` } }));
+  const facts = [
+    { source: 'pod' as const, summary: `\`api\` · CrashLoopBackOff · ${'x'.repeat(250)}` },
+    { source: 'workload' as const, summary: `Deployment \`api\` · ${'y'.repeat(250)}` },
+  ];
+  const enrichment: GroupEnrichment = Object.fromEntries(alerts.map((alert) => [alert.fingerprint, { target: {}, facts, failures: [], complete: true }]));
+  const message = renderGroupMessage({ ...base, alerts }, enrichment);
+  expectWithinSlackLimits(message);
+  const lines = sectionTexts(message).join('\n').split('\n');
+  const plainLines = sectionTexts(renderGroupMessage({ ...base, alerts })).join('\n').split('\n');
+  const listed = lines.filter((line) => line.startsWith('🔴')).length;
+  expect(listed).toBe(plainLines.filter((line) => line.startsWith('🔴')).length);
+  expect(listed).toBeGreaterThan(10);
+  expect(lines.at(-1)).toBe(plainLines.at(-1)); // the same "…and N more"
+  const enriched = lines.filter((line) => line.startsWith('↳')).length;
+  expect(enriched).toBeGreaterThan(0);
+  expect(enriched).toBeLessThan(listed);
+  // The enriched ones are the first ones.
+  expect(lines[lines.findIndex((line) => line.startsWith('🔴')) + 1]).toMatch(/^↳ /);
 });
 
 describe('the thread detail message', () => {
