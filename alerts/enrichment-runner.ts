@@ -33,6 +33,13 @@ export interface EnrichmentRunnerOptions {
   timers?: Timers;
 }
 
+/**
+ * Alerts of one group looked up per run. The message shows enrichment for ten and the thread
+ * detail for a few dozen; a 500-alert group must not cost 2,500 lookups. The rest are dropped
+ * from the queue unlooked-up (they still show, without enrichment).
+ */
+export const MAX_ALERTS_PER_GROUP = 50;
+
 /** How long to wait before looking at the queue again after a group could not be enriched. */
 const RETRY_AFTER_ERROR_MS = 5000;
 
@@ -112,7 +119,9 @@ export class EnrichmentRunner {
     const { config, timers, now } = this.options;
     const log = this.options.log.child({ groupKey: group.groupKey, groupId: group.id });
     // Resolved alerts are not enriched; an entry for an older occurrence is simply dropped.
-    const alerts = group.state.alerts.filter((alert) => alert.status === 'firing' && pending[alert.fingerprint] === alert.startsAt);
+    const alerts = group.state.alerts
+      .filter((alert) => alert.status === 'firing' && pending[alert.fingerprint] === alert.startsAt)
+      .slice(0, MAX_ALERTS_PER_GROUP);
     const controller = new AbortController();
     this.controllers.add(controller);
     const deadline = timers.setTimeout(() => controller.abort(new Error('enrichment deadline')), config.timeoutMs);

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EnrichmentRunner, type Timers } from '../../../alerts/enrichment-runner.ts';
+import { EnrichmentRunner, MAX_ALERTS_PER_GROUP, type Timers } from '../../../alerts/enrichment-runner.ts';
 import { SourceUnavailable, type Enricher, type EnrichmentFact, type EnrichmentSource } from '../../../alerts/enrichers/enrichment.ts';
 import type { TrackedAlert } from '../../../alerts/group-state.ts';
 import { processPendingNotifications } from '../../../alerts/process-notifications.ts';
@@ -371,6 +371,17 @@ describe('enrichment pipeline: budget, edits, failures', () => {
     // The deadline frees the slots for the next groups.
     await at(TIMEOUT_MS + 100);
     expect(pod.calls).toEqual(['f0', 'f1', 'f2', 'f3']);
+  });
+
+  it('looks up at most MAX_ALERTS_PER_GROUP alerts of one group, and leaves nothing queued', async () => {
+    const pod = new FakeEnricher('pod', after(10, podFact));
+    const runner = newRunner(store, [pod]);
+    await receive(runner, payload('big', Array.from({ length: MAX_ALERTS_PER_GROUP + 10 }, (_, i) => ({ fingerprint: `f${String(i).padStart(3, '0')}` }))));
+    await at(100);
+    await runner.idle();
+    expect(pod.calls).toHaveLength(MAX_ALERTS_PER_GROUP);
+    expect(store.groupsAwaitingEnrichment(10)).toEqual([]);
+    expect(slack.topLevel()).toHaveLength(1);
   });
 
   it('without enrichment the processor holds nothing: the post goes at once', async () => {
