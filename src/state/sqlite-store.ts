@@ -130,6 +130,21 @@ interface NoticeRow {
 }
 
 /**
+ * A delivery lane: a table whose rows the outbox delivers to Slack, each row with its own
+ * retry columns (attempts, next_attempt_at, failing_since). Group messages and details are
+ * versioned (posted_version catches up with version); replies and notices are deleted once sent.
+ */
+interface Lane {
+  table: 'groups' | 'replies' | 'notices' | 'details';
+  /** The column the outbox names a row by: a detail row is keyed by its group's id. */
+  key: 'id' | 'group_id';
+}
+const MESSAGES: Lane = { table: 'groups', key: 'id' };
+const REPLIES: Lane = { table: 'replies', key: 'id' };
+const NOTICES: Lane = { table: 'notices', key: 'id' };
+const DETAILS: Lane = { table: 'details', key: 'group_id' };
+
+/**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a webhook
  * answered 2xx has reached the disk and survives the process being killed right after.
  */
@@ -215,24 +230,20 @@ export class SqliteStore implements Store {
   }
 
   nextMessagePerChannel(now: number): GroupRecord[] {
-    return this.all<GroupRow>(
-      `SELECT * FROM (
-         SELECT g.*, ROW_NUMBER() OVER (PARTITION BY channel ORDER BY (message_ts IS NOT NULL), id) AS rank
-         FROM groups g WHERE version > posted_version AND next_attempt_at <= ?
-           AND (message_ts IS NOT NULL OR enrich_until IS NULL OR enrich_until <= ?))
-       WHERE rank = 1 ORDER BY id`,
+    return this.firstPerChannel<GroupRow>(
+      `SELECT * FROM groups WHERE version > posted_version AND next_attempt_at <= ?
+         AND (message_ts IS NOT NULL OR enrich_until IS NULL OR enrich_until <= ?)`,
+      { inChannel: '(message_ts IS NOT NULL), id', across: 'id' },
       now,
       now,
     ).map(toGroup);
   }
 
   nextReplyPerChannel(now: number): ReplyRecord[] {
-    return this.all<ReplyRow>(
-      `SELECT * FROM (
-         SELECT r.*, g.channel, g.message_ts, ROW_NUMBER() OVER (PARTITION BY g.channel ORDER BY r.id) AS rank
-         FROM replies r JOIN groups g ON g.id = r.group_id
-         WHERE g.message_ts IS NOT NULL AND r.next_attempt_at <= ?)
-       WHERE rank = 1 ORDER BY id`,
+    return this.firstPerChannel<ReplyRow>(
+      `SELECT r.*, g.channel, g.message_ts FROM replies r JOIN groups g ON g.id = r.group_id
+       WHERE g.message_ts IS NOT NULL AND r.next_attempt_at <= ?`,
+      { inChannel: 'id', across: 'id' },
       now,
     ).map(toReply);
   }
@@ -255,25 +266,12 @@ export class SqliteStore implements Store {
 
   markMessageDelivered(id: number, messageTs: string, version: number): void {
     this.depth = undefined;
-    this.run(
-      `UPDATE groups SET message_ts = ?, posted_version = CASE WHEN posted_version > ? THEN posted_version ELSE ? END,
-       attempts = 0, next_attempt_at = 0, failing_since = NULL WHERE id = ?`,
-      messageTs,
-      version,
-      version,
-      id,
-    );
+    this.settle(MESSAGES, id, version, messageTs);
   }
 
   abandonMessage(id: number, version: number): void {
     this.depth = undefined;
-    this.run(
-      `UPDATE groups SET posted_version = CASE WHEN posted_version > ? THEN posted_version ELSE ? END,
-       attempts = 0, next_attempt_at = 0, failing_since = NULL WHERE id = ?`,
-      version,
-      version,
-      id,
-    );
+    this.settle(MESSAGES, id, version);
   }
 
   forgetMessage(id: number): void {
@@ -283,28 +281,16 @@ export class SqliteStore implements Store {
   }
 
   deferMessage(id: number, delivery: DeliveryAttempts): void {
-    this.run(
-      'UPDATE groups SET attempts = ?, next_attempt_at = ?, failing_since = ? WHERE id = ?',
-      delivery.attempts,
-      delivery.nextAttemptAt,
-      delivery.failingSince,
-      id,
-    );
+    this.defer(MESSAGES, id, delivery);
   }
 
   removeReply(id: number): void {
     this.depth = undefined;
-    this.run('DELETE FROM replies WHERE id = ?', id);
+    this.remove(REPLIES, id);
   }
 
   deferReply(id: number, delivery: DeliveryAttempts): void {
-    this.run(
-      'UPDATE replies SET attempts = ?, next_attempt_at = ?, failing_since = ? WHERE id = ?',
-      delivery.attempts,
-      delivery.nextAttemptAt,
-      delivery.failingSince,
-      id,
-    );
+    this.defer(REPLIES, id, delivery);
   }
 
   outboxDepth(): OutboxDepth {
@@ -327,27 +313,15 @@ export class SqliteStore implements Store {
   }
 
   nextNoticePerChannel(now: number): NoticeRecord[] {
-    return this.all<NoticeRow>(
-      `SELECT * FROM (
-         SELECT n.*, ROW_NUMBER() OVER (PARTITION BY channel ORDER BY id) AS rank
-         FROM notices n WHERE next_attempt_at <= ?)
-       WHERE rank = 1 ORDER BY id`,
-      now,
-    ).map(toNotice);
+    return this.firstPerChannel<NoticeRow>('SELECT * FROM notices WHERE next_attempt_at <= ?', { inChannel: 'id', across: 'id' }, now).map(toNotice);
   }
 
   removeNotice(id: number): void {
-    this.run('DELETE FROM notices WHERE id = ?', id);
+    this.remove(NOTICES, id);
   }
 
   deferNotice(id: number, delivery: DeliveryAttempts): void {
-    this.run(
-      'UPDATE notices SET attempts = ?, next_attempt_at = ?, failing_since = ? WHERE id = ?',
-      delivery.attempts,
-      delivery.nextAttemptAt,
-      delivery.failingSince,
-      id,
-    );
+    this.defer(NOTICES, id, delivery);
   }
 
   pendingNotices(): number {
@@ -408,36 +382,21 @@ export class SqliteStore implements Store {
   }
 
   nextDetailPerChannel(now: number): DetailRecord[] {
-    return this.all<DetailRow>(
-      `SELECT * FROM (
-         SELECT d.*, g.group_key, g.channel, g.message_ts AS parent_ts, g.state, g.enrichment,
-                ROW_NUMBER() OVER (PARTITION BY g.channel ORDER BY (d.message_ts IS NOT NULL), d.group_id) AS rank
-         FROM details d JOIN groups g ON g.id = d.group_id
-         WHERE d.version > d.posted_version AND g.message_ts IS NOT NULL AND d.next_attempt_at <= ?)
-       WHERE rank = 1 ORDER BY group_id`,
+    return this.firstPerChannel<DetailRow>(
+      `SELECT d.*, g.group_key, g.channel, g.message_ts AS parent_ts, g.state, g.enrichment
+       FROM details d JOIN groups g ON g.id = d.group_id
+       WHERE d.version > d.posted_version AND g.message_ts IS NOT NULL AND d.next_attempt_at <= ?`,
+      { inChannel: '(message_ts IS NOT NULL), group_id', across: 'group_id' },
       now,
     ).map(toDetail);
   }
 
   markDetailDelivered(groupId: number, messageTs: string, version: number): void {
-    this.run(
-      `UPDATE details SET message_ts = ?, posted_version = CASE WHEN posted_version > ? THEN posted_version ELSE ? END,
-       attempts = 0, next_attempt_at = 0, failing_since = NULL WHERE group_id = ?`,
-      messageTs,
-      version,
-      version,
-      groupId,
-    );
+    this.settle(DETAILS, groupId, version, messageTs);
   }
 
   abandonDetail(groupId: number, version: number): void {
-    this.run(
-      `UPDATE details SET posted_version = CASE WHEN posted_version > ? THEN posted_version ELSE ? END,
-       attempts = 0, next_attempt_at = 0, failing_since = NULL WHERE group_id = ?`,
-      version,
-      version,
-      groupId,
-    );
+    this.settle(DETAILS, groupId, version);
   }
 
   forgetDetail(groupId: number): void {
@@ -445,13 +404,7 @@ export class SqliteStore implements Store {
   }
 
   deferDetail(groupId: number, delivery: DeliveryAttempts): void {
-    this.run(
-      'UPDATE details SET attempts = ?, next_attempt_at = ?, failing_since = ? WHERE group_id = ?',
-      delivery.attempts,
-      delivery.nextAttemptAt,
-      delivery.failingSince,
-      groupId,
-    );
+    this.defer(DETAILS, groupId, delivery);
   }
 
   ping(): string | undefined {
@@ -465,6 +418,52 @@ export class SqliteStore implements Store {
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * For each channel, the first of `rows` in `order.inChannel`, the lot sorted by `order.across`:
+   * one row a channel, so a storm costs one row a channel. `rows` must select a `channel` column.
+   * The derived tables are named, as PostgreSQL (before 16) requires.
+   */
+  private firstPerChannel<T>(rows: string, order: { inChannel: string; across: string }, ...params: SQLInputValue[]): T[] {
+    return this.all<T>(
+      `SELECT * FROM (
+         SELECT lane.*, ROW_NUMBER() OVER (PARTITION BY channel ORDER BY ${order.inChannel}) AS lane_rank FROM (${rows}) lane
+       ) ranked WHERE lane_rank = 1 ORDER BY ${order.across}`,
+      ...params,
+    );
+  }
+
+  /** A failed attempt: try again at `delivery.nextAttemptAt`. */
+  private defer(lane: Lane, id: number, delivery: DeliveryAttempts): void {
+    this.run(
+      `UPDATE ${lane.table} SET attempts = ?, next_attempt_at = ?, failing_since = ? WHERE ${lane.key} = ?`,
+      delivery.attempts,
+      delivery.nextAttemptAt,
+      delivery.failingSince,
+      id,
+    );
+  }
+
+  /**
+   * A versioned row is done with `version` (delivered with `messageTs`, or abandoned without):
+   * posted_version never goes back, since a slower pass may finish an older version last.
+   */
+  private settle(lane: Lane, id: number, version: number, messageTs?: string): void {
+    const setTs = messageTs === undefined ? '' : 'message_ts = ?, ';
+    this.run(
+      `UPDATE ${lane.table} SET ${setTs}posted_version = CASE WHEN posted_version > ? THEN posted_version ELSE ? END,
+       attempts = 0, next_attempt_at = 0, failing_since = NULL WHERE ${lane.key} = ?`,
+      ...(messageTs === undefined ? [] : [messageTs]),
+      version,
+      version,
+      id,
+    );
+  }
+
+  /** A one-shot row (reply, notice) is done: delivered, or abandoned. */
+  private remove(lane: Lane, id: number): void {
+    this.run(`DELETE FROM ${lane.table} WHERE ${lane.key} = ?`, id);
   }
 
   private get<T>(sql: string, ...params: SQLInputValue[]): T | undefined {
