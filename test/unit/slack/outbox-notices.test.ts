@@ -2,87 +2,27 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mergeNotification } from '../../../alerts/merge-group.ts';
-import type { GroupState } from '../../../alerts/group-state.ts';
-import type { OutboxConfig } from '../../../src/config.ts';
 import { Outbox } from '../../../src/slack/outbox.ts';
-import { SlackCallError, type OutgoingMessage, type SlackApi, type SlackFailure } from '../../../src/slack/slack-api.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
-import { ManualClock, freshMetrics, metricValue, payload, recordingLogger } from '../../helpers/fakes.ts';
+import { metricValue } from '../../helpers/fakes.ts';
+import { createOutboxHarness, outboxConfig as config, renderForTest as render } from './outbox-harness.ts';
 
-interface Call {
-  at: number;
-  channel: string;
-  text: string;
-  threadTs?: string;
-}
-
-/** In-memory Slack: records posts at clock time and fails them as scripted. */
-class ScriptedSlack implements SlackApi {
-  readonly calls: Call[] = [];
-  private readonly failures: SlackFailure[] = [];
-  private sequence = 0;
-  private readonly clock: ManualClock;
-
-  constructor(clock: ManualClock) {
-    this.clock = clock;
-  }
-
-  failNext(...failures: SlackFailure[]): void {
-    this.failures.push(...failures);
-  }
-
-  async postMessage(message: OutgoingMessage & { threadTs?: string }): Promise<{ ts: string }> {
-    const failure = this.failures.shift();
-    if (failure) throw new SlackCallError('chat.postMessage', failure);
-    this.calls.push({ at: this.clock.now(), channel: message.channel, text: message.text, ...(message.threadTs ? { threadTs: message.threadTs } : {}) });
-    return { ts: `1700000000.${String(++this.sequence).padStart(6, '0')}` };
-  }
-
-  async updateMessage(): Promise<void> {
-    throw new Error('notices are never edited');
-  }
-}
-
-const config: OutboxConfig = { minIntervalMs: 1000, giveUpAfterMs: 60_000, initialBackoffMs: 1000, maxBackoffMs: 8000 };
-
-function render(state: GroupState) {
-  return { text: `${state.groupKey}: alert`, blocks: [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: 'x' } }] };
-}
+type Harness = ReturnType<typeof createOutboxHarness>;
 
 describe('Outbox notices lane (audit channel lines)', () => {
-  let clock: ManualClock;
-  let store: SqliteStore;
-  let slack: ScriptedSlack;
-  let metrics: ReturnType<typeof freshMetrics>;
-  let logs: ReturnType<typeof recordingLogger>;
-  let outbox: Outbox;
+  let clock: Harness['clock'];
+  let store: Harness['store'];
+  let slack: Harness['slack'];
+  let metrics: Harness['metrics'];
+  let logs: Harness['logs'];
+  let outbox: Harness['outbox'];
+  let addGroup: Harness['addGroup'];
+  let drain: Harness['drain'];
+  let pollEvery: Harness['pollEvery'];
 
   beforeEach(() => {
-    clock = new ManualClock();
-    store = new SqliteStore(':memory:');
-    slack = new ScriptedSlack(clock);
-    metrics = freshMetrics();
-    logs = recordingLogger();
-    outbox = new Outbox({ store, slack, render, metrics, log: logs.log, config, now: clock.now, random: () => 1 });
+    ({ clock, store, slack, metrics, logs, outbox, addGroup, drain, pollEvery } = createOutboxHarness());
   });
-
-  async function drain(limitMs = 10 * 60_000): Promise<void> {
-    const end = clock.now() + limitMs;
-    for (;;) {
-      const next = await outbox.deliverDue();
-      if (next === null) return;
-      if (next > end) throw new Error('outbox did not drain in time');
-      if (next > clock.now()) clock.current = next;
-    }
-  }
-
-  async function pollEvery(stepMs: number, durationMs: number): Promise<void> {
-    for (let elapsed = 0; elapsed <= durationMs; elapsed += stepMs) {
-      await outbox.deliverDue();
-      clock.advance(stepMs);
-    }
-  }
 
   it('posts each notice once, in order, one per second per channel', async () => {
     for (const text of ['one', 'two', 'three']) store.addNotice('C0AUDIT', text, clock.now());
@@ -94,17 +34,17 @@ describe('Outbox notices lane (audit channel lines)', () => {
     for (let i = 1; i < audit.length; i++) expect(audit[i]!.at - audit[i - 1]!.at).toBeGreaterThanOrEqual(1000);
     // Another channel does not wait behind the audit channel.
     expect(slack.calls.find((call) => call.channel === 'C0OTHER')?.at).toBe(audit[0]!.at);
-    expect(audit.every((call) => call.threadTs === undefined)).toBe(true);
+    // Standalone lines: never threaded, never edited.
+    expect(audit.every((call) => call.threadTs === undefined && call.method === 'chat.postMessage')).toBe(true);
     expect(store.pendingNotices()).toBe(0);
   });
 
   it('shares the per-channel rate with alert messages, alerts first', async () => {
     store.addNotice('C1', 'audit line', clock.now());
-    const { state } = mergeNotification(undefined, payload('g', [{ fingerprint: 'a' }]));
-    store.addGroup('g', 'C1', state, clock.now());
+    addGroup('g', 'C1');
     await pollEvery(100, 3000);
 
-    expect(slack.calls.map((call) => call.text)).toEqual(['g: alert', 'audit line']);
+    expect(slack.calls.map((call) => call.text)).toEqual(['g: 1 firing', 'audit line']);
     expect(slack.calls[1]!.at - slack.calls[0]!.at).toBeGreaterThanOrEqual(1000);
   });
 

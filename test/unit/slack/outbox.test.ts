@@ -1,108 +1,25 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { mergeNotification } from '../../../alerts/merge-group.ts';
-import type { GroupState } from '../../../alerts/group-state.ts';
-import type { OutboxConfig } from '../../../src/config.ts';
 import { Outbox } from '../../../src/slack/outbox.ts';
-import { SlackCallError, type OutgoingMessage, type SlackApi, type SlackFailure } from '../../../src/slack/slack-api.ts';
-import { SqliteStore } from '../../../src/state/sqlite-store.ts';
-import { ManualClock, freshMetrics, metricValue, payload, recordingLogger } from '../../helpers/fakes.ts';
+import { metricValue, payload } from '../../helpers/fakes.ts';
+import { createOutboxHarness, outboxConfig as config, renderForTest as render } from './outbox-harness.ts';
 
-interface Call {
-  at: number;
-  method: 'chat.postMessage' | 'chat.update';
-  channel: string;
-  text: string;
-  ts?: string;
-  threadTs?: string;
-  blocks: boolean;
-}
-
-/** In-memory Slack: records calls at clock time and fails them as scripted. */
-class ScriptedSlack implements SlackApi {
-  readonly calls: Call[] = [];
-  private readonly failures: SlackFailure[] = [];
-  private sequence = 0;
-  private readonly clock: ManualClock;
-
-  constructor(clock: ManualClock) {
-    this.clock = clock;
-  }
-
-  failNext(...failures: SlackFailure[]): void {
-    this.failures.push(...failures);
-  }
-
-  async postMessage(message: OutgoingMessage & { threadTs?: string }): Promise<{ ts: string }> {
-    this.record('chat.postMessage', message);
-    return { ts: `1700000000.${String(++this.sequence).padStart(6, '0')}` };
-  }
-
-  async updateMessage(message: OutgoingMessage & { ts: string }): Promise<void> {
-    this.record('chat.update', message);
-  }
-
-  private record(method: Call['method'], message: OutgoingMessage & { ts?: string; threadTs?: string }): void {
-    const failure = this.failures.shift();
-    if (failure) throw new SlackCallError(method, failure);
-    this.calls.push({
-      at: this.clock.now(),
-      method,
-      channel: message.channel,
-      text: message.text,
-      blocks: message.blocks !== undefined,
-      ...(message.ts ? { ts: message.ts } : {}),
-      ...(message.threadTs ? { threadTs: message.threadTs } : {}),
-    });
-  }
-}
-
-const config: OutboxConfig = { minIntervalMs: 1000, giveUpAfterMs: 60_000, initialBackoffMs: 1000, maxBackoffMs: 8000 };
-
-function render(state: GroupState) {
-  const firing = state.alerts.filter((alert) => alert.status === 'firing').length;
-  return { text: `${state.groupKey}: ${firing} firing`, blocks: [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: 'x' } }] };
-}
+type Harness = ReturnType<typeof createOutboxHarness>;
 
 describe('Outbox', () => {
-  let clock: ManualClock;
-  let store: SqliteStore;
-  let slack: ScriptedSlack;
-  let metrics: ReturnType<typeof freshMetrics>;
-  let logs: ReturnType<typeof recordingLogger>;
-  let outbox: Outbox;
+  let clock: Harness['clock'];
+  let store: Harness['store'];
+  let slack: Harness['slack'];
+  let metrics: Harness['metrics'];
+  let logs: Harness['logs'];
+  let outbox: Harness['outbox'];
+  let addGroup: Harness['addGroup'];
+  let drain: Harness['drain'];
+  let pollEvery: Harness['pollEvery'];
 
   beforeEach(() => {
-    clock = new ManualClock();
-    store = new SqliteStore(':memory:');
-    slack = new ScriptedSlack(clock);
-    metrics = freshMetrics();
-    logs = recordingLogger();
-    outbox = new Outbox({ store, slack, render, metrics, log: logs.log, config, now: clock.now, random: () => 1 });
+    ({ clock, store, slack, metrics, logs, outbox, addGroup, drain, pollEvery } = createOutboxHarness());
   });
-
-  function addGroup(groupKey: string, channel: string, alerts = [{ fingerprint: 'a' }]): number {
-    const { state } = mergeNotification(undefined, payload(groupKey, alerts));
-    return store.addGroup(groupKey, channel, state, clock.now());
-  }
-
-  /** Runs passes, jumping the clock to each requested wake-up, until the outbox is idle. */
-  async function drain(limitMs = 10 * 60_000): Promise<void> {
-    const end = clock.now() + limitMs;
-    for (;;) {
-      const next = await outbox.deliverDue();
-      if (next === null) return;
-      if (next > end) throw new Error('outbox did not drain in time');
-      if (next > clock.now()) clock.current = next;
-    }
-  }
-
-  /** Runs a pass every `stepMs`, as wake-ups from new alerts would, ignoring the suggested wake time. */
-  async function pollEvery(stepMs: number, durationMs: number): Promise<void> {
-    for (let elapsed = 0; elapsed <= durationMs; elapsed += stepMs) {
-      await outbox.deliverDue();
-      clock.advance(stepMs);
-    }
-  }
 
   it('keeps to one call per second per channel, and channels do not wait for each other', async () => {
     for (let i = 0; i < 5; i++) addGroup(`g${i}`, 'C1');
