@@ -33,15 +33,15 @@ describe('manifests/base/rbac.yaml: what the bot may do', () => {
   it.each<[string, ResourceAttributes]>([
     ['create subjectaccessreviews', { verb: 'create', group: 'authorization.k8s.io', resource: 'subjectaccessreviews' }],
     ['create events.k8s.io events', { verb: 'create', group: 'events.k8s.io', resource: 'events', namespace: 'shop' }],
-    ['list pods', { verb: 'list', group: '', resource: 'pods', namespace: 'shop' }],
-    ['watch core events', { verb: 'watch', group: '', resource: 'events', namespace: 'shop' }],
+    ['get pods', { verb: 'get', group: '', resource: 'pods', namespace: 'shop', name: 'p' }],
+    ['list core events', { verb: 'list', group: '', resource: 'events', namespace: 'shop' }],
     ['get nodes', { verb: 'get', group: '', resource: 'nodes', name: 'node-1' }],
     ['get deployments', { verb: 'get', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'cart' }],
-    ['list replicasets', { verb: 'list', group: 'apps', resource: 'replicasets', namespace: 'shop' }],
+    ['get replicasets', { verb: 'get', group: 'apps', resource: 'replicasets', namespace: 'shop', name: 'cart-1' }],
+    ['get statefulsets', { verb: 'get', group: 'apps', resource: 'statefulsets', namespace: 'shop', name: 'db' }],
+    ['get daemonsets', { verb: 'get', group: 'apps', resource: 'daemonsets', namespace: 'shop', name: 'agent' }],
     ['get jobs', { verb: 'get', group: 'batch', resource: 'jobs', namespace: 'shop', name: 'j' }],
     ['list horizontalpodautoscalers', { verb: 'list', group: 'autoscaling', resource: 'horizontalpodautoscalers', namespace: 'shop' }],
-    ['get persistentvolumeclaims', { verb: 'get', group: '', resource: 'persistentvolumeclaims', namespace: 'shop', name: 'data' }],
-    ['list certificates.cert-manager.io', { verb: 'list', group: 'cert-manager.io', resource: 'certificates', namespace: 'shop' }],
     ['impersonate a listed user', { verb: 'impersonate', group: '', resource: 'users', name: 'slack:alice' }],
     ['impersonate a listed group', { verb: 'impersonate', group: '', resource: 'groups', name: 'slack:oncall' }],
   ])('may %s', async (_what, attributes) => {
@@ -61,6 +61,14 @@ describe('manifests/base/rbac.yaml: what the bot may do', () => {
     ['impersonate system:masters', { verb: 'impersonate', group: '', resource: 'groups', name: 'system:masters' }],
     ['impersonate service accounts', { verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: 'kube-system', name: 'default' }],
     ['act on Lookout virtual resources itself', { verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts', namespace: 'shop', name: 'X' }],
+    // Granted only for what the code calls: nothing lists pods, watches, reads PVCs,
+    // events.k8s.io events or cert-manager Certificates (yet).
+    ['list pods', { verb: 'list', group: '', resource: 'pods', namespace: 'shop' }],
+    ['watch core events', { verb: 'watch', group: '', resource: 'events', namespace: 'shop' }],
+    ['list deployments', { verb: 'list', group: 'apps', resource: 'deployments', namespace: 'shop' }],
+    ['get persistentvolumeclaims', { verb: 'get', group: '', resource: 'persistentvolumeclaims', namespace: 'shop', name: 'data' }],
+    ['list events.k8s.io events', { verb: 'list', group: 'events.k8s.io', resource: 'events', namespace: 'shop' }],
+    ['list certificates.cert-manager.io', { verb: 'list', group: 'cert-manager.io', resource: 'certificates', namespace: 'shop' }],
     ['edit RBAC', { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' }],
   ])('may not %s', async (_what, attributes) => {
     expect(await may(attributes)).toBe(false);
