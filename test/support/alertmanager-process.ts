@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from './free-port.ts';
+import { processWatchdog } from './watchdog.ts';
 
 /** The Debian package's binary; PROMETHEUS_ALERTMANAGER overrides it. */
 const BINARY = process.env.PROMETHEUS_ALERTMANAGER ?? '/usr/bin/prometheus-alertmanager';
@@ -39,8 +40,16 @@ export interface AlertmanagerOptions {
  * with bearer authorization and short timers so tests do not wait long.
  */
 export async function startAlertmanager(options: AlertmanagerOptions): Promise<AlertmanagerProcess> {
+  // A temporary directory of our own is removed at stop (or by the watchdog); a given one is the caller's.
+  const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'lookout-am-'));
   mkdirSync(dir, { recursive: true });
+  if (ownDir) processWatchdog().removeIfOrphaned(dir);
+  const removeOwnDir = () => {
+    if (!ownDir) return;
+    rmSync(dir, { recursive: true, force: true });
+    processWatchdog().keep(dir);
+  };
   const port = await freePort();
   writeFileSync(join(dir, 'token'), options.webhookToken);
   writeFileSync(
@@ -73,16 +82,31 @@ receivers:
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // Killed by the watchdog if this process dies without stopping it.
+  const pid = child.pid;
+  if (pid !== undefined) processWatchdog().watch(pid);
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      if (pid !== undefined) processWatchdog().forget(pid);
+      resolve();
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
-  await waitFor('Alertmanager to become ready', async () => {
-    if (child.exitCode !== null) throw new Error(`alertmanager exited:\n${output}`);
-    const res = await fetch(`${url}/-/ready`).catch(() => undefined);
-    return res?.ok ? true : undefined;
-  });
+  try {
+    await waitFor('Alertmanager to become ready', async () => {
+      if (child.exitCode !== null) throw new Error(`alertmanager exited:\n${output}`);
+      const res = await fetch(`${url}/-/ready`).catch(() => undefined);
+      return res?.ok ? true : undefined;
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    await exited;
+    removeOwnDir();
+    throw error;
+  }
 
   return {
     url,
@@ -98,6 +122,7 @@ receivers:
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
+      removeOwnDir();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from './free-port.ts';
+import { processWatchdog } from './watchdog.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -25,10 +26,18 @@ export async function startLookout(env: Record<string, string>, port?: number): 
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(listenPort), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Killed by the watchdog if the test process dies without stopping it.
+  const pid = child.pid;
+  if (pid !== undefined) processWatchdog().watch(pid);
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      if (pid !== undefined) processWatchdog().forget(pid);
+      resolve(code);
+    }),
+  );
   const url = `http://127.0.0.1:${listenPort}`;
 
   try {

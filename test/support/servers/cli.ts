@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processWatchdog } from '../watchdog.ts';
 import { buildServers, REPO_ROOT } from './binaries.ts';
 import { stopOnSignals, Supervisor } from './processes.ts';
 import { startTestServers } from './start-servers.ts';
@@ -71,10 +72,15 @@ async function up(): Promise<number> {
     stdio: ['ignore', log, log, 'ipc'],
   });
   closeSync(log);
+  // The supervisor is detached, so a Ctrl-C here would not reach it: pass it on, or the servers
+  // would come up after `up` has given up.
+  const interrupt = () => child.kill('SIGTERM');
+  process.once('SIGINT', interrupt);
   const outcome = await new Promise<ReadyMessage>((resolve) => {
     child.once('message', (message) => resolve(message as ReadyMessage));
-    child.once('exit', (code) => resolve({ type: 'failed', error: `the supervisor exited with ${code}` }));
+    child.once('exit', (code, signal) => resolve({ type: 'failed', error: `the supervisor exited with ${code ?? signal}` }));
   });
+  process.off('SIGINT', interrupt);
   if (outcome.type === 'failed') {
     console.error(`servers: failed to start: ${outcome.error}\nsupervisor log: ${SUPERVISOR_LOG}`);
     return 1;
@@ -103,6 +109,9 @@ async function supervise({ foreground }: { foreground: boolean }): Promise<numbe
     rmSync(STATE_FILE, { force: true });
     rmSync(RUN_DIR, { recursive: true, force: true });
   };
+  // A supervisor killed outright (kill -9) cannot run `forget`: its watchdog does, after killing
+  // the servers (see ../watchdog.ts).
+  for (const path of [ENV_FILE, STATE_FILE, RUN_DIR]) processWatchdog().removeIfOrphaned(path);
   stopOnSignals(supervisor, forget);
   const webhookToken = randomBytes(16).toString('hex');
   const webhookUrl = `http://127.0.0.1:${process.env.PORT ?? '3000'}/alertmanager`;
@@ -118,6 +127,8 @@ async function supervise({ foreground }: { foreground: boolean }): Promise<numbe
     });
   } catch (error) {
     console.error(error);
+    // Its logs say why; the next `up` removes it.
+    processWatchdog().keep(RUN_DIR);
     report({ type: 'failed', error: error instanceof Error ? error.message : String(error) });
     return 1;
   }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { processWatchdog } from '../watchdog.ts';
 
 /** A server process started by the harness, in its own process group, logging to a file. */
 export interface ManagedProcess {
@@ -42,6 +43,10 @@ interface Stoppable {
  * the supervisor has stopped its dependants first. Stop order: a process is stopped only after
  * every process that `needs` it (kube-apiserver before etcd: an apiserver whose etcd has gone
  * can hang on SIGTERM for minutes); unrelated processes stop in parallel.
+ *
+ * Detached children do not die with their parent, so each group is also handed to this
+ * process's watchdog (../watchdog.ts), which SIGKILLs it if this process is killed outright
+ * (kill -9 of vitest or of the `servers up` supervisor) before it could stop them.
  */
 export class Supervisor {
   private readonly entries: Stoppable[] = [];
@@ -62,6 +67,8 @@ export class Supervisor {
     }
     const pid = child.pid;
     if (pid === undefined) throw new Error(`could not start ${options.name} (${options.command})`);
+    const watchdog = processWatchdog();
+    watchdog.watch(-pid);
     let exitedWith: number | string | undefined;
     const exited = new Promise<number | string>((resolve) => {
       child.once('exit', (code, signal) => {
@@ -89,13 +96,15 @@ export class Supervisor {
       needs,
       stopped: false,
       stop: async () => {
-        if (!managed.running()) return;
-        signalGroup(pid, 'SIGTERM');
-        const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), timeoutMs);
-        await exited;
-        clearTimeout(timer);
+        if (managed.running()) {
+          signalGroup(pid, 'SIGTERM');
+          const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), timeoutMs);
+          await exited;
+          clearTimeout(timer);
+        }
         // Anything the server forked that outlived it.
         signalGroup(pid, 'SIGKILL');
+        watchdog.forget(-pid);
       },
     });
     return managed;
