@@ -17,7 +17,16 @@ export interface KubeRequest {
   /** Defaults to application/json; PATCH needs e.g. application/strategic-merge-patch+json. */
   contentType?: string;
   impersonate?: Impersonation;
+  /** Ends the request; without one, the client's own `timeoutMs` does. */
   signal?: AbortSignal;
+}
+
+export interface KubeHttpOptions {
+  /**
+   * Deadline of a request made without a signal (access reviews, audit Events, a person's
+   * commands): someone in Slack waits for those, and a hung API server must not hold them forever.
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -50,15 +59,20 @@ export class KubeApiError extends Error {
 export class KubeHttp {
   private readonly kubeConfig: KubeConfig;
   private readonly server: URL;
+  private readonly timeoutMs: number;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: KubeConfig, { timeoutMs = 15_000 }: KubeHttpOptions = {}) {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.kubeConfig = kubeConfig;
     this.server = new URL(cluster.server);
+    this.timeoutMs = timeoutMs;
   }
 
-  async request<T>({ method, path, query, body, contentType = 'application/json', impersonate, signal }: KubeRequest): Promise<T> {
+  async request<T>({ method, path, query, body, contentType = 'application/json', impersonate, signal = AbortSignal.timeout(this.timeoutMs) }: KubeRequest): Promise<T> {
+    // An Impersonate-User header without a value is no impersonation at all: the API server
+    // would run the request as Lookout. Fail closed before anything is sent.
+    if (impersonate !== undefined && impersonate.username === '') throw new Error('refusing to impersonate an empty username');
     const url = new URL(path, this.server);
     for (const [key, value] of Object.entries(query ?? {})) url.searchParams.set(key, value);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
@@ -83,7 +97,7 @@ export class KubeHttp {
 
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = send({ ...options, ...(signal ? { signal } : {}) }, (res) => {
+      const req = send({ ...options, signal }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
