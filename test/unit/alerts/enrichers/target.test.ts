@@ -35,6 +35,16 @@ describe('resolveTarget', () => {
     expect(target).toEqual({ namespace: 'shop', pod: 'cart-1', container: 'app' });
   });
 
+  it("never pairs an exported namespace with the exporter's own pod and container", () => {
+    // kube_deployment_* scraped without honor_labels: the metric has no pod label, so the plain
+    // pod and container that service discovery attached are kube-state-metrics' own.
+    const target = resolveTarget(
+      { namespace: 'monitoring', pod: 'kube-state-metrics-0', container: 'kube-state-metrics', exported_namespace: 'shop', deployment: 'cart' },
+      labels,
+    );
+    expect(target).toEqual({ namespace: 'shop', workload: { kind: 'Deployment', name: 'cart' } });
+  });
+
   it('falls back to the plain label when the exported one is empty', () => {
     expect(resolveTarget({ exported_namespace: '', namespace: 'shop', pod: 'cart-1' }, labels)).toEqual({ namespace: 'shop', pod: 'cart-1' });
   });
