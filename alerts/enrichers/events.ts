@@ -2,7 +2,7 @@ import type { KubeEvent } from '../../src/kube/kube-objects.ts';
 import type { EventSubject, KubeReadView } from '../../src/kube/kube-reader.ts';
 import type { Enricher } from './enrichment.ts';
 import { FACT_LIMITS } from './enrichment.ts';
-import { ago, clipLines, code, text } from './format.ts';
+import { ago, clipLine, clipLines, code, text } from './format.ts';
 import { resolveOwnerChain } from './owner-chain.ts';
 import type { Redactor } from './redact.ts';
 import { withSafeErrors } from './source-errors.ts';
@@ -73,7 +73,7 @@ export function createEventsEnricher({ reader, now, redactor, lookbackMs = 60 * 
               `${entry.message ? ` — ${text(redactor.redact(entry.message), 300)}` : ''}`,
           );
         }
-        return { source: 'events', summary: clipLines(summary, FACT_LIMITS.summary), detail: clipLines(lines.join('\n'), FACT_LIMITS.detail) };
+        return { source: 'events', summary: clipLine(summary, FACT_LIMITS.summary), detail: clipLines(lines.join('\n'), FACT_LIMITS.detail) };
       });
     },
   };

@@ -60,6 +60,17 @@ export function dotted(parts: ReadonlyArray<string | undefined | null | false>):
 }
 
 /**
+ * Cuts a rendered one-line summary (parts joined by `dotted`) after its last part that fits, so
+ * no code span, entity or date token is split. clipLines would cut a line with no break to "…".
+ */
+export function clipLine(rendered: string, max: number): string {
+  if (rendered.length <= max) return rendered;
+  const marker = ' · …';
+  const cut = rendered.lastIndexOf(' · ', max - marker.length);
+  return cut > 0 ? `${rendered.slice(0, cut)}${marker}` : '…';
+}
+
+/**
  * Cuts rendered mrkdwn at a line break so no code span, entity or date token is split; a cut
  * inside an open ``` block closes it.
  */

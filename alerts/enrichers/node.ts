@@ -2,7 +2,7 @@ import type { Condition, Node } from '../../src/kube/kube-objects.ts';
 import type { KubeReadView } from '../../src/kube/kube-reader.ts';
 import type { Enricher, EnrichmentFact } from './enrichment.ts';
 import { FACT_LIMITS } from './enrichment.ts';
-import { ago, clipLines, code, dotted, text } from './format.ts';
+import { ago, clipLine, clipLines, code, dotted, text } from './format.ts';
 import { withSafeErrors } from './source-errors.ts';
 
 export interface NodeEnricherOptions {
@@ -57,7 +57,7 @@ function describeNode(node: Node, now: number): EnrichmentFact {
   if (taints.length > 0) {
     lines.push(`Taints: ${taints.map((taint) => code(`${taint.key}${taint.value ? `=${taint.value}` : ''}:${taint.effect}`)).join(', ')}`);
   }
-  return { source: 'node', summary: clipLines(summary, FACT_LIMITS.summary), detail: clipLines(lines.join('\n'), FACT_LIMITS.detail) };
+  return { source: 'node', summary: clipLine(summary, FACT_LIMITS.summary), detail: clipLines(lines.join('\n'), FACT_LIMITS.detail) };
 }
 
 function conditionLine(condition: Condition, now: number): string {

@@ -2,7 +2,7 @@ import type { ContainerState, ContainerStatus, Pod } from '../../src/kube/kube-o
 import type { KubeReadView } from '../../src/kube/kube-reader.ts';
 import type { Enricher, EnrichmentFact } from './enrichment.ts';
 import { FACT_LIMITS } from './enrichment.ts';
-import { ago, at, clipLines, code, dotted, plural, shortDuration, text } from './format.ts';
+import { ago, at, clipLine, clipLines, code, dotted, plural, shortDuration, text } from './format.ts';
 import type { Redactor } from './redact.ts';
 import { withSafeErrors } from './source-errors.ts';
 
@@ -74,7 +74,7 @@ function describePod(pod: Pod, alertContainer: string | undefined, now: number, 
   for (const status of statuses) lines.push(...containerLines(status, '', images.get(status.name), now, redactor));
   return {
     source: 'pod',
-    summary: clipLines(summary, FACT_LIMITS.summary),
+    summary: clipLine(summary, FACT_LIMITS.summary),
     detail: clipLines(lines.join('\n'), FACT_LIMITS.detail),
   };
 }

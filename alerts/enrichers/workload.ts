@@ -2,7 +2,7 @@ import type { Condition, HorizontalPodAutoscaler } from '../../src/kube/kube-obj
 import type { KubeReadView, WorkloadObject } from '../../src/kube/kube-reader.ts';
 import type { Enricher, EnrichmentFact } from './enrichment.ts';
 import { FACT_LIMITS } from './enrichment.ts';
-import { ago, clipLines, code, dotted, text } from './format.ts';
+import { ago, clipLine, clipLines, code, dotted, text } from './format.ts';
 import { resolveOwnerChain, type OwnerChain } from './owner-chain.ts';
 import { withSafeErrors } from './source-errors.ts';
 
@@ -74,7 +74,7 @@ function describe(workload: WorkloadObject, hpa: HorizontalPodAutoscaler | undef
       lines.push(`• ${text(condition.type, 40)}=${text(condition.status, 10)}${condition.reason ? ` (${text(condition.reason, 60)})` : ''}${condition.message ? ` — ${text(condition.message, 240)}` : ''}`);
     }
   }
-  return { source: 'workload', summary: clipLines(summary, FACT_LIMITS.summary), detail: clipLines(lines.join('\n'), FACT_LIMITS.detail) };
+  return { source: 'workload', summary: clipLine(summary, FACT_LIMITS.summary), detail: clipLines(lines.join('\n'), FACT_LIMITS.detail) };
 }
 
 function shapeOf(workload: WorkloadObject): Shape {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ago, clipLines, code, shortDuration } from '../../../../alerts/enrichers/format.ts';
+import { ago, clipLine, clipLines, code, shortDuration } from '../../../../alerts/enrichers/format.ts';
 
 describe('enrichment text helpers', () => {
   it('cuts at a line break and closes a code block it cut open', () => {
@@ -8,6 +8,12 @@ describe('enrichment text helpers', () => {
     expect(clipped.length).toBeLessThanOrEqual(30);
     expect(clipped.match(/```/g)).toHaveLength(2);
     expect(clipped.endsWith('\n…')).toBe(true);
+  });
+
+  it('cuts a one-line summary after its last whole part', () => {
+    const parts = ['`cart-1`', 'CrashLoopBackOff', '<!date^1772445420^{ago}|3m ago>', `\`${'n'.repeat(100)}\``];
+    expect(clipLine(parts.join(' · '), 80)).toBe('`cart-1` · CrashLoopBackOff · <!date^1772445420^{ago}|3m ago> · …');
+    expect(clipLine(parts.join(' · '), 500)).toBe(parts.join(' · '));
   });
 
   it('leaves text that fits alone', () => {

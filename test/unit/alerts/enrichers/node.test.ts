@@ -22,6 +22,17 @@ describe('node enricher', () => {
     ]);
   });
 
+  it('cuts an overlong summary between its parts instead of losing it', async () => {
+    const name = `ip-10-0-1-17.${'eu-west-1.compute.internal.'.repeat(8)}example`;
+    const reader = new FakeReader();
+    const everyPressure = ['MemoryPressure', 'DiskPressure', 'PIDPressure', 'NetworkUnavailable'].map((type) => ({ type, status: 'True', lastTransitionTime: '2026-03-02T09:40:00Z' }));
+    reader.nodes.set(name, nodeSchema.parse({ ...nodeUnderPressure, metadata: { name }, status: { conditions: everyPressure } }));
+    const fact = await enricher(reader).enrich(alert, { node: name }, never);
+    expect(fact?.summary.length).toBeLessThanOrEqual(300);
+    expect(fact?.summary).toMatch(/^`ip-10-0-1-17\.eu-west-1[^`]*…` · Ready unknown · MemoryPressure <!date\^1772444400\^\{ago\}\|20m ago> · /);
+    expect(fact?.summary).toMatch(/ · …$/);
+  });
+
   it('says NotReady, and when the kubelet stopped posting status', async () => {
     const reader = new FakeReader();
     reader.nodes.set(
