@@ -1,4 +1,5 @@
 import type { Metrics } from '../src/metrics.ts';
+import { untilAborted } from '../src/until-aborted.ts';
 import type { TrackedAlert } from './group-state.ts';
 import {
   SourceUnavailable,
@@ -97,23 +98,4 @@ export function startAlertEnrichment(alert: TrackedAlert, { sources, signal, met
 function failureReason(error: unknown): string {
   if (error instanceof SourceUnavailable && /^[\w .:/-]{1,40}$/.test(error.reason)) return error.reason;
   return 'error';
-}
-
-/** Settles like `promise`, or rejects when `signal` aborts, whichever comes first. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
 }

@@ -1,11 +1,6 @@
-/**
- * Lookups by key that callers share: while one is pending, the same key joins it instead of
- * starting another; with `ttlMs > 0` a successful answer is reused until it expires.
- *
- * Each caller brings its own AbortSignal. Giving up affects only that caller; the lookup itself
- * is aborted when every caller waiting for it has given up, so a storm's abandoned lookups do
- * not keep running (or waiting for a concurrency slot) for nobody.
- */
+import { untilAborted } from './until-aborted.ts';
+
+/** Options of SharedLookups. */
 export interface SharedLookupsOptions {
   now: () => number;
   /** 0 = share in-flight lookups only. */
@@ -21,6 +16,14 @@ interface Pending<T> {
   settled: boolean;
 }
 
+/**
+ * Lookups by key that callers share: while one is pending, the same key joins it instead of
+ * starting another; with `ttlMs > 0` a successful answer is reused until it expires.
+ *
+ * Each caller brings its own AbortSignal. Giving up affects only that caller; the lookup itself
+ * is aborted when every caller waiting for it has given up, so a storm's abandoned lookups do
+ * not keep running (or waiting for a concurrency slot) for nobody.
+ */
 export class SharedLookups<T> {
   private readonly now: () => number;
   private readonly ttlMs: number;
@@ -103,23 +106,4 @@ export class SharedLookups<T> {
     this.cache.delete(key);
     this.cache.set(key, { value, expires: now + this.ttlMs });
   }
-}
-
-/** The promise's outcome, or the signal's reason if it aborts first. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
 }
