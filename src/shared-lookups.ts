@@ -5,7 +5,7 @@ export interface SharedLookupsOptions {
   now: () => number;
   /** 0 = share in-flight lookups only. */
   ttlMs: number;
-  /** Bound on cached answers; expired ones go first, then the oldest. */
+  /** Bound on cached answers; expired ones go as new ones come, and the oldest when full. */
   maxEntries?: number;
 }
 
@@ -94,14 +94,11 @@ export class SharedLookups<T> {
 
   private remember(key: string, value: T): void {
     const now = this.now();
-    if (this.cache.size >= this.maxEntries) {
-      for (const [cachedKey, cached] of this.cache) if (cached.expires <= now) this.cache.delete(cachedKey);
-      // Maps iterate in insertion order: the first key is the oldest.
-      while (this.cache.size >= this.maxEntries) {
-        const oldest = this.cache.keys().next();
-        if (oldest.done === true) break;
-        this.cache.delete(oldest.value);
-      }
+    // Every entry lives ttlMs and is re-inserted when renewed, so insertion order is expiry order:
+    // expired entries are at the front, and the oldest live one follows them.
+    for (const [cachedKey, cached] of this.cache) {
+      if (cached.expires > now && this.cache.size < this.maxEntries) break;
+      this.cache.delete(cachedKey);
     }
     this.cache.delete(key);
     this.cache.set(key, { value, expires: now + this.ttlMs });

@@ -27,6 +27,16 @@ describe('SharedLookups', () => {
     expect(loads).toBe(6);
   });
 
+  it('lets go of expired answers as new ones come, so a past storm does not stay in memory', async () => {
+    const clock = new ManualClock();
+    const lookups = new SharedLookups<string>({ now: clock.now, ttlMs: 1000 });
+    for (let i = 0; i < 1000; i++) await lookups.get(`pod-${i}`, () => Promise.resolve('x'.repeat(1000)));
+    expect(lookups.size).toBe(1000);
+    clock.advance(1000);
+    await lookups.get('later', () => Promise.resolve('y'));
+    expect(lookups.size).toBe(1);
+  });
+
   it('cleans up after a load that throws before it returns a promise', async () => {
     const lookups = new SharedLookups<string>({ now: () => 0, ttlMs: 1000 });
     await expect(lookups.get('k', () => { throw new Error('sync failure'); })).rejects.toThrow('sync failure');
