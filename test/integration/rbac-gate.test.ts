@@ -8,9 +8,10 @@ import { identitiesSchema } from '../../src/identity/identity-config.ts';
 import { IdentityResolver } from '../../src/identity/resolve-identity.ts';
 import { SlackWebDirectory } from '../../src/identity/slack-web-directory.ts';
 import { reviewAccess } from '../../src/kube/access-review.ts';
-import { KubeApiError, type KubeHttp } from '../../src/kube/kube-http.ts';
+import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import { PersonKubeClient } from '../../src/kube/person-kube.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { roleBinding, statusOf } from '../support/kube-test-helpers.ts';
 import { waitFor } from '../support/free-port.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { createOrReplace, ensureObject, type KubeObject } from '../support/servers/kube-objects.ts';
@@ -56,22 +57,6 @@ const rbac = (kind: string, namespace: string, name: string, rest: Record<string
   metadata: { name, namespace },
   ...rest,
 });
-const binding = (namespace: string, name: string, role: string, subject: { kind: 'User' | 'Group'; name: string }) =>
-  rbac('RoleBinding', namespace, name, {
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', ...subject }],
-  });
-
-async function statusOf(promise: Promise<unknown>): Promise<number> {
-  try {
-    await promise;
-    return 200;
-  } catch (error) {
-    if (error instanceof KubeApiError) return error.status;
-    throw error;
-  }
-}
-
 describe('the RBAC gate against the real kube-apiserver', () => {
   const servers = testServers();
   const namespace = `rbac-${randomBytes(4).toString('hex')}`;
@@ -103,8 +88,8 @@ describe('the RBAC gate against the real kube-apiserver', () => {
     });
     await createOrReplace(admin, rbac('Role', namespace, 'cart-scaler', { rules: [{ apiGroups: ['apps'], resources: ['deployments', 'deployments/scale'], resourceNames: ['cart'], verbs: ['get', 'patch'] }] }));
     await createOrReplace(admin, rbac('Role', namespace, 'deployment-reader', { rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list'] }] }));
-    await createOrReplace(admin, binding(namespace, 'alice-scales-cart', 'cart-scaler', { kind: 'User', name: 'slack:alice' }));
-    await createOrReplace(admin, binding(namespace, 'sre-reads', 'deployment-reader', { kind: 'Group', name: 'slack:sre' }));
+    await createOrReplace(admin, roleBinding(namespace, 'alice-scales-cart', { kind: 'Role', name: 'cart-scaler' }, { kind: 'User', name: 'slack:alice' }));
+    await createOrReplace(admin, roleBinding(namespace, 'sre-reads', { kind: 'Role', name: 'deployment-reader' }, { kind: 'Group', name: 'slack:sre' }));
 
     // The bot may impersonate exactly the names this test's identity rules produce.
     originalImpersonateRole = await admin.request<KubeObject>({ method: 'GET', path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/lookout-impersonate' });
