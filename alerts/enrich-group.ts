@@ -1,3 +1,4 @@
+import type { Logger } from '../src/log.ts';
 import type { Metrics } from '../src/metrics.ts';
 import { untilAborted } from '../src/until-aborted.ts';
 import type { TrackedAlert } from './group-state.ts';
@@ -22,6 +23,8 @@ export interface AlertEnrichmentOptions {
   /** Aborted at the deadline: sources still running become "timeout" failures. */
   signal: AbortSignal;
   metrics: Metrics;
+  /** Gets the stack of a source that failed unexpectedly (shown in Slack only as "error"). */
+  log: Logger;
   now: () => number;
 }
 
@@ -52,7 +55,7 @@ export const TIMEOUT_REASON = 'timeout';
  * `lookout_enrichment_failures_total` and kept as a SourceFailure with a reason safe to show.
  * A source that ignores the signal is abandoned at the deadline all the same.
  */
-export function startAlertEnrichment(alert: TrackedAlert, { sources, signal, metrics, now }: AlertEnrichmentOptions): AlertEnrichmentRun {
+export function startAlertEnrichment(alert: TrackedAlert, { sources, signal, metrics, log, now }: AlertEnrichmentOptions): AlertEnrichmentRun {
   const target = sources.resolveTarget(alert);
   const outcomes: Outcome[] = sources.enrichers.map(() => ({ kind: 'running' }));
 
@@ -63,6 +66,11 @@ export function startAlertEnrichment(alert: TrackedAlert, { sources, signal, met
       outcomes[index] = fact === undefined ? { kind: 'nothing' } : { kind: 'fact', fact: { ...fact, source: enricher.source } };
     } catch (error) {
       const reason = signal.aborted ? TIMEOUT_REASON : failureReason(error);
+      // A SourceUnavailable is an expected outage (the metric says enough, and its cause may quote
+      // a server); anything else is a bug whose stack would otherwise be lost.
+      if (!signal.aborted && !(error instanceof SourceUnavailable)) {
+        log.warn({ err: error, source: enricher.source, fingerprint: alert.fingerprint }, 'an enrichment source failed unexpectedly; Slack shows "error"');
+      }
       outcomes[index] = { kind: 'failed', reason };
       metrics.enrichmentFailures.inc({ source: enricher.source, reason });
     } finally {
@@ -93,7 +101,7 @@ export function startAlertEnrichment(alert: TrackedAlert, { sources, signal, met
 
 /**
  * Only SourceUnavailable reasons reach Slack: anything else a source throws may quote a server's
- * answer (headers, request content), so it is shown as "error" and its detail stays in logs.
+ * answer (headers, request content), so it is shown as "error" and logged.
  */
 function failureReason(error: unknown): string {
   if (error instanceof SourceUnavailable && /^[\w .:/-]{1,40}$/.test(error.reason)) return error.reason;

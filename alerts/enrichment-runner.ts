@@ -151,7 +151,7 @@ export class EnrichmentRunner {
   private start(alert: TrackedAlert, signal: AbortSignal, log: Logger): AlertEnrichmentRun {
     const { sources, metrics, now } = this.options;
     try {
-      return startAlertEnrichment(alert, { sources, signal, metrics, now });
+      return startAlertEnrichment(alert, { sources, signal, metrics, log, now });
     } catch (error) {
       // Target resolution failed: nothing to look up for this alert, the others go on.
       log.warn({ err: error, fingerprint: alert.fingerprint }, 'could not tell what an alert is about; not enriching it');

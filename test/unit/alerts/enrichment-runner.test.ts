@@ -151,12 +151,12 @@ describe('enrichment pipeline: budget, edits, failures', () => {
     });
   }
 
-  function newRunner(on: Store, enrichers: Enricher[], maxConcurrentGroups = 4): EnrichmentRunner {
+  function newRunner(on: Store, enrichers: Enricher[], maxConcurrentGroups = 4, log = recordingLogger().log): EnrichmentRunner {
     const runner = new EnrichmentRunner({
       store: on,
       sources: { resolveTarget: (alert) => ({ namespace: alert.labels['namespace'] ?? 'shop', pod: alert.labels['pod'] ?? 'api-1' }), enrichers },
       metrics,
-      log: recordingLogger().log,
+      log,
       config: { budgetMs: BUDGET_MS, timeoutMs: TIMEOUT_MS, maxConcurrentGroups },
       onChange: () => undefined,
       now: clock.now,
@@ -251,15 +251,19 @@ describe('enrichment pipeline: budget, edits, failures', () => {
   });
 
   it('a throwing source never blocks the post: a short note, a metric, and the other sources still shown', async () => {
+    const logger = recordingLogger();
     const runner = newRunner(store, [
       new FakeEnricher('pod', () => {
         throw new Error('connect ECONNREFUSED 10.0.0.1:443 Authorization: Bearer secret-token');
       }),
       new FakeEnricher('events', () => Promise.reject(new SourceUnavailable('forbidden'))),
       new FakeEnricher('logs', after(50, logsFact)),
-    ]);
+    ], 4, logger.log);
     await receive(runner, payload('g', [{ fingerprint: 'a' }]));
     await at(50);
+    // What Slack shows as "error" is a bug in a source: its stack must be in the logs.
+    const warnings = logger.lines().filter((line) => line['level'] === 'warn');
+    expect(warnings).toEqual([expect.objectContaining({ source: 'pod', fingerprint: 'a', err: expect.objectContaining({ stack: expect.stringContaining('Error') }) })]);
 
     const [post] = slack.topLevel();
     expect(post?.at).toBe(start + 50);
