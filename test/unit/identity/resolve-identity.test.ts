@@ -91,6 +91,22 @@ describe('IdentityResolver', () => {
     expect(counting.lookups).toBe(4);
   });
 
+  it('does not remember a failed Slack lookup: the next request asks again', async () => {
+    let failing = true;
+    const flaky: SlackDirectory = {
+      person: async (id) => {
+        if (failing) throw new Error('slack is down');
+        return { id, ...human };
+      },
+      usergroupMembers: async () => [],
+    };
+    const resolver = new IdentityResolver({ config, directory: flaky, now: new ManualClock().now });
+    await expect(resolver.resolve('UALICE')).rejects.toThrow('slack is down');
+    failing = false;
+    // Same instant, so only a remembered failure could still be answered.
+    expect(await resolver.resolve('UALICE')).toMatchObject({ ok: true, identity: { username: 'slack:alice' } });
+  });
+
   it('refuses prefixes that could collide with cluster identities', () => {
     expect(identitiesSchema.safeParse({ prefix: 'system:' }).success).toBe(false);
     expect(identitiesSchema.safeParse({ prefix: 'slack' }).success).toBe(false);
