@@ -6,6 +6,7 @@ import type { GroupState } from '../../alerts/group-state.ts';
 import { groupRef } from '../../alerts/render.ts';
 import type { Actor, AuditEntry, AuditTrail, Authorization, ObjectReference } from '../access/authorization.ts';
 import type { ResourceAttributes } from '../kube/access-review.ts';
+import { LOOKOUT_GROUP } from '../kube/resource-names.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { GroupRecord, Store } from '../state/store.ts';
@@ -42,6 +43,9 @@ export type AcknowledgeResult =
 export const ACKNOWLEDGE_REASON = 'AlertAcknowledgedBySlackUser';
 export const NOT_THIS_MESSAGE = 'This button does not belong to this message, so Lookout did nothing.';
 
+/** `acknowledge alerts.lookout.dev`, before the group (and so its namespace and name) is known. */
+const ACKNOWLEDGE_ALERTS: ResourceAttributes = { verb: 'acknowledge', group: LOOKOUT_GROUP, resource: 'alerts' };
+
 const slackUserId = /^[UW][A-Z0-9]{2,}$/;
 /** DNS-1123 label: a namespace label that is not a namespace name is not used as one. */
 const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -77,9 +81,7 @@ export function acknowledgeAttributes(state: GroupState): ResourceAttributes {
   const namespace = own(state.commonLabels, 'namespace');
   const alertname = own(state.commonLabels, 'alertname');
   return {
-    verb: 'acknowledge',
-    group: 'lookout.dev',
-    resource: 'alerts',
+    ...ACKNOWLEDGE_ALERTS,
     // No common namespace (or a value that is not one): the review is cluster-wide, the stricter ask.
     ...(namespace !== undefined && namespaceName.test(namespace) ? { namespace } : {}),
     // A group of several rules has no one name: the review then covers every alert name.
@@ -125,7 +127,7 @@ export async function handleAcknowledge(deps: AcknowledgeDeps, click: Acknowledg
     await deps.audit.record({
       action: 'acknowledge',
       actor: click.actor,
-      attributes: { verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts' },
+      attributes: ACKNOWLEDGE_ALERTS,
       outcome: 'failed',
       detail: `internal error (ref ${ref})`,
     });
@@ -135,7 +137,6 @@ export async function handleAcknowledge(deps: AcknowledgeDeps, click: Acknowledg
 
 async function acknowledge(deps: AcknowledgeDeps, click: AcknowledgeClick, log: Logger): Promise<AcknowledgeResult> {
   const now = deps.now ?? Date.now;
-  const baseAttributes: ResourceAttributes = { verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts' };
   const finish = async (result: AcknowledgeResult, entry: Omit<AuditEntry, 'action' | 'actor'>): Promise<AcknowledgeResult> => {
     deps.metrics.buttonActions.inc({ action: 'acknowledge', outcome: result.outcome === 'acknowledged' ? 'ok' : result.outcome });
     await deps.audit.record({ action: 'acknowledge', actor: click.actor, ...entry });
@@ -145,7 +146,7 @@ async function acknowledge(deps: AcknowledgeDeps, click: AcknowledgeClick, log: 
   const record = deps.store.groupByMessage(click.channelId, click.messageTs);
   if (record === undefined || click.value !== groupRef(record.groupKey)) {
     log.warn({ known: record !== undefined }, 'Acknowledge click does not match the stored group of its message; refused');
-    return finish({ outcome: 'refused', ephemeral: NOT_THIS_MESSAGE }, { attributes: baseAttributes, outcome: 'denied', detail: 'refused: the button does not belong to the message it was clicked on' });
+    return finish({ outcome: 'refused', ephemeral: NOT_THIS_MESSAGE }, { attributes: ACKNOWLEDGE_ALERTS, outcome: 'denied', detail: 'refused: the button does not belong to the message it was clicked on' });
   }
 
   const attributes = acknowledgeAttributes(record.state);
