@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startAlertmanager, type AlertmanagerProcess, type PostableAlert } from '../support/alertmanager-process.ts';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import type { FakeSlack } from '../support/fake-slack.ts';
 import { freePort, waitFor } from '../support/free-port.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
+import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
 
 const WEBHOOK_TOKEN = 'integration-webhook-token-0123';
 const CHANNEL = 'C0ALERTS';
@@ -15,6 +13,7 @@ const CHANNEL = 'C0ALERTS';
  * a real process, and the fake Slack enforcing Slack's rate limits.
  */
 describe('Alertmanager → Lookout → Slack', () => {
+  let bed: LookoutTestBed;
   let slack: FakeSlack;
   let alertmanager: AlertmanagerProcess;
   let lookout: LookoutProcess | undefined;
@@ -22,16 +21,9 @@ describe('Alertmanager → Lookout → Slack', () => {
   let port: number;
 
   beforeEach(async () => {
-    slack = await startFakeSlack();
+    bed = await startLookoutTestBed({ webhookToken: WEBHOOK_TOKEN, channel: CHANNEL });
+    ({ slack, env } = bed);
     port = await freePort();
-    env = {
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_SIGNING_SECRET: 'integration-signing-secret-0123456789',
-      SLACK_API_URL: slack.url,
-      LOOKOUT_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
-      LOOKOUT_CHANNEL: CHANNEL,
-      LOOKOUT_STATE: join(mkdtempSync(join(tmpdir(), 'lookout-state-')), 'lookout.db'),
-    };
     alertmanager = await startAlertmanager({ webhookUrl: `http://127.0.0.1:${port}/alertmanager`, webhookToken: WEBHOOK_TOKEN });
   });
 
@@ -39,7 +31,7 @@ describe('Alertmanager → Lookout → Slack', () => {
     await lookout?.stop();
     lookout = undefined;
     await alertmanager.stop();
-    await slack.close();
+    await bed.close();
   });
 
   const alert = (alertname: string, pod: string, resolved = false): PostableAlert => ({

@@ -1,13 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createLookout, type Lookout } from '../../src/lookout.ts';
 import { recordingLogger } from '../helpers/fakes.ts';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import type { FakeSlack } from '../support/fake-slack.ts';
 import { waitFor } from '../support/free-port.ts';
+import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
 import { signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
 
 const WEBHOOK_TOKEN = 'surface-webhook-token-0123456';
@@ -15,29 +13,22 @@ const SIGNING_SECRET = 'surface-signing-secret-0123456789';
 
 /** Lookout's HTTP surface, in process, against the fake Slack: what every bad input gets. */
 describe('HTTP surface', () => {
+  let bed: LookoutTestBed;
   let slack: FakeSlack;
   let lookout: Lookout;
   let url: string;
 
   beforeAll(async () => {
-    slack = await startFakeSlack();
-    const config = loadConfig({
-      HOST: '127.0.0.1',
-      PORT: '0',
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: slack.url,
-      LOOKOUT_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
-      LOOKOUT_CHANNEL: 'C0ALERTS',
-      LOOKOUT_STATE: join(mkdtempSync(join(tmpdir(), 'lookout-surface-')), 'state.db'),
-    });
+    bed = await startLookoutTestBed({ webhookToken: WEBHOOK_TOKEN, signingSecret: SIGNING_SECRET });
+    slack = bed.slack;
+    const config = loadConfig({ ...bed.env, HOST: '127.0.0.1', PORT: '0' });
     lookout = createLookout({ config, log: recordingLogger().log, stdout: new PassThrough() });
     url = `http://127.0.0.1:${(await lookout.start()).port}`;
   });
 
   afterAll(async () => {
     await lookout.stop();
-    await slack.close();
+    await bed.close();
   });
 
   const validPayload = (groupKey: string) => ({

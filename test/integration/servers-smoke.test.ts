@@ -5,8 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { reviewAccess } from '../../src/kube/access-review.ts';
 import { KubeApiError, type KubeHttp } from '../../src/kube/kube-http.ts';
 import { waitFor } from '../support/free-port.ts';
+import { eventually, freshNamespace, roleBinding, statusOf } from '../support/kube-test-helpers.ts';
 import { BOT_SERVICE_ACCOUNT, requestToken } from '../support/servers/kube-bootstrap.ts';
-import { createOrReplace, ensureObject, type KubeObject } from '../support/servers/kube-objects.ts';
+import { createOrReplace, ensureObject } from '../support/servers/kube-objects.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers, type TestServers } from '../support/servers/test-servers.ts';
 
@@ -23,37 +24,7 @@ beforeAll(() => {
   admin = kubeHttpFor(servers.kube.kubeconfigs.admin);
 });
 
-async function newNamespace(): Promise<string> {
-  const name = `smoke-${unique()}`;
-  await ensureObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  return name;
-}
-
-function roleBinding(namespace: string, name: string, role: { kind: 'ClusterRole' | 'Role'; name: string }, subject: { kind: 'User' | 'Group'; name: string }): KubeObject {
-  return {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name, namespace },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...role },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', ...subject }],
-  };
-}
-
-/** The HTTP status a request ends with (2xx as 200). */
-async function statusOf(promise: Promise<unknown>): Promise<number> {
-  try {
-    await promise;
-    return 200;
-  } catch (error) {
-    if (error instanceof KubeApiError) return error.status;
-    throw error;
-  }
-}
-
-/** RBAC changes reach the authorizer through an informer: poll briefly until one shows. */
-function eventually(what: string, check: () => Promise<boolean>): Promise<true> {
-  return waitFor(what, async () => ((await check()) ? true : undefined), 10_000, 100);
-}
+const newNamespace = () => freshNamespace(admin, 'smoke');
 
 describe('kube-apiserver', () => {
   it('is the real kube-apiserver v1.36.3 and knows the bot by its TokenRequest token', async () => {

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import { KubeApiError, type KubeHttp } from '../../src/kube/kube-http.ts';
+import { waitFor } from './free-port.ts';
+import { ensureObject, type KubeObject } from './servers/kube-objects.ts';
+
+/**
+ * Creates a namespace of the test's own, `<prefix>-<random>`, with its `default` ServiceAccount
+ * (no controller makes it here, and the ServiceAccount admission plugin wants it before any Pod).
+ * The servers are shared by every test file of a run, so each file works in namespaces of its own.
+ */
+export async function freshNamespace(admin: KubeHttp, prefix: string): Promise<string> {
+  const name = `${prefix}-${randomBytes(4).toString('hex')}`;
+  await ensureObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  await ensureObject(admin, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } });
+  return name;
+}
+
+/** A RoleBinding of one User or Group subject to a Role or ClusterRole. */
+export function roleBinding(namespace: string, name: string, role: { kind: 'ClusterRole' | 'Role'; name: string }, subject: { kind: 'User' | 'Group'; name: string }): KubeObject {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name, namespace },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', ...role },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', ...subject }],
+  };
+}
+
+/** The HTTP status a Kubernetes request ends with (any success as 200); other errors are rethrown. */
+export async function statusOf(promise: Promise<unknown>): Promise<number> {
+  try {
+    await promise;
+    return 200;
+  } catch (error) {
+    if (error instanceof KubeApiError) return error.status;
+    throw error;
+  }
+}
+
+/** RBAC changes reach the authorizer through an informer: poll until `check` holds (10 s at most). */
+export function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<true> {
+  return waitFor(what, async () => ((await check()) ? true : undefined), timeoutMs, 100);
+}
