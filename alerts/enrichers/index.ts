@@ -47,9 +47,9 @@ export function createEnrichmentSources({ kube, lokiUrl, config, metrics, now }:
     });
     enrichers.push(
       createPodEnricher({ reader, now, redactor }),
-      createWorkloadEnricher({ reader, now }),
+      createWorkloadEnricher({ reader, now, redactor }),
       createEventsEnricher({ reader, now, redactor }),
-      createNodeEnricher({ reader, now }),
+      createNodeEnricher({ reader, now, redactor }),
     );
   }
   if (lokiUrl !== undefined && lokiUrl !== '') {

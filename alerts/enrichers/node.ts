@@ -3,11 +3,14 @@ import type { KubeReadView } from '../../src/kube/kube-reader.ts';
 import type { Enricher, EnrichmentFact } from './enrichment.ts';
 import { FACT_LIMITS } from './enrichment.ts';
 import { ago, clipLine, clipLines, code, dotted, text } from './format.ts';
+import type { Redactor } from './redact.ts';
 import { withSafeErrors } from './source-errors.ts';
 
 export interface NodeEnricherOptions {
   reader: KubeReadView;
   now: () => number;
+  /** Condition messages come from the kubelet and node problem detectors, which may quote anything. */
+  redactor: Redactor;
 }
 
 /** Conditions whose True means trouble; for Ready it is the other way round. */
@@ -19,7 +22,7 @@ const PRESSURE = new Set(['MemoryPressure', 'DiskPressure', 'PIDPressure', 'Netw
  * node of a storm would spend the request budget on what the pod line says, so this source
  * only looks at alerts that name a node and no pod.
  */
-export function createNodeEnricher({ reader, now }: NodeEnricherOptions): Enricher {
+export function createNodeEnricher({ reader, now, redactor }: NodeEnricherOptions): Enricher {
   return {
     source: 'node',
     async enrich(_alert, target, signal) {
@@ -27,12 +30,12 @@ export function createNodeEnricher({ reader, now }: NodeEnricherOptions): Enrich
       if (name === undefined || target.pod !== undefined) return undefined;
       const node = await withSafeErrors(() => reader.getNode(name, signal));
       if (node === undefined) return { source: 'node', summary: `node ${code(name)} not found`, detail: `*Node* ${code(name)} not found (removed from the cluster?).` };
-      return describeNode(node, now());
+      return describeNode(node, now(), redactor);
     },
   };
 }
 
-function describeNode(node: Node, now: number): EnrichmentFact {
+function describeNode(node: Node, now: number, redactor: Redactor): EnrichmentFact {
   const conditions = node.status?.conditions ?? [];
   const ready = conditions.find((condition) => condition.type === 'Ready');
   const pressures = conditions.filter((condition) => PRESSURE.has(condition.type) && condition.status === 'True');
@@ -52,7 +55,7 @@ function describeNode(node: Node, now: number): EnrichmentFact {
   ]);
 
   const lines = [dotted([`*Node* ${code(node.metadata.name)}`, readyText, cordoned && 'cordoned (unschedulable)', node.status?.nodeInfo?.kubeletVersion && `kubelet ${text(node.status.nodeInfo.kubeletVersion, 40)}`])];
-  for (const condition of conditions) lines.push(conditionLine(condition, now));
+  for (const condition of conditions) lines.push(conditionLine(condition, now, redactor));
   const taints = node.spec?.taints ?? [];
   if (taints.length > 0) {
     lines.push(`Taints: ${taints.map((taint) => code(`${taint.key}${taint.value ? `=${taint.value}` : ''}:${taint.effect}`)).join(', ')}`);
@@ -60,12 +63,12 @@ function describeNode(node: Node, now: number): EnrichmentFact {
   return { source: 'node', summary: clipLine(summary, FACT_LIMITS.summary), detail: clipLines(lines.join('\n'), FACT_LIMITS.detail) };
 }
 
-function conditionLine(condition: Condition, now: number): string {
+function conditionLine(condition: Condition, now: number, redactor: Redactor): string {
   const bad = condition.type === 'Ready' ? condition.status !== 'True' : condition.status !== 'False';
   return (
     `• ${bad ? '⚠️ ' : ''}${text(condition.type, 40)}=${text(condition.status, 10)}` +
     `${condition.reason ? ` (${text(condition.reason, 60)})` : ''}` +
-    `${bad && condition.message ? ` — ${text(condition.message, 240)}` : ''}` +
+    `${bad && condition.message ? ` — ${text(redactor.redact(condition.message), 240)}` : ''}` +
     `${condition.lastTransitionTime ? ` since ${ago(condition.lastTransitionTime, now) ?? '?'}` : ''}`
   );
 }

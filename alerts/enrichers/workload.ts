@@ -4,11 +4,14 @@ import type { Enricher, EnrichmentFact } from './enrichment.ts';
 import { FACT_LIMITS } from './enrichment.ts';
 import { ago, clipLine, clipLines, code, dotted, text } from './format.ts';
 import { resolveOwnerChain, type OwnerChain } from './owner-chain.ts';
+import type { Redactor } from './redact.ts';
 import { withSafeErrors } from './source-errors.ts';
 
 export interface WorkloadEnricherOptions {
   reader: KubeReadView;
   now: () => number;
+  /** Condition messages repeat what a controller was refused (an admission webhook quoting the pod spec). */
+  redactor: Redactor;
 }
 
 /** Kinds an HPA can scale (scaleTargetRef); DaemonSets and Jobs have no replica count to scale. */
@@ -19,7 +22,7 @@ const SCALABLE = new Set(['Deployment', 'StatefulSet', 'ReplicaSet']);
  * with its replica counts, whether a rollout is in progress, paused or stuck, and its HPA's
  * bounds (an HPA pinned at its maximum explains a lot of saturation alerts).
  */
-export function createWorkloadEnricher({ reader, now }: WorkloadEnricherOptions): Enricher {
+export function createWorkloadEnricher({ reader, now, redactor }: WorkloadEnricherOptions): Enricher {
   return {
     source: 'workload',
     async enrich(_alert, target, signal) {
@@ -37,7 +40,7 @@ export function createWorkloadEnricher({ reader, now }: WorkloadEnricherOptions)
           return { source: 'workload', summary: `${ref.kind} ${code(ref.name)} not found`, detail: `*${ref.kind}* ${code(`${namespace}/${ref.name}`)} not found.` };
         }
         const hpa = hpas.find((candidate) => candidate.spec.scaleTargetRef.kind === ref.kind && candidate.spec.scaleTargetRef.name === ref.name);
-        return describe(workload, hpa, chain, now());
+        return describe(workload, hpa, chain, now(), redactor);
       });
     },
   };
@@ -52,7 +55,7 @@ interface Shape {
   conditions: Condition[];
 }
 
-function describe(workload: WorkloadObject, hpa: HorizontalPodAutoscaler | undefined, chain: OwnerChain, now: number): EnrichmentFact {
+function describe(workload: WorkloadObject, hpa: HorizontalPodAutoscaler | undefined, chain: OwnerChain, now: number, redactor: Redactor): EnrichmentFact {
   const shape = shapeOf(workload);
   const name = workload.object.metadata.name;
   const hpaSummary = hpa ? hpaText(hpa) : undefined;
@@ -64,14 +67,14 @@ function describe(workload: WorkloadObject, hpa: HorizontalPodAutoscaler | undef
   for (const condition of shape.conditions) {
     lines.push(
       `• ${text(condition.type, 40)}=${text(condition.status, 10)}${condition.reason ? ` (${text(condition.reason, 60)})` : ''}` +
-        `${condition.message ? ` — ${text(condition.message, 240)}` : ''}${condition.lastTransitionTime ? ` ${ago(condition.lastTransitionTime, now) ?? ''}` : ''}`,
+        `${condition.message ? ` — ${text(redactor.redact(condition.message), 240)}` : ''}${condition.lastTransitionTime ? ` ${ago(condition.lastTransitionTime, now) ?? ''}` : ''}`,
     );
   }
   if (hpa) {
     lines.push(`*HPA* ${code(hpa.metadata.name)} · ${hpaText(hpa)}`);
     for (const condition of hpa.status?.conditions ?? []) {
       if (condition.type === 'ScalingLimited' ? condition.status !== 'True' : condition.status !== 'False') continue;
-      lines.push(`• ${text(condition.type, 40)}=${text(condition.status, 10)}${condition.reason ? ` (${text(condition.reason, 60)})` : ''}${condition.message ? ` — ${text(condition.message, 240)}` : ''}`);
+      lines.push(`• ${text(condition.type, 40)}=${text(condition.status, 10)}${condition.reason ? ` (${text(condition.reason, 60)})` : ''}${condition.message ? ` — ${text(redactor.redact(condition.message), 240)}` : ''}`);
     }
   }
   return { source: 'workload', summary: clipLine(summary, FACT_LIMITS.summary), detail: clipLines(lines.join('\n'), FACT_LIMITS.detail) };
@@ -96,7 +99,10 @@ function shapeOf(workload: WorkloadObject): Shape {
       return {
         counts: [`ready ${status?.readyReplicas ?? 0}/${desired}`, `updated ${updated}`, `available ${available}`],
         ...(state === undefined ? {} : { state }),
-        conditions: conditions.filter((condition) => condition.status !== 'True' || condition.reason === 'ProgressDeadlineExceeded'),
+        // ReplicaFailure is the one Deployment condition whose True means trouble (pods refused by quota or a webhook).
+        conditions: conditions.filter((condition) =>
+          condition.type === 'ReplicaFailure' ? condition.status === 'True' : condition.status !== 'True' || condition.reason === 'ProgressDeadlineExceeded',
+        ),
       };
     }
     case 'StatefulSet': {

@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { defaultEnrichmentConfig } from '../../../../alerts/enrichers/enrichment-config.ts';
 import { createEventsEnricher } from '../../../../alerts/enrichers/events.ts';
-import { createRedactor } from '../../../../alerts/enrichers/redact.ts';
 import { eventSchema } from '../../../../src/kube/kube-objects.ts';
-import { FakeReader, NOW, alertWith, cartReplicaSet, crashLoopingPod, never, warningEvent } from './kube-fixtures.ts';
+import { FakeReader, NOW, alertWith, cartReplicaSet, crashLoopingPod, defaultRedactor, never, warningEvent } from './kube-fixtures.ts';
 
 const POD = 'cart-7d9f8c6b5-x2x9q';
 const alert = alertWith({ namespace: 'shop', pod: POD }, '2026-03-02T09:55:00Z');
-const enricher = (reader: FakeReader) => createEventsEnricher({ reader, now: () => NOW, redactor: createRedactor(defaultEnrichmentConfig().redact) });
+const enricher = (reader: FakeReader) => createEventsEnricher({ reader, now: () => NOW, redactor: defaultRedactor });
 
 function readerWithEvents(): FakeReader {
   const reader = new FakeReader().addPod(crashLoopingPod).addWorkload({ kind: 'ReplicaSet', object: cartReplicaSet });

@@ -1,3 +1,5 @@
+import { defaultEnrichmentConfig } from '../../../../alerts/enrichers/enrichment-config.ts';
+import { createRedactor } from '../../../../alerts/enrichers/redact.ts';
 import type { TrackedAlert } from '../../../../alerts/group-state.ts';
 import {
   daemonSetSchema,
@@ -259,3 +261,6 @@ export function alertWith(labels: Record<string, string>, startsAt = '2026-03-02
 }
 
 export const never = new AbortController().signal;
+
+/** The redactor with the default patterns, as Lookout builds it without a `redact:` setting. */
+export const defaultRedactor = createRedactor(defaultEnrichmentConfig().redact);

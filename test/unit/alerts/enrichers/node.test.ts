@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createNodeEnricher } from '../../../../alerts/enrichers/node.ts';
 import { nodeSchema } from '../../../../src/kube/kube-objects.ts';
-import { FakeReader, NOW, alertWith, never, nodeUnderPressure } from './kube-fixtures.ts';
+import { FakeReader, NOW, alertWith, defaultRedactor, never, nodeUnderPressure } from './kube-fixtures.ts';
 
 const alert = alertWith({ node: 'node-4' });
-const enricher = (reader: FakeReader) => createNodeEnricher({ reader, now: () => NOW });
+const enricher = (reader: FakeReader) => createNodeEnricher({ reader, now: () => NOW, redactor: defaultRedactor });
 
 describe('node enricher', () => {
   it('names the pressure conditions that are on, and a cordon', async () => {

@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SourceUnavailable } from '../../../../alerts/enrichers/enrichment.ts';
-import { defaultEnrichmentConfig } from '../../../../alerts/enrichers/enrichment-config.ts';
 import { createPodEnricher } from '../../../../alerts/enrichers/pod.ts';
-import { createRedactor } from '../../../../alerts/enrichers/redact.ts';
 import { KubeApiError } from '../../../../src/kube/kube-http.ts';
-import { FakeReader, NOW, alertWith, crashLoopingPod, evictedPod, healthyPod, imagePullPod, never } from './kube-fixtures.ts';
-
-const redactor = createRedactor(defaultEnrichmentConfig().redact);
+import { FakeReader, NOW, alertWith, crashLoopingPod, defaultRedactor as redactor, evictedPod, healthyPod, imagePullPod, never } from './kube-fixtures.ts';
 
 function enricher(reader: FakeReader) {
   return createPodEnricher({ reader, now: () => NOW, redactor });

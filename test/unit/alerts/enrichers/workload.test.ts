@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createWorkloadEnricher } from '../../../../alerts/enrichers/workload.ts';
-import { horizontalPodAutoscalerSchema } from '../../../../src/kube/kube-objects.ts';
+import { deploymentSchema, horizontalPodAutoscalerSchema } from '../../../../src/kube/kube-objects.ts';
 import {
   FakeReader,
   NOW,
@@ -10,6 +10,7 @@ import {
   cartReplicaSet,
   crashLoopingPod,
   daemonSetSchema,
+  defaultRedactor,
   jobSchema,
   never,
   statefulSetSchema,
@@ -25,9 +26,23 @@ function shopReader(): FakeReader {
 }
 
 const alert = alertWith({ namespace: 'shop', pod: 'cart-7d9f8c6b5-x2x9q' });
-const enricher = (reader: FakeReader) => createWorkloadEnricher({ reader, now: () => NOW });
+const enricher = (reader: FakeReader) => createWorkloadEnricher({ reader, now: () => NOW, redactor: defaultRedactor });
 
 describe('workload enricher', () => {
+  it('redacts condition messages, which quote what an admission webhook refused', async () => {
+    const refused = deploymentSchema.parse({
+      ...cartDeployment,
+      status: {
+        ...cartDeployment.status,
+        conditions: [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'admission webhook denied: env TOKEN="Bearer abcdef0123456789" is not allowed' }],
+      },
+    });
+    const reader = new FakeReader().addWorkload({ kind: 'Deployment', object: refused });
+    const fact = await enricher(reader).enrich(alert, { namespace: 'shop', workload: { kind: 'Deployment', name: 'cart' } }, never);
+    expect(fact?.detail).toContain('ReplicaFailure=True (FailedCreate) — admission webhook denied: env TOKEN="Bearer [REDACTED]"');
+    expect(fact?.detail).not.toContain('abcdef0123456789');
+  });
+
   it('follows the pod to its ReplicaSet and Deployment, and finds the HPA pinned at max', async () => {
     const reader = shopReader();
     const fact = await enricher(reader).enrich(alert, { namespace: 'shop', pod: 'cart-7d9f8c6b5-x2x9q' }, never);
