@@ -5,79 +5,30 @@ import { DatabaseSync } from 'node:sqlite';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { GroupEnrichment } from '../../../alerts/enrichers/enrichment.ts';
 import { mergeNotification } from '../../../alerts/merge-group.ts';
-import { Outbox } from '../../../src/slack/outbox.ts';
-import { SlackCallError, type OutgoingMessage, type SlackApi, type SlackFailure } from '../../../src/slack/slack-api.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
-import { ManualClock, freshMetrics, payload, recordingLogger } from '../../helpers/fakes.ts';
+import { payload } from '../../helpers/fakes.ts';
+import { createOutboxHarness } from './outbox-harness.ts';
 
-interface Call {
-  at: number;
-  method: 'chat.postMessage' | 'chat.update';
-  text: string;
-  ts: string;
-  threadTs?: string;
-}
-
-class ScriptedSlack implements SlackApi {
-  readonly calls: Call[] = [];
-  private readonly failures: Array<SlackFailure | undefined> = [];
-  private sequence = 0;
-  private readonly clock: ManualClock;
-
-  constructor(clock: ManualClock) {
-    this.clock = clock;
-  }
-
-  failNext(...failures: Array<SlackFailure | undefined>): void {
-    this.failures.push(...failures);
-  }
-
-  async postMessage(message: OutgoingMessage & { threadTs?: string }): Promise<{ ts: string }> {
-    this.fail('chat.postMessage');
-    const ts = `1700000000.${String(++this.sequence).padStart(6, '0')}`;
-    this.calls.push({ at: this.clock.now(), method: 'chat.postMessage', text: message.text, ts, ...(message.threadTs ? { threadTs: message.threadTs } : {}) });
-    return { ts };
-  }
-
-  async updateMessage(message: OutgoingMessage & { ts: string }): Promise<void> {
-    this.fail('chat.update');
-    this.calls.push({ at: this.clock.now(), method: 'chat.update', text: message.text, ts: message.ts });
-  }
-
-  private fail(method: string): void {
-    const failure = this.failures.shift();
-    if (failure) throw new SlackCallError(method, failure);
-  }
-}
+type Harness = ReturnType<typeof createOutboxHarness>;
 
 const enrichment = (detail: string): GroupEnrichment => ({
   a: { target: {}, facts: [{ source: 'events', summary: 's', detail }], failures: [], complete: true },
 });
 
 describe('Outbox: the first-post hold and the detail message', () => {
-  let clock: ManualClock;
-  let store: SqliteStore;
-  let slack: ScriptedSlack;
-  let outbox: Outbox;
+  let clock: Harness['clock'];
+  let store: Harness['store'];
+  let slack: Harness['slack'];
+  let outbox: Harness['outbox'];
 
   beforeEach(() => {
-    clock = new ManualClock();
-    store = new SqliteStore(':memory:');
-    slack = new ScriptedSlack(clock);
-    outbox = new Outbox({
-      store,
-      slack,
+    ({ clock, store, slack, outbox } = createOutboxHarness({
       render: (state) => ({ text: `message ${state.groupKey}`, blocks: [] }),
       renderDetail: (detail) => {
         const text = detail.enrichment['a']?.facts[0]?.detail;
         return text === undefined ? undefined : { text: `detail: ${text}`, blocks: [] };
       },
-      metrics: freshMetrics(),
-      log: recordingLogger().log,
-      config: { minIntervalMs: 1000, giveUpAfterMs: 60_000, initialBackoffMs: 1000, maxBackoffMs: 8000 },
-      now: clock.now,
-      random: () => 1,
-    });
+    }));
   });
 
   function addGroup(groupKey: string, holdMs: number | null): number {

@@ -12,8 +12,8 @@ export interface Call {
   method: 'chat.postMessage' | 'chat.update';
   channel: string;
   text: string;
-  /** The edited message's ts (chat.update only). */
-  ts?: string;
+  /** The message's ts: the one chat.postMessage returned, or the one chat.update edited. */
+  ts: string;
   threadTs?: string;
   blocks: boolean;
 }
@@ -21,7 +21,7 @@ export interface Call {
 /** In-memory Slack: records calls at clock time and fails them as scripted. */
 export class ScriptedSlack implements SlackApi {
   readonly calls: Call[] = [];
-  private readonly failures: SlackFailure[] = [];
+  private readonly failures: Array<SlackFailure | undefined> = [];
   private sequence = 0;
   private readonly clock: ManualClock;
 
@@ -29,30 +29,36 @@ export class ScriptedSlack implements SlackApi {
     this.clock = clock;
   }
 
-  /** The next calls fail with these, in order. */
-  failNext(...failures: SlackFailure[]): void {
+  /** The next calls fail with these, in order; `undefined` lets that call succeed. */
+  failNext(...failures: Array<SlackFailure | undefined>): void {
     this.failures.push(...failures);
   }
 
   async postMessage(message: OutgoingMessage & { threadTs?: string }): Promise<{ ts: string }> {
-    this.record('chat.postMessage', message);
-    return { ts: `1700000000.${String(++this.sequence).padStart(6, '0')}` };
+    this.failIfScripted('chat.postMessage');
+    const ts = `1700000000.${String(++this.sequence).padStart(6, '0')}`;
+    this.record('chat.postMessage', { ...message, ts });
+    return { ts };
   }
 
   async updateMessage(message: OutgoingMessage & { ts: string }): Promise<void> {
+    this.failIfScripted('chat.update');
     this.record('chat.update', message);
   }
 
-  private record(method: Call['method'], message: OutgoingMessage & { ts?: string; threadTs?: string }): void {
+  private failIfScripted(method: Call['method']): void {
     const failure = this.failures.shift();
     if (failure) throw new SlackCallError(method, failure);
+  }
+
+  private record(method: Call['method'], message: OutgoingMessage & { ts: string; threadTs?: string }): void {
     this.calls.push({
       at: this.clock.now(),
       method,
       channel: message.channel,
       text: message.text,
+      ts: message.ts,
       blocks: message.blocks !== undefined,
-      ...(message.ts ? { ts: message.ts } : {}),
       ...(message.threadTs ? { threadTs: message.threadTs } : {}),
     });
   }
