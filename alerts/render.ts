@@ -542,11 +542,13 @@ export function renderGroupDetail(group: GroupState, enrichment: GroupEnrichment
   return { text: escapeMrkdwn(text), blocks: [{ type: 'header', text: { type: 'plain_text', text: clipPlain(`🔎 Details · ${alertName(group)}`, BUDGET.header) } }, ...blocks] };
 }
 
-/** Cuts rendered mrkdwn to `max` on one line without leaving half an entity or an open code span. */
+/** Cuts rendered mrkdwn to `max` on one line without leaving half an entity, token, link or code span. */
 function clipRenderedLine(text: string, max: number): string {
   if (text.length <= max) return text;
   let cut = text.slice(0, Math.max(0, max - 1));
   cut = cut.replace(/&[a-z]{0,4}$/, '');
+  // A <!date^…|…> token or a <url|label> link cut open would show as raw text.
+  if (cut.lastIndexOf('<') > cut.lastIndexOf('>')) cut = cut.slice(0, cut.lastIndexOf('<'));
   if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
   if ((cut.match(/`/g) ?? []).length % 2 === 1) cut = cut.slice(0, cut.lastIndexOf('`'));
   return `${cut}…`;

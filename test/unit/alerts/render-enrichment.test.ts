@@ -174,6 +174,17 @@ describe('enrichment in the main message', () => {
   });
 });
 
+it('never cuts an overlong summary inside a date token or a link', () => {
+  const group = groupOf('firing-group');
+  const first = group.alerts[0]!;
+  // The token straddles the cut at the summary line's 700 chars.
+  const summary = `${'x'.repeat(670)} <!date^1772445420^{ago}|3m ago> <https://grafana.example/explore|Open in Grafana>`;
+  const enrichment: GroupEnrichment = { [first.fingerprint]: { target: {}, facts: [{ source: 'pod', summary }], failures: [], complete: true } };
+  const line = sectionTexts(renderGroupMessage(group, enrichment)).join('\n').split('\n').find((l) => l.startsWith('↳'))!;
+  expect(line.endsWith('…')).toBe(true);
+  expect(line).not.toMatch(/<[^>]*$/); // no token left open
+});
+
 it('lists as many alerts as without enrichment: the first ones enriched while room lasts, the rest plain', () => {
   const base = groupOf('firing-group');
   const template = base.alerts[0]!;
