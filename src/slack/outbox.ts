@@ -155,15 +155,10 @@ export class Outbox {
       await slack.updateMessage({ ...body, ts: record.messageTs });
       return record.messageTs;
     };
-    let ts: string;
-    try {
-      ts = await send({ channel: record.channel, text: message.text, blocks: message.blocks });
-    } catch (error) {
-      if (!(error instanceof SlackCallError) || error.failure.kind !== 'permanent' || !BLOCK_ERRORS.has(error.failure.reason)) throw error;
-      // Slack refused the layout: a plain-text message still tells people about the alert.
-      this.options.log.warn({ groupKey: record.groupKey, reason: error.failure.reason }, 'Slack rejected the blocks; sending plain text');
-      ts = await send({ channel: record.channel, text: message.text });
-    }
+    const ts = await this.withPlainTextFallback(
+      (withBlocks) => send({ channel: record.channel, text: message.text, ...(withBlocks ? { blocks: message.blocks } : {}) }),
+      { kind: 'message', groupKey: record.groupKey },
+    );
     store.markMessageDelivered(record.id, ts, record.version);
     metrics.deliveryLatency.observe(Math.max(0, this.options.now() - record.changedAt) / 1000);
   }
@@ -184,15 +179,22 @@ export class Outbox {
       await slack.updateMessage({ ...outgoing, ts: record.messageTs });
       return record.messageTs;
     };
-    let ts: string;
+    const ts = await this.withPlainTextFallback((withBlocks) => send(withBlocks ? body.blocks : undefined), { kind: 'detail', groupKey: record.groupKey });
+    store.markDetailDelivered(record.groupId, ts, record.version);
+  }
+
+  /**
+   * Sends with blocks and, when Slack refuses the layout, once more as plain text: the text
+   * still tells people about the alert.
+   */
+  private async withPlainTextFallback(send: (withBlocks: boolean) => Promise<string>, context: { kind: string; groupKey: string }): Promise<string> {
     try {
-      ts = await send(body.blocks);
+      return await send(true);
     } catch (error) {
       if (!(error instanceof SlackCallError) || error.failure.kind !== 'permanent' || !BLOCK_ERRORS.has(error.failure.reason)) throw error;
-      this.options.log.warn({ groupKey: record.groupKey, reason: error.failure.reason }, 'Slack rejected the detail blocks; sending plain text');
-      ts = await send(undefined);
+      this.options.log.warn({ ...context, reason: error.failure.reason }, 'Slack rejected the blocks; sending plain text');
+      return send(false);
     }
-    store.markDetailDelivered(record.groupId, ts, record.version);
   }
 
   private async deliverReply(record: ReplyRecord): Promise<void> {
@@ -220,14 +222,10 @@ export class Outbox {
       log.warn({ channel: record.channel, retryAfterMs: failure.retryAfterMs }, 'Slack rate limited us; pausing');
       return;
     }
-    if (delivery.kind === 'message' && failure.kind === 'permanent' && failure.reason === 'message_not_found') {
-      log.warn({ groupKey: delivery.record.groupKey, channel: record.channel }, 'group message was deleted in Slack; posting it again');
-      store.forgetMessage(record.id);
-      return;
-    }
-    if (delivery.kind === 'detail' && failure.kind === 'permanent' && failure.reason === 'message_not_found') {
-      log.warn({ groupKey: delivery.record.groupKey, channel: record.channel }, 'detail message was deleted in Slack; posting it again');
-      store.forgetDetail(delivery.record.groupId);
+    if ((delivery.kind === 'message' || delivery.kind === 'detail') && failure.kind === 'permanent' && failure.reason === 'message_not_found') {
+      log.warn({ kind: delivery.kind, groupKey: delivery.record.groupKey, channel: record.channel }, 'the message was deleted in Slack; posting it again');
+      if (delivery.kind === 'message') store.forgetMessage(delivery.record.id);
+      else store.forgetDetail(delivery.record.groupId);
       return;
     }
 
