@@ -1,28 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type { types as slack } from '@slack/bolt';
 import { describe, expect, it } from 'vitest';
 import type { AlertEnrichment, GroupEnrichment } from '../../../alerts/enrichers/enrichment.ts';
 import type { GroupState } from '../../../alerts/group-state.ts';
-import { byDisplayOrder } from '../../../alerts/merge-group.ts';
-import { alertmanagerPayloadSchema } from '../../../alerts/payload.ts';
 import { renderGroupDetail, renderGroupMessage, type SlackMessage } from '../../../alerts/render.ts';
 import { renderMessageAsText } from '../../../alerts/render-text.ts';
-
-const fixtures = new URL('../../fixtures/alertmanager/', import.meta.url);
-
-function groupOf(name: string): GroupState {
-  const payload = alertmanagerPayloadSchema.parse(JSON.parse(readFileSync(new URL(`${name}.json`, fixtures), 'utf8')));
-  return {
-    groupKey: payload.groupKey,
-    receiver: payload.receiver,
-    externalURL: payload.externalURL,
-    groupLabels: payload.groupLabels,
-    commonLabels: payload.commonLabels,
-    commonAnnotations: payload.commonAnnotations,
-    alerts: [...payload.alerts].sort(byDisplayOrder),
-    truncatedAlerts: payload.truncatedAlerts,
-  };
-}
+import { expectWithinSlackLimits, groupOf } from './render-helpers.ts';
 
 /** What the sources would have said about the firing-group fixture (escaped mrkdwn, as the contract says). */
 function crashLoopEnrichment(group: GroupState, failed: boolean): GroupEnrichment {
@@ -63,27 +45,6 @@ function crashLoopEnrichment(group: GroupState, failed: boolean): GroupEnrichmen
     // Still waiting: nothing shown for it yet.
     [third!.fingerprint]: { target: {}, facts: [], failures: [], complete: false },
   };
-}
-
-/** Slack's documented limits for the blocks these messages use. */
-function expectWithinSlackLimits(message: SlackMessage): void {
-  expect(message.blocks.length).toBeLessThanOrEqual(50);
-  expect(message.text.length).toBeGreaterThan(0);
-  expect(message.text.length).toBeLessThanOrEqual(4000);
-  let total = 0;
-  for (const block of message.blocks) {
-    const texts =
-      block.type === 'section'
-        ? [block.text?.text ?? '', ...(block.fields ?? []).map((field) => field.text)]
-        : block.type === 'context'
-          ? block.elements.map((element) => ('text' in element ? element.text : ''))
-          : block.type === 'header'
-            ? [block.text.text]
-            : [];
-    for (const text of texts) expect(text.length).toBeLessThanOrEqual(block.type === 'header' ? 150 : 3000);
-    total += texts.reduce((sum, text) => sum + text.length, 0);
-  }
-  expect(total).toBeLessThan(12_000);
 }
 
 function sectionTexts(message: SlackMessage): string[] {
