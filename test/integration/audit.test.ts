@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { AuditEntry } from '../../src/access/authorization.ts';
 import { createAuditTrail } from '../../src/audit.ts';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import { freshMetrics, metricValue, recordingLogger } from '../helpers/fakes.ts';
-import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from '../support/fake-slack.ts';
+import type { FakeSlack, FakeSlackMessage } from '../support/fake-slack.ts';
 import { waitFor } from '../support/free-port.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
+import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { createOrReplace } from '../support/servers/kube-objects.ts';
 import { testServers } from '../support/servers/test-servers.ts';
@@ -103,10 +100,10 @@ describe('audit Events on the real kube-apiserver, written with the bot credenti
 describe('the Acknowledge button end to end: Lookout as a child process, fake Slack, real kube-apiserver', () => {
   const signingSecret = randomBytes(24).toString('hex');
   const webhookToken = randomBytes(16).toString('hex');
+  let bed: LookoutTestBed;
   let slack: FakeSlack;
   let lookout: LookoutProcess;
   let admin: KubeHttp;
-  let dir: string;
   let cart: FakeSlackMessage;
   let ledger: FakeSlackMessage;
   let clicks = 0;
@@ -187,26 +184,19 @@ describe('the Acknowledge button end to end: Lookout as a child process, fake Sl
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'slack:alice' }],
     });
 
-    slack = await startFakeSlack({ users: [ALICE, BOB] });
-    dir = mkdtempSync(join(tmpdir(), 'lookout-audit-'));
-    const configFile = join(dir, 'config.yaml');
-    writeFileSync(
-      configFile,
-      stringify({
+    bed = await startLookoutTestBed({
+      slack: { users: [ALICE, BOB] },
+      config: {
         channel: 'C0ALERTS',
         auditChannel: 'C0AUDIT',
         identities: { prefix: 'slack:', users: [{ slack: ALICE.id, user: 'alice' }, { slack: BOB.id, user: 'bob' }] },
-      }),
-    );
-    lookout = await startLookout({
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_SIGNING_SECRET: signingSecret,
-      SLACK_API_URL: slack.url,
-      LOOKOUT_WEBHOOK_TOKEN: webhookToken,
-      LOOKOUT_CONFIG: configFile,
-      LOOKOUT_STATE: join(dir, 'state.db'),
-      KUBECONFIG: kube.kubeconfigs.bot,
+      },
+      signingSecret,
+      webhookToken,
+      extraEnv: { KUBECONFIG: kube.kubeconfigs.bot },
     });
+    slack = bed.slack;
+    lookout = await startLookout(bed.env);
 
     for (const [key, name, deployment] of [['{}:{alertname="CartDown"}', 'CartDown', 'cart'], ['{}:{alertname="LedgerDown"}', 'LedgerDown', 'ledger']] as const) {
       const res = await fetch(`${lookout.url}/alertmanager`, {
@@ -226,8 +216,7 @@ describe('the Acknowledge button end to end: Lookout as a child process, fake Sl
 
   afterAll(async () => {
     await lookout?.stop();
-    await slack?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed?.close();
   });
 
   it('refuses a signed click whose button value names another group, and changes nothing', async () => {

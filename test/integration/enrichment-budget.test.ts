@@ -1,12 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from '../support/fake-slack.ts';
+import type { FakeSlack, FakeSlackMessage } from '../support/fake-slack.ts';
 import { waitFor } from '../support/free-port.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
+import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
 
 const WEBHOOK_TOKEN = 'integration-webhook-token-0123';
 const CHANNEL = 'C0ALERTS';
@@ -81,26 +79,20 @@ async function startLokiStub(delayMs: number | 'never'): Promise<LokiStub> {
  * which is all the logs source needs.
  */
 describe('enrichment time budget (Lookout process, stub Loki, fake Slack)', () => {
+  let bed: LookoutTestBed;
   let slack: FakeSlack;
   let loki: LokiStub | undefined;
   let lookout: LookoutProcess | undefined;
   let env: Record<string, string>;
 
   beforeEach(async () => {
-    slack = await startFakeSlack();
-    const dir = mkdtempSync(join(tmpdir(), 'lookout-enrichment-'));
-    const configFile = join(dir, 'lookout.yaml');
-    // Loki's own request timeout is set above the pipeline's deadline: the pipeline must cut it off itself.
-    writeFileSync(configFile, `enrichment:\n  budgetMs: ${BUDGET_MS}\n  timeoutMs: 6000\n  loki:\n    requestTimeoutMs: 30000\n`);
-    env = {
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_SIGNING_SECRET: 'integration-signing-secret-0123456789',
-      SLACK_API_URL: slack.url,
-      LOOKOUT_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
-      LOOKOUT_CHANNEL: CHANNEL,
-      LOOKOUT_CONFIG: configFile,
-      LOOKOUT_STATE: join(dir, 'lookout.db'),
-    };
+    bed = await startLookoutTestBed({
+      // Loki's own request timeout is set above the pipeline's deadline: the pipeline must cut it off itself.
+      config: `enrichment:\n  budgetMs: ${BUDGET_MS}\n  timeoutMs: 6000\n  loki:\n    requestTimeoutMs: 30000\n`,
+      webhookToken: WEBHOOK_TOKEN,
+      channel: CHANNEL,
+    });
+    ({ slack, env } = bed);
   });
 
   afterEach(async () => {
@@ -108,7 +100,7 @@ describe('enrichment time budget (Lookout process, stub Loki, fake Slack)', () =
     lookout = undefined;
     await loki?.close();
     loki = undefined;
-    await slack.close();
+    await bed.close();
   });
 
   async function sendAlert(name: string): Promise<number> {

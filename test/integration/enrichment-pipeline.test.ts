@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
-import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from '../support/fake-slack.ts';
+import type { FakeSlack, FakeSlackMessage } from '../support/fake-slack.ts';
 import { waitFor } from '../support/free-port.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
+import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
+import { createNamespace } from '../support/kube-test-helpers.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
 
@@ -29,6 +28,7 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 let admin: KubeHttp;
 let lokiUrl: string | undefined;
+let bed: LookoutTestBed | undefined;
 let slack: FakeSlack;
 let lookout: LookoutProcess | undefined;
 
@@ -66,9 +66,7 @@ beforeAll(async () => {
   admin = kubeHttpFor(servers.kube.kubeconfigs.admin);
   lokiUrl = servers.loki?.url;
 
-  await create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-  // No controller creates it; the ServiceAccount admission plugin wants it before any Pod.
-  await create(`/api/v1/namespaces/${NS}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+  await createNamespace(admin, NS);
   const selector = { matchLabels: { app: 'checkout' } };
   const template = { metadata: { labels: { app: 'checkout' } }, spec: { containers: [{ name: 'app', image: 'registry.example.com/shop/checkout:2.0.1' }] } };
   const deployment = await create(`/apis/apps/v1/namespaces/${NS}/deployments`, {
@@ -129,22 +127,18 @@ beforeAll(async () => {
   });
   if (lokiUrl !== undefined) await pushLogs(lokiUrl);
 
-  slack = await startFakeSlack();
-  lookout = await startLookout({
-    SLACK_BOT_TOKEN: slack.token,
-    SLACK_SIGNING_SECRET: 'integration-signing-secret-0123456789',
-    SLACK_API_URL: slack.url,
-    LOOKOUT_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
-    LOOKOUT_CHANNEL: CHANNEL,
-    LOOKOUT_STATE: join(mkdtempSync(join(tmpdir(), 'lookout-pipeline-')), 'lookout.db'),
-    KUBECONFIG: servers.kube.kubeconfigs.bot,
-    ...(lokiUrl === undefined ? {} : { LOKI_URL: lokiUrl }),
+  bed = await startLookoutTestBed({
+    webhookToken: WEBHOOK_TOKEN,
+    channel: CHANNEL,
+    extraEnv: { KUBECONFIG: servers.kube.kubeconfigs.bot, ...(lokiUrl === undefined ? {} : { LOKI_URL: lokiUrl }) },
   });
+  slack = bed.slack;
+  lookout = await startLookout(bed.env);
 });
 
 afterAll(async () => {
   await lookout?.stop();
-  await slack?.close();
+  await bed?.close();
 });
 
 function notification(status: 'firing' | 'resolved'): string {

@@ -8,6 +8,7 @@ import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import type { Metrics } from '../../src/metrics.ts';
 import { freshMetrics, metricValue, payload } from '../helpers/fakes.ts';
 import { waitFor } from '../support/free-port.ts';
+import { createNamespace } from '../support/kube-test-helpers.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
 
@@ -126,9 +127,7 @@ beforeAll(async () => {
   bot = kubeHttpFor(servers.kube.kubeconfigs.bot);
   lokiUrl = servers.loki?.url;
 
-  await create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-  // No controller creates it; the ServiceAccount admission plugin wants it before any Pod.
-  await create(`/api/v1/namespaces/${NS}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+  await createNamespace(admin, NS);
 
   await create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE, labels: { 'kubernetes.io/hostname': NODE } }, spec: { unschedulable: true } });
   await writeStatus(`/api/v1/nodes/${NODE}`, {

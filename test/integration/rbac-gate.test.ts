@@ -1,19 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { identitiesSchema } from '../../src/identity/identity-config.ts';
 import { IdentityResolver } from '../../src/identity/resolve-identity.ts';
 import { SlackWebDirectory } from '../../src/identity/slack-web-directory.ts';
 import { reviewAccess } from '../../src/kube/access-review.ts';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import { PersonKubeClient } from '../../src/kube/person-kube.ts';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import type { FakeSlack } from '../support/fake-slack.ts';
 import { roleBinding, statusOf } from '../support/kube-test-helpers.ts';
 import { waitFor } from '../support/free-port.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
+import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
 import { createOrReplace, ensureObject, type KubeObject } from '../support/servers/kube-objects.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
@@ -62,9 +59,9 @@ describe('the RBAC gate against the real kube-apiserver', () => {
   const namespace = `rbac-${randomBytes(4).toString('hex')}`;
   let admin: KubeHttp;
   let bot: KubeHttp;
+  let bed: LookoutTestBed;
   let slack: FakeSlack;
   let lookout: LookoutProcess;
-  let dir: string;
   let originalImpersonateRole: KubeObject | undefined;
 
   beforeAll(async () => {
@@ -111,28 +108,23 @@ describe('the RBAC gate against the real kube-apiserver', () => {
       (await statusOf(bot.request({ method: 'POST', path: '/apis/authentication.k8s.io/v1/selfsubjectreviews', body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }, impersonate: { username: 'slack:U0DAVE', groups: ['slack:oncall'] } }))) === 200;
     await waitFor('the RoleBindings and the impersonation names to take effect', async () => ((await ready()) ? true : undefined), 15_000, 100);
 
-    slack = await startFakeSlack({
-      users: [ALICE, BOB, CAROL, DAVE, MALLORY],
-      usergroups: { S0ONCALL: [CAROL.id, DAVE.id], S0SRE: [CAROL.id] },
+    bed = await startLookoutTestBed({
+      slack: {
+        users: [ALICE, BOB, CAROL, DAVE, MALLORY],
+        usergroups: { S0ONCALL: [CAROL.id, DAVE.id], S0SRE: [CAROL.id] },
+      },
+      config: { channel: 'C0ALERTS', identities: IDENTITIES },
+      signingSecret: SIGNING_SECRET,
+      webhookToken: 'rbac-gate-webhook-token-0123456',
+      extraEnv: { KUBECONFIG: servers.kube.kubeconfigs.bot },
     });
-    dir = mkdtempSync(join(tmpdir(), 'lookout-rbac-'));
-    const configFile = join(dir, 'config.yaml');
-    writeFileSync(configFile, stringify({ channel: 'C0ALERTS', identities: IDENTITIES }));
-    lookout = await startLookout({
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: slack.url,
-      LOOKOUT_WEBHOOK_TOKEN: 'rbac-gate-webhook-token-0123456',
-      LOOKOUT_CONFIG: configFile,
-      LOOKOUT_STATE: join(dir, 'state.db'),
-      KUBECONFIG: servers.kube.kubeconfigs.bot,
-    });
+    slack = bed.slack;
+    lookout = await startLookout(bed.env);
   });
 
   afterAll(async () => {
     await lookout?.stop();
-    await slack?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await bed?.close();
     // Other test files share the servers: give the impersonation role back as rbac.yaml has it.
     if (originalImpersonateRole) {
       const { metadata, rules } = originalImpersonateRole as KubeObject & { rules: unknown };

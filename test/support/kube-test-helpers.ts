@@ -4,15 +4,22 @@ import { waitFor } from './free-port.ts';
 import { ensureObject, type KubeObject } from './servers/kube-objects.ts';
 
 /**
- * Creates a namespace of the test's own, `<prefix>-<random>`, with its `default` ServiceAccount
- * (no controller makes it here, and the ServiceAccount admission plugin wants it before any Pod).
- * The servers are shared by every test file of a run, so each file works in namespaces of its own.
+ * Creates a namespace of the test's own, `<prefix>-<random>` (see `createNamespace`). The servers
+ * are shared by every test file of a run, so each file works in namespaces of its own.
  */
 export async function freshNamespace(admin: KubeHttp, prefix: string): Promise<string> {
   const name = `${prefix}-${randomBytes(4).toString('hex')}`;
+  await createNamespace(admin, name);
+  return name;
+}
+
+/**
+ * Creates namespace `name` (if missing) with its `default` ServiceAccount: no controller makes
+ * that here, and the ServiceAccount admission plugin wants it before any Pod.
+ */
+export async function createNamespace(admin: KubeHttp, name: string): Promise<void> {
   await ensureObject(admin, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   await ensureObject(admin, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } });
-  return name;
 }
 
 /** A RoleBinding of one User or Group subject to a Role or ClusterRole. */
