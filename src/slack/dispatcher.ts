@@ -53,68 +53,72 @@ export function createSlashCommandHandler(deps: DispatcherDeps) {
     const requestId = randomUUID().slice(0, 8);
     const [name = 'help', ...words] = splitWords(payload.text);
     const log = deps.log.child({ command: name, user: payload.user_id, requestId });
-    const actor: Actor = { slackUserId: payload.user_id, slackUserName: payload.user_name };
     const command = deps.commands.find((candidate) => candidate.name === name);
-
-    let outcome: Outcome = 'ok';
-    let reply: CommandReply;
-    // Set once the command's access is known, so a failure after that is audited too.
-    let audited: Omit<AuditEntry, 'outcome' | 'detail'> | undefined;
-    try {
-      if (command === undefined) throw new InvalidInput(`Unknown command \`${name}\`. Try \`${deps.slashCommand} help\`.`);
-      const parsed = command.args.safeParse(words);
-      if (!parsed.success) {
-        const reason = parsed.error.issues.map((issue) => issue.message).join('; ');
-        throw new InvalidInput(`${reason}\nUsage: \`${usageOf(deps.slashCommand, command)}\``);
-      }
-      const args: unknown = parsed.data;
-
-      let identity: KubeIdentity | undefined;
-      if (command.access) {
-        const attributes: ResourceAttributes = command.access(args);
-        const target = command.target?.(args);
-        audited = { action: command.name, actor, attributes, ...(target ? { target } : {}) };
-        const authorization = await deps.gate.authorize(actor, attributes);
-        if (!authorization.allowed) {
-          outcome = authorization.reason;
-          if (authorization.reason === 'denied') audited.identity = authorization.identity;
-          await deps.audit.record({ ...audited, outcome: 'denied', detail: authorization.message });
-          audited = undefined;
-          reply = { text: authorization.message };
-          log.info({ reason: authorization.reason }, 'command refused by the RBAC gate');
-        } else {
-          identity = authorization.identity;
-          audited.identity = identity;
-        }
-      }
-
-      reply ??= await command.run(context(deps, payload, actor, args, log, identity));
-      if (audited) {
-        await deps.audit.record({
-          ...audited,
-          outcome: 'allowed',
-          detail: reply.auditDetail ?? 'done',
-          ...(command.auditReason ? { reason: command.auditReason } : {}),
-        });
-      }
-    } catch (error) {
-      let detail: string;
-      if (error instanceof UserError) {
-        outcome = error instanceof InvalidInput ? 'invalid' : 'refused';
-        reply = { text: error.message };
-        detail = error.message;
-        log.info({ reason: error.message }, 'command refused');
-      } else {
-        outcome = 'error';
-        reply = { text: `Internal error (ref ${requestId}). The details are in Lookout's log.` };
-        detail = `internal error (ref ${requestId})`;
-        log.error({ err: error }, 'command failed');
-      }
-      if (audited) await deps.audit.record({ ...audited, outcome: 'failed', detail });
-    }
+    const { outcome, reply } = await attempt(deps, { payload, name, words, command, log, requestId });
     deps.metrics.slashCommands.inc({ command: command ? command.name : 'unknown', outcome });
     await respond({ response_type: 'ephemeral', text: reply.text });
   };
+}
+
+interface Attempt {
+  payload: SlashCommandPayload;
+  name: string;
+  words: string[];
+  command: AnyCommand | undefined;
+  log: Logger;
+  requestId: string;
+}
+
+/** Parse, gate, run; every path ends in a reply, and every gated attempt in one audit record. */
+async function attempt(deps: DispatcherDeps, { payload, name, words, command, log, requestId }: Attempt): Promise<{ outcome: Outcome; reply: CommandReply }> {
+  const actor: Actor = { slackUserId: payload.user_id, slackUserName: payload.user_name };
+  // Set once the command's access is known, so a failure after that is audited too.
+  let audited: Omit<AuditEntry, 'outcome' | 'detail'> | undefined;
+  try {
+    if (command === undefined) throw new InvalidInput(`Unknown command \`${name}\`. Try \`${deps.slashCommand} help\`.`);
+    const parsed = command.args.safeParse(words);
+    if (!parsed.success) {
+      const reason = parsed.error.issues.map((issue) => issue.message).join('; ');
+      throw new InvalidInput(`${reason}\nUsage: \`${usageOf(deps.slashCommand, command)}\``);
+    }
+    const args: unknown = parsed.data;
+
+    let identity: KubeIdentity | undefined;
+    if (command.access) {
+      const attributes: ResourceAttributes = command.access(args);
+      const target = command.target?.(args);
+      audited = { action: command.name, actor, attributes, ...(target ? { target } : {}) };
+      const authorization = await deps.gate.authorize(actor, attributes);
+      if (!authorization.allowed) {
+        const identityIfMapped = authorization.reason === 'denied' ? { identity: authorization.identity } : {};
+        await deps.audit.record({ ...audited, ...identityIfMapped, outcome: 'denied', detail: authorization.message });
+        log.info({ reason: authorization.reason }, 'command refused by the RBAC gate');
+        return { outcome: authorization.reason, reply: { text: authorization.message } };
+      }
+      identity = authorization.identity;
+      audited.identity = identity;
+    }
+
+    const reply = await command.run(context(deps, payload, actor, args, log, identity));
+    if (audited) {
+      await deps.audit.record({
+        ...audited,
+        outcome: 'allowed',
+        detail: reply.auditDetail ?? 'done',
+        ...(command.auditReason ? { reason: command.auditReason } : {}),
+      });
+    }
+    return { outcome: 'ok', reply };
+  } catch (error) {
+    if (error instanceof UserError) {
+      log.info({ reason: error.message }, 'command refused');
+      if (audited) await deps.audit.record({ ...audited, outcome: 'failed', detail: error.message });
+      return { outcome: error instanceof InvalidInput ? 'invalid' : 'refused', reply: { text: error.message } };
+    }
+    log.error({ err: error }, 'command failed');
+    if (audited) await deps.audit.record({ ...audited, outcome: 'failed', detail: `internal error (ref ${requestId})` });
+    return { outcome: 'error', reply: { text: `Internal error (ref ${requestId}). The details are in Lookout's log.` } };
+  }
 }
 
 function context(deps: DispatcherDeps, payload: SlashCommandPayload, actor: Actor, args: unknown, log: Logger, identity: KubeIdentity | undefined): CommandContext<unknown> {
