@@ -446,8 +446,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * A versioned row is done with `version` (delivered with `messageTs`, or abandoned without):
-   * posted_version never goes back, since a slower pass may finish an older version last.
+   * A versioned row is done with `version` (delivered with `messageTs`, or abandoned without).
+   * posted_version never moves back: settling an older version late must not mark a newer one unsent.
    */
   private settle(lane: Lane, id: number, version: number, messageTs?: string): void {
     const setTs = messageTs === undefined ? '' : 'message_ts = ?, ';
