@@ -11,6 +11,12 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/** The real timers, unref'd: an enrichment deadline or retry never keeps a stopping process alive. */
+export const UNREF_TIMERS: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 /** The pipeline's own settings (the sources have theirs in `enrichment:` too). */
 export interface EnrichmentRunnerConfig {
   /** How long a group's FIRST post may wait for enrichment; later results come as an edit. */
@@ -67,7 +73,7 @@ export class EnrichmentRunner {
   private stopped = false;
 
   constructor(options: EnrichmentRunnerOptions) {
-    this.options = { now: Date.now, timers: globalThis, ...options };
+    this.options = { now: Date.now, timers: UNREF_TIMERS, ...options };
   }
 
   /** Starts enriching queued groups, as many as the concurrency bound allows. */
@@ -144,6 +150,8 @@ export class EnrichmentRunner {
       return this.release(group.id, pending, log);
     } finally {
       timers.clearTimeout(deadline);
+      // After a failed write, sources may still be running (or queued for a request slot): stop them.
+      controller.abort(new Error('enrichment of this group ended'));
       this.controllers.delete(controller);
     }
   }

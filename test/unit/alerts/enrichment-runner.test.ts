@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EnrichmentRunner, MAX_ALERTS_PER_GROUP, type Timers } from '../../../alerts/enrichment-runner.ts';
+import { EnrichmentRunner, MAX_ALERTS_PER_GROUP, UNREF_TIMERS, type Timers } from '../../../alerts/enrichment-runner.ts';
 import { SourceUnavailable, type Enricher, type EnrichmentFact, type EnrichmentSource } from '../../../alerts/enrichers/enrichment.ts';
 import type { TrackedAlert } from '../../../alerts/group-state.ts';
 import { processPendingNotifications } from '../../../alerts/process-notifications.ts';
@@ -287,6 +287,26 @@ describe('enrichment pipeline: budget, edits, failures', () => {
     await at(BUDGET_MS);
     expect(slack.topLevel()).toHaveLength(1);
     expect(slack.topLevel()[0]!.text).toContain('TestAlert');
+  });
+
+  it('when writing fails, the sources still running are told to stop instead of running on for nobody', async () => {
+    const broken = Object.assign(Object.create(store) as SqliteStore, {
+      saveEnrichment: () => {
+        throw new Error('disk I/O error');
+      },
+    });
+    let signal: AbortSignal | undefined;
+    const runner = newRunner(broken, [new FakeEnricher('logs', (_alert, given) => ((signal = given), new Promise(() => undefined)))]);
+    await receive(runner, payload('g', [{ fingerprint: 'a' }]));
+    expect(signal?.aborted).toBe(false);
+    await at(BUDGET_MS); // the first write fails here
+    expect(signal?.aborted).toBe(true);
+  });
+
+  it('uses real timers that never keep the process alive', () => {
+    const handle = UNREF_TIMERS.setTimeout(() => undefined, 60_000) as NodeJS.Timeout;
+    expect(handle.hasRef()).toBe(false);
+    UNREF_TIMERS.clearTimeout(handle);
   });
 
   it('a restart during enrichment still posts at the budget, and the new process enriches and edits', async () => {
