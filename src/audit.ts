@@ -167,8 +167,9 @@ export function auditEvent(entry: AuditEntry, target: ObjectReference, reporting
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
     metadata: {
-      // <object>.<hex>, like the names Kubernetes' own recorders give; a DNS subdomain either way.
-      name: `${target.name.slice(0, 200).replace(/\.+$/, '')}.${at.toString(16)}${randomBytes(4).toString('hex')}`,
+      // <object>.<hex>, like the names Kubernetes' own recorders give. The object's name is cut
+      // to leave room, and a cut that ends in "-" or "." would make an invalid DNS subdomain.
+      name: `${target.name.slice(0, 200).replace(/[-.]+$/, '')}.${at.toString(16)}${randomBytes(4).toString('hex')}`,
       namespace,
       labels: { 'app.kubernetes.io/managed-by': REPORTING_CONTROLLER },
     },

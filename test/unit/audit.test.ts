@@ -158,6 +158,17 @@ describe('audit trail', () => {
     expect((kube.requests[0]!.body as { regarding: Record<string, unknown> }).regarding).toEqual({ apiVersion: 'v1', kind: 'Node', name: 'node-1' });
   });
 
+  it('names the Event validly even when the cut object name ends in a hyphen or dot', async () => {
+    const { audit, kube } = setup();
+    // A valid 253-character name whose 200th character is a hyphen.
+    const name = `${'a'.repeat(199)}-${'b'.repeat(53)}`;
+    await audit.record({ ...allowed, target: { apiVersion: 'v1', kind: 'Pod', namespace: 'shop', name } });
+    const eventName = (kube.requests[0]!.body as { metadata: { name: string } }).metadata.name;
+    // RFC 1123 subdomain, as the API server validates Event names.
+    expect(eventName).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/);
+    expect(eventName.length).toBeLessThanOrEqual(253);
+  });
+
   it('keeps the note within the 1 kB Kubernetes allows', async () => {
     const { audit, kube } = setup();
     await audit.record({ ...allowed, detail: 'é'.repeat(2000) });
