@@ -5,7 +5,8 @@ import type { FakeSlack, FakeSlackMessage } from '../support/fake-slack.ts';
 import { waitFor } from '../support/free-port.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
-import { createNamespace } from '../support/kube-test-helpers.ts';
+import { createNamespace, writeStatus as writeObjectStatus } from '../support/kube-test-helpers.ts';
+import { pushToLoki } from '../support/loki-test-helpers.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
 
@@ -36,9 +37,7 @@ async function create(path: string, body: Record<string, unknown>): Promise<{ me
   return admin.request({ method: 'POST', path, body });
 }
 
-async function writeStatus(path: string, status: Record<string, unknown>): Promise<void> {
-  await admin.request({ method: 'PATCH', path: `${path}/status`, body: { status }, contentType: 'application/merge-patch+json' });
-}
+const writeStatus = (path: string, status: Record<string, unknown>) => writeObjectStatus(admin, path, status);
 
 async function pushLogs(url: string): Promise<void> {
   const at = (offsetMs: number) => String(BigInt(STARTED + offsetMs) * 1_000_000n);
@@ -52,13 +51,7 @@ async function pushLogs(url: string): Promise<void> {
       ],
     },
   ];
-  const response = await fetch(`${url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ streams }) });
-  expect(response.status).toBe(204);
-  await waitFor('Loki to return the pushed lines', async () => {
-    const query = new URLSearchParams({ query: `{namespace="${NS}"}`, start: at(-300_000), end: at(60_000), limit: '10' });
-    const answer = (await (await fetch(`${url}/loki/api/v1/query_range?${query.toString()}`)).json()) as { data: { result: Array<{ values: unknown[] }> } };
-    return answer.data.result.reduce((total, stream) => total + stream.values.length, 0) >= 3 ? true : undefined;
-  });
+  await pushToLoki(url, streams, `{namespace="${NS}"}`, 3);
 }
 
 beforeAll(async () => {

@@ -7,8 +7,8 @@ import type { TrackedAlert } from '../../alerts/group-state.ts';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import type { Metrics } from '../../src/metrics.ts';
 import { freshMetrics, metricValue, payload } from '../helpers/fakes.ts';
-import { waitFor } from '../support/free-port.ts';
-import { createNamespace } from '../support/kube-test-helpers.ts';
+import { createNamespace, writeStatus as writeObjectStatus } from '../support/kube-test-helpers.ts';
+import { pushToLoki } from '../support/loki-test-helpers.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
 
@@ -38,9 +38,7 @@ async function create(path: string, body: Record<string, unknown>): Promise<{ me
   return admin.request({ method: 'POST', path, body });
 }
 
-async function writeStatus(path: string, status: Record<string, unknown>): Promise<void> {
-  await admin.request({ method: 'PATCH', path: `${path}/status`, body: { status }, contentType: 'application/merge-patch+json' });
-}
+const writeStatus = (path: string, status: Record<string, unknown>) => writeObjectStatus(admin, path, status);
 
 async function createPod(name: string, rsUid: string, status: Record<string, unknown>): Promise<void> {
   await create(`/api/v1/namespaces/${NS}/pods`, {
@@ -110,15 +108,7 @@ async function pushLogs(url: string): Promise<void> {
     // Another pod's errors must not show up in this pod's excerpt.
     { stream: { namespace: NS, pod: SIBLINGS[0], container: 'app' }, values: [[at(-10_000), 'ERROR something about a sibling']] },
   ];
-  const response = await fetch(`${url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ streams }) });
-  expect(response.status).toBe(204);
-  // Loki serves pushed lines from the ingester at once; wait only in case it is still settling.
-  await waitFor('Loki to return the pushed lines', async () => {
-    const query = new URLSearchParams({ query: `{namespace="${NS}"}`, start: at(-300_000), end: at(60_000), limit: '100' });
-    const answer = (await (await fetch(`${url}/loki/api/v1/query_range?${query.toString()}`)).json()) as { data: { result: Array<{ values: unknown[] }> } };
-    const lines = answer.data.result.reduce((total, stream) => total + stream.values.length, 0);
-    return lines >= 6 ? true : undefined;
-  });
+  await pushToLoki(url, streams, `{namespace="${NS}"}`, 6);
 }
 
 beforeAll(async () => {

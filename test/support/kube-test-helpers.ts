@@ -22,6 +22,11 @@ export async function createNamespace(admin: KubeHttp, name: string): Promise<vo
   await ensureObject(admin, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: name } });
 }
 
+/** Writes an object's status (`PATCH …/status`, merge patch): no controllers run here, so tests set it. */
+export async function writeStatus(admin: KubeHttp, path: string, status: Record<string, unknown>): Promise<void> {
+  await admin.request({ method: 'PATCH', path: `${path}/status`, body: { status }, contentType: 'application/merge-patch+json' });
+}
+
 /** A RoleBinding of one User or Group subject to a Role or ClusterRole. */
 export function roleBinding(namespace: string, name: string, role: { kind: 'ClusterRole' | 'Role'; name: string }, subject: { kind: 'User' | 'Group'; name: string }): KubeObject {
   return {
