@@ -5,18 +5,11 @@ import type { TrackedAlert } from './group-state.ts';
 import {
   SourceUnavailable,
   type AlertEnrichment,
-  type AlertTarget,
-  type Enricher,
   type EnrichmentFact,
   type EnrichmentSource,
+  type EnrichmentSources,
   type SourceFailure,
 } from './enrichers/enrichment.ts';
-
-/** Where enrichment comes from: target resolution plus the enrichers (alerts/enrichers/index.ts). */
-export interface EnrichmentSources {
-  resolveTarget(alert: TrackedAlert): AlertTarget;
-  enrichers: readonly Enricher[];
-}
 
 export interface AlertEnrichmentOptions {
   sources: EnrichmentSources;

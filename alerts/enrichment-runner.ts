@@ -1,8 +1,8 @@
 import type { Logger } from '../src/log.ts';
 import type { Metrics } from '../src/metrics.ts';
 import type { EnrichmentWork, PendingEnrichment, Store } from '../src/state/store.ts';
-import { startAlertEnrichment, type AlertEnrichmentRun, type EnrichmentSources } from './enrich-group.ts';
-import type { AlertEnrichment, GroupEnrichment } from './enrichers/enrichment.ts';
+import { startAlertEnrichment, type AlertEnrichmentRun } from './enrich-group.ts';
+import type { AlertEnrichment, EnrichmentSources, GroupEnrichment } from './enrichers/enrichment.ts';
 import type { TrackedAlert } from './group-state.ts';
 
 /** Timer functions, injected so tests drive time by hand. */

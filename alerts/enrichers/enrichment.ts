@@ -45,6 +45,13 @@ export interface Enricher {
   enrich(alert: TrackedAlert, target: AlertTarget, signal: AbortSignal): Promise<EnrichmentFact | undefined>;
 }
 
+/** Where enrichment comes from: target resolution plus the enrichers (built by alerts/enrichers/index.ts). */
+export interface EnrichmentSources {
+  resolveTarget(alert: TrackedAlert): AlertTarget;
+  /** In the order their facts should be shown: pod, workload, events, node, logs. */
+  enrichers: readonly Enricher[];
+}
+
 /** Everything known about one alert of a group, keyed by fingerprint in GroupEnrichment. */
 export interface AlertEnrichment {
   target: AlertTarget;

@@ -1,8 +1,7 @@
 import type { Metrics } from '../../src/metrics.ts';
 import { LokiClient } from '../../src/integrations/loki.ts';
 import { KubeReader, type KubeRequester } from '../../src/kube/kube-reader.ts';
-import type { TrackedAlert } from '../group-state.ts';
-import type { AlertTarget, Enricher } from './enrichment.ts';
+import type { Enricher, EnrichmentSources } from './enrichment.ts';
 import type { EnrichmentConfig } from './enrichment-config.ts';
 import { createEventsEnricher } from './events.ts';
 import { createLogsEnricher } from './logs.ts';
@@ -12,6 +11,8 @@ import { createRedactor } from './redact.ts';
 import { resolveTarget } from './target.ts';
 import { createWorkloadEnricher } from './workload.ts';
 
+export type { EnrichmentSources };
+
 export interface EnrichmentSourcesOptions {
   /** Lookout's own Kubernetes client (a KubeHttp); without it the Kubernetes sources are left out. */
   kube?: KubeRequester;
@@ -20,12 +21,6 @@ export interface EnrichmentSourcesOptions {
   config: EnrichmentConfig;
   metrics: Metrics;
   now: () => number;
-}
-
-export interface EnrichmentSources {
-  resolveTarget(alert: TrackedAlert): AlertTarget;
-  /** In the order their facts should be shown: pod, workload, events, node, logs. */
-  enrichers: Enricher[];
 }
 
 /**
