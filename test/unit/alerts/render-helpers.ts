@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { types as slack } from '@slack/bolt';
 import { expect } from 'vitest';
-import type { GroupState, TrackedAlert } from '../../../alerts/group-state.ts';
+import type { GroupState } from '../../../alerts/group-state.ts';
+import { mergeNotification } from '../../../alerts/merge-group.ts';
 import { alertmanagerPayloadSchema } from '../../../alerts/payload.ts';
 import { ACK_ACTION_ID, LINK_ACTION_PREFIX, type SlackMessage } from '../../../alerts/render.ts';
 
@@ -12,28 +13,10 @@ import { ACK_ACTION_ID, LINK_ACTION_PREFIX, type SlackMessage } from '../../../a
 
 const fixtures = new URL('../../fixtures/alertmanager/', import.meta.url);
 
-/** A fixture, parsed through the schema so it cannot drift from what Lookout accepts. */
+/** A fixture, parsed through the schema so it cannot drift, folded into a group as Lookout folds it. */
 export function groupOf(name: string): GroupState {
   const payload = alertmanagerPayloadSchema.parse(JSON.parse(readFileSync(new URL(`${name}.json`, fixtures), 'utf8')));
-  return {
-    groupKey: payload.groupKey,
-    receiver: payload.receiver,
-    externalURL: payload.externalURL,
-    groupLabels: payload.groupLabels,
-    commonLabels: payload.commonLabels,
-    commonAnnotations: payload.commonAnnotations,
-    alerts: sortAlerts(payload.alerts),
-    truncatedAlerts: payload.truncatedAlerts,
-  };
-}
-
-/** GroupState's documented order, written out independently of merge-group.ts: firing first, then startsAt, then fingerprint. */
-function sortAlerts(alerts: readonly TrackedAlert[]): TrackedAlert[] {
-  const key = (a: TrackedAlert) => [a.status === 'firing' ? 0 : 1, Date.parse(a.startsAt), a.fingerprint] as const;
-  return [...alerts].sort((a, b) => {
-    const [x, y] = [key(a), key(b)];
-    return x[0] - y[0] || x[1] - y[1] || (x[2] < y[2] ? -1 : x[2] > y[2] ? 1 : 0);
-  });
+  return mergeNotification(undefined, payload).state;
 }
 
 /** Slack's documented limits for the blocks Lookout's messages use, plus its undocumented total. */
