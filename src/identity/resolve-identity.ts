@@ -67,14 +67,28 @@ export class IdentityResolver {
       derivation.push(`verified email ${email} matches domain ${rule.domain}${rule.groups.length ? ` → groups ${rule.groups.join(', ')}` : ''}`);
     }
 
+    // Groups only ever add permissions (RBAC has no deny), so a user group Slack cannot list right
+    // now is left out rather than failing everyone's mapping; the person sees it in `whoami`.
+    const unreadable: string[] = [];
     for (const rule of this.config.usergroups) {
-      const members = await this.cached(this.usergroups, rule.slack, async () => new Set(await this.directory.usergroupMembers(rule.slack)));
+      let members: ReadonlySet<string>;
+      try {
+        members = await this.cached(this.usergroups, rule.slack, async () => new Set(await this.directory.usergroupMembers(rule.slack)));
+      } catch {
+        unreadable.push(rule.slack);
+        continue;
+      }
       if (!members.has(person.id)) continue;
       rule.groups.forEach((group) => groups.add(group));
       derivation.push(`member of Slack user group ${rule.slack} → groups ${rule.groups.join(', ')}`);
     }
 
-    if (derivation.length === 0) return { ok: false, reason: 'no identity rule maps this Slack user' };
+    if (derivation.length === 0) {
+      // Without those groups the person may look unmapped when they are not: fail, don't mislead.
+      if (unreadable.length > 0) throw new Error(`Slack did not list the user groups ${unreadable.join(', ')}`);
+      return { ok: false, reason: 'no identity rule maps this Slack user' };
+    }
+    if (unreadable.length > 0) derivation.push(`Slack user groups ${unreadable.join(', ')} could not be read just now; their groups are left out`);
     // Only user-group rules matched: the Slack user id is the stable name for the person.
     username ??= person.id;
     return {

@@ -107,6 +107,31 @@ describe('IdentityResolver', () => {
     expect(await resolver.resolve('UALICE')).toMatchObject({ ok: true, identity: { username: 'slack:alice' } });
   });
 
+  it('leaves out a user group Slack cannot list instead of failing the whole mapping', async () => {
+    const groupsDown: SlackDirectory = {
+      person: async (id) => ({ id, ...human, verifiedEmail: `${id.toLowerCase()}@example.com` }),
+      usergroupMembers: async () => {
+        throw new Error('usergroups.users.list failed');
+      },
+    };
+    const resolver = new IdentityResolver({ config, directory: groupsDown });
+    const result = await resolver.resolve('UALICE');
+    expect(result).toMatchObject({ ok: true, identity: { username: 'slack:alice', groups: ['slack:developers', 'slack:sre'] } });
+    expect(result.ok && result.identity.derivation.at(-1)).toMatch(/SONCALL could not be read/);
+  });
+
+  it('fails rather than calling someone unmapped when only an unreadable user group could map them', async () => {
+    const groupsOnly = identitiesSchema.parse({ usergroups: [{ slack: 'SONCALL', groups: ['oncall'] }] });
+    const groupsDown: SlackDirectory = {
+      person: async (id) => ({ id, ...human }),
+      usergroupMembers: async () => {
+        throw new Error('usergroups.users.list failed');
+      },
+    };
+    const resolver = new IdentityResolver({ config: groupsOnly, directory: groupsDown });
+    await expect(resolver.resolve('UCAROL')).rejects.toThrow(/SONCALL/);
+  });
+
   it('refuses prefixes that could collide with cluster identities', () => {
     expect(identitiesSchema.safeParse({ prefix: 'system:' }).success).toBe(false);
     expect(identitiesSchema.safeParse({ prefix: 'slack' }).success).toBe(false);
