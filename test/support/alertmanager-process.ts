@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor } from './free-port.ts';
+import { freePort, StopWaiting, waitFor } from './free-port.ts';
 import { processWatchdog } from './watchdog.ts';
 
 /** The Debian package's binary; PROMETHEUS_ALERTMANAGER overrides it. */
@@ -97,7 +97,7 @@ receivers:
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitFor('Alertmanager to become ready', async () => {
-      if (child.exitCode !== null) throw new Error(`alertmanager exited:\n${output}`);
+      if (child.exitCode !== null || child.signalCode !== null) throw new StopWaiting(`alertmanager exited:\n${output}`);
       const res = await fetch(`${url}/-/ready`).catch(() => undefined);
       return res?.ok ? true : undefined;
     });

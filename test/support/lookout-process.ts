@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from './free-port.ts';
+import { freePort, StopWaiting, waitFor } from './free-port.ts';
 import { processWatchdog } from './watchdog.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -42,7 +42,7 @@ export async function startLookout(env: Record<string, string>, port?: number): 
 
   try {
     await waitFor('Lookout to become ready', async () => {
-      if (child.exitCode !== null) throw new Error(`Lookout exited with ${child.exitCode}:\n${output}`);
+      if (child.exitCode !== null || child.signalCode !== null) throw new StopWaiting(`Lookout exited with ${child.exitCode ?? child.signalCode}:\n${output}`);
       const res = await fetch(`${url}/readyz`).catch(() => undefined);
       return res?.ok ? true : undefined;
     });
