@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processWatchdog } from '../watchdog.ts';
 
 /** Repository root (this file is test/support/servers/binaries.ts). */
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
@@ -27,11 +28,19 @@ function cacheDir(env: NodeJS.ProcessEnv): string {
  */
 export async function buildServers(env: NodeJS.ProcessEnv = process.env): Promise<ServerBinaries> {
   const stdout = await new Promise<string>((resolvePromise, reject) => {
-    const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    // Its own process group, watched: if this process dies mid-build (Ctrl-C, kill -9), the
+    // watchdog kills the whole build (bash and its go processes), not just bash.
+    const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'], env, detached: true });
+    const group = child.pid === undefined ? undefined : -child.pid;
+    if (group !== undefined) processWatchdog().watch(group);
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`test/servers/build.sh exited with ${code}; its output is above`))));
+    child.once('exit', (code) => {
+      if (group !== undefined) processWatchdog().forget(group);
+      if (code === 0) resolvePromise(out);
+      else reject(new Error(`test/servers/build.sh exited with ${code}; its output is above`));
+    });
   });
   const built = new Map<string, string>();
   for (const line of stdout.split('\n')) {
