@@ -86,6 +86,8 @@ build_server() {
 	# One builder per server at a time; a second caller waits, then finds the result.
 	exec {lock}>"$cache/.lock-$server"
 	flock "$lock"
+	# Left by a build that was killed (we hold the lock: no other build of it is running).
+	rm -rf "$cache/.tmp-$server-"*
 	if [[ -d $dir ]]; then
 		echo "build.sh: $server is up to date ($dir)" >&2
 	else
