@@ -2,6 +2,13 @@ import { compilePattern } from './enrichment-config.ts';
 
 export const REDACTED = '[REDACTED]';
 
+/**
+ * Lines are cut to this length before any pattern runs. Callers show at most a few hundred
+ * characters of a line, while a regex can take time quadratic in a line's length: Loki keeps
+ * lines of 256 KB, and one crafted line must not hold the event loop (webhooks, Slack acks).
+ */
+export const REDACT_LINE_MAX = 4096;
+
 /** Removes secrets from text that Lookout shows but did not write: log lines, event and status messages. */
 export interface Redactor {
   redact(text: string): string;
@@ -18,7 +25,7 @@ export function createRedactor(patterns: readonly string[]): Redactor {
   const compiled = patterns.map(compilePattern);
   return {
     redact(text) {
-      let out = text;
+      let out = text.split('\n').map(capLine).join('\n');
       for (const pattern of compiled) {
         pattern.lastIndex = 0;
         out = out.replace(pattern, (match) => match.split('\n').map(() => REDACTED).join('\n'));
@@ -26,4 +33,11 @@ export function createRedactor(patterns: readonly string[]): Redactor {
       return out;
     },
   };
+}
+
+function capLine(line: string): string {
+  if (line.length <= REDACT_LINE_MAX) return line;
+  let cut = line.slice(0, REDACT_LINE_MAX - 1);
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
 }

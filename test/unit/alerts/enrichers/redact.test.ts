@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_REDACT_PATTERNS, enrichmentSchema } from '../../../../alerts/enrichers/enrichment-config.ts';
-import { createRedactor } from '../../../../alerts/enrichers/redact.ts';
+import { REDACT_LINE_MAX, createRedactor } from '../../../../alerts/enrichers/redact.ts';
 
 const { redact } = createRedactor(DEFAULT_REDACT_PATTERNS);
 
@@ -46,6 +46,25 @@ describe('default redaction', () => {
     'http://host:8080/path@v2 is not a password',
   ])('keeps ordinary text: %s', (line) => {
     expect(redact(line)).toBe(line);
+  });
+
+  // Any workload writes log lines, and Loki keeps lines of 256 KB: one crafted line must not hold
+  // the event loop (webhooks, Slack acks) for minutes, as backtracking lookbehinds would.
+  it.each([
+    ['a run of spaces', `x${' '.repeat(300_000)}y`],
+    ['a run of colons', `a${':'.repeat(300_000)}`],
+    ['spaces after aws_secret_access_key', `aws_secret_access_key${' '.repeat(300_000)}`],
+    ['repeated JWT starts', 'eyJ-'.repeat(75_000)],
+  ])('redacts %s of 300 KB in one pass, cutting the line at a length nobody is shown', (_name, line) => {
+    const out = redact(`${line}\nAuthorization: Bearer abcdefgh12345678`);
+    const [first, second] = out.split('\n');
+    expect(first!.length).toBeLessThanOrEqual(REDACT_LINE_MAX);
+    expect(first!.endsWith('…')).toBe(true);
+    expect(second).toBe('Authorization: Bearer [REDACTED]');
+  });
+
+  it('still finds a bearer token after a long run of spaces', () => {
+    expect(redact(`Bearer${' '.repeat(1000)}abcdefgh12345678 ok`)).toBe(`Bearer${' '.repeat(1000)}[REDACTED] ok`);
   });
 
   it('applies configured patterns instead of the defaults, with (?i) for case-insensitive', () => {
