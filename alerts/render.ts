@@ -433,8 +433,15 @@ function clipAtLine(text: string, max: number): string {
   return cut > 0 ? `${text.slice(0, cut)}\n…` : '…';
 }
 
+/** Each line break, with the whitespace around it, becomes one space. */
 export function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  // Not /\s*\n\s*/g: on a long run of spaces without a break that regex backtracks over the
+  // whole run at every position (quadratic: minutes for the 1 MB a webhook may carry).
+  return text
+    .split('\n')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .join(' ');
 }
 
 function plural(count: number, noun: string): string {

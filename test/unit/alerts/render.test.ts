@@ -212,6 +212,17 @@ describe('renderGroupMessage limits', () => {
     for (const text of sectionTexts(message)) expect(text).not.toMatch(/&(?:a|am|amp|l|lt|g|gt)?…/);
   });
 
+  // Annotations are templated from labels, which any workload exposing metrics can fill: a long
+  // run of spaces must not cost time quadratic in its length (the webhook accepts up to 1 MB).
+  it('renders annotations with a 500 kB run of spaces in one pass', () => {
+    const group = bigGroup(3, 1);
+    group.commonAnnotations = { summary: `disk full${' '.repeat(500_000)}\n on /var` };
+    group.alerts = group.alerts.map((a) => ({ ...a, annotations: { description: `x${' '.repeat(500_000)}y` } }));
+    const message = renderGroupMessage(group);
+    expectWithinSlackLimits(message);
+    expect(sectionTexts(message)[0]).toBe('*disk full on /var*');
+  });
+
   it('survives a group without alerts', () => {
     const group = bigGroup(0);
     const message = renderGroupMessage(group);
