@@ -82,7 +82,6 @@ export interface KubeReaderOptions {
   maxConcurrent: number;
   /** Bounds one request even when its callers wait longer. */
   requestTimeoutMs: number;
-  maxCacheEntries?: number;
 }
 
 const WORKLOAD_PATHS: Record<WorkloadObjectKind, { resource: string; schema: z.ZodType }> = {
@@ -108,11 +107,12 @@ export class KubeReader implements KubeReadView {
   private readonly lookups: SharedLookups<unknown>;
   private readonly requestTimeoutMs: number;
 
-  constructor({ http, requests, now, cacheTtlMs, maxConcurrent, requestTimeoutMs, maxCacheEntries }: KubeReaderOptions) {
+  constructor({ http, requests, now, cacheTtlMs, maxConcurrent, requestTimeoutMs }: KubeReaderOptions) {
     this.http = http;
     this.requests = requests;
     this.limit = new ConcurrencyLimit(maxConcurrent);
-    this.lookups = new SharedLookups({ now, ttlMs: cacheTtlMs, ...(maxCacheEntries === undefined ? {} : { maxEntries: maxCacheEntries }) });
+    // SharedLookups' own bound on entries (10,000) holds the cache to the working set of a storm.
+    this.lookups = new SharedLookups({ now, ttlMs: cacheTtlMs });
     this.requestTimeoutMs = requestTimeoutMs;
   }
 
