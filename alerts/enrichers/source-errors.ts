@@ -1,4 +1,6 @@
+import { LokiError } from '../../src/integrations/loki.ts';
 import { KubeApiError } from '../../src/kube/kube-http.ts';
+import { KubeReadError } from '../../src/kube/kube-reader.ts';
 import { SourceUnavailable } from './enrichment.ts';
 
 /** Node's codes for "could not talk to the server at all". */
@@ -37,11 +39,8 @@ export function toSourceUnavailable(error: unknown): unknown {
   }
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && UNREACHABLE.has(code)) return new SourceUnavailable('unreachable', { cause: error });
-  // KubeReadError and LokiError carry a reason chosen to be safe.
-  const reason = (error as { reason?: unknown }).reason;
-  if ((name === 'KubeReadError' || name === 'LokiError') && typeof reason === 'string') {
-    return new SourceUnavailable(reason, { cause: error });
-  }
+  // These carry a reason chosen to be safe.
+  if (error instanceof KubeReadError || error instanceof LokiError) return new SourceUnavailable(error.reason, { cause: error });
   return error;
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SourceUnavailable } from '../../../../alerts/enrichers/enrichment.ts';
 import { createPodEnricher } from '../../../../alerts/enrichers/pod.ts';
 import { KubeApiError } from '../../../../src/kube/kube-http.ts';
+import { KubeReadError } from '../../../../src/kube/kube-reader.ts';
 import { FakeReader, NOW, alertWith, crashLoopingPod, defaultRedactor as redactor, evictedPod, healthyPod, imagePullPod, never } from './kube-fixtures.ts';
 
 function enricher(reader: FakeReader) {
@@ -79,6 +80,13 @@ describe('pod enricher', () => {
     expect(failure).toBeInstanceOf(SourceUnavailable);
     expect((failure as SourceUnavailable).reason).toBe('forbidden');
     expect((failure as SourceUnavailable).message).not.toContain('system:serviceaccount');
+  });
+
+  it('fails with "invalid response" when the answer has the wrong shape', async () => {
+    const reader = new FakeReader();
+    reader.failWith = new KubeReadError('invalid response');
+    const failure = await enricher(reader).enrich(alert, { namespace: 'shop', pod: 'x' }, never).catch((error: unknown) => error);
+    expect((failure as SourceUnavailable).reason).toBe('invalid response');
   });
 
   it('escapes what it quotes from the object', async () => {
