@@ -17,7 +17,9 @@ const labelNames = (defaults: string[]) => z.array(labelName).min(1).default(def
  * proxy) without `honor_labels: true`, the target labels that service discovery attached —
  * the namespace, pod and container of the exporter itself — keep the plain names, and the
  * labels the exporter reported about the object are renamed to `exported_namespace`,
- * `exported_pod`, `exported_container`. Where present, they are the ones the alert is about.
+ * `exported_pod`, `exported_container`. Where present, they are the ones the alert is about;
+ * with an exported namespace the plain pod and container are the exporter's own, so resolveTarget
+ * then reads only exported ones.
  * Setups with honor_labels (kube-prometheus-stack's default) never have them, so this costs nothing.
  * Workload labels get no fallback: service discovery does not attach deployment or node labels
  * under those names, so they do not collide.
