@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { escapeMrkdwn, oneLine } from '../alerts/render.ts';
 import type { AuditEntry, AuditTrail, ObjectReference } from './access/authorization.ts';
 import { describePermission } from './kube/access-review.ts';
 import type { KubeHttp } from './kube/kube-http.ts';
@@ -147,15 +148,15 @@ const OUTCOME_ICON = { allowed: '✅', denied: '⛔', failed: '⚠️' } as cons
 
 /** One mrkdwn line for the audit channel. Everything people typed is escaped: no mentions, no links. */
 export function channelLine(entry: AuditEntry): string {
-  const who = /^[UW][A-Z0-9]{2,}$/.test(entry.actor.slackUserId) ? `<@${entry.actor.slackUserId}>` : escape(entry.actor.slackUserId);
+  const who = /^[UW][A-Z0-9]{2,}$/.test(entry.actor.slackUserId) ? `<@${entry.actor.slackUserId}>` : escapeMrkdwn(entry.actor.slackUserId);
   const as = entry.identity
-    ? ` as \`${escape(entry.identity.username)}\`${entry.identity.groups.length > 0 ? ` (groups ${entry.identity.groups.map((g) => `\`${escape(g)}\``).join(', ')})` : ''}`
+    ? ` as \`${escapeMrkdwn(entry.identity.username)}\`${entry.identity.groups.length > 0 ? ` (groups ${entry.identity.groups.map((g) => `\`${escapeMrkdwn(g)}\``).join(', ')})` : ''}`
     : ' (no Kubernetes identity)';
-  const target = entry.target ? ` · on ${escape(describeObject(entry.target))}` : '';
-  const detail = entry.detail !== '' ? ` — ${escape(oneLine(scrubSecrets(entry.detail)))}` : '';
+  const target = entry.target ? ` · on ${escapeMrkdwn(describeObject(entry.target))}` : '';
+  const detail = entry.detail !== '' ? ` — ${escapeMrkdwn(oneLine(scrubSecrets(entry.detail)))}` : '';
   const line =
-    `${OUTCOME_ICON[entry.outcome]} *${escape(entry.action)}* ${entry.outcome} · ${who} (${escape(oneLine(scrubSecrets(entry.actor.slackUserName)))})${as}` +
-    ` · ${escape(describePermission(entry.attributes))}${target}${detail}`;
+    `${OUTCOME_ICON[entry.outcome]} *${escapeMrkdwn(entry.action)}* ${entry.outcome} · ${who} (${escapeMrkdwn(oneLine(scrubSecrets(entry.actor.slackUserName)))})${as}` +
+    ` · ${escapeMrkdwn(describePermission(entry.attributes))}${target}${detail}`;
   return clip(line, 3000);
 }
 
@@ -220,14 +221,6 @@ function camel(action: string): string {
   const words = action.split(/[^A-Za-z0-9]+/).filter((word) => word !== '');
   const joined = words.map((word) => word[0]!.toUpperCase() + word.slice(1)).join('');
   return joined === '' ? 'Action' : joined;
-}
-
-function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
 function clip(text: string, max: number): string {
