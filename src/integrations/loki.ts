@@ -23,7 +23,8 @@ export interface LokiRangeQuery {
 
 /**
  * A failed Loki query. `reason` is short and safe to show: "timeout", "unreachable",
- * "HTTP 400", "invalid response". Loki's error body is never kept: it quotes the query.
+ * "HTTP 400", "invalid response", "response too large". Loki's error body is never kept: it
+ * quotes the query.
  */
 export class LokiError extends Error {
   readonly reason: string;
@@ -42,6 +43,11 @@ export interface LokiClientOptions {
   requestTimeoutMs: number;
   /** X-Scope-OrgID, for a multi-tenant Loki. */
   tenant?: string;
+  /**
+   * Largest answer read, in bytes after decompression (default 2 MiB). Lookout shows a few KB of
+   * log lines; a bigger answer (a huge limit, a misbehaving proxy) would only cost memory.
+   */
+  maxResponseBytes?: number;
   /** lookout_loki_requests_total{outcome}. */
   requests?: Counter<'outcome'>;
 }
@@ -61,7 +67,7 @@ export class LokiClient implements LokiPort {
   private readonly shared = new SharedLookups<LokiEntry[]>({ now: () => 0, ttlMs: 0 });
   private readonly requests: Counter<'outcome'> | undefined;
 
-  constructor({ baseUrl, maxConcurrent, requestTimeoutMs, tenant, requests }: LokiClientOptions) {
+  constructor({ baseUrl, maxConcurrent, requestTimeoutMs, tenant, requests, maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES }: LokiClientOptions) {
     this.http = axios.create({
       baseURL: baseUrl.replace(/\/+$/, ''),
       timeout: requestTimeoutMs,
@@ -70,6 +76,10 @@ export class LokiClient implements LokiPort {
       validateStatus: () => true,
       maxRedirects: 0,
       responseType: 'json',
+      // axios reads without limit by default; it stops reading past these (decompressed) sizes.
+      maxContentLength: maxResponseBytes,
+      // A query_range is a GET and sends no body; the bound only matters if that ever changes.
+      maxBodyLength: maxResponseBytes,
     });
     this.limit = new ConcurrencyLimit(maxConcurrent);
     this.requests = requests;
@@ -93,7 +103,7 @@ export class LokiClient implements LokiPort {
       response = await this.http.get<unknown>('/loki/api/v1/query_range', { params, signal });
     } catch (error) {
       const failure = classify(error);
-      this.requests?.inc({ outcome: failure.reason === 'timeout' ? 'timeout' : failure.reason === 'aborted' ? 'aborted' : 'unreachable' });
+      this.requests?.inc({ outcome: OUTCOME_BY_REASON[failure.reason] ?? 'unreachable' });
       throw failure;
     }
     if (response.status < 200 || response.status >= 300) {
@@ -111,12 +121,31 @@ export class LokiClient implements LokiPort {
   }
 }
 
-/** A timeout, a cancellation (the caller's deadline), or no answer at all; never the body. */
+const DEFAULT_MAX_RESPONSE_BYTES = 2 * 1024 * 1024;
+
+/** lookout_loki_requests_total{outcome} for each failure reason classify() gives. */
+const OUTCOME_BY_REASON: Readonly<Record<string, string>> = {
+  timeout: 'timeout',
+  aborted: 'aborted',
+  unreachable: 'unreachable',
+  'invalid response': 'invalid',
+  'response too large': 'too_large',
+};
+
+/**
+ * A timeout, a cancellation (the caller's deadline), an answer too big or broken off, or no
+ * answer at all; never the body.
+ */
 function classify(error: unknown): LokiError {
   if (axios.isCancel(error)) return new LokiError('aborted');
   const code = (error as { code?: unknown }).code;
   if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return new LokiError('timeout');
   if (code === 'ERR_CANCELED') return new LokiError('aborted');
+  if (code === 'ERR_BAD_RESPONSE') {
+    // axios' only signal for the size limit is its message; the message never holds the body.
+    const message = error instanceof Error ? error.message : '';
+    return new LokiError(/maxContentLength/.test(message) ? 'response too large' : 'invalid response', { cause: code });
+  }
   // Keep only the code as the cause: axios errors carry the request config (headers included).
   return new LokiError('unreachable', { cause: typeof code === 'string' ? code : undefined });
 }

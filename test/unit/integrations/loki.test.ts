@@ -90,6 +90,49 @@ describe('LokiClient.queryRange', () => {
     await expect(loki.queryRange({ query: QUERY, startNs: START, endNs: END, limit: 5 })).rejects.toMatchObject({ reason: 'invalid response' });
   });
 
+  it('stops reading an answer past the size limit and says so, without the body', async () => {
+    const secretLine = 'token=hunter2 '.repeat(200);
+    nock(LOKI)
+      .get('/loki/api/v1/query_range')
+      .query(true)
+      .reply(200, streams([{ stream: { pod: 'cart-1' }, values: [['1772445300000000000', secretLine]] }]));
+    const { loki, metrics } = client({ maxResponseBytes: 1024 });
+    const error = await loki.queryRange({ query: QUERY, startNs: START, endNs: END, limit: 5 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(LokiError);
+    expect((error as LokiError).reason).toBe('response too large');
+    expect(JSON.stringify(error) + String(error) + String((error as Error).cause)).not.toContain('hunter2');
+    expect(await metricValue(metrics, 'lookout_loki_requests_total', { outcome: 'too_large' })).toBe(1);
+  });
+
+  it('reads an answer under the size limit', async () => {
+    nock(LOKI)
+      .get('/loki/api/v1/query_range')
+      .query(true)
+      .reply(200, streams([{ stream: { pod: 'cart-1' }, values: [['1772445300000000000', 'x'.repeat(500)]] }]));
+    const { loki } = client({ maxResponseBytes: 1024 });
+    expect(await loki.queryRange({ query: QUERY, startNs: START, endNs: END, limit: 5 })).toHaveLength(1);
+  });
+
+  it('bounds answers at 2 MiB by default', async () => {
+    const line = 'y'.repeat(64 * 1024);
+    const values = Array.from({ length: 40 }, (_, i) => [String(1772445300000000000n + BigInt(i)), line]);
+    nock(LOKI).get('/loki/api/v1/query_range').query(true).reply(200, streams([{ stream: { pod: 'cart-1' }, values }]));
+    const { loki } = client();
+    await expect(loki.queryRange({ query: QUERY, startNs: START, endNs: END, limit: 5 })).rejects.toMatchObject({ reason: 'response too large' });
+  });
+
+  it('classifies a truncated JSON answer as an invalid response, without the body', async () => {
+    nock(LOKI)
+      .get('/loki/api/v1/query_range')
+      .query(true)
+      .reply(200, '{"status":"success","data":{"resultType":"streams","result":[{"stream":{"password":"hunter2"}', { 'content-type': 'application/json' });
+    const { loki, metrics } = client();
+    const error = await loki.queryRange({ query: QUERY, startNs: START, endNs: END, limit: 5 }).catch((caught: unknown) => caught);
+    expect((error as LokiError).reason).toBe('invalid response');
+    expect(String(error) + String((error as Error).cause)).not.toContain('hunter2');
+    expect(await metricValue(metrics, 'lookout_loki_requests_total', { outcome: 'invalid' })).toBe(1);
+  });
+
   it('shares one request between identical queries that are pending together', async () => {
     nock(LOKI)
       .get('/loki/api/v1/query_range')
