@@ -98,6 +98,8 @@ const lokiSchema = z.strictObject({
   grafanaUrl: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
   /** UID of Grafana's Loki data source; without it Explore opens with the default data source. */
   grafanaDatasourceUid: z.string().min(1).optional(),
+  /** Grafana organisation holding that data source (the link's `orgId`); Grafana's first is 1. */
+  grafanaOrgId: z.number().int().positive().default(1),
   /** X-Scope-OrgID sent to a multi-tenant Loki. */
   tenant: z.string().min(1).optional(),
   maxConcurrentRequests: z.number().int().min(1).max(64).default(4),

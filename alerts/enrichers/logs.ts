@@ -122,7 +122,7 @@ function exploreLink(config: LokiConfig, query: string, from: number, to: number
     queries: [{ refId: 'A', expr: query, queryType: 'range', ...(uid === undefined ? {} : { datasource: { type: 'loki', uid } }) }],
     range: { from: String(from), to: String(to) },
   };
-  const url = `${config.grafanaUrl.replace(/\/+$/, '')}/explore?schemaVersion=1&panes=${encodeURIComponent(JSON.stringify({ lookout: pane }))}&orgId=1`;
+  const url = `${config.grafanaUrl.replace(/\/+$/, '')}/explore?schemaVersion=1&panes=${encodeURIComponent(JSON.stringify({ lookout: pane }))}&orgId=${config.grafanaOrgId}`;
   return `<${escapeMrkdwn(url)}|Open in Grafana>`;
 }
 

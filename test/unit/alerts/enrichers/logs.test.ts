@@ -146,6 +146,23 @@ describe('logs enricher', () => {
     expect(pane?.datasource).toBe('P8E80F9AEF21F6940');
     expect(pane?.queries[0]?.expr).toBe(loki.queries[0]?.query);
     expect(pane?.range).toEqual({ from: String(Date.parse('2026-03-02T09:50:00Z')), to: String(Date.parse('2026-03-02T09:56:00Z')) });
+    // Grafana's first organisation unless configured otherwise.
+    expect(url.searchParams.getAll('orgId')).toEqual(['1']);
+  });
+
+  it('opens Explore in the configured Grafana organisation', async () => {
+    const loki = new FakeLoki();
+    loki.errors = [entry('09:54:00', 'error: x')];
+    const config = enrichmentSchema.parse({ loki: { grafanaUrl: 'https://grafana.example.com', grafanaOrgId: 7 } }).loki;
+    const fact = await enricher(loki, config).enrich(alert, { namespace: 'shop', pod: 'cart-1' }, never);
+    const link = /<(https:\/\/grafana\.example\.com\/explore\?[^|>]+)\|Open in Grafana>/.exec(fact?.detail ?? '');
+    const url = new URL((link?.[1] ?? '').replace(/&amp;/g, '&'));
+    expect(url.searchParams.getAll('orgId')).toEqual(['7']);
+  });
+
+  it('refuses a Grafana organisation id that is not a positive integer', () => {
+    expect(enrichmentSchema.safeParse({ loki: { grafanaOrgId: 0 } }).success).toBe(false);
+    expect(enrichmentSchema.safeParse({ loki: { grafanaOrgId: '2' } }).success).toBe(false);
   });
 
   it('says so in the thread when Loki has no lines at all', async () => {
