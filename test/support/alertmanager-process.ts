@@ -31,6 +31,11 @@ export interface AlertmanagerOptions {
   groupWait?: string;
   groupInterval?: string;
   repeatInterval?: string;
+  /**
+   * Also send every notification through Alertmanager's own Slack notifier (slack_configs) to
+   * this URL, from the same receiver, e.g. as a baseline for Lookout's latency (test/bench/).
+   */
+  slackApiUrl?: string;
   /** Directory for its config and data (created if missing); a new temporary one by default. */
   dir?: string;
 }
@@ -69,7 +74,7 @@ receivers:
           authorization:
             type: Bearer
             credentials_file: ${join(dir, 'token')}
-`,
+${options.slackApiUrl === undefined ? '' : `    slack_configs:\n      - api_url: ${options.slackApiUrl}\n        channel: '#alerts'\n        send_resolved: true\n`}`,
   );
   const child = spawn(
     BINARY,

@@ -8,6 +8,8 @@ const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 export interface LookoutProcess {
   url: string;
   port: number;
+  /** The child's process id (e.g. to read /proc/<pid>/status); undefined if it never started. */
+  pid: number | undefined;
   /** Everything it printed so far (stdout and stderr). */
   output(): string;
   /** SIGKILL: no shutdown code runs, as in a crash or an OOM kill. */
@@ -54,6 +56,7 @@ export async function startLookout(env: Record<string, string>, port?: number): 
   return {
     url,
     port: listenPort,
+    pid,
     output: () => output,
     async kill() {
       signal(child, 'SIGKILL');
