@@ -8,6 +8,7 @@ import { renderGroupDetail, renderGroupMessage } from '../alerts/render.ts';
 import { compileRoute } from '../alerts/route-channel.ts';
 import { commands } from '../commands/index.ts';
 import { AccessGate } from './access/access-gate.ts';
+import { HomeWorkspace } from './access/home-workspace.ts';
 import { createAuditTrail } from './audit.ts';
 import type { Config } from './config.ts';
 import { createAlertmanagerHandler } from './http/alertmanager-route.ts';
@@ -67,11 +68,14 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeConfig 
 
   // The RBAC gate: Slack person → Kubernetes identity → SubjectAccessReview (src/access/).
   const kube = kubeConfig ? new KubeHttp(kubeConfig) : undefined;
-  const directory: SlackDirectory = config.slack
-    ? new SlackWebDirectory({ token: config.slack.botToken, apiUrl: config.slack.apiUrl })
-    : // Console mode has no Slack to ask, so it knows nobody and maps nobody.
-      { person: async () => undefined, usergroupMembers: async () => [] };
-  const resolver = new IdentityResolver({ config: config.identities, directory, now });
+  const webDirectory = config.slack ? new SlackWebDirectory({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }) : undefined;
+  const directory: SlackDirectory =
+    webDirectory ??
+    // Console mode has no Slack to ask, so it knows nobody and maps nobody.
+    { person: async () => undefined, usergroupMembers: async () => [] };
+  // Lookout's own workspace (auth.test): people of other workspaces (Slack Connect) never act.
+  const home = webDirectory ? new HomeWorkspace({ lookup: () => webDirectory.workspace() }) : undefined;
+  const resolver = new IdentityResolver({ config: config.identities, directory, ...(home ? { home } : {}), now });
   const gate = new AccessGate({ resolver, kube, log: log.child({ component: 'access-gate' }), metrics });
   const audit = createAuditTrail({
     log: log.child({ component: 'audit' }),
@@ -123,6 +127,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeConfig 
     gate,
     audit,
     kube,
+    ...(home ? { home } : {}),
     // The Acknowledge button on alert messages (src/slack/acknowledge-action.ts).
     acknowledge: {
       store,
@@ -133,6 +138,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeConfig 
       onQueued: () => outbox.wake(),
       // The audit Event goes on the object the alert's labels name, read as enrichment reads them.
       targetLabels: config.enrichment.labels,
+      ...(home ? { home } : {}),
       now,
     },
     customRoutes: [
@@ -177,6 +183,11 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeConfig 
       scheduleProcessing();
       const address = server.address() as AddressInfo;
       if (enrichment) log.info({ sources: sources?.enrichers.map((enricher) => enricher.source) }, 'alert enrichment is on');
+      // Learned now so the first command needn't wait; a failure here is retried by that command.
+      home?.get().then(
+        (workspace) => log.info({ teamId: workspace.teamId, enterpriseId: workspace.enterpriseId }, 'Lookout acts only for members of its own Slack workspace'),
+        (error: unknown) => log.warn({ err: error }, 'auth.test failed: commands and buttons are refused until Slack names Lookout\'s workspace'),
+      );
       if (!kube) log.warn('no Kubernetes credentials (in-cluster service account or KUBECONFIG): every command that needs a permission is refused');
       if (config.slack) log.info({ port: address.port, host: address.address }, 'Lookout is listening');
       else log.info({ port: address.port, host: address.address }, 'Lookout is listening in console mode: no SLACK_BOT_TOKEN, messages are printed to stdout');

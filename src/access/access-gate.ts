@@ -4,6 +4,7 @@ import type { KubeHttp } from '../kube/kube-http.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Actor, Authorization } from './authorization.ts';
+import { FOREIGN_WORKSPACE_MESSAGE } from './home-workspace.ts';
 
 /** The part of IdentityResolver the gate uses; tests fake it. */
 export interface IdentitySource {
@@ -70,6 +71,8 @@ export class AccessGate implements Gate {
   async identify(actor: Actor): Promise<Identification> {
     const resolution = await this.resolver.resolve(actor.slackUserId);
     if (resolution.ok) return { mapped: true, identity: resolution.identity };
+    // No identity rule can help someone of another workspace: don't tell them to ask for one.
+    if (resolution.foreign) return { mapped: false, message: FOREIGN_WORKSPACE_MESSAGE };
     return { mapped: false, message: unmappedMessage(actor, resolution.reason) };
   }
 

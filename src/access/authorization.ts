@@ -11,6 +11,13 @@ export interface Actor {
   slackUserId: string;
   /** Slack's display handle, for readable audit lines; never used for decisions. */
   slackUserName: string;
+  /**
+   * The person's own Slack team as the signed request states it (slash command `team_id`,
+   * block_actions `user.team_id`); Lookout refuses people of other workspaces (home-workspace.ts).
+   */
+  teamId?: string;
+  /** The person's Enterprise Grid organisation, when the request states one. */
+  enterpriseId?: string;
 }
 
 /** A reference to the Kubernetes object an action is about (the audit Event goes on it). */

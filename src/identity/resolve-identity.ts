@@ -1,3 +1,4 @@
+import { isHomeTeam, type WorkspaceSource } from '../access/home-workspace.ts';
 import type { IdentitiesConfig } from './identity-config.ts';
 import type { SlackDirectory, SlackPerson } from './slack-directory.ts';
 
@@ -9,11 +10,17 @@ export interface KubeIdentity {
   derivation: string[];
 }
 
-export type IdentityResolution = { ok: true; identity: KubeIdentity } | { ok: false; reason: string };
+/** `foreign`: the person belongs to another Slack workspace, so no rule could ever map them. */
+export type IdentityResolution = { ok: true; identity: KubeIdentity } | { ok: false; reason: string; foreign?: true };
 
 export interface IdentityResolverOptions {
   config: IdentitiesConfig;
   directory: SlackDirectory;
+  /**
+   * Lookout's own workspace: a person users.info places in another team is never mapped, even
+   * by a user-id rule (ids are only unique within a workspace). Set whenever Slack is configured.
+   */
+  home?: WorkspaceSource;
   now?: () => number;
 }
 
@@ -30,13 +37,15 @@ interface Cached<T> {
 export class IdentityResolver {
   private readonly config: IdentitiesConfig;
   private readonly directory: SlackDirectory;
+  private readonly home: WorkspaceSource | undefined;
   private readonly now: () => number;
   private readonly people = new Map<string, Cached<SlackPerson | undefined>>();
   private readonly usergroups = new Map<string, Cached<ReadonlySet<string>>>();
 
-  constructor({ config, directory, now = Date.now }: IdentityResolverOptions) {
+  constructor({ config, directory, home, now = Date.now }: IdentityResolverOptions) {
     this.config = config;
     this.directory = directory;
+    this.home = home;
     this.now = now;
   }
 
@@ -45,6 +54,10 @@ export class IdentityResolver {
     if (person === undefined) return { ok: false, reason: 'Slack does not know this user' };
     if (person.deleted) return { ok: false, reason: 'the Slack account is deactivated' };
     if (person.isBot) return { ok: false, reason: 'bots cannot act through Lookout' };
+    // Slack Connect: someone of another organisation, seen through a shared channel.
+    if (person.isStranger === true || (this.home !== undefined && !isHomeTeam(await this.home.get(), person))) {
+      return { ok: false, reason: 'the Slack account belongs to another workspace', foreign: true };
+    }
 
     const { prefix } = this.config;
     const derivation: string[] = [];

@@ -7,6 +7,12 @@ export interface SlackPerson {
   isGuest: boolean;
   /** Present only with the users:read.email scope and only when Slack confirmed the address. */
   verifiedEmail?: string;
+  /** The person's own team (`team_id`); another workspace's for a Slack Connect member. */
+  teamId?: string;
+  /** Their Enterprise Grid organisation (`enterprise_user.enterprise_id`), on Grid only. */
+  enterpriseId?: string;
+  /** Slack's `is_stranger`: a member of another organisation, seen through a shared channel. */
+  isStranger?: boolean;
 }
 
 /** The Slack lookups identity mapping needs; the Slack client implements it, tests fake it. */

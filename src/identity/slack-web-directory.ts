@@ -1,4 +1,5 @@
 import { WebAPIPlatformError, WebClient } from '@slack/web-api';
+import type { Workspace } from '../access/home-workspace.ts';
 import type { SlackDirectory, SlackPerson } from './slack-directory.ts';
 
 export interface SlackWebDirectoryOptions {
@@ -35,6 +36,7 @@ export class SlackWebDirectory implements SlackDirectory {
     }
     if (user?.id === undefined) return undefined;
     const email = user.profile?.email;
+    const enterpriseId = user.enterprise_user?.enterprise_id ?? user.enterprise_id;
     return {
       id: user.id,
       deleted: user.deleted === true,
@@ -43,7 +45,16 @@ export class SlackWebDirectory implements SlackDirectory {
       isGuest: user.is_restricted === true || user.is_ultra_restricted === true,
       // An address Slack has not confirmed is only a claim; email rules would grant rights on it.
       ...(email && user.is_email_confirmed === true ? { verifiedEmail: email } : {}),
+      ...(user.team_id ? { teamId: user.team_id } : {}),
+      ...(enterpriseId ? { enterpriseId } : {}),
+      ...(user.is_stranger === true ? { isStranger: true } : {}),
     };
+  }
+
+  /** Lookout's own workspace, from `auth.test` (no scope needed). */
+  async workspace(): Promise<Workspace> {
+    const { team_id: teamId, enterprise_id: enterpriseId } = await this.client.auth.test();
+    return { ...(teamId ? { teamId } : {}), ...(enterpriseId ? { enterpriseId } : {}) };
   }
 
   async usergroupMembers(usergroupId: string): Promise<readonly string[]> {

@@ -5,6 +5,7 @@ import { resolveTarget } from '../../alerts/enrichers/target.ts';
 import type { GroupState } from '../../alerts/group-state.ts';
 import { groupRef } from '../../alerts/render.ts';
 import type { Actor, AuditEntry, AuditTrail, Authorization, ObjectReference } from '../access/authorization.ts';
+import { FOREIGN_WORKSPACE_MESSAGE, isHomeTeam, type WorkspaceSource } from '../access/home-workspace.ts';
 import type { ResourceAttributes } from '../kube/access-review.ts';
 import { LOOKOUT_GROUP } from '../kube/resource-names.ts';
 import type { Logger } from '../log.ts';
@@ -32,6 +33,11 @@ export interface AcknowledgeDeps {
   onQueued: () => void;
   /** Which labels name the alert's Kubernetes objects (the enrichment config's). */
   targetLabels?: TargetLabelsConfig;
+  /**
+   * Lookout's own Slack workspace: clicks by anyone else are refused. Always set when Slack is
+   * configured; absent in console mode, where no request can be verified anyway.
+   */
+  home?: WorkspaceSource;
   now?: () => number;
 }
 
@@ -52,7 +58,11 @@ const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 const clickSchema = z.object({
   type: z.literal('block_actions'),
-  user: z.object({ id: z.string().regex(slackUserId), username: z.string().optional(), name: z.string().optional() }),
+  // user.team_id is the clicker's own team (on Enterprise Grid, the organisation's E… id);
+  // team is where the click happened, read only when Slack leaves user.team_id out.
+  user: z.object({ id: z.string().regex(slackUserId), username: z.string().optional(), name: z.string().optional(), team_id: z.string().min(1).optional() }),
+  team: z.object({ id: z.string().min(1), enterprise_id: z.string().min(1).optional() }).nullish(),
+  enterprise: z.object({ id: z.string().min(1) }).nullish(),
   container: z.object({ type: z.literal('message'), channel_id: z.string().min(1), message_ts: z.string().min(1) }),
   actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
 });
@@ -65,11 +75,18 @@ const clickSchema = z.object({
 export function parseAcknowledgeClick(payload: unknown, actionId: string): AcknowledgeClick | undefined {
   const parsed = clickSchema.safeParse(payload);
   if (!parsed.success) return undefined;
-  const { user, container, actions } = parsed.data;
+  const { user, team, enterprise, container, actions } = parsed.data;
   const action = actions.find((candidate) => candidate.action_id === actionId);
   if (action === undefined) return undefined;
+  const teamId = user.team_id ?? team?.id;
+  const enterpriseId = team?.enterprise_id ?? enterprise?.id;
   return {
-    actor: { slackUserId: user.id, slackUserName: user.username ?? user.name ?? user.id },
+    actor: {
+      slackUserId: user.id,
+      slackUserName: user.username ?? user.name ?? user.id,
+      ...(teamId !== undefined ? { teamId } : {}),
+      ...(enterpriseId !== undefined ? { enterpriseId } : {}),
+    },
     channelId: container.channel_id,
     messageTs: container.message_ts,
     value: action.value,
@@ -142,6 +159,15 @@ async function acknowledge(deps: AcknowledgeDeps, click: AcknowledgeClick, log: 
     await deps.audit.record({ action: 'acknowledge', actor: click.actor, ...entry });
     return result;
   };
+
+  // A person of another workspace (a Slack Connect channel) is refused before anything is read.
+  if (deps.home !== undefined && !isHomeTeam(await deps.home.get(), click.actor)) {
+    log.warn({ teamId: click.actor.teamId, enterpriseId: click.actor.enterpriseId }, 'Acknowledge by a person of another Slack workspace refused');
+    return finish(
+      { outcome: 'refused', ephemeral: FOREIGN_WORKSPACE_MESSAGE },
+      { attributes: ACKNOWLEDGE_ALERTS, outcome: 'denied', detail: `refused: not a member of this Slack workspace (team ${click.actor.teamId ?? 'not stated'})` },
+    );
+  }
 
   const record = deps.store.groupByMessage(click.channelId, click.messageTs);
   if (record === undefined || click.value !== groupRef(record.groupKey)) {

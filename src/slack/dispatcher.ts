@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AnyCommand, CommandContext, CommandReply, PersonAccess } from '../../commands/command.ts';
 import { usageOf } from '../../commands/command.ts';
 import type { Gate } from '../access/access-gate.ts';
+import { FOREIGN_WORKSPACE_MESSAGE, isHomeTeam, type WorkspaceSource } from '../access/home-workspace.ts';
 import type { Actor, AuditEntry, AuditTrail } from '../access/authorization.ts';
 import { Forbidden, InvalidInput, UserError } from '../errors.ts';
 import type { KubeIdentity } from '../identity/resolve-identity.ts';
@@ -19,6 +20,10 @@ export interface SlashCommandPayload {
   user_id: string;
   user_name: string;
   channel_id: string;
+  /** The workspace of the person who typed the command; absent only in tests. */
+  team_id?: string;
+  /** Their Enterprise Grid organisation, on Grid only. */
+  enterprise_id?: string;
 }
 
 export interface DispatcherDeps {
@@ -32,6 +37,11 @@ export interface DispatcherDeps {
   audit: AuditTrail;
   /** Lookout's Kubernetes client, for calls made as the person; undefined without Kubernetes. */
   kube: Pick<KubeHttp, 'request'> | undefined;
+  /**
+   * Lookout's own Slack workspace: commands from anyone else are refused. Always set when Slack
+   * is configured; absent in console mode, where no request can be verified anyway.
+   */
+  home?: WorkspaceSource;
 }
 
 export interface SlashCommandArgs {
@@ -71,10 +81,17 @@ interface Attempt {
 
 /** Parse, gate, run; every path ends in a reply, and every gated attempt in one audit record. */
 async function attempt(deps: DispatcherDeps, { payload, name, words, command, log, requestId }: Attempt): Promise<{ outcome: Outcome; reply: CommandReply }> {
-  const actor: Actor = { slackUserId: payload.user_id, slackUserName: payload.user_name };
+  const actor: Actor = {
+    slackUserId: payload.user_id,
+    slackUserName: payload.user_name,
+    ...(payload.team_id ? { teamId: payload.team_id } : {}),
+    ...(payload.enterprise_id ? { enterpriseId: payload.enterprise_id } : {}),
+  };
   // Set once the command's access is known, so a failure after that is audited too.
   let audited: Omit<AuditEntry, 'outcome' | 'detail'> | undefined;
   try {
+    // Before anything else: a person of another workspace (Slack Connect) is not ours to map.
+    if (deps.home !== undefined && !isHomeTeam(await deps.home.get(), actor)) return await refuseForeign(deps, actor, command, words, log);
     if (command === undefined) throw new InvalidInput(`Unknown command \`${name}\`. Try \`${deps.slashCommand} help\`.`);
     const parsed = command.args.safeParse(words);
     if (!parsed.success) {
@@ -119,6 +136,25 @@ async function attempt(deps: DispatcherDeps, { payload, name, words, command, lo
     if (audited) await deps.audit.record({ ...audited, outcome: 'failed', detail: `internal error (ref ${requestId})` });
     return { outcome: 'error', reply: { text: `Internal error (ref ${requestId}). The details are in Lookout's log.` } };
   }
+}
+
+/** Refuses a person of another workspace; a gated command's attempt is audited like any denial. */
+async function refuseForeign(deps: DispatcherDeps, actor: Actor, command: AnyCommand | undefined, words: string[], log: Logger): Promise<{ outcome: Outcome; reply: CommandReply }> {
+  log.warn({ teamId: actor.teamId, enterpriseId: actor.enterpriseId }, 'command from a person of another Slack workspace refused');
+  const parsed = command?.access ? command.args.safeParse(words) : undefined;
+  if (command?.access && parsed?.success) {
+    const args: unknown = parsed.data;
+    const target = command.target?.(args);
+    await deps.audit.record({
+      action: command.name,
+      actor,
+      attributes: command.access(args),
+      ...(target ? { target } : {}),
+      outcome: 'denied',
+      detail: `refused: not a member of this Slack workspace (team ${actor.teamId ?? 'not stated'})`,
+    });
+  }
+  return { outcome: 'refused', reply: { text: FOREIGN_WORKSPACE_MESSAGE } };
 }
 
 function context(deps: DispatcherDeps, payload: SlashCommandPayload, actor: Actor, args: unknown, log: Logger, identity: KubeIdentity | undefined): CommandContext<unknown> {

@@ -4,6 +4,7 @@ import { ACK_ACTION_ID, LINK_ACTION_PREFIX } from '../../alerts/render.ts';
 import type { AnyCommand } from '../../commands/command.ts';
 import type { Gate } from '../access/access-gate.ts';
 import type { AuditTrail } from '../access/authorization.ts';
+import type { WorkspaceSource } from '../access/home-workspace.ts';
 import type { Config } from '../config.ts';
 import type { KubeHttp } from '../kube/kube-http.ts';
 import type { Logger } from '../log.ts';
@@ -26,13 +27,15 @@ export interface SlackAppOptions {
   kube: Pick<KubeHttp, 'request'> | undefined;
   /** The Acknowledge button's dependencies; without them the button is not handled. */
   acknowledge?: AcknowledgeDeps;
+  /** Lookout's own Slack workspace (auth.test): commands from other workspaces are refused. */
+  home?: WorkspaceSource;
 }
 
 /**
  * Bolt's App and HTTP receiver. The receiver serves Lookout's own routes (custom routes) and
  * /slack/events; listeners are registered here and hold no business logic.
  */
-export function createSlackApp({ config, log, metrics, commands, customRoutes, acknowledge, gate, audit, kube }: SlackAppOptions): { app: App; receiver: HTTPReceiver } {
+export function createSlackApp({ config, log, metrics, commands, customRoutes, acknowledge, gate, audit, kube, home }: SlackAppOptions): { app: App; receiver: HTTPReceiver } {
   const logger = boltLogger(log);
   const receiver = new HTTPReceiver({
     // Console mode has no signing secret; a random one means no request can ever verify.
@@ -47,7 +50,7 @@ export function createSlackApp({ config, log, metrics, commands, customRoutes, a
       ? { token: config.slack.botToken, clientOptions: { slackApiUrl: config.slack.apiUrl } }
       : { authorize: async () => Promise.reject(new Error('console mode: Slack is not configured')) }),
   });
-  app.command(config.slashCommand, createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube }));
+  app.command(config.slashCommand, createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, ...(home ? { home } : {}) }));
   // URL buttons open their link in the browser; Slack still expects the click acknowledged.
   app.action(new RegExp(`^${LINK_ACTION_PREFIX}`), async ({ ack }) => ack());
   if (acknowledge) {

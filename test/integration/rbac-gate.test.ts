@@ -35,11 +35,14 @@ const BOB = { id: 'U0BOB', name: 'bob' };
 const CAROL = { id: 'U0CAROL', name: 'carol' };
 const DAVE = { id: 'U0DAVE', name: 'dave' };
 const MALLORY = { id: 'U0MALLORY', name: 'mallory' };
+// A Slack Connect partner: users.info places them in another workspace; a user-id rule names them.
+const PARTNER = { id: 'U0PARTNER', name: 'partner', teamId: 'T0PARTNER' };
 const IDENTITIES = {
   prefix: 'slack:',
   users: [
     { slack: ALICE.id, user: 'alice', groups: ['oncall'] },
     { slack: BOB.id, user: 'bob' },
+    { slack: PARTNER.id, user: 'partner' },
   ],
   usergroups: [
     { slack: 'S0ONCALL', groups: ['oncall'] },
@@ -110,7 +113,7 @@ describe('the RBAC gate against the real kube-apiserver', () => {
 
     bed = await startLookoutTestBed({
       slack: {
-        users: [ALICE, BOB, CAROL, DAVE, MALLORY],
+        users: [ALICE, BOB, CAROL, DAVE, MALLORY, PARTNER],
         usergroups: { S0ONCALL: [CAROL.id, DAVE.id], S0SRE: [CAROL.id] },
       },
       config: { channel: 'C0ALERTS', identities: IDENTITIES },
@@ -133,9 +136,10 @@ describe('the RBAC gate against the real kube-apiserver', () => {
   });
 
   /** Sends a signed `/ops …` as `user` and returns the reply Lookout posts to the response_url. */
-  async function ops(user: { id: string; name: string }, text: string): Promise<string> {
+  async function ops(user: { id: string; name: string }, text: string, teamId?: string): Promise<string> {
     const responseUrl = slack.responseUrl();
-    const signed = signedSlackForm(SIGNING_SECRET, slashCommandBody({ user_id: user.id, user_name: user.name, text, response_url: responseUrl }), Math.floor(Date.now() / 1000));
+    const team = teamId === undefined ? {} : { team_id: teamId };
+    const signed = signedSlackForm(SIGNING_SECRET, slashCommandBody({ user_id: user.id, user_name: user.name, text, response_url: responseUrl, ...team }), Math.floor(Date.now() / 1000));
     const res = await fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...signed.headers }, body: signed.body });
     expect(res.status).toBe(200);
     const id = responseUrl.slice(responseUrl.lastIndexOf('/') + 1);
@@ -171,6 +175,17 @@ describe('the RBAC gate against the real kube-apiserver', () => {
       expect(reply).toContain('identity rule');
       expect(reply).toContain('docs/rbac.md');
     }
+  });
+
+  it('refuses people of another workspace (Slack Connect), whatever rule or RoleBinding names them', async () => {
+    const foreign = "This workspace's Lookout only acts for members of its own Slack workspace";
+    // The request says the command came from another team: refused before any mapping or review.
+    expect(await ops(ALICE, `can-i patch deployments/scale -n ${namespace} cart`, 'T0PARTNER')).toContain(foreign);
+    expect(await ops(ALICE, 'whoami', 'T0PARTNER')).toContain(foreign);
+    // The request names Lookout's team, but users.info places the person in another one.
+    expect(await ops(PARTNER, `can-i get deployments -n ${namespace}`)).toContain(foreign);
+    // The fake Slack's auth.test team is the one signed requests carry by default: members still act.
+    expect(await ops(ALICE, `can-i patch deployments/scale -n ${namespace} cart`, 'T0LOOKOUT')).toMatch(/^\*yes\*/);
   });
 
   it('grants through a group RoleBinding only when the mapping yields that group', async () => {

@@ -27,6 +27,10 @@ export interface FakeSlackUser {
   readonly isAppUser?: boolean;
   /** `is_email_confirmed`; default true when `email` is set. */
   readonly emailConfirmed?: boolean;
+  /** `team_id`: the person's own team; default the fake's team. Another one = a Slack Connect member. */
+  readonly teamId?: string;
+  /** `is_stranger`: a member of another organisation seen through a shared channel. */
+  readonly isStranger?: boolean;
 }
 
 /** Configuration of {@link startFakeSlack}; every field has a default. */
@@ -35,6 +39,8 @@ export interface FakeSlackOptions {
   readonly token?: string;
   readonly teamId?: string;
   readonly teamName?: string;
+  /** The Enterprise Grid organisation: `auth.test` then reports `enterprise_id`. Default: none. */
+  readonly enterpriseId?: string;
   /** The bot's user id (`auth.test` user_id, `user` on its messages). */
   readonly botUserId?: string;
   readonly botId?: string;
@@ -385,6 +391,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       team_id: teamId,
       user_id: botUserId,
       bot_id: botId,
+      ...(options.enterpriseId !== undefined ? { enterprise_id: options.enterpriseId } : {}),
       is_enterprise_install: false,
     }),
 
@@ -450,7 +457,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return ok({
         user: {
           id: user.id,
-          team_id: teamId,
+          team_id: user.teamId ?? teamId,
           name: user.name ?? user.id.toLowerCase(),
           deleted: user.deleted ?? false,
           real_name: realName,
@@ -458,6 +465,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
           is_app_user: user.isAppUser ?? false,
           is_restricted: (user.isRestricted ?? false) || (user.isUltraRestricted ?? false),
           is_ultra_restricted: user.isUltraRestricted ?? false,
+          ...(user.isStranger === true ? { is_stranger: true } : {}),
           ...(user.email !== undefined ? { is_email_confirmed: user.emailConfirmed ?? true } : {}),
           profile: {
             real_name: realName,

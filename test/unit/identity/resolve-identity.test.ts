@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { AccessGate } from '../../../src/access/access-gate.ts';
+import { FOREIGN_WORKSPACE_MESSAGE } from '../../../src/access/home-workspace.ts';
 import { identitiesSchema } from '../../../src/identity/identity-config.ts';
 import { IdentityResolver } from '../../../src/identity/resolve-identity.ts';
 import type { SlackDirectory, SlackPerson } from '../../../src/identity/slack-directory.ts';
-import { ManualClock } from '../../helpers/fakes.ts';
+import { ManualClock, recordingLogger } from '../../helpers/fakes.ts';
 
 class FakeDirectory implements SlackDirectory {
   lookups = 0;
@@ -135,5 +137,44 @@ describe('IdentityResolver', () => {
   it('refuses prefixes that could collide with cluster identities', () => {
     expect(identitiesSchema.safeParse({ prefix: 'system:' }).success).toBe(false);
     expect(identitiesSchema.safeParse({ prefix: 'slack' }).success).toBe(false);
+  });
+});
+
+describe('IdentityResolver and people of other workspaces (Slack Connect)', () => {
+  const home = { get: async () => ({ teamId: 'T0HOME' }) };
+  // UEXT has a user-id rule: Slack user ids are unique per workspace only, so a rule written for
+  // a colleague must not map a stranger who happens to carry the same id elsewhere.
+  const rules = identitiesSchema.parse({ users: [{ slack: 'UEXT', user: 'ext' }, { slack: 'UALICE', user: 'alice' }], emails: [{ domain: 'example.com' }] });
+
+  it("denies a person users.info places in another team, even one a rule names, and says Lookout only acts for its own members", async () => {
+    const directory = new FakeDirectory({ UEXT: { ...human, teamId: 'T0ELSEWHERE', verifiedEmail: 'ext@example.com' } });
+    const resolver = new IdentityResolver({ config: rules, directory, home });
+    expect(await resolver.resolve('UEXT')).toEqual({ ok: false, reason: 'the Slack account belongs to another workspace', foreign: true });
+  });
+
+  it('denies a person Slack marks is_stranger, whatever team it reports', async () => {
+    const directory = new FakeDirectory({ UEXT: { ...human, teamId: 'T0HOME', isStranger: true } });
+    expect(await new IdentityResolver({ config: rules, directory, home }).resolve('UEXT')).toMatchObject({ ok: false, foreign: true });
+    // Without knowing the home workspace (no Slack to ask), is_stranger alone still denies.
+    expect(await new IdentityResolver({ config: rules, directory }).resolve('UEXT')).toMatchObject({ ok: false, foreign: true });
+  });
+
+  it('denies a person whose team users.info does not state', async () => {
+    const directory = new FakeDirectory({ UALICE: { ...human } });
+    expect(await new IdentityResolver({ config: rules, directory, home }).resolve('UALICE')).toMatchObject({ ok: false, foreign: true });
+  });
+
+  it('maps members of its own workspace, and of its Enterprise Grid organisation', async () => {
+    const directory = new FakeDirectory({ UALICE: { ...human, teamId: 'T0HOME' }, UEXT: { ...human, teamId: 'T0SISTER', enterpriseId: 'E0ORG' } });
+    expect(await new IdentityResolver({ config: rules, directory, home }).resolve('UALICE')).toMatchObject({ ok: true, identity: { username: 'slack:alice' } });
+    const gridHome = { get: async () => ({ teamId: 'T0HOME', enterpriseId: 'E0ORG' }) };
+    expect(await new IdentityResolver({ config: rules, directory, home: gridHome }).resolve('UEXT')).toMatchObject({ ok: true, identity: { username: 'slack:ext' } });
+  });
+
+  it('the gate tells a foreign person that this Lookout only acts for its own members, not to ask for a rule', async () => {
+    const directory = new FakeDirectory({ UEXT: { ...human, teamId: 'T0ELSEWHERE' } });
+    const gate = new AccessGate({ resolver: new IdentityResolver({ config: rules, directory, home }), kube: undefined, log: recordingLogger().log });
+    const identification = await gate.identify({ slackUserId: 'UEXT', slackUserName: 'ext' });
+    expect(identification).toEqual({ mapped: false, message: FOREIGN_WORKSPACE_MESSAGE });
   });
 });

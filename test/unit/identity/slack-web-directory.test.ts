@@ -17,6 +17,8 @@ describe('SlackWebDirectory against the fake Slack Web API', () => {
         { id: 'UGUEST', isRestricted: true, email: 'guest@example.com' },
         { id: 'USINGLE', isUltraRestricted: true },
         { id: 'UNOMAIL' },
+        { id: 'UEXT', teamId: 'T0ELSEWHERE' },
+        { id: 'USTRANGER', teamId: 'T0ELSEWHERE', isStranger: true },
       ],
       usergroups: { SONCALL: ['UALICE', 'UBOB'] },
     });
@@ -25,13 +27,13 @@ describe('SlackWebDirectory against the fake Slack Web API', () => {
   afterAll(async () => slack.close());
 
   it('reads a person, with the email only because Slack confirmed it', async () => {
-    expect(await directory.person('UALICE')).toEqual({ id: 'UALICE', deleted: false, isBot: false, isGuest: false, verifiedEmail: 'alice@example.com' });
+    expect(await directory.person('UALICE')).toEqual({ id: 'UALICE', deleted: false, isBot: false, isGuest: false, verifiedEmail: 'alice@example.com', teamId: 'T0LOOKOUT' });
     expect(slack.callsTo('users.info').at(-1)?.params).toEqual({ user: 'UALICE' });
   });
 
   it('ignores an unconfirmed email, and a missing one', async () => {
-    expect(await directory.person('UBOB')).toEqual({ id: 'UBOB', deleted: false, isBot: false, isGuest: false });
-    expect(await directory.person('UNOMAIL')).toEqual({ id: 'UNOMAIL', deleted: false, isBot: false, isGuest: false });
+    expect(await directory.person('UBOB')).toEqual({ id: 'UBOB', deleted: false, isBot: false, isGuest: false, teamId: 'T0LOOKOUT' });
+    expect(await directory.person('UNOMAIL')).toEqual({ id: 'UNOMAIL', deleted: false, isBot: false, isGuest: false, teamId: 'T0LOOKOUT' });
   });
 
   it('marks deactivated accounts, bots, app users and both kinds of guest', async () => {
@@ -40,6 +42,22 @@ describe('SlackWebDirectory against the fake Slack Web API', () => {
     expect(await directory.person('UAPP')).toMatchObject({ isBot: true });
     expect(await directory.person('UGUEST')).toMatchObject({ isGuest: true });
     expect(await directory.person('USINGLE')).toMatchObject({ isGuest: true });
+  });
+
+  it("reads the person's own team and Slack's is_stranger mark", async () => {
+    expect(await directory.person('UEXT')).toMatchObject({ teamId: 'T0ELSEWHERE' });
+    expect(await directory.person('UEXT')).not.toHaveProperty('isStranger');
+    expect(await directory.person('USTRANGER')).toMatchObject({ teamId: 'T0ELSEWHERE', isStranger: true });
+  });
+
+  it("names Lookout's own workspace from auth.test", async () => {
+    expect(await directory.workspace()).toEqual({ teamId: 'T0LOOKOUT' });
+    const grid = await startFakeSlack({ teamId: 'T0HOME', enterpriseId: 'E0ORG' });
+    try {
+      expect(await new SlackWebDirectory({ token: grid.token, apiUrl: grid.url }).workspace()).toEqual({ teamId: 'T0HOME', enterpriseId: 'E0ORG' });
+    } finally {
+      await grid.close();
+    }
   });
 
   it('answers undefined for a user Slack does not know', async () => {

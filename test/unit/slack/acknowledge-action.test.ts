@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { mergeNotification } from '../../../alerts/merge-group.ts';
 import { groupRef } from '../../../alerts/render.ts';
 import type { Actor, AuditEntry, Authorization } from '../../../src/access/authorization.ts';
+import { FOREIGN_WORKSPACE_MESSAGE, HomeWorkspace } from '../../../src/access/home-workspace.ts';
 import type { ResourceAttributes } from '../../../src/kube/access-review.ts';
 import {
   ACKNOWLEDGE_REASON,
@@ -81,6 +82,30 @@ describe('Acknowledge button handler', () => {
     expect(queued).toBe(0);
     expect(audits).toEqual([expect.objectContaining({ action: 'acknowledge', outcome: 'denied', actor: alice })]);
     expect(await metricValue(metrics, 'lookout_button_actions_total', { action: 'acknowledge', outcome: 'refused' })).toBe(1);
+  });
+
+  it('refuses a click by a person of another workspace before reading anything, and audits it', async () => {
+    const before = snapshot();
+    const home = new HomeWorkspace({ lookup: async () => ({ teamId: 'T0LOOKOUT' }) });
+    const stranger: Actor = { slackUserId: 'U0EXT', slackUserName: 'ext', teamId: 'T0ELSEWHERE' };
+    const result = await handleAcknowledge({ ...deps, home }, click({ actor: stranger }));
+    expect(result).toEqual({ outcome: 'refused', ephemeral: FOREIGN_WORKSPACE_MESSAGE });
+    expect(reviews).toHaveLength(0);
+    expect(snapshot()).toEqual(before);
+    expect(queued).toBe(0);
+    expect(audits).toEqual([
+      expect.objectContaining({ action: 'acknowledge', actor: stranger, outcome: 'denied', detail: 'refused: not a member of this Slack workspace (team T0ELSEWHERE)' }),
+    ]);
+    // A click that states no team at all is not taken for one of ours either.
+    expect(await handleAcknowledge({ ...deps, home }, click())).toEqual({ outcome: 'refused', ephemeral: FOREIGN_WORKSPACE_MESSAGE });
+    expect(reviews).toHaveLength(0);
+  });
+
+  it('acknowledges for a member of its own workspace', async () => {
+    const home = new HomeWorkspace({ lookup: async () => ({ teamId: 'T0LOOKOUT' }) });
+    const result = await handleAcknowledge({ ...deps, home }, click({ actor: { ...alice, teamId: 'T0LOOKOUT' } }));
+    expect(result).toEqual({ outcome: 'acknowledged' });
+    expect(reviews).toHaveLength(1);
   });
 
   it('refuses a click on a message Lookout does not know, whatever its value', async () => {
@@ -198,11 +223,23 @@ describe('parseAcknowledgeClick', () => {
 
   it('reads the clicked message from container, not from channel or message fields', () => {
     expect(parseAcknowledgeClick(body, 'ack')).toEqual({
-      actor: { slackUserId: 'U024BE7LH', slackUserName: 'alice' },
+      actor: { slackUserId: 'U024BE7LH', slackUserName: 'alice', teamId: 'T0LOOKOUT' },
       channelId: 'C0ALERTS',
       messageTs: '1700000000.000100',
       value: 'g1:abc',
     });
+  });
+
+  it("takes the clicker's team from user.team_id, not from the team the click happened in", () => {
+    const shared = { ...body, user: { ...body.user, team_id: 'T0ELSEWHERE' }, team: { id: 'T0LOOKOUT', domain: 'lookout' } };
+    expect(parseAcknowledgeClick(shared, 'ack')?.actor).toEqual({ slackUserId: 'U024BE7LH', slackUserName: 'alice', teamId: 'T0ELSEWHERE' });
+  });
+
+  it('falls back to team.id without user.team_id, and reads the Enterprise Grid organisation', () => {
+    const { team_id: _omitted, ...user } = body.user;
+    const grid = { ...body, user, team: { id: 'T0SISTER', domain: 'sister', enterprise_id: 'E0ORG', enterprise_name: 'Org' }, enterprise: { id: 'E0ORG', name: 'Org' } };
+    expect(parseAcknowledgeClick(grid, 'ack')?.actor).toEqual({ slackUserId: 'U024BE7LH', slackUserName: 'alice', teamId: 'T0SISTER', enterpriseId: 'E0ORG' });
+    expect(parseAcknowledgeClick({ ...body, user, team: null }, 'ack')?.actor).toEqual({ slackUserId: 'U024BE7LH', slackUserName: 'alice' });
   });
 
   it('ignores clicks from views and payloads without the action', () => {

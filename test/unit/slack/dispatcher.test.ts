@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { AnyCommand, CommandContext } from '../../../commands/command.ts';
 import { AccessReviewFailed } from '../../../src/access/access-gate.ts';
+import { FOREIGN_WORKSPACE_MESSAGE, HomeWorkspace, type Workspace } from '../../../src/access/home-workspace.ts';
 import { NotFound } from '../../../src/errors.ts';
 import type { KubeIdentity } from '../../../src/identity/resolve-identity.ts';
 import { KubeApiError } from '../../../src/kube/kube-http.ts';
@@ -196,5 +197,87 @@ describe('the slash command dispatcher', () => {
     const { send } = setup({ commands: () => [probe], kube: undefined });
     await send('probe');
     expect(sawKube).toBeUndefined();
+  });
+});
+
+describe('the slash command dispatcher and people of other workspaces (Slack Connect)', () => {
+  function setupHome(lookup: () => Promise<Workspace> = async () => ({ teamId: 'T0HOME' })) {
+    const runs: Array<CommandContext<never>> = [];
+    const gate = new FakeGate({ identities: { UALICE: alice, UEXT: alice } });
+    const audit = new RecordingAuditTrail();
+    const metrics = freshMetrics();
+    const kube = new FakeKubeHttp(() => ({ kind: 'Deployment' }));
+    let ran = 0;
+    const help: AnyCommand = { name: 'help', summary: '', usage: '', args: z.array(z.string()), run: async () => ((ran += 1), { text: 'help text' }) };
+    const handler = createSlashCommandHandler({
+      commands: [scaleCommand(runs as never), help],
+      slashCommand: '/ops',
+      log: recordingLogger().log,
+      metrics,
+      gate,
+      audit,
+      kube,
+      home: new HomeWorkspace({ lookup }),
+    });
+    const replies: string[] = [];
+    const send = (text: string, user: string, team: { team_id?: string; enterprise_id?: string }) =>
+      handler({
+        command: { command: '/ops', text, user_id: user, user_name: user.toLowerCase(), channel_id: 'C1', ...team },
+        ack: async () => undefined,
+        respond: async ({ text: reply }) => void replies.push(reply),
+      });
+    return { send, runs, gate, audit, metrics, kube, replies, ran: () => ran };
+  }
+
+  it("refuses a command from another workspace before the gate, runs nothing, and audits the attempt", async () => {
+    const { send, runs, gate, audit, kube, replies, metrics } = setupHome();
+    await send('scale cart 3', 'UEXT', { team_id: 'T0ELSEWHERE' });
+    expect(replies).toEqual([FOREIGN_WORKSPACE_MESSAGE]);
+    expect(replies[0]).toMatch(/only acts for members of its own Slack workspace/);
+    expect(gate.reviews).toEqual([]);
+    expect(runs).toEqual([]);
+    expect(kube.requests).toEqual([]);
+    expect(audit.entries).toEqual([
+      expect.objectContaining({
+        action: 'scale',
+        actor: { slackUserId: 'UEXT', slackUserName: 'uext', teamId: 'T0ELSEWHERE' },
+        outcome: 'denied',
+        detail: 'refused: not a member of this Slack workspace (team T0ELSEWHERE)',
+        target: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'cart' },
+      }),
+    ]);
+    expect(await metricValue(metrics, 'lookout_slash_commands_total', { command: 'scale', outcome: 'refused' })).toBe(1);
+  });
+
+  it('refuses even commands that need no permission, and a request that states no team', async () => {
+    const { send, replies, ran } = setupHome();
+    await send('help', 'UEXT', { team_id: 'T0ELSEWHERE' });
+    await send('help', 'UEXT', {});
+    expect(replies).toEqual([FOREIGN_WORKSPACE_MESSAGE, FOREIGN_WORKSPACE_MESSAGE]);
+    expect(ran()).toBe(0);
+  });
+
+  it('acts for its own members, with their team on the actor', async () => {
+    const { send, runs, gate, replies } = setupHome();
+    await send('scale cart 3', 'UALICE', { team_id: 'T0HOME' });
+    expect(replies).toEqual(['scaled cart to 3']);
+    expect(runs).toHaveLength(1);
+    expect(gate.reviews[0]?.actor).toEqual({ slackUserId: 'UALICE', slackUserName: 'ualice', teamId: 'T0HOME' });
+  });
+
+  it("on Enterprise Grid accepts another workspace of the same organisation, and refuses another organisation's", async () => {
+    const { send, runs, replies } = setupHome(async () => ({ teamId: 'T0HOME', enterpriseId: 'E0ORG' }));
+    await send('scale cart 3', 'UALICE', { team_id: 'T0SISTER', enterprise_id: 'E0ORG' });
+    await send('scale cart 3', 'UEXT', { team_id: 'T0THEIRS', enterprise_id: 'E0THEIRS' });
+    expect(replies).toEqual(['scaled cart to 3', FOREIGN_WORKSPACE_MESSAGE]);
+    expect(runs).toHaveLength(1);
+  });
+
+  it('refuses with an internal error, running nothing, while Slack cannot name its workspace', async () => {
+    const { send, runs, gate, replies } = setupHome(async () => Promise.reject(new Error('auth.test: ratelimited')));
+    await send('scale cart 3', 'UALICE', { team_id: 'T0HOME' });
+    expect(replies[0]).toMatch(/^Internal error \(ref [0-9a-f]{8}\)/);
+    expect(gate.reviews).toEqual([]);
+    expect(runs).toEqual([]);
   });
 });
