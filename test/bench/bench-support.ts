@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import type { FakeSlack, FakeSlackCall } from '../support/fake-slack.ts';
+import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
+import { startLookoutTestBed, type LookoutTestBed, type LookoutTestBedOptions } from '../support/lookout-test-bed.ts';
+
+/** One budget of docs/DESIGN.md "Budgets", checked against a measured value. */
+export interface BudgetCheck {
+  /** What is bounded, e.g. "webhook answer p99". */
+  readonly what: string;
+  /** The limit as a person reads it, e.g. "< 50 ms". */
+  readonly limit: string;
+  /** The measured value as a person reads it. */
+  readonly measured: string;
+  readonly pass: boolean;
+}
+
+/** What one scenario measured: figures to print, budgets to judge, and notes on how. */
+export interface ScenarioResult {
+  readonly title: string;
+  /** Label → value, in the order to print. */
+  readonly figures: ReadonlyArray<readonly [string, string]>;
+  readonly budgets: readonly BudgetCheck[];
+  /** How it was measured and anything a reader must know to trust the figures. */
+  readonly notes: readonly string[];
+}
+
+/** What the runner hands to each scenario. */
+export interface BenchContext {
+  /** Smaller sizes (`--quick`); the default run uses the budget sizes. */
+  readonly quick: boolean;
+  /** Kubeconfig files of the real kube-apiserver, when a scenario needing it was selected. */
+  readonly kube: { readonly admin: string; readonly bot: string } | undefined;
+  /** Numeric `--name=value` options, to override sizes. */
+  option(name: string, fallback: number): number;
+  /** A progress line on stderr. */
+  log(line: string): void;
+}
+
+/** A runnable scenario: one module each under ./scenarios/. */
+export interface Scenario {
+  /** Short id for `--only=`. */
+  readonly id: string;
+  readonly needsKube: boolean;
+  run(context: BenchContext): Promise<ScenarioResult>;
+}
+
+/** Nearest-rank percentile of unsorted samples (ms). */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] ?? Number.NaN;
+}
+
+/** "p50 1.2 ms / p99 4.5 ms / max 9.0 ms" for a sample of durations in milliseconds. */
+export function latencySummary(samples: readonly number[]): { p50: number; p99: number; max: number; text: string } {
+  const p50 = percentile(samples, 50);
+  const p99 = percentile(samples, 99);
+  const max = samples.length === 0 ? Number.NaN : Math.max(...samples);
+  return { p50, p99, max, text: `p50 ${ms(p50)} / p99 ${ms(p99)} / max ${ms(max)} (n=${samples.length})` };
+}
+
+/** Milliseconds with sensible precision. */
+export function ms(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return value < 10 ? `${value.toFixed(2)} ms` : value < 1000 ? `${value.toFixed(1)} ms` : `${(value / 1000).toFixed(2)} s`;
+}
+
+/** Runs `work(i)` for i in [0, count) with at most `concurrency` at once. */
+export async function runPool(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      await work(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+export const sleep = (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds));
+
+/** Channel ids C0BENCH000…, which the fake Slack knows and Lookout's routes send to. */
+export function benchChannels(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `C0BENCH${String(i).padStart(3, '0')}`);
+}
+
+/** Lookout routes sending a group whose `bench_channel` label names a channel to that channel. */
+export function channelRoutes(channels: readonly string[]): Array<{ match: Record<string, string>; channel: string }> {
+  return channels.map((channel) => ({ match: { bench_channel: channel }, channel }));
+}
+
+/** Lookout as `npm start` runs it, with the fake Slack in front of it and everything to stop it. */
+export interface BenchLookout {
+  readonly bed: LookoutTestBed;
+  readonly slack: FakeSlack;
+  readonly lookout: LookoutProcess;
+  /** POST /alertmanager with the bed's token; resolves to the status and the time to the answer (ms). */
+  postWebhook(body: string): Promise<{ status: number; ms: number }>;
+  /** Sums every sample of a counter or gauge in /metrics (all label sets). */
+  metric(name: string): Promise<number>;
+  /** Peak resident set size (VmHWM) and current (VmRSS) of the Lookout process, in MiB. */
+  memory(): { peakMiB: number; rssMiB: number } | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts a fake Slack and Lookout (child process, LOG_LEVEL=warn so logging does not dominate). */
+export async function startBenchLookout(options: LookoutTestBedOptions): Promise<BenchLookout> {
+  const bed = await startLookoutTestBed({ ...options, extraEnv: { LOG_LEVEL: 'warn', ...options.extraEnv } });
+  let lookout: LookoutProcess;
+  try {
+    lookout = await startLookout(bed.env);
+  } catch (error) {
+    await bed.close();
+    throw error;
+  }
+  const webhookUrl = `${lookout.url}/alertmanager`;
+  return {
+    bed,
+    slack: bed.slack,
+    lookout,
+    async postWebhook(body) {
+      const started = performance.now();
+      const res = await fetch(webhookUrl, { method: 'POST', headers: { authorization: `Bearer ${bed.webhookToken}`, 'content-type': 'application/json' }, body });
+      await res.arrayBuffer();
+      return { status: res.status, ms: performance.now() - started };
+    },
+    async metric(name) {
+      const text = await (await fetch(`${lookout.url}/metrics`)).text();
+      const pattern = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'gm');
+      return [...text.matchAll(pattern)].reduce((sum, match) => sum + Number(match[1]), 0);
+    },
+    memory() {
+      if (lookout.pid === undefined) return undefined;
+      try {
+        const status = readFileSync(`/proc/${lookout.pid}/status`, 'utf8');
+        const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+        return { peakMiB: kib('VmHWM') / 1024, rssMiB: kib('VmRSS') / 1024 };
+      } catch {
+        return undefined;
+      }
+    },
+    async stop() {
+      try {
+        await lookout.stop();
+      } finally {
+        await bed.close();
+      }
+    },
+  };
+}
+
+/** Successful calls of a fake Slack method, optionally only top-level (no thread_ts). */
+export function okCalls(slack: FakeSlack, method: string, topLevelOnly = false): FakeSlackCall[] {
+  return slack.calls.filter((c) => c.method === method && c.status === 200 && (c.response as { ok?: boolean } | null)?.ok === true && (!topLevelOnly || c.params['thread_ts'] === undefined));
+}
+
+/** Everything a Slack call carried, as one searchable string. */
+export function callContent(call: FakeSlackCall): string {
+  return JSON.stringify(call.params);
+}
+
+/** Alertmanager's version-4 webhook payload for one firing group. */
+export function firingPayload(options: {
+  groupKey: string;
+  groupLabels: Record<string, string>;
+  commonLabels: Record<string, string>;
+  alerts: Array<{ labels: Record<string, string>; annotations?: Record<string, string>; fingerprint: string; startsAt?: string }>;
+}): string {
+  const startsAt = new Date(Date.now() - 60_000).toISOString();
+  return JSON.stringify({
+    version: '4',
+    groupKey: options.groupKey,
+    truncatedAlerts: 0,
+    status: 'firing',
+    receiver: 'lookout',
+    groupLabels: options.groupLabels,
+    commonLabels: options.commonLabels,
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager.bench.invalid:9093',
+    alerts: options.alerts.map((alert) => ({
+      status: 'firing',
+      labels: alert.labels,
+      annotations: alert.annotations ?? {},
+      startsAt: alert.startsAt ?? startsAt,
+      endsAt: '0001-01-01T00:00:00Z',
+      generatorURL: `http://prometheus.bench.invalid:9090/graph?g0.expr=up%3D%3D0`,
+      fingerprint: alert.fingerprint,
+    })),
+  });
+}
