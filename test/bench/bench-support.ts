@@ -104,9 +104,13 @@ export interface BenchLookout {
   stop(): Promise<void>;
 }
 
-/** Starts a fake Slack and Lookout (child process, LOG_LEVEL=warn so logging does not dominate). */
+/**
+ * Starts a fake Slack and Lookout (child process, LOG_LEVEL=warn so logging does not dominate).
+ * BENCH_LOOKOUT_NODE_OPTIONS, if set, becomes Lookout's NODE_OPTIONS (e.g. to try heap flags).
+ */
 export async function startBenchLookout(options: LookoutTestBedOptions): Promise<BenchLookout> {
-  const bed = await startLookoutTestBed({ ...options, extraEnv: { LOG_LEVEL: 'warn', ...options.extraEnv } });
+  const nodeOptions = process.env.BENCH_LOOKOUT_NODE_OPTIONS;
+  const bed = await startLookoutTestBed({ ...options, extraEnv: { LOG_LEVEL: 'warn', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...options.extraEnv } });
   let lookout: LookoutProcess;
   try {
     lookout = await startLookout(bed.env);

@@ -111,6 +111,7 @@ export const storm: Scenario = {
       const updates = okCalls(bench.slack, 'chat.update').length;
       const gaveUp = await bench.metric('lookout_outbox_gave_up_total');
       const memory = bench.memory();
+      const heapUsedAtEndMiB = (await bench.metric('nodejs_heap_size_used_bytes')) / 2 ** 20;
       const peakMiB = Math.max(memory?.peakMiB ?? Number.NaN, peakSampleMiB);
       const answerSummary = latencySummary(answers);
       return {
@@ -127,7 +128,8 @@ export const storm: Scenario = {
           ['429 answers from the fake Slack', String(rateLimited)],
           ['deliveries given up (lookout_outbox_gave_up_total)', String(gaveUp)],
           ['Lookout RSS: at start / peak (VmHWM)', `${startRss.toFixed(0)} MiB / ${peakMiB.toFixed(0)} MiB`],
-          ['Lookout V8 heap, peaks: used / total', `${peakHeapUsedMiB.toFixed(0)} MiB / ${peakHeapTotalMiB.toFixed(0)} MiB`],
+          ['Lookout RSS after the drain', `${(memory?.rssMiB ?? Number.NaN).toFixed(0)} MiB`],
+          ['Lookout V8 heap: peak used / peak total / used after the drain', `${peakHeapUsedMiB.toFixed(0)} MiB / ${peakHeapTotalMiB.toFixed(0)} MiB / ${heapUsedAtEndMiB.toFixed(0)} MiB`],
         ],
         budgets: [
           { what: `storm ${groups * alertsPerGroup} alerts/${groups} groups: nothing lost`, limit: '0 lost', measured: `${lost} lost, ${gaveUp} given up`, pass: lost === 0 && gaveUp === 0 },
@@ -142,7 +144,7 @@ export const storm: Scenario = {
           `Slack allows ~1 message/s per channel, so ${groups} groups need ${channelCount} channels to drain in ~${Math.ceil(groups / channelCount)} s; with one channel the same storm would take ${groups} s (~${Math.ceil(groups / 60)} min). The drain time is reported as measured.`,
           'Peak RSS is the larger of /proc/<pid>/status VmHWM at the end and VmRSS sampled every 100 ms (MiB).',
           `"Incomplete" means the group's one message does not say [FIRING:${alertsPerGroup}] or does not show each of its ${alertsPerGroup} alerts (by pod name).`,
-          `Heap is nodejs_heap_size_used_bytes / _total_bytes from Lookout's /metrics, sampled every second: it shows how much of the RSS is live JavaScript data.`,
+          `Heap is nodejs_heap_size_used_bytes / _total_bytes from Lookout's /metrics, sampled every second: it shows how much of the RSS is live JavaScript data. To see how much of the peak is garbage V8 has not yet collected, run with BENCH_LOOKOUT_NODE_OPTIONS=--max-old-space-size=100 (Lookout's NODE_OPTIONS).`,
           'Webhook answer times are measured by the client, with at most 16 requests in flight.',
         ],
       };
