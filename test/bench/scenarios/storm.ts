@@ -8,7 +8,8 @@ import { benchChannels, channelRoutes, firingPayload, latencySummary, okCalls, r
  * share of them is sent twice, as Alertmanager's retries and a second replica do.
  */
 
-const RSS_BUDGET_MIB = 200;
+/** DESIGN.md says MB; compared in MB (10^6 bytes), the stricter reading. */
+const RSS_BUDGET_MB = 200;
 
 const serviceOf = (g: number) => `svc-${String(g).padStart(4, '0')}`;
 const podOf = (g: number, a: number) => `${serviceOf(g)}-7d9f8b6c5-${String(a).padStart(2, '0')}x${g}`;
@@ -113,6 +114,7 @@ export const storm: Scenario = {
       const memory = bench.memory();
       const heapUsedAtEndMiB = (await bench.metric('nodejs_heap_size_used_bytes')) / 2 ** 20;
       const peakMiB = Math.max(memory?.peakMiB ?? Number.NaN, peakSampleMiB);
+      const peakMB = (peakMiB * 2 ** 20) / 1e6;
       const answerSummary = latencySummary(answers);
       return {
         title: 'Storm: alerts in groups, routed over channels',
@@ -136,7 +138,7 @@ export const storm: Scenario = {
           { what: 'storm: nothing duplicated', limit: '0 duplicates, 0 thread replies', measured: `${duplicated} duplicates, ${threadReplies} replies`, pass: duplicated === 0 && threadReplies === 0 },
           { what: 'storm: final state matches', limit: `every message shows its ${alertsPerGroup} alerts`, measured: `${incomplete} incomplete`, pass: incomplete === 0 && lost === 0 },
           { what: 'storm: no 429 provoked', limit: '0', measured: String(rateLimited), pass: rateLimited === 0 },
-          { what: 'storm: Lookout peak RSS', limit: `< ${RSS_BUDGET_MIB} MB`, measured: `${peakMiB.toFixed(0)} MiB`, pass: peakMiB < RSS_BUDGET_MIB },
+          { what: 'storm: Lookout peak RSS', limit: `< ${RSS_BUDGET_MB} MB`, measured: `${peakMB.toFixed(0)} MB (${peakMiB.toFixed(0)} MiB)`, pass: peakMB < RSS_BUDGET_MB },
           { what: 'storm: all webhooks sent within 60 s', limit: '≤ 60 s', measured: `${(sentMs / 1000).toFixed(1)} s`, pass: sentMs <= 60_000 && non2xx === 0 },
         ],
         notes: [
