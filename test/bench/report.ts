@@ -1,4 +1,4 @@
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import type { ScenarioResult } from './bench-support.ts';
 
 /** Where and how the figures were taken. */
@@ -7,13 +7,17 @@ export interface RunInfo {
   readonly durationMs: number;
   readonly command: string;
   readonly quick: boolean;
+  /** {@link machineLine} taken when the run started (its load average is the one before the run). */
+  readonly machine: string;
 }
 
 /** The machine the figures come from: they mean little without it. */
 export function machineLine(): string {
   const cores = cpus();
   const model = cores[0]?.model.trim() ?? 'unknown CPU';
-  return `${cores.length} cores (${model}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, Node ${process.version}, ${process.platform}/${process.arch}`;
+  // The load says whether the machine was shared with other work during the run.
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  return `${cores.length} cores (${model}), ${(totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, Node ${process.version}, ${process.platform}/${process.arch}; load average ${load}`;
 }
 
 /** The budget table for the terminal. */
@@ -45,7 +49,7 @@ export function benchmarksMarkdown(results: readonly ScenarioResult[], failures:
     'kube-apiserver + etcd. How to run it and what each scenario does: docs/testing.md, "Benchmarks".',
     '',
     `- **Date:** ${info.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} (the run took ${(info.durationMs / 1000).toFixed(0)} s)`,
-    `- **Machine:** ${machineLine()}`,
+    `- **Machine:** ${info.machine}`,
     `- **Command:** \`${info.command}\`${info.quick ? ' (quick sizes: smaller than the budgets ask for)' : ''}`,
     '',
     '## Budgets',

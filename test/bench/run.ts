@@ -45,7 +45,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const selected = SCENARIOS.filter((s) => args.only === undefined || args.only.has(s.id));
   if (selected.length === 0) throw new Error(`--only matched no scenario (ids: ${SCENARIOS.map((s) => s.id).join(', ')})`);
   const startedAt = new Date();
-  log(`machine: ${machineLine()}`);
+  const machine = machineLine();
+  log(`machine: ${machine}`);
 
   // The real kube-apiserver (and the rest of the integration tier's servers) only when needed.
   const supervisor = new Supervisor();
@@ -102,7 +103,7 @@ async function main(argv: readonly string[]): Promise<number> {
   for (const [id] of failures) console.log(`FAIL  scenario ${id} did not complete (above)`);
   if (args.write) {
     const command = ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ');
-    writeFileSync(OUTPUT, benchmarksMarkdown(results, failures, { startedAt, durationMs: Date.now() - startedAt.getTime(), command, quick: args.quick }));
+    writeFileSync(OUTPUT, benchmarksMarkdown(results, failures, { startedAt, durationMs: Date.now() - startedAt.getTime(), command, quick: args.quick, machine }));
     log(`wrote ${OUTPUT}`);
   }
   return failures.length > 0 ? 1 : 0;
