@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { createEnrichmentSources } from '../alerts/enrichers/index.ts';
 import { EnrichmentRunner } from '../alerts/enrichment-runner.ts';
 import { processPendingNotifications } from '../alerts/process-notifications.ts';
@@ -18,6 +17,7 @@ import { IdentityResolver } from './identity/resolve-identity.ts';
 import type { SlackDirectory } from './identity/slack-directory.ts';
 import { SlackWebDirectory } from './identity/slack-web-directory.ts';
 import { KubeHttp } from './kube/kube-http.ts';
+import type { KubeCredentials } from './kube/kube-credentials.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { ConsoleSlackApi } from './slack/console-slack-api.ts';
@@ -34,8 +34,8 @@ export interface LookoutOptions {
   /** Where console mode prints messages. */
   stdout: Writable;
   now?: () => number;
-  /** Lookout's own Kubernetes credentials (loadKubeConfig); without them every gated action is refused. */
-  kubeConfig?: KubeConfig | undefined;
+  /** Lookout's own Kubernetes credentials (loadKubeCredentials); without them every gated action is refused. */
+  kubeCredentials?: KubeCredentials | undefined;
 }
 
 export interface Lookout {
@@ -48,7 +48,7 @@ export interface Lookout {
 }
 
 /** Builds Lookout from validated configuration; reads no environment. */
-export function createLookout({ config, log, stdout, now = Date.now, kubeConfig }: LookoutOptions): Lookout {
+export function createLookout({ config, log, stdout, now = Date.now, kubeCredentials }: LookoutOptions): Lookout {
   const metrics = createMetrics();
   const store = new SqliteStore(config.statePath);
   const routes = config.routes.map(compileRoute);
@@ -67,7 +67,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeConfig 
   });
 
   // The RBAC gate: Slack person → Kubernetes identity → SubjectAccessReview (src/access/).
-  const kube = kubeConfig ? new KubeHttp(kubeConfig) : undefined;
+  const kube = kubeCredentials ? new KubeHttp(kubeCredentials) : undefined;
   const webDirectory = config.slack ? new SlackWebDirectory({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }) : undefined;
   const directory: SlackDirectory =
     webDirectory ??

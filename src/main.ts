@@ -1,6 +1,7 @@
 import { loadConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
-import { loadKubeConfig } from './kube/load-kube-config.ts';
+import { KubeCredentialsError } from './kube/kube-credentials.ts';
+import { loadKubeCredentials } from './kube/load-kube-config.ts';
 import { createLogger } from './log.ts';
 import { createLookout } from './lookout.ts';
 
@@ -15,16 +16,17 @@ async function main(): Promise<void> {
     process.exit(78); // EX_CONFIG
   }
   const log = createLogger({ level: config.logLevel });
-  let kubeConfig;
+  let kubeCredentials;
   try {
-    kubeConfig = loadKubeConfig(process.env);
+    kubeCredentials = await loadKubeCredentials(process.env);
   } catch (error) {
-    // Not the parser's message: a YAML error quotes the file, and a kubeconfig holds credentials.
-    const code = (error as NodeJS.ErrnoException).code;
-    process.stderr.write(`lookout: cannot load Kubernetes credentials (KUBECONFIG or the in-cluster service account): ${code ?? 'not a valid kubeconfig'}\n`);
+    // KubeCredentialsError's message names the file and field, never a value. Any other error's
+    // message is not shown: a YAML error quotes the file, and a kubeconfig holds credentials.
+    const reason = error instanceof KubeCredentialsError ? error.message : ((error as NodeJS.ErrnoException).code ?? 'not a valid kubeconfig');
+    process.stderr.write(`lookout: cannot load Kubernetes credentials (KUBECONFIG or the in-cluster service account): ${reason}\n`);
     process.exit(78); // EX_CONFIG
   }
-  const lookout = createLookout({ config, log, stdout: process.stdout, kubeConfig });
+  const lookout = createLookout({ config, log, stdout: process.stdout, kubeCredentials });
   await lookout.start();
 
   let stopping = false;

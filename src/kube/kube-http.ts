@@ -1,6 +1,6 @@
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeCredentials } from './kube-credentials.ts';
 
 /** The Kubernetes identity a request is made as, when it is made for a person. */
 export interface Impersonation {
@@ -49,7 +49,7 @@ export class KubeApiError extends Error {
 }
 
 /**
- * Minimal HTTPS client for the Kubernetes API, using the kubeconfig's TLS and credentials.
+ * Minimal HTTPS client for the Kubernetes API, using Lookout's credentials (TLS and token).
  *
  * It exists for impersonation: fetch-based clients (including @kubernetes/client-node, which
  * uses undici) join repeated headers into one comma-separated value, which the API server
@@ -57,15 +57,13 @@ export class KubeApiError extends Error {
  * `Impersonate-Group` line, which is what the API server expects.
  */
 export class KubeHttp {
-  private readonly kubeConfig: KubeConfig;
+  private readonly credentials: KubeCredentials;
   private readonly server: URL;
   private readonly timeoutMs: number;
 
-  constructor(kubeConfig: KubeConfig, { timeoutMs = 15_000 }: KubeHttpOptions = {}) {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    this.kubeConfig = kubeConfig;
-    this.server = new URL(cluster.server);
+  constructor(credentials: KubeCredentials, { timeoutMs = 15_000 }: KubeHttpOptions = {}) {
+    this.credentials = credentials;
+    this.server = credentials.server;
     this.timeoutMs = timeoutMs;
   }
 
@@ -88,7 +86,7 @@ export class KubeHttp {
         ...(payload ? { 'content-type': contentType, 'content-length': String(payload.length) } : {}),
       },
     };
-    await this.kubeConfig.applyToHTTPSOptions(options);
+    await this.credentials.apply(options);
     const headers = options.headers as Record<string, string | string[]>;
     if (impersonate) {
       headers['Impersonate-User'] = impersonate.username;

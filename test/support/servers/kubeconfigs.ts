@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
+import { readKubeconfig } from '../../../src/kube/kube-credentials-kubeconfig.ts';
 import { KubeHttp } from '../../../src/kube/kube-http.ts';
 import type { CertFiles } from './certificates.ts';
 
@@ -13,7 +13,7 @@ export interface KubeconfigOptions {
   credentials: CertFiles | { token: string };
 }
 
-/** Writes a one-context kubeconfig (readable by kubectl and @kubernetes/client-node). */
+/** Writes a one-context kubeconfig (readable by kubectl, @kubernetes/client-node and Lookout's own reader). */
 export function writeKubeconfig({ file, server, caFile, name, credentials }: KubeconfigOptions): string {
   const user =
     'token' in credentials
@@ -34,7 +34,7 @@ export function writeKubeconfig({ file, server, caFile, name, credentials }: Kub
 
 /** Lookout's own Kubernetes client (src/kube/kube-http.ts), as the identity of a kubeconfig file. */
 export function kubeHttpFor(kubeconfigFile: string): KubeHttp {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(kubeconfigFile);
-  return new KubeHttp(kubeConfig);
+  const read = readKubeconfig(kubeconfigFile);
+  if (read.kind !== 'credentials') throw new Error(`${kubeconfigFile} needs an auth plugin; the test servers write certificates and tokens only`);
+  return new KubeHttp(read.credentials);
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TlsCredentials, fixedMaterial } from '../../../src/kube/kube-credentials.ts';
 import { KubeApiError, KubeHttp } from '../../../src/kube/kube-http.ts';
 
 /** The values of every line of one header, as sent (Node's rawHeaders keeps lines apart). */
@@ -34,14 +34,8 @@ describe('KubeHttp', () => {
   });
 
   function client(options?: { timeoutMs?: number }): KubeHttp {
-    const config = new KubeConfig();
-    config.loadFromOptions({
-      clusters: [{ name: 'test', server: url, skipTLSVerify: true /* plain http on loopback */ }],
-      users: [{ name: 'bot', token: 'bot-token' }],
-      contexts: [{ name: 'test', cluster: 'test', user: 'bot' }],
-      currentContext: 'test',
-    });
-    return new KubeHttp(config, options);
+    const credentials = new TlsCredentials({ server: new URL(url), token: fixedMaterial(Buffer.from('bot-token')) });
+    return new KubeHttp(credentials, options);
   }
 
   it('sends each impersonated group as its own header line', async () => {
