@@ -4,6 +4,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../state/store.ts';
 import { hasBearerToken } from './bearer-token.ts';
+import { NotificationIntake } from './notification-intake.ts';
 import { BodyTooLarge, readBody } from './read-body.ts';
 import { sendJson } from './respond.ts';
 
@@ -25,6 +26,7 @@ export interface AlertmanagerRouteDeps {
  */
 export function createAlertmanagerHandler(deps: AlertmanagerRouteDeps) {
   const { store, webhookToken, maxBodyBytes, metrics, log, now, onAccepted } = deps;
+  const intake = new NotificationIntake({ store, now });
   const refuse = (res: ServerResponse, status: number, outcome: string, body: object, headers?: Record<string, string>): void => {
     metrics.webhookRequests.inc({ outcome });
     sendJson(res, status, body, headers);
@@ -68,7 +70,7 @@ export function createAlertmanagerHandler(deps: AlertmanagerRouteDeps) {
 
     const payload = parsed.data;
     try {
-      store.addNotification(payload, now());
+      await intake.add(payload);
     } catch (error) {
       log.error({ err: error, groupKey: payload.groupKey }, 'could not store a webhook payload; Alertmanager will retry');
       refuse(res, 500, 'store_failed', { error: 'could not store the notification; retry' });

@@ -71,6 +71,21 @@ describe('processPendingNotifications', () => {
     expect(second.messageTs).toBeNull();
   });
 
+  it('folds a batch of notifications in one transaction (one fsync, not one per notification)', () => {
+    for (const key of ['g1', 'g2', 'g3']) store.addNotification(payload(key, [{ fingerprint: 'a' }]), 1);
+    let transactions = 0;
+    const counting = Object.assign(Object.create(store) as SqliteStore, {
+      transaction: <T>(fn: () => T): T => {
+        transactions += 1;
+        return store.transaction(fn);
+      },
+    });
+    expect(processPendingNotifications({ ...deps(), store: counting })).toBe(3);
+    expect(transactions).toBe(1);
+    expect(store.pendingNotifications(10)).toHaveLength(0);
+    expect(['g1', 'g2', 'g3'].map((key) => store.latestGroup(key)?.state.alerts.length)).toEqual([1, 1, 1]);
+  });
+
   it('leaves a notification in the inbox when applying it fails', () => {
     store.addNotification(payload('g', [{ fingerprint: 'a' }]), 1);
     const broken = { ...deps(), store: Object.assign(Object.create(store) as SqliteStore, { addGroup: () => { throw new Error('disk full'); } }) };
