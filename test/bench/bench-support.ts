@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import type { FakeSlack, FakeSlackCall } from '../support/fake-slack.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed, type LookoutTestBedOptions } from '../support/lookout-test-bed.ts';
@@ -105,11 +106,12 @@ export interface BenchLookout {
 }
 
 /**
- * Starts a fake Slack and Lookout (child process, LOG_LEVEL=warn so logging does not dominate).
- * BENCH_LOOKOUT_NODE_OPTIONS, if set, becomes Lookout's NODE_OPTIONS (e.g. to try heap flags).
+ * Starts a fake Slack and Lookout (child process, LOG_LEVEL=warn so logging does not dominate),
+ * with the NODE_OPTIONS the Deployment ships, so memory figures are those of production.
+ * BENCH_LOOKOUT_NODE_OPTIONS, if set, replaces them (e.g. to try heap flags).
  */
 export async function startBenchLookout(options: LookoutTestBedOptions): Promise<BenchLookout> {
-  const nodeOptions = process.env.BENCH_LOOKOUT_NODE_OPTIONS;
+  const nodeOptions = process.env.BENCH_LOOKOUT_NODE_OPTIONS ?? deploymentNodeOptions();
   const bed = await startLookoutTestBed({ ...options, extraEnv: { LOG_LEVEL: 'warn', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...options.extraEnv } });
   let lookout: LookoutProcess;
   try {
@@ -192,4 +194,15 @@ export function firingPayload(options: {
       fingerprint: alert.fingerprint,
     })),
   });
+}
+
+/** NODE_OPTIONS of the lookout container in manifests/deployment.yaml. */
+export function deploymentNodeOptions(): string {
+  const deployment = parseYaml(readFileSync(new URL('../../manifests/deployment.yaml', import.meta.url), 'utf8')) as {
+    spec: { template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } } };
+  };
+  const container = deployment.spec.template.spec.containers.find((candidate) => candidate.name === 'lookout');
+  const value = container?.env?.find((variable) => variable.name === 'NODE_OPTIONS')?.value;
+  if (value === undefined) throw new Error('manifests/deployment.yaml: the lookout container sets no NODE_OPTIONS');
+  return value;
 }

@@ -1,5 +1,5 @@
 import { waitFor } from '../../support/free-port.ts';
-import { benchChannels, channelRoutes, firingPayload, latencySummary, okCalls, runPool, sleep, startBenchLookout, type Scenario } from '../bench-support.ts';
+import { benchChannels, deploymentNodeOptions, channelRoutes, firingPayload, latencySummary, okCalls, runPool, sleep, startBenchLookout, type Scenario } from '../bench-support.ts';
 
 /*
  * DESIGN.md budget: 10,000 alerts in 1,000 groups within 60 s — nothing lost, nothing duplicated,
@@ -146,7 +146,7 @@ export const storm: Scenario = {
           `Slack allows ~1 message/s per channel, so ${groups} groups need ${channelCount} channels to drain in ~${Math.ceil(groups / channelCount)} s; with one channel the same storm would take ${groups} s (~${Math.ceil(groups / 60)} min). The drain time is reported as measured.`,
           'Peak RSS is the larger of /proc/<pid>/status VmHWM at the end and VmRSS sampled every 100 ms (MiB).',
           `"Incomplete" means the group's one message does not say [FIRING:${alertsPerGroup}] or does not show each of its ${alertsPerGroup} alerts (by pod name).`,
-          `Heap is nodejs_heap_size_used_bytes / _total_bytes from Lookout's /metrics, sampled every second: it shows how much of the RSS is live JavaScript data. To see how much of the peak is garbage V8 has not yet collected, run with BENCH_LOOKOUT_NODE_OPTIONS=--max-old-space-size=100 (Lookout's NODE_OPTIONS).`,
+          `Heap is nodejs_heap_size_used_bytes / _total_bytes from Lookout's /metrics, sampled every second: it shows how much of the RSS is live JavaScript data. Lookout ran with NODE_OPTIONS=\`${process.env.BENCH_LOOKOUT_NODE_OPTIONS ?? deploymentNodeOptions()}\` (manifests/deployment.yaml's unless BENCH_LOOKOUT_NODE_OPTIONS replaces them).`,
           'Webhook answer times are measured by the client, with at most 16 requests in flight.',
         ],
       };
