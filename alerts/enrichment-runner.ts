@@ -46,6 +46,13 @@ export interface EnrichmentRunnerOptions {
  */
 export const MAX_ALERTS_PER_GROUP = 50;
 
+/**
+ * The snapshot of what is known is written this long before the budget ends. At the budget
+ * itself the outbox's timer and ours would race, and when the outbox won, the first post went
+ * out without the facts already found and without the "unavailable" notes.
+ */
+export const SNAPSHOT_LEAD_MS = 100;
+
 /** How long to wait before looking at the queue again after a group could not be enriched. */
 const RETRY_AFTER_ERROR_MS = 5000;
 
@@ -57,7 +64,7 @@ type Result = [TrackedAlert, AlertEnrichment];
  *
  * Timing: the first post of a group is held by the store until `enrichUntil` (received + budget)
  * at the latest. If every source answers sooner, the result is written and the hold released at
- * once. If not, at `enrichUntil` what is known is written (sources still running show as
+ * once. If not, just before `enrichUntil` what is known is written (sources still running show as
  * "timeout") and the post goes; when the rest answers, or `timeoutMs` cuts it off, a second write
  * bumps the version and the outbox edits the message. Nothing here can delay a post beyond its
  * budget: the hold is a time in the store, so a crash, a bug or a restart only loses enrichment.
@@ -136,7 +143,8 @@ export class EnrichmentRunner {
       const allDone = Promise.all(runs.map(async ([alert, run]): Promise<Result> => [alert, await run.done]));
 
       const budgetLeft = group.messageTs === null && group.enrichUntil !== null ? group.enrichUntil - now() : 0;
-      if (runs.length > 0 && budgetLeft > 0 && (await this.outlasts(allDone, budgetLeft))) {
+      const snapshotIn = budgetLeft - SNAPSHOT_LEAD_MS;
+      if (runs.length > 0 && snapshotIn > 0 && (await this.outlasts(allDone, snapshotIn))) {
         if (this.stopped) return true;
         // The budget is over: the first post goes with what is known, and notes for the rest.
         this.write(group.id, runs.map(([alert, run]) => [alert, run.snapshot()]), {}, log);
