@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processWatchdog } from '../watchdog.ts';
@@ -17,10 +16,6 @@ export interface ServerBinaries {
 }
 
 const BUILD_SCRIPT = join(REPO_ROOT, 'test/servers/build.sh');
-
-function cacheDir(env: NodeJS.ProcessEnv): string {
-  return env.LOOKOUT_SERVERS_CACHE ?? join(REPO_ROOT, 'test/servers/.cache');
-}
 
 /**
  * Runs test/servers/build.sh (a no-op when the binaries for the committed go.sum exist; a cold
@@ -48,12 +43,6 @@ export async function buildServers(env: NodeJS.ProcessEnv = process.env): Promis
     if (at > 0) built.set(line.slice(0, at), line.slice(at + 1));
   }
   return toBinaries((name) => built.get(name), 'test/servers/build.sh did not report');
-}
-
-/** The binaries of the last build (test/servers/.cache/current/), without building. */
-export function currentBinaries(env: NodeJS.ProcessEnv = process.env): ServerBinaries {
-  const current = join(cacheDir(env), 'current');
-  return toBinaries((name) => (existsSync(join(current, name)) ? join(current, name) : undefined), `run test/servers/build.sh first: missing in ${current}:`);
 }
 
 function toBinaries(find: (name: string) => string | undefined, missing: string): ServerBinaries {
