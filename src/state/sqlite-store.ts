@@ -152,6 +152,7 @@ export class SqliteStore implements Store {
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
   private depth: OutboxDepth | undefined;
+  private noticeCount: number | undefined;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -178,6 +179,7 @@ export class SqliteStore implements Store {
     } catch (error) {
       this.db.exec('ROLLBACK');
       this.depth = undefined;
+      this.noticeCount = undefined;
       throw error;
     }
   }
@@ -308,6 +310,7 @@ export class SqliteStore implements Store {
   }
 
   addNotice(channel: string, text: string, createdAt: number): number {
+    this.noticeCount = undefined;
     const row = this.get<{ id: number }>('INSERT INTO notices (channel, text, created_at) VALUES (?, ?, ?) RETURNING id', channel, text, createdAt);
     return row!.id;
   }
@@ -317,6 +320,7 @@ export class SqliteStore implements Store {
   }
 
   removeNotice(id: number): void {
+    this.noticeCount = undefined;
     this.remove(NOTICES, id);
   }
 
@@ -325,7 +329,9 @@ export class SqliteStore implements Store {
   }
 
   pendingNotices(): number {
-    return this.get<{ count: number }>('SELECT COUNT(*) AS count FROM notices')!.count;
+    // Cached like outboxDepth(): the outbox reports it on every pass, and notices change rarely.
+    this.noticeCount ??= this.get<{ count: number }>('SELECT COUNT(*) AS count FROM notices')!.count;
+    return this.noticeCount;
   }
 
   groupById(id: number): GroupRecord | undefined {
