@@ -533,7 +533,7 @@ export function renderGroupDetail(group: GroupState, enrichment: GroupEnrichment
     const identity = labelCodes(identityLabels(alert, group), BUDGET.alertIdentity);
     const title = `${alert.status === 'firing' ? '🔴' : '✅'} ${identity !== '' ? identity : labelValue(own(alert.labels, 'alertname') ?? alert.fingerprint, 120)}`;
     // Each source's detail opens with its own bold title ("*Pod* …", "*Logs* …").
-    const sections = details.map((fact) => clipRenderedBlock(fact.detail!.trim(), BUDGET.section));
+    const sections = details.map((fact) => clipLines(fact.detail!.trim(), BUDGET.section));
     const size = title.length + sections.reduce((sum, text) => sum + text.length, 0);
     if (omitted > 0 || blocks.length + 1 + sections.length > ENRICHMENT_BUDGET.detailBlocks || total + size > ENRICHMENT_BUDGET.detailTotal) {
       omitted += 1;
@@ -561,13 +561,18 @@ function clipRenderedLine(text: string, max: number): string {
   return `${cut}…`;
 }
 
-/** Cuts rendered multi-line mrkdwn at a line break, closing a code block left open. */
-function clipRenderedBlock(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const room = max - 6; // "\n```" and "\n…"
-  let cut = text.lastIndexOf('\n', room);
-  if (cut <= 0) cut = room;
-  let kept = text.slice(0, cut);
-  if ((kept.match(/```/g) ?? []).length % 2 === 1) kept += '\n```';
-  return `${kept}\n…`;
+/**
+ * Cuts rendered mrkdwn at a line break so no code span, entity or date token is split; a cut
+ * inside an open ``` block closes it. Used by the sources (enrichers/format.ts) and, for a source
+ * that overran its limit, by the thread detail.
+ */
+export function clipLines(rendered: string, max: number): string {
+  if (rendered.length <= max) return rendered;
+  const marker = '\n…';
+  let cut = rendered.lastIndexOf('\n', max - marker.length - 4);
+  if (cut <= 0) cut = 0;
+  let head = rendered.slice(0, cut);
+  const fences = head.split('```').length - 1;
+  if (fences % 2 === 1) head += '\n```';
+  return `${head}${marker}`;
 }

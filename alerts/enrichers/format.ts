@@ -1,4 +1,4 @@
-import { clipMrkdwn, escapeMrkdwn, oneLine } from '../render.ts';
+import { clipLines, clipMrkdwn, escapeMrkdwn, oneLine } from '../render.ts';
 
 /*
  * Small mrkdwn pieces shared by the enrichment sources. Escaping and clipping come from
@@ -18,7 +18,7 @@ export function text(value: string, max: number): string {
   return clipMrkdwn(oneLine(value), max);
 }
 
-export { escapeMrkdwn };
+export { clipLines, escapeMrkdwn };
 
 /** "45s", "3m", "5h", "3d": compact, for lines that must stay short. */
 export function shortDuration(ms: number): string {
@@ -68,19 +68,4 @@ export function clipLine(rendered: string, max: number): string {
   const marker = ' · …';
   const cut = rendered.lastIndexOf(' · ', max - marker.length);
   return cut > 0 ? `${rendered.slice(0, cut)}${marker}` : '…';
-}
-
-/**
- * Cuts rendered mrkdwn at a line break so no code span, entity or date token is split; a cut
- * inside an open ``` block closes it.
- */
-export function clipLines(rendered: string, max: number): string {
-  if (rendered.length <= max) return rendered;
-  const marker = '\n…';
-  let cut = rendered.lastIndexOf('\n', max - marker.length - 4);
-  if (cut <= 0) cut = 0;
-  let head = rendered.slice(0, cut);
-  const fences = head.split('```').length - 1;
-  if (fences % 2 === 1) head += '\n```';
-  return `${head}${marker}`;
 }
