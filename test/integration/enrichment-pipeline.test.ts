@@ -28,7 +28,7 @@ const STARTED = Date.now() - 2 * 60_000;
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 let admin: KubeHttp;
-let lokiUrl: string | undefined;
+let lokiUrl: string;
 let bed: LookoutTestBed | undefined;
 let slack: FakeSlack;
 let lookout: LookoutProcess | undefined;
@@ -57,7 +57,7 @@ async function pushLogs(url: string): Promise<void> {
 beforeAll(async () => {
   const servers = testServers();
   admin = kubeHttpFor(servers.kube.kubeconfigs.admin);
-  lokiUrl = servers.loki?.url;
+  lokiUrl = servers.loki.url;
 
   await createNamespace(admin, NS);
   const selector = { matchLabels: { app: 'checkout' } };
@@ -118,12 +118,12 @@ beforeAll(async () => {
     lastTimestamp: iso(Date.now() - 20_000),
     source: { component: 'kubelet' },
   });
-  if (lokiUrl !== undefined) await pushLogs(lokiUrl);
+  await pushLogs(lokiUrl);
 
   bed = await startLookoutTestBed({
     webhookToken: WEBHOOK_TOKEN,
     channel: CHANNEL,
-    extraEnv: { KUBECONFIG: servers.kube.kubeconfigs.bot, ...(lokiUrl === undefined ? {} : { LOKI_URL: lokiUrl }) },
+    extraEnv: { KUBECONFIG: servers.kube.kubeconfigs.bot, LOKI_URL: lokiUrl },
   });
   slack = bed.slack;
   lookout = await startLookout(bed.env);
@@ -179,16 +179,14 @@ describe('enrichment end to end (real kube-apiserver and Loki, Lookout process, 
     expect(text).toContain('OOMKilled');
     expect(text).toMatch(/checkout/);
     expect(text).not.toContain('unavailable');
-    if (lokiUrl !== undefined) expect(text).toContain('charge failed');
+    expect(text).toContain('charge failed');
 
     const detail = await waitFor('the detail message in the thread', () => slack.replies(CHANNEL, message.ts)[0], 10_000);
     const detailText = content(detail);
     expect(detailText).toContain('Back-off restarting failed container');
-    if (lokiUrl !== undefined) {
-      expect(detailText).toContain('```');
-      expect(detailText).toContain('ERROR charge failed');
-      expect(detailText).not.toContain('hunter2'); // the URL password is redacted
-    }
+    expect(detailText).toContain('```');
+    expect(detailText).toContain('ERROR charge failed');
+    expect(detailText).not.toContain('hunter2'); // the URL password is redacted
     const metrics = await (await fetch(`${lookout!.url}/metrics`)).text();
     const kubeRequests = [...metrics.matchAll(/^lookout_kube_requests_total\{[^}]*\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
     console.log(`[enrichment-pipeline] first post ${postedAfter} ms after the webhook, already enriched; ${kubeRequests} Kubernetes requests for the alert`);

@@ -32,7 +32,7 @@ const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 let admin: KubeHttp;
 let bot: KubeHttp;
-let lokiUrl: string | undefined;
+let lokiUrl: string;
 
 async function create(path: string, body: Record<string, unknown>): Promise<{ metadata: { uid: string } }> {
   return admin.request({ method: 'POST', path, body });
@@ -115,7 +115,7 @@ beforeAll(async () => {
   const servers = testServers();
   admin = kubeHttpFor(servers.kube.kubeconfigs.admin);
   bot = kubeHttpFor(servers.kube.kubeconfigs.bot);
-  lokiUrl = servers.loki?.url;
+  lokiUrl = servers.loki.url;
 
   await createNamespace(admin, NS);
 
@@ -190,7 +190,7 @@ beforeAll(async () => {
   await warningEvent(`${SIBLINGS[0]}.backoff`, { apiVersion: 'v1', kind: 'Pod', name: SIBLINGS[0] ?? '' }, 'FailedMount', 'not this pod', 1, now - 30_000);
   await warningEvent(`${RS}.failedcreate`, { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: RS }, 'FailedCreate', 'Error creating: pods "cart-7d9f8c6b5-zz" is forbidden: exceeded quota: compute', 2, now - 60_000);
 
-  if (lokiUrl !== undefined) await pushLogs(lokiUrl);
+  await pushLogs(lokiUrl);
 });
 
 function alertFor(labels: Record<string, string>, fingerprint = 'a1'): TrackedAlert {
@@ -200,7 +200,7 @@ function alertFor(labels: Record<string, string>, fingerprint = 'a1'): TrackedAl
 }
 
 function sources(kube: KubeHttp, metrics: Metrics): EnrichmentSources {
-  return createEnrichmentSources({ kube, ...(lokiUrl === undefined ? {} : { lokiUrl }), config: defaultEnrichmentConfig(), metrics, now: Date.now });
+  return createEnrichmentSources({ kube, lokiUrl, config: defaultEnrichmentConfig(), metrics, now: Date.now });
 }
 
 async function enrichAll(built: EnrichmentSources, alert: TrackedAlert): Promise<Partial<Record<EnrichmentSource, EnrichmentFact>>> {
@@ -242,7 +242,7 @@ describe('enrichment sources against the real kube-apiserver and Loki, as the bo
     expect(await metricValue(metrics, 'lookout_kube_requests_total', { resource: 'pods' })).toBe(1);
   });
 
-  it.runIf(testServers().loki !== undefined)('takes the error-like lines of that pod from Loki, redacted', async () => {
+  it('takes the error-like lines of that pod from Loki, redacted', async () => {
     const metrics = freshMetrics();
     const facts = await enrichAll(sources(bot, metrics), alertFor({ namespace: NS, pod: POD, container: 'app' }));
     expect(facts.logs?.summary).toBe('📜 2 error lines, last: `panic: runtime error: out of memory, token=Bearer [REDACTED]`');
@@ -255,10 +255,10 @@ describe('enrichment sources against the real kube-apiserver and Loki, as the bo
     expect(await metricValue(metrics, 'lookout_loki_requests_total', { outcome: 'ok' })).toBe(1);
   });
 
-  it.runIf(testServers().loki !== undefined)('falls back to the newest lines when the window has no error-like ones, redacting a URL password', async () => {
+  it('falls back to the newest lines when the window has no error-like ones, redacting a URL password', async () => {
     const metrics = freshMetrics();
     const config = defaultEnrichmentConfig();
-    const built = createEnrichmentSources({ lokiUrl: lokiUrl ?? '', config: { ...config, loki: { ...config.loki, windowBeforeMs: 300_000, windowAfterMs: 0 } }, metrics, now: () => STARTED - 150_000 });
+    const built = createEnrichmentSources({ lokiUrl, config: { ...config, loki: { ...config.loki, windowBeforeMs: 300_000, windowAfterMs: 0 } }, metrics, now: () => STARTED - 150_000 });
     const facts = await enrichAll(built, alertFor({ namespace: NS, pod: POD, container: 'app' }));
     expect(facts.logs?.summary).toBe('');
     expect(facts.logs?.detail).toContain('none error-like');

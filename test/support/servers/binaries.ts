@@ -11,8 +11,7 @@ export interface ServerBinaries {
   kubeApiserver: string;
   etcd: string;
   bao: string;
-  /** Absent if Loki is not built. */
-  loki?: string;
+  loki: string;
 }
 
 const BUILD_SCRIPT = join(REPO_ROOT, 'test/servers/build.sh');
@@ -51,6 +50,5 @@ function toBinaries(find: (name: string) => string | undefined, missing: string)
     if (!path) throw new Error(`${missing} ${name}`);
     return path;
   };
-  const loki = find('loki');
-  return { kubeApiserver: required('kube-apiserver'), etcd: required('etcd'), bao: required('bao'), ...(loki ? { loki } : {}) };
+  return { kubeApiserver: required('kube-apiserver'), etcd: required('etcd'), bao: required('bao'), loki: required('loki') };
 }

@@ -155,7 +155,7 @@ function envFile(servers: TestServers, webhookToken: string, webhookUrl: string)
     ['KUBECONFIG', servers.kube.kubeconfigs.bot],
     ['VAULT_ADDR', servers.bao.addr],
     ['VAULT_TOKEN', servers.bao.rootToken],
-    ['LOKI_URL', servers.loki?.url],
+    ['LOKI_URL', servers.loki.url],
     ['ALERTMANAGER_URL', servers.alertmanager.url],
     ['LOOKOUT_WEBHOOK_TOKEN', webhookToken],
   ];

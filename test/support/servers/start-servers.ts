@@ -82,8 +82,7 @@ export async function startTestServers(options: StartTestServersOptions): Promis
       };
     })();
     const baoPromise = timed('openbao', () => startOpenBao({ binary: binaries.bao, dir: runDir, rootToken, supervisor }));
-    const lokiBinary = binaries.loki;
-    const lokiPromise = lokiBinary ? timed('loki', () => startLoki({ binary: lokiBinary, dir: runDir, supervisor })) : Promise.resolve(undefined);
+    const lokiPromise = timed('loki', () => startLoki({ binary: binaries.loki, dir: runDir, supervisor }));
     const alertmanagerPromise = timed('alertmanager', async () => {
       const alertmanager = await startAlertmanager({
         dir: join(runDir, 'alertmanager'),
@@ -117,7 +116,7 @@ export async function startTestServers(options: StartTestServersOptions): Promis
       servers: {
         kube: { url: kube.url, caFile: kube.caFile, kubeconfigs: kube.kubeconfigs },
         bao: { addr: bao.addr, rootToken, kubernetesAuthPath: OPENBAO_KUBERNETES_AUTH.path, role: OPENBAO_KUBERNETES_AUTH.role },
-        ...(loki ? { loki: { url: loki.url } } : {}),
+        loki: { url: loki.url },
         alertmanager: { url: alertmanager.url },
       },
       rbacObjects: kube.boot.rbacObjects,

@@ -36,8 +36,8 @@ export interface TestServers {
     /** Role for ServiceAccount lookout/lookout; policy: CRUD on secret/data/* and secret/metadata/*. */
     role: 'lookout';
   };
-  /** Undefined only if Loki is not built (test/servers/.cache/current/loki missing). */
-  loki?: { url: string };
+  /** http://127.0.0.1:PORT of Loki (filesystem storage in the run directory). */
+  loki: { url: string };
   /** Alertmanager from the Debian package; sends to http://127.0.0.1:3000/alertmanager. */
   alertmanager: { url: string };
 }
