@@ -444,7 +444,8 @@ export function oneLine(text: string): string {
     .join(' ');
 }
 
-function plural(count: number, noun: string): string {
+/** "1 alert", "3 alerts". */
+export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 

@@ -1,4 +1,4 @@
-import { clipLines, clipMrkdwn, escapeMrkdwn, oneLine } from '../render.ts';
+import { clipLines, clipMrkdwn, escapeMrkdwn, oneLine, plural } from '../render.ts';
 
 /*
  * Small mrkdwn pieces shared by the enrichment sources. Escaping and clipping come from
@@ -18,7 +18,7 @@ export function text(value: string, max: number): string {
   return clipMrkdwn(oneLine(value), max);
 }
 
-export { clipLines, escapeMrkdwn };
+export { clipLines, escapeMrkdwn, plural };
 
 /** "45s", "3m", "5h", "3d": compact, for lines that must stay short. */
 export function shortDuration(ms: number): string {
@@ -50,8 +50,9 @@ export function at(timestamp: string | null | undefined): string | undefined {
   return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time_secs}|${fallback}>`;
 }
 
-export function plural(count: number, noun: string, nouns = `${noun}s`): string {
-  return `${count} ${count === 1 ? noun : nouns}`;
+/** " part", or nothing when the part is missing: for optional tails like " 3m ago". */
+export function suffix(part: string | undefined): string {
+  return part === undefined ? '' : ` ${part}`;
 }
 
 /** Joins the parts that are present with " · ", the separator of every summary line. */

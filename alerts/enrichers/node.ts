@@ -2,7 +2,7 @@ import type { Condition, Node } from '../../src/kube/kube-objects.ts';
 import type { KubeReadView } from '../../src/kube/kube-reader.ts';
 import type { Enricher, EnrichmentFact } from './enrichment.ts';
 import { FACT_LIMITS } from './enrichment.ts';
-import { ago, clipLine, clipLines, code, dotted, text } from './format.ts';
+import { ago, clipLine, clipLines, code, dotted, suffix, text } from './format.ts';
 import type { Redactor } from './redact.ts';
 import { withSafeErrors } from './source-errors.ts';
 
@@ -71,8 +71,4 @@ function conditionLine(condition: Condition, now: number, redactor: Redactor): s
     `${bad && condition.message ? ` — ${text(redactor.redact(condition.message), 240)}` : ''}` +
     `${condition.lastTransitionTime ? ` since ${ago(condition.lastTransitionTime, now) ?? '?'}` : ''}`
   );
-}
-
-function suffix(part: string | undefined): string {
-  return part === undefined ? '' : ` ${part}`;
 }

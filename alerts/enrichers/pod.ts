@@ -2,7 +2,7 @@ import type { ContainerState, ContainerStatus, Pod } from '../../src/kube/kube-o
 import type { KubeReadView } from '../../src/kube/kube-reader.ts';
 import type { Enricher, EnrichmentFact } from './enrichment.ts';
 import { FACT_LIMITS } from './enrichment.ts';
-import { ago, at, clipLine, clipLines, code, dotted, plural, shortDuration, text } from './format.ts';
+import { ago, at, clipLine, clipLines, code, dotted, plural, shortDuration, suffix, text } from './format.ts';
 import type { Redactor } from './redact.ts';
 import { withSafeErrors } from './source-errors.ts';
 
@@ -148,8 +148,4 @@ function containerLines(status: ContainerStatus, prefix: string, image: string |
 function age(created: string | null | undefined, now: number): string | undefined {
   const ms = created ? Date.parse(created) : Number.NaN;
   return ms > 0 ? `age ${shortDuration(now - ms)}` : undefined;
-}
-
-function suffix(part: string | undefined): string {
-  return part === undefined ? '' : ` ${part}`;
 }
