@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { escapeMrkdwn, oneLine } from '../alerts/render.ts';
+import { clipMrkdwn, escapeMrkdwn, oneLine } from '../alerts/render.ts';
 import type { AuditEntry, AuditTrail, ObjectReference } from './access/authorization.ts';
 import { describePermission } from './kube/access-review.ts';
 import type { KubeHttp } from './kube/kube-http.ts';
@@ -144,6 +144,10 @@ function writeLogLine(log: Logger, entry: AuditEntry): void {
   else log.warn(fields, message);
 }
 
+/** An audit channel line, and the free-text detail within it. */
+const LINE_MAX = 3000;
+const DETAIL_MAX = 2000;
+
 const OUTCOME_ICON = { allowed: '✅', denied: '⛔', failed: '⚠️' } as const;
 
 /** One mrkdwn line for the audit channel. Everything people typed is escaped: no mentions, no links. */
@@ -153,11 +157,13 @@ export function channelLine(entry: AuditEntry): string {
     ? ` as \`${escapeMrkdwn(entry.identity.username)}\`${entry.identity.groups.length > 0 ? ` (groups ${entry.identity.groups.map((g) => `\`${escapeMrkdwn(g)}\``).join(', ')})` : ''}`
     : ' (no Kubernetes identity)';
   const target = entry.target ? ` · on ${escapeMrkdwn(describeObject(entry.target))}` : '';
-  const detail = entry.detail !== '' ? ` — ${escapeMrkdwn(oneLine(scrubSecrets(entry.detail)))}` : '';
+  // The free text is cut before the line is: clipMrkdwn never splits an entity (`&amp;`) or a
+  // surrogate pair, which a cut of the composed line can.
+  const detail = entry.detail !== '' ? ` — ${clipMrkdwn(oneLine(scrubSecrets(entry.detail)), DETAIL_MAX)}` : '';
   const line =
     `${OUTCOME_ICON[entry.outcome]} *${escapeMrkdwn(entry.action)}* ${entry.outcome} · ${who} (${escapeMrkdwn(oneLine(scrubSecrets(entry.actor.slackUserName)))})${as}` +
     ` · ${escapeMrkdwn(describePermission(entry.attributes))}${target}${detail}`;
-  return clip(line, 3000);
+  return clip(line, LINE_MAX);
 }
 
 /** The events.k8s.io/v1 Event body for an audit entry. */
