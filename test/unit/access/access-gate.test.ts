@@ -2,23 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { AccessGate, AccessReviewFailed, NO_KUBERNETES_MESSAGE, type IdentitySource } from '../../../src/access/access-gate.ts';
 import type { IdentityResolution } from '../../../src/identity/resolve-identity.ts';
 import type { ResourceAttributes } from '../../../src/kube/access-review.ts';
-import { KubeApiError, type KubeRequest } from '../../../src/kube/kube-http.ts';
+import { KubeApiError } from '../../../src/kube/kube-http.ts';
+import { FakeKubeHttp } from '../../helpers/access-fakes.ts';
 import { freshMetrics, metricValue, recordingLogger } from '../../helpers/fakes.ts';
-
-/** Stands in for KubeHttp: records each request and answers with what the test scripted. */
-class FakeKube {
-  readonly requests: KubeRequest[] = [];
-  answer: (request: KubeRequest) => unknown;
-
-  constructor(answer: (request: KubeRequest) => unknown) {
-    this.answer = answer;
-  }
-
-  async request<T>(request: KubeRequest): Promise<T> {
-    this.requests.push(request);
-    return this.answer(request) as T;
-  }
-}
 
 const alice: IdentityResolution = {
   ok: true,
@@ -35,7 +21,7 @@ const actor = (slackUserId: string) => ({ slackUserId, slackUserName: slackUserI
 const scale: ResourceAttributes = { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'shop', name: 'cart' };
 const sar = (allowed: boolean, reason = '') => ({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', status: { allowed, reason } });
 
-function gate(kube: FakeKube | undefined) {
+function gate(kube: FakeKubeHttp | undefined) {
   const logs = recordingLogger();
   const metrics = freshMetrics();
   return { gate: new AccessGate({ resolver, kube, log: logs.log, metrics }), logs, metrics };
@@ -43,7 +29,7 @@ function gate(kube: FakeKube | undefined) {
 
 describe('AccessGate', () => {
   it('asks the API server about exactly the action, for the mapped user and all their groups', async () => {
-    const kube = new FakeKube(() => sar(true, 'RBAC: allowed by RoleBinding "ops/shop"'));
+    const kube = new FakeKubeHttp(() => sar(true, 'RBAC: allowed by RoleBinding "ops/shop"'));
     const { gate: subject, metrics } = gate(kube);
     const result = await subject.authorize(actor('UALICE'), scale);
     expect(result).toEqual({ allowed: true, identity: alice.ok && alice.identity });
@@ -65,7 +51,7 @@ describe('AccessGate', () => {
   });
 
   it('sends no namespace, name or subresource it was not given (cluster-wide, all names)', async () => {
-    const kube = new FakeKube(() => sar(true));
+    const kube = new FakeKubeHttp(() => sar(true));
     await gate(kube).gate.authorize(actor('UALICE'), { verb: 'create', group: 'lookout.dev', resource: 'silences' });
     expect((kube.requests[0]?.body as { spec: unknown }).spec).toMatchObject({
       resourceAttributes: { verb: 'create', group: 'lookout.dev', resource: 'silences' },
@@ -74,7 +60,7 @@ describe('AccessGate', () => {
   });
 
   it('names the missing permission on a denial, and keeps RBAC’s reason out of the message', async () => {
-    const kube = new FakeKube(() => sar(false, 'RBAC: no RoleBinding "secret-admins" in namespace shop'));
+    const kube = new FakeKubeHttp(() => sar(false, 'RBAC: no RoleBinding "secret-admins" in namespace shop'));
     const { gate: subject, logs } = gate(kube);
     const result = await subject.authorize(actor('UALICE'), scale);
     expect(result).toMatchObject({ allowed: false, reason: 'denied', identity: { username: 'slack:alice' } });
@@ -86,7 +72,7 @@ describe('AccessGate', () => {
   });
 
   it('refuses an unmapped person without asking Kubernetes, and says how to get access', async () => {
-    const kube = new FakeKube(() => sar(true));
+    const kube = new FakeKubeHttp(() => sar(true));
     const { gate: subject, metrics } = gate(kube);
     const result = await subject.authorize(actor('UNOBODY'), scale);
     expect(result).toMatchObject({ allowed: false, reason: 'unmapped' });
@@ -107,7 +93,7 @@ describe('AccessGate', () => {
   });
 
   it('never turns an API server error into an allowance', async () => {
-    const kube = new FakeKube(() => {
+    const kube = new FakeKubeHttp(() => {
       throw new KubeApiError('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', 500, 'InternalError', 'etcd is unhappy');
     });
     const { gate: subject, metrics, logs } = gate(kube);
@@ -119,18 +105,18 @@ describe('AccessGate', () => {
   });
 
   it('treats a review without a status as a denial, not an allowance', async () => {
-    const kube = new FakeKube(() => ({ kind: 'SubjectAccessReview' }));
+    const kube = new FakeKubeHttp(() => ({ kind: 'SubjectAccessReview' }));
     expect(await gate(kube).gate.authorize(actor('UALICE'), scale)).toMatchObject({ allowed: false, reason: 'denied' });
   });
 
   it('lets a failing identity lookup propagate (an internal error, not an unmapped user)', async () => {
-    const kube = new FakeKube(() => sar(true));
+    const kube = new FakeKubeHttp(() => sar(true));
     await expect(gate(kube).gate.authorize(actor('UFAIL'), scale)).rejects.toThrow('slack is down');
     expect(kube.requests).toEqual([]);
   });
 
   it('identifies people without consulting RBAC', async () => {
-    const kube = new FakeKube(() => sar(true));
+    const kube = new FakeKubeHttp(() => sar(true));
     const subject = gate(kube).gate;
     expect(await subject.identify(actor('UALICE'))).toEqual({ mapped: true, identity: alice.ok && alice.identity });
     expect(await subject.identify(actor('UNOBODY'))).toMatchObject({ mapped: false, message: expect.stringContaining('UNOBODY') });
