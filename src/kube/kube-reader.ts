@@ -95,6 +95,10 @@ const WORKLOAD_PATHS: Record<WorkloadObjectKind, { resource: string; schema: z.Z
 /** At most this many events per object: enough to count reasons, bounded for chatty objects. */
 const EVENT_LIMIT = '200';
 
+// Built once: a new zod schema per call pays its setup on every parse (about 10x a parse here).
+const HPA_LIST = listSchema(horizontalPodAutoscalerSchema);
+const EVENT_LIST = listSchema(eventSchema);
+
 /**
  * The bot's read view over KubeHttp. In a storm many alerts name the same pods, ReplicaSets
  * and namespaces, so identical requests are shared while pending, answers are cached for a
@@ -138,7 +142,7 @@ export class KubeReader implements KubeReadView {
 
   async listHorizontalPodAutoscalers(namespace: string, signal?: AbortSignal): Promise<HorizontalPodAutoscaler[]> {
     const path = `/apis/autoscaling/v2/namespaces/${seg(namespace)}/horizontalpodautoscalers`;
-    return (await this.get('horizontalpodautoscalers', path, listSchema(horizontalPodAutoscalerSchema), signal)) ?? [];
+    return (await this.get('horizontalpodautoscalers', path, HPA_LIST, signal)) ?? [];
   }
 
   async listWarningEvents(namespace: string, subject: EventSubject, signal?: AbortSignal): Promise<KubeEvent[]> {
@@ -146,7 +150,7 @@ export class KubeReader implements KubeReadView {
     if (/[,=!\\]/.test(subject.kind + subject.name)) return [];
     const fieldSelector = `involvedObject.kind=${subject.kind},involvedObject.name=${subject.name},type=Warning`;
     const path = `/api/v1/namespaces/${seg(namespace)}/events`;
-    return (await this.get('events', path, listSchema(eventSchema), signal, { fieldSelector, limit: EVENT_LIMIT })) ?? [];
+    return (await this.get('events', path, EVENT_LIST, signal, { fieldSelector, limit: EVENT_LIMIT })) ?? [];
   }
 
   private async get<S extends z.ZodType>(
