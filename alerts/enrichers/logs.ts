@@ -39,7 +39,8 @@ export function createLogsEnricher({ loki, config, redactor, now }: LogsEnricher
 
       return withSafeErrors(async () => {
         let errorLike = true;
-        let entries = await loki.queryRange({ ...range, query: `${selector} |~ ${logqlString(config.errorPattern)}` }, signal);
+        const errorQuery = `${selector} |~ ${logqlString(config.errorPattern)}`;
+        let entries = await loki.queryRange({ ...range, query: errorQuery }, signal);
         if (entries.length === 0) {
           errorLike = false;
           entries = await loki.queryRange({ ...range, query: selector }, signal);
@@ -47,7 +48,7 @@ export function createLogsEnricher({ loki, config, redactor, now }: LogsEnricher
 
         const where = code(`${namespace}/${pod}${target.container === undefined ? '' : `/${target.container}`}`);
         const window = `${clock(from)}–${clock(to)} UTC`;
-        const link = exploreLink(config, errorLike ? `${selector} |~ ${logqlString(config.errorPattern)}` : selector, from, to);
+        const link = exploreLink(config, errorLike ? errorQuery : selector, from, to);
         if (entries.length === 0) {
           return { source: 'logs', summary: '', detail: `*Logs* ${where} ${window}: no lines in Loki.${link ? ` ${link}` : ''}` };
         }
