@@ -65,16 +65,13 @@ function describe(workload: WorkloadObject, hpa: HorizontalPodAutoscaler | undef
   const path = chainText(chain, workload);
   if (path !== undefined) lines.push(path);
   for (const condition of shape.conditions) {
-    lines.push(
-      `• ${text(condition.type, 40)}=${text(condition.status, 10)}${condition.reason ? ` (${text(condition.reason, 60)})` : ''}` +
-        `${condition.message ? ` — ${text(redactor.redact(condition.message), 240)}` : ''}${condition.lastTransitionTime ? ` ${ago(condition.lastTransitionTime, now) ?? ''}` : ''}`,
-    );
+    lines.push(`${conditionLine(condition, redactor)}${condition.lastTransitionTime ? ` ${ago(condition.lastTransitionTime, now) ?? ''}` : ''}`);
   }
   if (hpa) {
     lines.push(`*HPA* ${code(hpa.metadata.name)} · ${hpaText(hpa)}`);
     for (const condition of hpa.status?.conditions ?? []) {
       if (condition.type === 'ScalingLimited' ? condition.status !== 'True' : condition.status !== 'False') continue;
-      lines.push(`• ${text(condition.type, 40)}=${text(condition.status, 10)}${condition.reason ? ` (${text(condition.reason, 60)})` : ''}${condition.message ? ` — ${text(redactor.redact(condition.message), 240)}` : ''}`);
+      lines.push(conditionLine(condition, redactor));
     }
   }
   return { source: 'workload', summary: clipLine(summary, FACT_LIMITS.summary), detail: clipLines(lines.join('\n'), FACT_LIMITS.detail) };
@@ -166,6 +163,13 @@ function shapeOf(workload: WorkloadObject): Shape {
       };
     }
   }
+}
+
+/** "• Available=False (MinimumReplicasUnavailable) — message", the message redacted. */
+function conditionLine(condition: Condition, redactor: Redactor): string {
+  const reason = condition.reason ? ` (${text(condition.reason, 60)})` : '';
+  const message = condition.message ? ` — ${text(redactor.redact(condition.message), 240)}` : '';
+  return `• ${text(condition.type, 40)}=${text(condition.status, 10)}${reason}${message}`;
 }
 
 /** "HPA 2–10 (now 4)" or "HPA 2–3 at max (3)". */
