@@ -1,7 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { EnrichmentRunner, MAX_ALERTS_PER_GROUP, SNAPSHOT_LEAD_MS, UNREF_TIMERS, type Timers } from '../../../alerts/enrichment-runner.ts';
 import { SourceUnavailable, type Enricher, type EnrichmentFact, type EnrichmentSource } from '../../../alerts/enrichers/enrichment.ts';
 import type { TrackedAlert } from '../../../alerts/group-state.ts';
@@ -312,7 +312,9 @@ describe('enrichment pipeline: budget, edits, failures', () => {
   });
 
   it('a restart during enrichment still posts at the budget, and the new process enriches and edits', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'lookout-enrich-')), 'state.db');
+    const dir = mkdtempSync(join(tmpdir(), 'lookout-enrich-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true })); // after afterEach has stopped the runners
+    const path = join(dir, 'state.db');
     const before = new SqliteStore(path);
     const oldRunner = newRunner(before, [new FakeEnricher('pod', () => new Promise(() => undefined))]);
     await receive(oldRunner, payload('g', [{ fingerprint: 'a' }]), before);

@@ -1,8 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { GroupEnrichment } from '../../../alerts/enrichers/enrichment.ts';
 import { mergeNotification } from '../../../alerts/merge-group.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
@@ -116,7 +116,9 @@ describe('Outbox: the first-post hold and the detail message', () => {
 
 describe('SqliteStore: enrichment on a state file from before enrichment', () => {
   it('adds the columns and the details table, keeping existing groups', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'lookout-migrate-')), 'state.db');
+    const dir = mkdtempSync(join(tmpdir(), 'lookout-migrate-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'state.db');
     const old = new DatabaseSync(path);
     old.exec(`CREATE TABLE groups (
       id INTEGER PRIMARY KEY AUTOINCREMENT, group_key TEXT NOT NULL, channel TEXT NOT NULL, state TEXT NOT NULL,
