@@ -73,6 +73,9 @@ CREATE TABLE IF NOT EXISTS details (
   next_attempt_at INTEGER NOT NULL DEFAULT 0,
   failing_since INTEGER
 );
+-- Like groups_pending: the outbox looks for unsent details on every pass, and without it each
+-- pass read every detail (or every posted group) ever written.
+CREATE INDEX IF NOT EXISTS details_pending ON details (next_attempt_at) WHERE version > posted_version;
 `;
 
 interface DetailRow {
