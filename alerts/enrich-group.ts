@@ -39,7 +39,7 @@ type Outcome =
   | { kind: 'failed'; reason: string };
 
 /** Reason shown (and counted) for a source that did not answer before the deadline. */
-export const TIMEOUT_REASON = 'timeout';
+const TIMEOUT_REASON = 'timeout';
 
 /**
  * Starts every enricher for one alert at once (Promise.allSettled semantics: one failing source

@@ -77,7 +77,7 @@ export const DEFAULT_REDACT_PATTERNS: readonly string[] = [
  * Lines that look like trouble, as a LogQL (RE2) regex: Loki applies it as a `|~` filter, so
  * the excerpt prefers these lines without fetching everything. RE2 syntax, not JavaScript's.
  */
-export const DEFAULT_ERROR_PATTERN =
+const DEFAULT_ERROR_PATTERN =
   String.raw`(?i)\b(err|error|errors|fatal|panic|panicked|exception|fail|failed|failure|crit|critical|emerg|oom|oomkilled|killed|traceback|refused|denied|unavailable|timeout|timed out)\b`;
 
 const lokiSchema = z.strictObject({

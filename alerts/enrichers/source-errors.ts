@@ -25,7 +25,7 @@ const UNREACHABLE = new Set([
  * Errors that are none of the known kinds (bugs) are returned as they are, so the pipeline
  * reports them as "error" and logs the stack.
  */
-export function toSourceUnavailable(error: unknown): unknown {
+function toSourceUnavailable(error: unknown): unknown {
   if (error instanceof SourceUnavailable) return error;
   if (error instanceof KubeApiError) {
     const reason = error.status === 403 ? 'forbidden' : error.status === 401 ? 'unauthorized' : `HTTP ${error.status}`;
