@@ -11,7 +11,7 @@ import { HomeWorkspace } from './access/home-workspace.ts';
 import { createAuditTrail } from './audit.ts';
 import type { Config } from './config.ts';
 import { createAlertmanagerHandler } from './http/alertmanager-route.ts';
-import { createMetricsRoute, createReadyz, healthz } from './http/health-routes.ts';
+import { createMetricsRoute, createReadyz, healthz, type ReadinessCheck } from './http/health-routes.ts';
 import { createHttpServer, safeRoute } from './http/server.ts';
 import { IdentityResolver } from './identity/resolve-identity.ts';
 import type { SlackDirectory } from './identity/slack-directory.ts';
@@ -99,6 +99,9 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       : undefined;
   const enrichmentBudget = enrichment ? { enrichment: { budgetMs: config.enrichment.budgetMs } } : {};
 
+  // What /readyz reports; each part of Lookout that can stop doing its job adds its own check.
+  const readiness: ReadinessCheck[] = [() => (stopping ? 'shutting down' : undefined), () => store.ping()];
+
   let processing: NodeJS.Immediate | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -160,7 +163,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       },
       { path: '/metrics', method: 'GET', handler: safeRoute(createMetricsRoute(metrics.registry), log) },
       { path: '/healthz', method: 'GET', handler: healthz },
-      { path: '/readyz', method: 'GET', handler: createReadyz(() => (stopping ? 'shutting down' : store.ping())) },
+      { path: '/readyz', method: 'GET', handler: createReadyz(readiness) },
     ],
   });
   const server = createHttpServer({

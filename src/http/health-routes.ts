@@ -7,12 +7,18 @@ export function healthz(_req: IncomingMessage, res: ServerResponse): void {
   sendText(res, 200, 'ok\n');
 }
 
-/** GET /readyz: ready while `check` returns no problem; 503 naming it otherwise. */
-export function createReadyz(check: () => string | undefined) {
+/** A readiness check: a short reason Lookout cannot do its job now, or undefined when it can. */
+export type ReadinessCheck = () => string | undefined;
+
+/**
+ * GET /readyz: ready while every check returns no problem; 503 naming each problem otherwise.
+ * Every check runs, so an operator sees all that is wrong at once ("store: …; slack: …").
+ */
+export function createReadyz(checks: readonly ReadinessCheck[]) {
   return (_req: IncomingMessage, res: ServerResponse): void => {
-    const problem = check();
-    if (problem === undefined) sendText(res, 200, 'ready\n');
-    else sendText(res, 503, `not ready: ${problem}\n`);
+    const problems = checks.map((check) => check()).filter((problem) => problem !== undefined);
+    if (problems.length === 0) sendText(res, 200, 'ready\n');
+    else sendText(res, 503, `not ready: ${problems.join('; ')}\n`);
   };
 }
 
