@@ -40,6 +40,24 @@ const outboxSchema = z.strictObject({
   maxBackoffMs: z.number().int().positive().default(60_000),
 });
 
+/**
+ * The HTTP server's limits (src/http/connection-limits.ts). Alertmanager and Slack send small
+ * requests quickly, so anything slow or silent is cut short, and idle connections cannot use up
+ * the process's open files.
+ */
+const httpSchema = z
+  .strictObject({
+    /** Open connections at most; default: the open-file limit minus a reserve (see defaultMaxConnections). */
+    maxConnections: z.number().int().min(8).max(1_000_000).optional(),
+    /** A connection must send complete request headers within this long of opening (then 408 or closed). */
+    headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /** A whole request, body included, within this long. */
+    requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    /** An idle keep-alive connection is closed after this long without a new request. */
+    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5000),
+  })
+  .refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, { message: 'must not be more than requestTimeoutMs', path: ['headersTimeoutMs'] });
+
 /** The sources' settings (alerts/enrichers/enrichment-config.ts) plus the pipeline's timing. */
 const enrichmentConfigSchema = enrichmentSchema.extend({
   /** The longest a group's first post waits for enrichment; what comes later is added by an edit. */
@@ -59,6 +77,7 @@ const fileSchema = z.strictObject({
     .regex(/^\/[a-z0-9_-]{1,31}$/, 'must look like /ops')
     .default('/ops'),
   outbox: outboxSchema.default(outboxSchema.parse({})),
+  http: httpSchema.prefault({}),
   webhook: z
     .strictObject({ maxBodyBytes: z.number().int().positive().default(1024 * 1024) })
     .default({ maxBodyBytes: 1024 * 1024 }),
@@ -83,10 +102,12 @@ const envSchema = z.object({
 
 export type RouteConfig = z.output<typeof routeSchema>;
 export type OutboxConfig = z.output<typeof outboxSchema>;
+export type HttpLimitsConfig = z.output<typeof httpSchema>;
 export type EnrichmentSettings = z.output<typeof enrichmentConfigSchema>;
 
 export interface Config {
-  http: { port: number; host: string };
+  /** Where to listen, and the server's limits (the `http` section of the config file). */
+  http: { port: number; host: string } & HttpLimitsConfig;
   logLevel: string;
   /** Absent in console mode: messages are printed instead of sent. */
   slack?: { botToken: string; signingSecret: string; apiUrl: string };
@@ -150,7 +171,7 @@ export function loadConfig(
   if (problems.length > 0 || channel === undefined) throw new ConfigError(problems);
 
   return {
-    http: { port: e.PORT, host: e.HOST },
+    http: { port: e.PORT, host: e.HOST, ...file.http },
     logLevel: e.LOG_LEVEL,
     ...(e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET
       ? { slack: { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: withTrailingSlash(e.SLACK_API_URL) } }

@@ -12,6 +12,7 @@ import { createAuditTrail } from './audit.ts';
 import type { Config } from './config.ts';
 import { createAlertmanagerHandler } from './http/alertmanager-route.ts';
 import { createMetricsRoute, createReadyz, healthz, type ReadinessCheck } from './http/health-routes.ts';
+import { defaultMaxConnections } from './http/connection-limits.ts';
 import { createHttpServer, safeRoute } from './http/server.ts';
 import { IdentityResolver } from './identity/resolve-identity.ts';
 import type { SlackDirectory } from './identity/slack-directory.ts';
@@ -36,6 +37,8 @@ export interface LookoutOptions {
   now?: () => number;
   /** Lookout's own Kubernetes credentials (loadKubeCredentials); without them every gated action is refused. */
   kubeCredentials?: KubeCredentials | undefined;
+  /** The process's soft open-file limit, for the default HTTP connection cap; undefined when unknown. */
+  openFileLimit?: number | undefined;
 }
 
 export interface Lookout {
@@ -48,7 +51,7 @@ export interface Lookout {
 }
 
 /** Builds Lookout from validated configuration; reads no environment. */
-export function createLookout({ config, log, stdout, now = Date.now, kubeCredentials }: LookoutOptions): Lookout {
+export function createLookout({ config, log, stdout, now = Date.now, kubeCredentials, openFileLimit }: LookoutOptions): Lookout {
   const metrics = createMetrics();
   const store = new SqliteStore(config.statePath);
   const routes = config.routes.map(compileRoute);
@@ -170,6 +173,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     receiver,
     slackGuard: config.slack ? createSlackRequestGuard({ signingSecret: config.slack.signingSecret, log, now }) : undefined,
     log,
+    metrics,
+    limits: { ...config.http, maxConnections: config.http.maxConnections ?? defaultMaxConnections(openFileLimit) },
   });
 
   return {

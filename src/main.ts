@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { loadConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
+import { handleProcessErrors } from './handle-process-errors.ts';
+import { parseOpenFileLimit } from './http/connection-limits.ts';
 import { KubeCredentialsError } from './kube/kube-credentials.ts';
 import { loadKubeCredentials } from './kube/load-kube-config.ts';
 import { createLogger } from './log.ts';
@@ -26,7 +29,8 @@ async function main(): Promise<void> {
     process.stderr.write(`lookout: cannot load Kubernetes credentials (KUBECONFIG or the in-cluster service account): ${reason}\n`);
     process.exit(78); // EX_CONFIG
   }
-  const lookout = createLookout({ config, log, stdout: process.stdout, kubeCredentials });
+  const lookout = createLookout({ config, log, stdout: process.stdout, kubeCredentials, openFileLimit: openFileLimit() });
+  handleProcessErrors(process, { log, metrics: lookout.metrics });
   await lookout.start();
 
   let stopping = false;
@@ -49,6 +53,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** The soft open-file limit (Linux); the HTTP connection cap stays below it. */
+function openFileLimit(): number | undefined {
+  try {
+    return parseOpenFileLimit(readFileSync('/proc/self/limits', 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 main().catch((error: unknown) => {

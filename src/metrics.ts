@@ -39,6 +39,16 @@ export interface Metrics {
   kubeRequests: Counter<'resource' | 'outcome'>;
   /** Loki queries sent for enrichment, by outcome: ok, timeout, aborted, http_error, unreachable, invalid. */
   lokiRequests: Counter<'outcome'>;
+  /** Open HTTP connections to Lookout's server. */
+  httpConnections: Gauge;
+  /**
+   * Connections Lookout closed to stay within its limits, by reason: evicted_idle (the cap was
+   * reached and this was the oldest idle one), refused (the cap was reached and none was idle),
+   * no_request (no complete request headers within headersTimeoutMs of opening).
+   */
+  httpConnectionsClosed: Counter<'reason'>;
+  /** Promise rejections nothing handled; each is an error log line with a ref, and Lookout keeps running. */
+  unhandledRejections: Counter;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -135,6 +145,22 @@ export function createMetrics(registry = new Registry()): Metrics {
       name: 'lookout_loki_requests_total',
       help: 'Loki queries sent for enrichment, by outcome.',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    httpConnections: new Gauge({
+      name: 'lookout_http_connections',
+      help: 'Open HTTP connections to Lookout.',
+      registers: [registry],
+    }),
+    httpConnectionsClosed: new Counter({
+      name: 'lookout_http_connections_closed_total',
+      help: 'HTTP connections Lookout closed to stay within its limits, by reason (evicted_idle, refused, no_request).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    unhandledRejections: new Counter({
+      name: 'lookout_unhandled_rejections_total',
+      help: 'Promise rejections that nothing handled (each logged with a ref id; Lookout keeps running).',
       registers: [registry],
     }),
   };

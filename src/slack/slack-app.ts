@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { App, HTTPReceiver, type CustomRoute } from '@slack/bolt';
+import { App, AuthorizationError, HTTPReceiver, type CustomRoute } from '@slack/bolt';
 import { ACK_ACTION_ID, LINK_ACTION_PREFIX } from '../../alerts/render.ts';
 import type { AnyCommand } from '../../commands/command.ts';
 import type { Gate } from '../access/access-gate.ts';
@@ -42,6 +42,17 @@ export function createSlackApp({ config, log, metrics, commands, customRoutes, a
     signingSecret: config.slack?.signingSecret ?? randomBytes(32).toString('hex'),
     customRoutes,
     logger,
+    // Bolt's default logs only "An unhandled error occurred" and keeps the error at debug level.
+    processEventErrorHandler: async ({ error, response }) => {
+      if (error instanceof AuthorizationError) {
+        if (!response.headersSent) response.writeHead(401).end();
+        return true;
+      }
+      const ref = randomBytes(4).toString('hex');
+      log.error({ err: error, ref }, `Bolt could not process a request to /slack/events (ref ${ref})`);
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`internal error (ref ${ref})\n`);
+      return false;
+    },
   });
   const app = new App({
     receiver,

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.ts';
 import { BodyTooLarge, readBody } from '../http/read-body.ts';
 import { sendText } from '../http/respond.ts';
+import { checkSlackBody } from './check-slack-body.ts';
 import { DEFAULT_MAX_SKEW_SECONDS, verifySlackSignature } from './verify-slack-signature.ts';
 
 export interface SlackRequestGuardOptions {
@@ -15,8 +16,10 @@ export interface SlackRequestGuardOptions {
  * Runs in front of Bolt for POST /slack/events. Bolt verifies signatures too, but accepts
  * timestamps from the future and the same signed request any number of times within its
  * window; this guard refuses both. It leaves the body where Bolt looks for it (`rawBody`),
- * so Bolt's own check still runs on the same bytes.
- * @returns whether the request may go on to Bolt; if not, the 401/413 is already sent.
+ * so Bolt's own check still runs on the same bytes. A signed body Bolt could not read safely
+ * (checkSlackBody: a JSON `null`, an array, no `type`…) gets 400 here: Bolt would throw on it
+ * where nothing catches, ending the process.
+ * @returns whether the request may go on to Bolt; if not, the 400/401/413 is already sent.
  */
 export function createSlackRequestGuard({ signingSecret, log, now, maxBodyBytes = 1024 * 1024 }: SlackRequestGuardOptions) {
   const seen = new Map<string, number>();
@@ -53,6 +56,12 @@ export function createSlackRequestGuard({ signingSecret, log, now, maxBodyBytes 
       return false;
     }
     seen.set(key, now());
+    const problem = checkSlackBody(body, req.headers['content-type']);
+    if (problem !== undefined) {
+      log.warn({ reason: problem }, 'refused a signed request to /slack/events that Slack would not send');
+      sendText(res, 400, `bad Slack request: ${problem}\n`);
+      return false;
+    }
     Object.assign(req, { rawBody: body });
     return true;
   };

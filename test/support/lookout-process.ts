@@ -18,13 +18,22 @@ export interface LookoutProcess {
   stop(): Promise<number | null>;
 }
 
+export interface StartLookoutOptions {
+  /** The child's open-file limit (`ulimit -n`), set by a shell that then execs Node. */
+  openFileLimit?: number;
+}
+
 /**
  * Runs Lookout exactly as `npm start` does (node src/main.ts) in a child process, so tests can
  * kill it for real. Resolves once /readyz answers.
  */
-export async function startLookout(env: Record<string, string>, port?: number): Promise<LookoutProcess> {
+export async function startLookout(env: Record<string, string>, port?: number, options: StartLookoutOptions = {}): Promise<LookoutProcess> {
   const listenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, [MAIN], {
+  const [command, args] =
+    options.openFileLimit === undefined
+      ? [process.execPath, [MAIN]]
+      : ['bash', ['-c', `ulimit -n ${Math.trunc(options.openFileLimit)} && exec "$0" "$1"`, process.execPath, MAIN]];
+  const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(listenPort), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

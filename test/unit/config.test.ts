@@ -22,7 +22,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ LOOKOUT_WEBHOOK_TOKEN: TOKEN });
     expect(config.slack).toBeUndefined();
     expect(config.channel).toBe('console');
-    expect(config.http).toEqual({ port: 3000, host: '0.0.0.0' });
+    expect(config.http).toEqual({ port: 3000, host: '0.0.0.0', headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000 });
     expect(config.slashCommand).toBe('/ops');
   });
 
@@ -35,6 +35,16 @@ describe('loadConfig', () => {
     expect(config.channel).toBe('CENV');
     expect(config.routes).toEqual([{ match: { severity: 'critical' }, matchRegex: { namespace: 'pay.*' }, channel: 'CINCIDENTS' }]);
     expect(config.slack?.apiUrl).toBe('https://slack.com/api/');
+  });
+
+  it('reads the HTTP server limits from the file', () => {
+    const config = loadConfig({ LOOKOUT_WEBHOOK_TOKEN: TOKEN, LOOKOUT_CONFIG: 'lookout.yaml' }, () => 'http: { maxConnections: 500, headersTimeoutMs: 2000 }\n');
+    expect(config.http).toEqual({ port: 3000, host: '0.0.0.0', maxConnections: 500, headersTimeoutMs: 2000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000 });
+    // Node refuses a headers timeout longer than the request timeout; both problems at once.
+    expect(problemsOf({ LOOKOUT_WEBHOOK_TOKEN: TOKEN, LOOKOUT_CONFIG: 'lookout.yaml' }, 'http: { headersTimeoutMs: 60000, requestTimeoutMs: 1000, maxConnections: 0 }\n')).toEqual([
+      expect.stringMatching(/^lookout\.yaml: http\.maxConnections: /),
+      'lookout.yaml: http.headersTimeoutMs: must not be more than requestTimeoutMs',
+    ]);
   });
 
   it('reports every bad key at once', () => {
