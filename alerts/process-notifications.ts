@@ -1,4 +1,5 @@
 import type { Logger } from '../src/log.ts';
+import type { Redactor } from '../src/redact-secrets.ts';
 import type { Store, StoredNotification } from '../src/state/store.ts';
 import { hasChanges, type TrackedAlert } from './group-state.ts';
 import { mergeNotification } from './merge-group.ts';
@@ -15,6 +16,8 @@ export interface ProcessorDeps {
    * enrichment, and a new group's first post waits for it at most `budgetMs` from receipt.
    */
   enrichment?: { budgetMs: number };
+  /** Secrets in alert text are redacted in thread replies (the configured patterns; built-in and default ones without). */
+  redactor?: Redactor;
 }
 
 /** Notifications folded per transaction; bounded so one pass never holds the database long. */
@@ -39,7 +42,7 @@ export function processPendingNotifications(deps: ProcessorDeps): number {
   }
 }
 
-function apply({ store, routes, defaultChannel, log, enrichment }: ProcessorDeps, { id, payload, receivedAt }: StoredNotification): boolean {
+function apply({ store, routes, defaultChannel, log, enrichment, redactor }: ProcessorDeps, { id, payload, receivedAt }: StoredNotification): boolean {
   store.deleteNotification(id);
   const latest = store.latestGroup(payload.groupKey);
   const result = mergeNotification(latest?.state, payload);
@@ -59,7 +62,7 @@ function apply({ store, routes, defaultChannel, log, enrichment }: ProcessorDeps
   // Only the first post waits for enrichment; for a change the edit goes at once, enrichment follows.
   if (enrichment) queueEnrichment(store, latest.id, result.change.firing, null);
   // Before the first post there is nothing to reply under: the post itself shows the change.
-  if (latest.postedVersion > 0 && hasChanges(result.change)) store.addReply(latest.id, renderChangeReply(result.state, result.change), receivedAt);
+  if (latest.postedVersion > 0 && hasChanges(result.change)) store.addReply(latest.id, renderChangeReply(result.state, result.change, redactor), receivedAt);
   groupLog.info({ firing: result.change.firing.length, resolved: result.change.resolved.length }, 'alert group changed');
   return true;
 }

@@ -3,6 +3,7 @@ import type { types as slack } from '@slack/bolt';
 import type { GroupChange, GroupState, TrackedAlert } from './group-state.ts';
 import { isFiring } from './group-state.ts';
 import type { AlertEnrichment, GroupEnrichment } from './enrichers/enrichment.ts';
+import { cleanText, createSecretRedactor, type Redactor } from '../src/redact-secrets.ts';
 
 /** action_id prefix of URL buttons: clicking one needs only an acknowledgement. */
 export const LINK_ACTION_PREFIX = 'link:';
@@ -80,12 +81,61 @@ const LABEL_PRIORITY = [
   'job',
 ];
 
+/** For callers that pass no redactor: the built-in and the default patterns. */
+const DEFAULT_REDACTOR = createSecretRedactor();
+
+/**
+ * The group as Lookout may show it: every label and annotation (names and values), the alerts'
+ * generator URLs and fingerprints, and Alertmanager's URL, with secrets redacted and control and
+ * bidirectional characters removed (src/redact-secrets.ts). Every render function starts here,
+ * before anything is cut to length, so a cut can never leave half a secret that no pattern
+ * recognises. The group key is not shown (only its digest, groupRef), so it stays as it is.
+ * Values repeat across a group's alerts (namespace, job…), so each distinct one is cleaned once.
+ */
+export function cleanGroupState(group: GroupState, redactor: Redactor = DEFAULT_REDACTOR): GroupState {
+  const memo = new Map<string, string>();
+  const clean = (text: string): string => {
+    let cleaned = memo.get(text);
+    if (cleaned === undefined) {
+      cleaned = cleanText(text, redactor);
+      memo.set(text, cleaned);
+    }
+    return cleaned;
+  };
+  const cleanRecord = (record: Readonly<Record<string, string>>): Record<string, string> =>
+    Object.fromEntries(Object.entries(record).map(([name, value]) => [clean(name), clean(value)]));
+  return {
+    ...group,
+    externalURL: clean(group.externalURL),
+    groupLabels: cleanRecord(group.groupLabels),
+    commonLabels: cleanRecord(group.commonLabels),
+    commonAnnotations: cleanRecord(group.commonAnnotations),
+    alerts: group.alerts.map((alert) => cleanAlert(alert, clean, cleanRecord)),
+  };
+}
+
+function cleanAlert(
+  alert: TrackedAlert,
+  clean: (text: string) => string,
+  cleanRecord: (record: Readonly<Record<string, string>>) => Record<string, string>,
+): TrackedAlert {
+  return {
+    ...alert,
+    labels: cleanRecord(alert.labels),
+    annotations: cleanRecord(alert.annotations),
+    generatorURL: clean(alert.generatorURL),
+    fingerprint: clean(alert.fingerprint),
+  };
+}
+
 /**
  * Renders the one Slack message that stands for an Alertmanager group. Pure: the same state gives
  * byte-identical output (label maps are sorted, no clock is read), so callers detect duplicates by
- * comparing renders. Firing groups get an Acknowledge button; the rest are URL buttons.
+ * comparing renders. Firing groups get an Acknowledge button; the rest are URL buttons. Alert text
+ * is cleaned first (cleanGroupState).
  */
-export function renderGroupMessage(group: GroupState, enrichment: GroupEnrichment = {}): SlackMessage {
+export function renderGroupMessage(rawGroup: GroupState, enrichment: GroupEnrichment = {}, redactor: Redactor = DEFAULT_REDACTOR): SlackMessage {
+  const group = cleanGroupState(rawGroup, redactor);
   const blocks: slack.KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: clipPlain(headerText(group), BUDGET.header) } },
   ];
@@ -108,7 +158,12 @@ export function renderGroupMessage(group: GroupState, enrichment: GroupEnrichmen
  * `pod=b`" or "✅ 1 resolved: `pod=a`" followed by "All alerts resolved ✅" once nothing fires.
  * Returns "" for an empty change. At most five alerts are named per line, then "and N more".
  */
-export function renderChangeReply(group: GroupState, change: GroupChange): string {
+export function renderChangeReply(rawGroup: GroupState, rawChange: GroupChange, redactor: Redactor = DEFAULT_REDACTOR): string {
+  // The changed alerts are the group's own: cleaned together, in one pass.
+  const { alerts, ...cleaned } = cleanGroupState({ ...rawGroup, alerts: [...rawGroup.alerts, ...rawChange.firing, ...rawChange.resolved] }, redactor);
+  const group: GroupState = { ...cleaned, alerts: alerts.slice(0, rawGroup.alerts.length) };
+  const firingEnd = rawGroup.alerts.length + rawChange.firing.length;
+  const change: GroupChange = { firing: alerts.slice(rawGroup.alerts.length, firingEnd), resolved: alerts.slice(firingEnd) };
   const lines: string[] = [];
   if (change.firing.length > 0) {
     lines.push(`🔴 ${plural(change.firing.length, 'alert')} firing: ${alertList(change.firing, group)}`);
@@ -523,7 +578,8 @@ function joinWithin(parts: readonly string[], separator: string, max: number): s
  * events, the log excerpt in a code block). Posted once and edited in place as it changes.
  * Undefined when no source has detail to show.
  */
-export function renderGroupDetail(group: GroupState, enrichment: GroupEnrichment): SlackMessage | undefined {
+export function renderGroupDetail(rawGroup: GroupState, enrichment: GroupEnrichment, redactor: Redactor = DEFAULT_REDACTOR): SlackMessage | undefined {
+  const group = cleanGroupState(rawGroup, redactor);
   const blocks: slack.KnownBlock[] = [];
   let total = 0;
   let omitted = 0;

@@ -6,6 +6,7 @@ import { describePermission } from './kube/access-review.ts';
 import type { KubeHttp } from './kube/kube-http.ts';
 import type { Logger } from './log.ts';
 import type { Metrics } from './metrics.ts';
+import { createSecretRedactor, stripInvisible, type Redactor } from './redact-secrets.ts';
 import type { Store } from './state/store.ts';
 
 export type AuditSink = 'log' | 'channel' | 'event';
@@ -26,6 +27,8 @@ export interface AuditTrailOptions {
   kube?: Pick<KubeHttp, 'request'>;
   /** Event reportingInstance: the pod name (a pod's hostname) by default. */
   reportingInstance?: string;
+  /** Lookout's redactor (configured patterns); the built-in and default patterns without one. */
+  redactor?: Redactor;
   now?: () => number;
 }
 
@@ -36,23 +39,15 @@ export const REPORTING_CONTROLLER = 'lookout';
 const NOTE_MAX_BYTES = 1024;
 const REASON_MAX = 128;
 
-/*
- * Shapes of credentials that must never be written anywhere, even if a caller passes one in
- * free text by mistake: Slack tokens, bearer headers, Vault/OpenBao tokens, JWTs (service
- * account tokens), PEM private keys.
- */
-const SECRET_PATTERNS: readonly RegExp[] = [
-  /xox[a-z]-[A-Za-z0-9-]+/g,
-  /xapp-[A-Za-z0-9-]+/g,
-  /\bBearer\s+[^\s"']+/gi,
-  /\b(?:hvs|hvb|hvr|s|b)\.[A-Za-z0-9_-]{20,}/g,
-  /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g,
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
-];
+const DEFAULT_REDACTOR = createSecretRedactor();
 
-/** Replaces anything shaped like a credential with "[redacted]". */
-export function scrubSecrets(text: string): string {
-  return SECRET_PATTERNS.reduce((out, pattern) => out.replace(pattern, '[redacted]'), text);
+/**
+ * Free text in an audit record (a person's display name, a command's detail) with anything shaped
+ * like a credential redacted — Lookout's one redactor (src/redact-secrets.ts): a caller may pass
+ * a secret in free text by mistake — and control and bidirectional characters removed.
+ */
+export function scrubSecrets(text: string, redactor: Redactor = DEFAULT_REDACTOR): string {
+  return stripInvisible(redactor.redact(text));
 }
 
 /**
@@ -69,17 +64,18 @@ export function scrubSecrets(text: string): string {
  */
 export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   const { log, metrics, store, auditChannel, onNotice, kube } = options;
+  const scrub = (text: string): string => scrubSecrets(text, options.redactor);
   const now = options.now ?? Date.now;
   const reportingInstance = clip(options.reportingInstance ?? hostname(), 128);
 
   const sinks: Array<[AuditSink, (entry: AuditEntry) => Promise<void> | void]> = [
-    ['log', (entry) => writeLogLine(log, entry)],
+    ['log', (entry) => writeLogLine(log, entry, scrub)],
   ];
   if (auditChannel !== undefined) {
     sinks.push([
       'channel',
       (entry) => {
-        store.addNotice(auditChannel, channelLine(entry), now());
+        store.addNotice(auditChannel, channelLine(entry, scrub), now());
         onNotice?.();
       },
     ]);
@@ -89,7 +85,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
       'event',
       async (entry) => {
         if (entry.target === undefined) return;
-        const event = auditEvent(entry, entry.target, reportingInstance, now());
+        const event = auditEvent(entry, entry.target, reportingInstance, now(), scrub);
         await kube.request({
           method: 'POST',
           path: `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(event.metadata.namespace)}/events`,
@@ -119,7 +115,7 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   };
 }
 
-function writeLogLine(log: Logger, entry: AuditEntry): void {
+function writeLogLine(log: Logger, entry: AuditEntry, scrub: (text: string) => string): void {
   const { attributes } = entry;
   const fields = {
     audit: true,
@@ -127,7 +123,7 @@ function writeLogLine(log: Logger, entry: AuditEntry): void {
     outcome: entry.outcome,
     ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
     slackUserId: entry.actor.slackUserId,
-    slackUserName: scrubSecrets(entry.actor.slackUserName),
+    slackUserName: scrub(entry.actor.slackUserName),
     kubeUsername: entry.identity?.username ?? null,
     kubeGroups: entry.identity?.groups ?? [],
     verb: attributes.verb,
@@ -137,7 +133,7 @@ function writeLogLine(log: Logger, entry: AuditEntry): void {
     namespace: attributes.namespace ?? null,
     name: attributes.name ?? null,
     target: entry.target ?? null,
-    detail: scrubSecrets(entry.detail),
+    detail: scrub(entry.detail),
   };
   const message = `audit: ${entry.action} ${entry.outcome}`;
   if (entry.outcome === 'allowed') log.info(fields, message);
@@ -151,7 +147,7 @@ const DETAIL_MAX = 2000;
 const OUTCOME_ICON = { allowed: '✅', denied: '⛔', failed: '⚠️' } as const;
 
 /** One mrkdwn line for the audit channel. Everything people typed is escaped: no mentions, no links. */
-export function channelLine(entry: AuditEntry): string {
+export function channelLine(entry: AuditEntry, scrub: (text: string) => string = scrubSecrets): string {
   const who = /^[UW][A-Z0-9]{2,}$/.test(entry.actor.slackUserId) ? `<@${entry.actor.slackUserId}>` : escapeMrkdwn(entry.actor.slackUserId);
   const as = entry.identity
     ? ` as \`${escapeMrkdwn(entry.identity.username)}\`${entry.identity.groups.length > 0 ? ` (groups ${entry.identity.groups.map((g) => `\`${escapeMrkdwn(g)}\``).join(', ')})` : ''}`
@@ -159,15 +155,15 @@ export function channelLine(entry: AuditEntry): string {
   const target = entry.target ? ` · on ${escapeMrkdwn(describeObject(entry.target))}` : '';
   // The free text is cut before the line is: clipMrkdwn never splits an entity (`&amp;`) or a
   // surrogate pair, which a cut of the composed line can.
-  const detail = entry.detail !== '' ? ` — ${clipMrkdwn(oneLine(scrubSecrets(entry.detail)), DETAIL_MAX)}` : '';
+  const detail = entry.detail !== '' ? ` — ${clipMrkdwn(oneLine(scrub(entry.detail)), DETAIL_MAX)}` : '';
   const line =
-    `${OUTCOME_ICON[entry.outcome]} *${escapeMrkdwn(entry.action)}* ${entry.outcome} · ${who} (${escapeMrkdwn(oneLine(scrubSecrets(entry.actor.slackUserName)))})${as}` +
+    `${OUTCOME_ICON[entry.outcome]} *${escapeMrkdwn(entry.action)}* ${entry.outcome} · ${who} (${escapeMrkdwn(oneLine(scrub(entry.actor.slackUserName)))})${as}` +
     ` · ${escapeMrkdwn(describePermission(entry.attributes))}${target}${detail}`;
   return clip(line, LINE_MAX);
 }
 
 /** The events.k8s.io/v1 Event body for an audit entry. */
-export function auditEvent(entry: AuditEntry, target: ObjectReference, reportingInstance: string, at: number) {
+export function auditEvent(entry: AuditEntry, target: ObjectReference, reportingInstance: string, at: number, scrub: (text: string) => string = scrubSecrets) {
   // Cluster-scoped objects (Node, Namespace) take their Events in `default`, as the API server requires.
   const namespace = target.namespace ?? 'default';
   return {
@@ -192,7 +188,7 @@ export function auditEvent(entry: AuditEntry, target: ObjectReference, reporting
       name: target.name,
       ...(target.namespace !== undefined ? { namespace: target.namespace } : {}),
     },
-    note: clipBytes(eventNote(entry), NOTE_MAX_BYTES),
+    note: clipBytes(eventNote(entry, scrub), NOTE_MAX_BYTES),
   };
 }
 
@@ -204,13 +200,13 @@ function defaultReason(entry: AuditEntry): string {
   return `${action}BySlackUser`;
 }
 
-function eventNote(entry: AuditEntry): string {
+function eventNote(entry: AuditEntry, scrub: (text: string) => string): string {
   const identity = entry.identity
     ? `Kubernetes user ${entry.identity.username}${entry.identity.groups.length > 0 ? ` (groups ${entry.identity.groups.join(', ')})` : ''}`
     : 'no Kubernetes identity (unmapped)';
   const permission = describePermission(entry.attributes).replaceAll('`', '');
-  const detail = entry.detail !== '' ? `: ${oneLine(scrubSecrets(entry.detail))}` : '';
-  return `${entry.action} ${entry.outcome} for Slack user ${oneLine(scrubSecrets(entry.actor.slackUserName))} (${entry.actor.slackUserId}) as ${identity}; ${permission}${detail}`;
+  const detail = entry.detail !== '' ? `: ${oneLine(scrub(entry.detail))}` : '';
+  return `${entry.action} ${entry.outcome} for Slack user ${oneLine(scrub(entry.actor.slackUserName))} (${entry.actor.slackUserId}) as ${identity}; ${permission}${detail}`;
 }
 
 function describeObject(target: ObjectReference): string {

@@ -26,6 +26,8 @@ import { Outbox } from './slack/outbox.ts';
 import { WebSlackApi } from './slack/slack-api.ts';
 import { createSlackApp } from './slack/slack-app.ts';
 import { createSlackRequestGuard } from './slack/slack-request-guard.ts';
+import { createSecretRedactor } from './redact-secrets.ts';
+import { CleanOutgoingSlackApi } from './slack/clean-outgoing.ts';
 import { SqliteStore } from './state/sqlite-store.ts';
 import type { Store } from './state/store.ts';
 
@@ -55,14 +57,18 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const metrics = createMetrics();
   const store = new SqliteStore(config.statePath);
   const routes = config.routes.map(compileRoute);
-  const slack = config.slack
-    ? new WebSlackApi({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, metrics })
-    : new ConsoleSlackApi(stdout);
+  // One redactor for all text Lookout did not write, wherever it goes (docs/architecture.md, "Redaction").
+  const redactor = createSecretRedactor(config.enrichment.redact);
+  // The Slack boundary: everything posted or edited is cleaned on the way out, whoever rendered it.
+  const slack = new CleanOutgoingSlackApi(
+    config.slack ? new WebSlackApi({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, metrics }) : new ConsoleSlackApi(stdout),
+    redactor,
+  );
   const outbox = new Outbox({
     store,
     slack,
-    render: (state, record) => renderGroupMessage(state, record.enrichment),
-    renderDetail: (detail) => renderGroupDetail(detail.state, detail.enrichment),
+    render: (state, record) => renderGroupMessage(state, record.enrichment, redactor),
+    renderDetail: (detail) => renderGroupDetail(detail.state, detail.enrichment, redactor),
     metrics,
     log: log.child({ component: 'outbox' }),
     config: config.outbox,
@@ -87,6 +93,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     ...(config.auditChannel ? { auditChannel: config.auditChannel } : {}),
     onNotice: () => outbox.wake(),
     ...(kube ? { kube } : {}),
+    redactor,
     now,
   });
 
@@ -111,7 +118,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const processInbox = (): void => {
     processing = undefined;
     try {
-      if (processPendingNotifications({ store, routes, defaultChannel: config.channel, log, ...enrichmentBudget }) > 0) {
+      if (processPendingNotifications({ store, routes, defaultChannel: config.channel, log, redactor, ...enrichmentBudget }) > 0) {
         outbox.wake();
         enrichment?.wake();
       }
@@ -133,6 +140,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     gate,
     audit,
     kube,
+    redactor,
     ...(home ? { home } : {}),
     // The Acknowledge button on alert messages (src/slack/acknowledge-action.ts).
     acknowledge: {

@@ -7,6 +7,7 @@ import { KubeCredentialsError } from './kube/kube-credentials.ts';
 import { loadKubeCredentials } from './kube/load-kube-config.ts';
 import { createLogger } from './log.ts';
 import { createLookout } from './lookout.ts';
+import { createSecretRedactor } from './redact-secrets.ts';
 
 /** The only place that reads the environment and touches the process. */
 async function main(): Promise<void> {
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     process.stderr.write(`lookout: ${error.message}\n`);
     process.exit(78); // EX_CONFIG
   }
-  const log = createLogger({ level: config.logLevel });
+  const log = createLogger({ level: config.logLevel, redactor: createSecretRedactor(config.enrichment.redact) });
   let kubeCredentials;
   try {
     kubeCredentials = await loadKubeCredentials(process.env);

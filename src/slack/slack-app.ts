@@ -9,6 +9,7 @@ import type { Config } from '../config.ts';
 import type { KubeHttp } from '../kube/kube-http.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { cleanText, type Redactor } from '../redact-secrets.ts';
 import { handleAcknowledge, parseAcknowledgeClick, type AcknowledgeDeps } from './acknowledge-action.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { createSlashCommandHandler } from './dispatcher.ts';
@@ -29,13 +30,15 @@ export interface SlackAppOptions {
   acknowledge?: AcknowledgeDeps;
   /** Lookout's own Slack workspace (auth.test): commands from other workspaces are refused. */
   home?: WorkspaceSource;
+  /** Applied to every reply made through Bolt (respond, postEphemeral), as the outbox's SlackApi applies it to posts. */
+  redactor: Redactor;
 }
 
 /**
  * Bolt's App and HTTP receiver. The receiver serves Lookout's own routes (custom routes) and
  * /slack/events; listeners are registered here and hold no business logic.
  */
-export function createSlackApp({ config, log, metrics, commands, customRoutes, acknowledge, gate, audit, kube, home }: SlackAppOptions): { app: App; receiver: HTTPReceiver } {
+export function createSlackApp({ config, log, metrics, commands, customRoutes, acknowledge, gate, audit, kube, home, redactor }: SlackAppOptions): { app: App; receiver: HTTPReceiver } {
   const logger = boltLogger(log);
   const receiver = new HTTPReceiver({
     // Console mode has no signing secret; a random one means no request can ever verify.
@@ -61,7 +64,12 @@ export function createSlackApp({ config, log, metrics, commands, customRoutes, a
       ? { token: config.slack.botToken, clientOptions: { slackApiUrl: config.slack.apiUrl } }
       : { authorize: async () => Promise.reject(new Error('console mode: Slack is not configured')) }),
   });
-  app.command(config.slashCommand, createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, ...(home ? { home } : {}) }));
+  const handleCommand = createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, ...(home ? { home } : {}) });
+  // Replies quote what people typed and what commands read (logs, Kubernetes messages): cleaned
+  // here, the one place a command's reply leaves for Slack (src/slack/clean-outgoing.ts for posts).
+  app.command(config.slashCommand, async ({ command, ack, respond }) =>
+    handleCommand({ command, ack, respond: async (reply) => respond({ ...reply, text: cleanText(reply.text, redactor) }) }),
+  );
   // URL buttons open their link in the browser; Slack still expects the click acknowledged.
   app.action(new RegExp(`^${LINK_ACTION_PREFIX}`), async ({ ack }) => ack());
   if (acknowledge) {
@@ -76,7 +84,7 @@ export function createSlackApp({ config, log, metrics, commands, customRoutes, a
       if (result.outcome === 'acknowledged') return;
       // Only the person who clicked sees why nothing happened.
       await client.chat
-        .postEphemeral({ channel: click.channelId, user: click.actor.slackUserId, text: result.ephemeral })
+        .postEphemeral({ channel: click.channelId, user: click.actor.slackUserId, text: cleanText(result.ephemeral, redactor) })
         .catch((error: unknown) => log.warn({ err: error, channel: click.channelId }, 'could not tell the clicker why Acknowledge did nothing'));
     });
   }

@@ -49,7 +49,7 @@ function buttons(message: SlackMessage): Record<string, string> {
   return Object.fromEntries(links.map((b) => [b.text.text, b.url ?? '']));
 }
 
-const FIXTURES = ['firing-group', 'partly-resolved', 'resolved', 'truncated', 'minimal', 'extra-fields'];
+const FIXTURES = ['firing-group', 'partly-resolved', 'resolved', 'truncated', 'minimal', 'extra-fields', 'secrets'];
 
 describe('renderGroupMessage snapshots', () => {
   it.each(FIXTURES)('%s', async (name) => {
