@@ -38,6 +38,27 @@ const outboxSchema = z.strictObject({
   giveUpAfterMs: z.number().int().positive().default(15 * 60_000),
   initialBackoffMs: z.number().int().positive().default(1000),
   maxBackoffMs: z.number().int().positive().default(60_000),
+  /** Each Slack call's deadline (the Web API client's timeout); the outbox frees the channel 5 s after it at the latest. */
+  callTimeoutMs: z.number().int().positive().max(120_000).default(10_000),
+  /** Slack calls in flight at once, across channels. */
+  maxConcurrentCalls: z.number().int().min(1).max(64).default(8),
+  /** How often a channel Lookout cannot post in (not invited, archived) is tried again. */
+  channelRetryMs: z.number().int().positive().default(60_000),
+  /** The longest wait between two auth.test probes while Slack refuses the token. */
+  authProbeMaxMs: z.number().int().positive().default(60_000),
+  /**
+   * Workspace-wide gap between two history reads (conversations.history/replies), which look up a
+   * post whose outcome is unknown. Slack's Tier 3 allows about 50 a minute.
+   */
+  lookupIntervalMs: z.number().int().min(0).default(1200),
+});
+
+const shutdownSchema = z.strictObject({
+  /**
+   * On SIGTERM, how long Lookout keeps delivering what is due (and finishing calls in flight) after
+   * it stops taking requests. It must fit the pod's terminationGracePeriodSeconds with room to exit.
+   */
+  drainTimeoutMs: z.number().int().min(0).max(600_000).default(20_000),
 });
 
 /**
@@ -78,6 +99,7 @@ const fileSchema = z.strictObject({
     .default('/ops'),
   outbox: outboxSchema.default(outboxSchema.parse({})),
   http: httpSchema.prefault({}),
+  shutdown: shutdownSchema.default(shutdownSchema.parse({})),
   webhook: z
     .strictObject({ maxBodyBytes: z.number().int().positive().default(1024 * 1024) })
     .default({ maxBodyBytes: 1024 * 1024 }),
@@ -103,6 +125,7 @@ const envSchema = z.object({
 export type RouteConfig = z.output<typeof routeSchema>;
 export type OutboxConfig = z.output<typeof outboxSchema>;
 export type HttpLimitsConfig = z.output<typeof httpSchema>;
+export type ShutdownConfig = z.output<typeof shutdownSchema>;
 export type EnrichmentSettings = z.output<typeof enrichmentConfigSchema>;
 
 export interface Config {
@@ -119,6 +142,8 @@ export interface Config {
   routes: RouteConfig[];
   slashCommand: string;
   outbox: OutboxConfig;
+  /** What SIGTERM does: deliver for up to drainTimeoutMs, then exit. */
+  shutdown: ShutdownConfig;
   /** How Slack people map to Kubernetes identities; nobody is mapped by default. */
   identities: IdentitiesConfig;
   /** Alert enrichment: sources' settings and the time budget. Used when Kubernetes or Loki is there. */
@@ -184,6 +209,7 @@ export function loadConfig(
     routes: file.routes,
     slashCommand: file.slashCommand,
     outbox: file.outbox,
+    shutdown: file.shutdown,
     identities: file.identities,
     enrichment: file.enrichment,
     ...(e.LOKI_URL ? { lokiUrl: e.LOKI_URL } : {}),

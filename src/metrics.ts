@@ -17,6 +17,12 @@ export interface Metrics {
   outboxDepth: Gauge<'kind'>;
   /** Deliveries the outbox abandoned, by kind and reason; each one is also an error log line. */
   outboxGaveUp: Counter<'kind' | 'reason'>;
+  /** 1 while every Slack delivery is paused because Slack refused the token, by the error Slack gave. */
+  slackDeliveriesPaused: Gauge<'reason'>;
+  /** Channels Lookout cannot post in (not invited, archived, missing); their alerts go to the default channel. */
+  slackChannelsUnreachable: Gauge;
+  /** Looking a post up by its marker after an unknown outcome, by kind (message, detail) and outcome: found, not_found, error. */
+  outboxLookups: Counter<'kind' | 'outcome'>;
   /** From receiving a notification to Slack showing it. */
   deliveryLatency: Histogram;
   /** Slash commands by subcommand and outcome: ok, invalid, refused, denied, unmapped, error. */
@@ -88,8 +94,25 @@ export function createMetrics(registry = new Registry()): Metrics {
     }),
     outboxGaveUp: new Counter({
       name: 'lookout_outbox_gave_up_total',
-      help: 'Slack deliveries abandoned after retries or a permanent error, by kind and reason.',
+      help: 'Slack deliveries given up: a permanent error, or failing longer than giveUpAfterMs (then still retried), by kind and reason.',
       labelNames: ['kind', 'reason'],
+      registers: [registry],
+    }),
+    slackDeliveriesPaused: new Gauge({
+      name: 'lookout_slack_deliveries_paused',
+      help: 'Every Slack delivery is paused because Slack refused the bot token (1), by the error Slack gave.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    slackChannelsUnreachable: new Gauge({
+      name: 'lookout_slack_channels_unreachable',
+      help: 'Channels Lookout cannot post in (not invited, archived, missing); their alerts go to the default channel.',
+      registers: [registry],
+    }),
+    outboxLookups: new Counter({
+      name: 'lookout_outbox_lookups_total',
+      help: 'Posts with an unknown outcome looked up in Slack by their metadata marker, by kind and outcome.',
+      labelNames: ['kind', 'outcome'],
       registers: [registry],
     }),
     deliveryLatency: new Histogram({

@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { renderMessageAsText } from '../../alerts/render-text.ts';
-import type { OutgoingMessage, SlackApi } from './slack-api.ts';
+import type { HistoryPage, MessageMarker, OutgoingMessage, SlackApi } from './slack-api.ts';
 
 /**
  * Console mode: instead of calling Slack, print each message readably, so Lookout can be
@@ -14,7 +14,7 @@ export class ConsoleSlackApi implements SlackApi {
     this.out = out;
   }
 
-  async postMessage({ channel, threadTs, ...message }: OutgoingMessage & { threadTs?: string }): Promise<{ ts: string }> {
+  async postMessage({ channel, threadTs, marker: _marker, ...message }: OutgoingMessage & { threadTs?: string; marker?: MessageMarker }): Promise<{ ts: string }> {
     const ts = `console.${++this.sequence}`;
     const title = threadTs ? `thread reply under message ${label(threadTs)} in #${channel}` : `message ${label(ts)} in #${channel}`;
     this.print(title, message);
@@ -24,6 +24,14 @@ export class ConsoleSlackApi implements SlackApi {
   async updateMessage({ channel, ts, ...message }: OutgoingMessage & { ts: string }): Promise<void> {
     this.print(`message ${label(ts)} in #${channel} edited`, message);
   }
+
+  /** Printing never leaves an outcome unknown, so the outbox never needs to look a post up. */
+  async history(): Promise<HistoryPage> {
+    return { messages: [] };
+  }
+
+  /** There is no token to refuse. */
+  async authTest(): Promise<void> {}
 
   private print(title: string, { text, blocks }: Omit<OutgoingMessage, 'channel'>): void {
     const body = blocks ? renderMessageAsText({ text, blocks }) : text;

@@ -78,12 +78,32 @@ CREATE TABLE IF NOT EXISTS details (
 CREATE INDEX IF NOT EXISTS details_pending ON details (next_attempt_at) WHERE version > posted_version;
 `;
 
+/*
+ * The outbox's columns (added after the first release, by ALTER TABLE like the enrichment ones):
+ * where a message actually lives, and the durable intent to post that makes an unknown outcome
+ * something to look up in Slack rather than post twice.
+ */
+const OUTBOX_GROUP_COLUMNS: Record<string, string> = {
+  /** The channel the message lives in when it is not `channel` (the default channel's fallback). */
+  message_channel: 'TEXT',
+  /** A post started at (ms) with no recorded outcome yet; NULL when none. */
+  post_started_at: 'INTEGER',
+  /** Where that post went. */
+  post_channel: 'TEXT',
+};
+const OUTBOX_DETAIL_COLUMNS: Record<string, string> = { post_started_at: 'INTEGER' };
+const OUTBOX_SCHEMA = `
+CREATE INDEX IF NOT EXISTS groups_away ON groups (channel, id) WHERE message_channel IS NOT NULL;
+CREATE INDEX IF NOT EXISTS groups_by_ts ON groups (message_ts);
+`;
+
 interface DetailRow {
   group_id: number;
   group_key: string;
   channel: string;
   parent_ts: string;
   message_ts: string | null;
+  post_started_at: number | null;
   version: number;
   posted_version: number;
   state: string;
@@ -101,6 +121,9 @@ interface GroupRow {
   version: number;
   posted_version: number;
   message_ts: string | null;
+  message_channel: string | null;
+  post_started_at: number | null;
+  post_channel: string | null;
   changed_at: number;
   attempts: number;
   next_attempt_at: number;
@@ -164,6 +187,9 @@ export class SqliteStore implements Store {
     this.db.exec(SCHEMA);
     this.addMissingColumns('groups', ENRICHMENT_COLUMNS);
     this.db.exec(ENRICHMENT_SCHEMA);
+    this.addMissingColumns('groups', OUTBOX_GROUP_COLUMNS);
+    this.addMissingColumns('details', OUTBOX_DETAIL_COLUMNS);
+    this.db.exec(OUTBOX_SCHEMA);
   }
 
   private addMissingColumns(table: string, columns: Record<string, string>): void {
@@ -246,7 +272,7 @@ export class SqliteStore implements Store {
 
   nextReplyPerChannel(now: number): ReplyRecord[] {
     return this.firstPerChannel<ReplyRow>(
-      `SELECT r.*, g.channel, g.message_ts FROM replies r JOIN groups g ON g.id = r.group_id
+      `SELECT r.*, COALESCE(g.message_channel, g.channel) AS channel, g.message_ts FROM replies r JOIN groups g ON g.id = r.group_id
        WHERE g.message_ts IS NOT NULL AND r.next_attempt_at <= ?`,
       { key: 'id', inChannel: 'id', across: 'id' },
       now,
@@ -280,7 +306,7 @@ export class SqliteStore implements Store {
   }
 
   forgetMessage(id: number): void {
-    this.run('UPDATE groups SET message_ts = NULL WHERE id = ?', id);
+    this.run('UPDATE groups SET message_ts = NULL, message_channel = NULL WHERE id = ?', id);
     // The detail message was in the deleted message's thread: post it again under the new one.
     this.run('UPDATE details SET message_ts = NULL, posted_version = 0 WHERE group_id = ?', id);
   }
@@ -308,7 +334,12 @@ export class SqliteStore implements Store {
   }
 
   groupByMessage(channel: string, messageTs: string): GroupRecord | undefined {
-    const row = this.get<GroupRow>('SELECT * FROM groups WHERE channel = ? AND message_ts = ? ORDER BY id DESC LIMIT 1', channel, messageTs);
+    // Where the message lives: its own channel, or the default channel it fell back to.
+    const row = this.get<GroupRow>(
+      'SELECT * FROM groups WHERE message_ts = ? AND COALESCE(message_channel, channel) = ? ORDER BY id DESC LIMIT 1',
+      messageTs,
+      channel,
+    );
     return row && toGroup(row);
   }
 
@@ -392,7 +423,7 @@ export class SqliteStore implements Store {
 
   nextDetailPerChannel(now: number): DetailRecord[] {
     return this.firstPerChannel<DetailRow>(
-      `SELECT d.*, g.group_key, g.channel, g.message_ts AS parent_ts, g.state, g.enrichment
+      `SELECT d.*, g.group_key, COALESCE(g.message_channel, g.channel) AS channel, g.message_ts AS parent_ts, g.state, g.enrichment
        FROM details d JOIN groups g ON g.id = d.group_id
        WHERE d.version > d.posted_version AND g.message_ts IS NOT NULL AND d.next_attempt_at <= ?`,
       { key: 'group_id', inChannel: '(message_ts IS NOT NULL), group_id', across: 'group_id' },
@@ -402,6 +433,50 @@ export class SqliteStore implements Store {
 
   markDetailDelivered(groupId: number, messageTs: string, version: number): void {
     this.settle(DETAILS, groupId, version, messageTs);
+    this.run('UPDATE details SET post_started_at = NULL WHERE group_id = ? AND post_started_at IS NOT NULL', groupId);
+  }
+
+  // ---- the outbox's post intents and where messages live (see OUTBOX_GROUP_COLUMNS) ----------
+
+  startMessagePost(id: number, channel: string, at: number): void {
+    this.run('UPDATE groups SET post_started_at = ?, post_channel = ? WHERE id = ?', at, channel, id);
+  }
+
+  clearMessagePost(id: number): void {
+    this.run('UPDATE groups SET post_started_at = NULL, post_channel = NULL WHERE id = ?', id);
+  }
+
+  recordMessagePosted(id: number, messageTs: string, channel: string, version: number): void {
+    this.depth = undefined;
+    this.run(
+      `UPDATE groups SET message_ts = ?, message_channel = CASE WHEN channel = ? THEN NULL ELSE ? END,
+       post_started_at = NULL, post_channel = NULL, posted_version = ?, attempts = 0, next_attempt_at = 0, failing_since = NULL
+       WHERE id = ?`,
+      messageTs,
+      channel,
+      channel,
+      version,
+      id,
+    );
+    // A detail message in an earlier message's thread (the copy in the default channel) is posted
+    // again under this one.
+    this.run('UPDATE details SET message_ts = NULL, posted_version = 0, post_started_at = NULL WHERE group_id = ? AND message_ts IS NOT NULL', id);
+  }
+
+  groupsAwayFromChannel(channel: string, limit: number): GroupRecord[] {
+    return this.all<GroupRow>('SELECT * FROM groups WHERE message_channel IS NOT NULL AND channel = ? ORDER BY id LIMIT ?', channel, limit).map(toGroup);
+  }
+
+  channelsWithMessagesAway(): string[] {
+    return this.all<{ channel: string }>('SELECT DISTINCT channel FROM groups WHERE message_channel IS NOT NULL').map((row) => row.channel);
+  }
+
+  startDetailPost(groupId: number, at: number): void {
+    this.run('UPDATE details SET post_started_at = ? WHERE group_id = ?', at, groupId);
+  }
+
+  clearDetailPost(groupId: number): void {
+    this.run('UPDATE details SET post_started_at = NULL WHERE group_id = ?', groupId);
   }
 
   abandonDetail(groupId: number, version: number): void {
@@ -516,6 +591,9 @@ function toGroup(row: GroupRow): GroupRecord {
     version: row.version,
     postedVersion: row.posted_version,
     messageTs: row.message_ts,
+    messageChannel: row.message_channel ?? null,
+    postStartedAt: row.post_started_at ?? null,
+    postChannel: row.post_channel ?? null,
     changedAt: row.changed_at,
     delivery: attemptsOf(row),
     enrichment: parseEnrichment(row.enrichment),
@@ -539,6 +617,7 @@ function toDetail(row: DetailRow): DetailRecord {
     channel: row.channel,
     parentTs: row.parent_ts,
     messageTs: row.message_ts,
+    postStartedAt: row.post_started_at ?? null,
     version: row.version,
     postedVersion: row.posted_version,
     state: JSON.parse(row.state) as GroupState,

@@ -26,6 +26,17 @@ export interface GroupRecord {
   postedVersion: number;
   /** Slack's ts of the group's message, once posted. */
   messageTs: string | null;
+  /**
+   * Where the message actually lives when that is not `channel`: the default channel, while
+   * Lookout cannot post in `channel` (not invited, archived…). null: in `channel`.
+   */
+  messageChannel: string | null;
+  /**
+   * A post of this group's message was started (durably, before chat.postMessage) and its outcome
+   * is not recorded: before posting again, the outbox looks for it in `postChannel`'s history.
+   */
+  postStartedAt: number | null;
+  postChannel: string | null;
   /** When the notification behind the current version arrived (for delivery latency). */
   changedAt: number;
   delivery: DeliveryAttempts;
@@ -77,6 +88,8 @@ export interface DetailRecord {
   parentTs: string;
   /** Slack's ts of the detail message once posted. */
   messageTs: string | null;
+  /** A post of the detail message started and its outcome is unknown (see GroupRecord.postStartedAt). */
+  postStartedAt: number | null;
   version: number;
   postedVersion: number;
   state: GroupState;
@@ -144,7 +157,24 @@ export interface Store {
   /** Earliest time anything pending becomes due, or null when the outbox is empty. */
   nextDueAt(): number | null;
   markMessageDelivered(id: number, messageTs: string, version: number): void;
-  /** Stop trying to deliver this version (after a permanent error or the retry deadline). */
+  /**
+   * Before chat.postMessage: record that a post to `channel` starts now, so that an unknown outcome
+   * (timeout, crash, a failed write of the answer) is looked up rather than posted again.
+   * A failure of this write must stop the post.
+   */
+  startMessagePost(id: number, channel: string, at: number): void;
+  /** The post is known not to have happened (Slack answered ok:false or 429): no lookup needed. */
+  clearMessagePost(id: number): void;
+  /**
+   * The group's message was posted (or found by its marker) in `channel`: record where it lives.
+   * `version` is what it shows, or 0 when found (unknown: the next delivery edits it).
+   */
+  recordMessagePosted(id: number, messageTs: string, channel: string, version: number): void;
+  /** Groups whose message lives outside its own channel (see GroupRecord.messageChannel), oldest first. */
+  groupsAwayFromChannel(channel: string, limit: number): GroupRecord[];
+  /** Channels with group messages living elsewhere. */
+  channelsWithMessagesAway(): string[];
+  /** Stop trying to deliver this version (after a permanent error). */
   abandonMessage(id: number, version: number): void;
   /** Forget the Slack message (deleted by someone) so the next delivery posts afresh. */
   forgetMessage(id: number): void;
@@ -180,6 +210,9 @@ export interface Store {
   /** For each channel, the detail message to deliver next, once its parent message exists. */
   nextDetailPerChannel(now: number): DetailRecord[];
   markDetailDelivered(groupId: number, messageTs: string, version: number): void;
+  /** Like startMessagePost, for the group's thread detail message. */
+  startDetailPost(groupId: number, at: number): void;
+  clearDetailPost(groupId: number): void;
   abandonDetail(groupId: number, version: number): void;
   /** The detail message was deleted in Slack: post it afresh. */
   forgetDetail(groupId: number): void;

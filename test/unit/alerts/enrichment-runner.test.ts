@@ -10,11 +10,12 @@ import { renderGroupDetail, renderGroupMessage } from '../../../alerts/render.ts
 import { renderMessageAsText } from '../../../alerts/render-text.ts';
 import type { AlertmanagerPayload } from '../../../alerts/payload.ts';
 import { Outbox } from '../../../src/slack/outbox.ts';
-import type { OutgoingMessage, SlackApi } from '../../../src/slack/slack-api.ts';
+import type { HistoryPage, OutgoingMessage, SlackApi } from '../../../src/slack/slack-api.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import type { Store } from '../../../src/state/store.ts';
 import type { Metrics } from '../../../src/metrics.ts';
 import { ManualClock, freshMetrics, metricValue, payload, recordingLogger } from '../../helpers/fakes.ts';
+import { outboxConfig } from '../slack/outbox-harness.ts';
 
 const BUDGET_MS = 1500;
 const TIMEOUT_MS = 10_000;
@@ -87,6 +88,13 @@ class RecordingSlack implements SlackApi {
     this.calls.push({ at: this.clock.now(), method: 'chat.update', ts: message.ts, text: asText(message) });
   }
 
+  /** Every post is answered, so the outbox never needs to look one up. */
+  async history(): Promise<HistoryPage> {
+    return { messages: [] };
+  }
+
+  async authTest(): Promise<void> {}
+
   topLevel(): Call[] {
     return this.calls.filter((call) => call.threadTs === undefined);
   }
@@ -145,7 +153,7 @@ describe('enrichment pipeline: budget, edits, failures', () => {
       renderDetail: (detail) => renderGroupDetail(detail.state, detail.enrichment),
       metrics,
       log: recordingLogger().log,
-      config: { minIntervalMs: 1000, giveUpAfterMs: 60_000, initialBackoffMs: 1000, maxBackoffMs: 8000 },
+      config: { ...outboxConfig, maxBackoffMs: 8000 },
       now: clock.now,
       random: () => 1,
     });

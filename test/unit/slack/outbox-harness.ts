@@ -2,7 +2,15 @@ import { mergeNotification } from '../../../alerts/merge-group.ts';
 import type { GroupState } from '../../../alerts/group-state.ts';
 import type { OutboxConfig } from '../../../src/config.ts';
 import { Outbox, type OutboxOptions } from '../../../src/slack/outbox.ts';
-import { SlackCallError, type OutgoingMessage, type SlackApi, type SlackFailure } from '../../../src/slack/slack-api.ts';
+import {
+  SlackCallError,
+  type HistoryPage,
+  type HistoryQuery,
+  type MessageMarker,
+  type OutgoingMessage,
+  type SlackApi,
+  type SlackFailure,
+} from '../../../src/slack/slack-api.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { ManualClock, freshMetrics, payload, recordingLogger } from '../../helpers/fakes.ts';
 
@@ -16,12 +24,28 @@ export interface Call {
   ts: string;
   threadTs?: string;
   blocks: boolean;
+  marker?: MessageMarker;
 }
 
-/** In-memory Slack: records calls at clock time and fails them as scripted. */
+/**
+ * What a scripted call does instead of answering at once: fail with a SlackFailure, or
+ * `{ accept: 'then-fail', failure }` = Slack stores the post but the answer is this failure (a
+ * timeout after Slack accepted), or `{ hold: true }` = never settle until released.
+ */
+export type Script = SlackFailure | { acceptThenFail: SlackFailure } | { hold: true } | undefined;
+
+/** In-memory Slack: records calls at clock time, keeps posts (with markers) readable by history(), fails them as scripted. */
 export class ScriptedSlack implements SlackApi {
   readonly calls: Call[] = [];
-  private readonly failures: Array<SlackFailure | undefined> = [];
+  readonly historyCalls: HistoryQuery[] = [];
+  readonly authTests: number[] = [];
+  /** Held calls, in order: resolve or reject them from the test. */
+  readonly held: Array<{ channel: string; release: () => void; fail: (failure: SlackFailure) => void }> = [];
+  /** Scripts per channel (first) or for any channel. */
+  private readonly scripts: Script[] = [];
+  private readonly channelScripts = new Map<string, Script[]>();
+  /** While set, every call (auth.test included) fails with this. */
+  refuseToken: string | undefined;
   private sequence = 0;
   private readonly clock: ManualClock;
 
@@ -30,28 +54,77 @@ export class ScriptedSlack implements SlackApi {
   }
 
   /** The next calls fail with these, in order; `undefined` lets that call succeed. */
-  failNext(...failures: Array<SlackFailure | undefined>): void {
-    this.failures.push(...failures);
+  failNext(...failures: Script[]): void {
+    this.scripts.push(...failures);
   }
 
-  async postMessage(message: OutgoingMessage & { threadTs?: string }): Promise<{ ts: string }> {
-    this.failIfScripted('chat.postMessage');
-    const ts = `1700000000.${String(++this.sequence).padStart(6, '0')}`;
-    this.record('chat.postMessage', { ...message, ts });
-    return { ts };
+  /** The next calls to `channel` do these, in order. */
+  scriptChannel(channel: string, ...scripts: Script[]): void {
+    this.channelScripts.set(channel, [...(this.channelScripts.get(channel) ?? []), ...scripts]);
+  }
+
+  /** Top-level posts in a channel (and thread posts with threadTs). */
+  posts(channel: string, threadTs?: string): Call[] {
+    return this.calls.filter((call) => call.method === 'chat.postMessage' && call.channel === channel && call.threadTs === threadTs);
+  }
+
+  async postMessage(message: OutgoingMessage & { threadTs?: string; marker?: MessageMarker }): Promise<{ ts: string }> {
+    const script = this.scriptFor(message.channel);
+    const ts = () => `1700000000.${String(++this.sequence).padStart(6, '0')}`;
+    if (script !== undefined && 'acceptThenFail' in script) {
+      this.record('chat.postMessage', { ...message, ts: ts() });
+      throw new SlackCallError('chat.postMessage', script.acceptThenFail);
+    }
+    await this.play('chat.postMessage', message.channel, script);
+    const posted = ts();
+    this.record('chat.postMessage', { ...message, ts: posted });
+    return { ts: posted };
   }
 
   async updateMessage(message: OutgoingMessage & { ts: string }): Promise<void> {
-    this.failIfScripted('chat.update');
+    await this.play('chat.update', message.channel, this.scriptFor(message.channel));
     this.record('chat.update', message);
   }
 
-  private failIfScripted(method: Call['method']): void {
-    const failure = this.failures.shift();
-    if (failure) throw new SlackCallError(method, failure);
+  async history(query: HistoryQuery): Promise<HistoryPage> {
+    this.historyCalls.push(query);
+    if (this.refuseToken) throw new SlackCallError('conversations.history', { kind: 'auth', reason: this.refuseToken });
+    const oldest = Number(query.oldest) * 1000;
+    // Newest first, like Slack; the fake's ts are sequence numbers, so "oldest" is checked on call time.
+    const messages = this.posts(query.channel, query.threadTs)
+      .filter((call) => call.at > oldest)
+      .reverse()
+      .map((call) => ({ ts: call.ts, ...(call.marker ? { marker: call.marker } : {}) }));
+    const start = query.cursor ? Number(query.cursor) : 0;
+    const page = messages.slice(start, start + query.limit);
+    return { messages: page, ...(start + query.limit < messages.length ? { nextCursor: String(start + query.limit) } : {}) };
   }
 
-  private record(method: Call['method'], message: OutgoingMessage & { ts: string; threadTs?: string }): void {
+  async authTest(): Promise<void> {
+    this.authTests.push(this.clock.now());
+    if (this.refuseToken) throw new SlackCallError('auth.test', { kind: 'auth', reason: this.refuseToken });
+  }
+
+  private scriptFor(channel: string): Script {
+    const own = this.channelScripts.get(channel);
+    if (own && own.length > 0) return own.shift();
+    return this.scripts.shift();
+  }
+
+  private async play(method: Call['method'], channel: string, script: Script): Promise<void> {
+    if (this.refuseToken) throw new SlackCallError(method, { kind: 'auth', reason: this.refuseToken });
+    if (script === undefined) return;
+    if ('hold' in script) {
+      await new Promise<void>((resolve, reject) => {
+        this.held.push({ channel, release: resolve, fail: (failure) => reject(new SlackCallError(method, failure)) });
+      });
+      return;
+    }
+    if ('acceptThenFail' in script) return;
+    throw new SlackCallError(method, script);
+  }
+
+  private record(method: Call['method'], message: OutgoingMessage & { ts: string; threadTs?: string; marker?: MessageMarker }): void {
     this.calls.push({
       at: this.clock.now(),
       method,
@@ -60,16 +133,32 @@ export class ScriptedSlack implements SlackApi {
       ts: message.ts,
       blocks: message.blocks !== undefined,
       ...(message.threadTs ? { threadTs: message.threadTs } : {}),
+      ...(message.marker ? { marker: message.marker } : {}),
     });
   }
 }
 
-export const outboxConfig: OutboxConfig = { minIntervalMs: 1000, giveUpAfterMs: 60_000, initialBackoffMs: 1000, maxBackoffMs: 8000 };
+export const outboxConfig: OutboxConfig = {
+  minIntervalMs: 1000,
+  giveUpAfterMs: 60_000,
+  initialBackoffMs: 1000,
+  maxBackoffMs: 8000,
+  callTimeoutMs: 10_000,
+  maxConcurrentCalls: 8,
+  channelRetryMs: 60_000,
+  authProbeMaxMs: 60_000,
+  lookupIntervalMs: 1200,
+};
 
 /** `<groupKey>: <n> firing`, with one block, so tests can tell edits and plain-text fallbacks apart. */
 export function renderForTest(state: GroupState) {
   const firing = state.alerts.filter((alert) => alert.status === 'firing').length;
   return { text: `${state.groupKey}: ${firing} firing`, blocks: [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: 'x' } }] };
+}
+
+/** Lets promise callbacks (a settled Slack call and what the outbox does after it) run. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
 }
 
 /** A fresh outbox over an in-memory store, a scripted Slack and a manual clock, plus drivers for its passes. */
@@ -105,5 +194,14 @@ export function createOutboxHarness(overrides: Partial<OutboxOptions> = {}) {
     }
   }
 
-  return { clock, store, slack, metrics, logs, outbox, addGroup, drain, pollEvery };
+  /** Like pollEvery, but never waits for calls: held (hanging) calls stay in flight while time passes. */
+  async function tickEvery(stepMs: number, durationMs: number): Promise<void> {
+    for (let elapsed = 0; elapsed <= durationMs; elapsed += stepMs) {
+      outbox.pass();
+      await settle();
+      clock.advance(stepMs);
+    }
+  }
+
+  return { clock, store, slack, metrics, logs, outbox, addGroup, drain, pollEvery, tickEvery };
 }
