@@ -46,7 +46,10 @@ export interface LookoutOptions {
 export interface Lookout {
   /** Listen, and resume anything a previous run left in the inbox or outbox. */
   start(): Promise<AddressInfo>;
-  /** Stop taking requests, finish Slack calls in flight, close the store. */
+  /**
+   * Stop taking requests, then keep delivering what is due (calls in flight included) for up to
+   * `config.shutdown.drainTimeoutMs`, and close the store.
+   */
   stop(): Promise<void>;
   readonly metrics: Metrics;
   readonly store: Store;
@@ -61,7 +64,9 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const redactor = createSecretRedactor(config.enrichment.redact);
   // The Slack boundary: everything posted or edited is cleaned on the way out, whoever rendered it.
   const slack = new CleanOutgoingSlackApi(
-    config.slack ? new WebSlackApi({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, metrics }) : new ConsoleSlackApi(stdout),
+    config.slack
+      ? new WebSlackApi({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, metrics, timeoutMs: config.outbox.callTimeoutMs })
+      : new ConsoleSlackApi(stdout),
     redactor,
   );
   const outbox = new Outbox({
@@ -72,6 +77,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     metrics,
     log: log.child({ component: 'outbox' }),
     config: config.outbox,
+    // Alerts for a channel Lookout cannot post in go here meanwhile, with a line saying so.
+    defaultChannel: config.channel,
     now,
   });
 
@@ -110,7 +117,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const enrichmentBudget = enrichment ? { enrichment: { budgetMs: config.enrichment.budgetMs } } : {};
 
   // What /readyz reports; each part of Lookout that can stop doing its job adds its own check.
-  const readiness: ReadinessCheck[] = [() => (stopping ? 'shutting down' : undefined), () => store.ping()];
+  const readiness: ReadinessCheck[] = [() => (stopping ? 'shutting down' : undefined), () => store.ping(), () => outbox.problem()];
 
   let processing: NodeJS.Immediate | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -213,10 +220,21 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       stopping = true;
       if (processing) clearImmediate(processing);
       clearTimeout(retryTimer);
+      // No new requests; requests in progress finish while the outbox drains.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // What was accepted but not yet folded into its group becomes deliverable in this drain.
+      try {
+        processPendingNotifications({ store, routes, defaultChannel: config.channel, log, ...enrichmentBudget });
+      } catch (error) {
+        log.error({ err: error }, 'processing alert notifications at shutdown failed; they stay in the inbox for the next start');
+      }
       await enrichment?.stop();
-      await outbox.stop();
+      const drainStarted = now();
+      await outbox.stop(config.shutdown.drainTimeoutMs);
+      log.info({ drainedForMs: now() - drainStarted, pending: store.outboxDepth() }, 'outbox drained for shutdown');
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      server.closeAllConnections();
       store.close();
     },
   };

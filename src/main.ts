@@ -39,10 +39,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    // The drain has its own deadline; this only catches a shutdown that hangs past it.
+    const forcedAfterMs = config.shutdown.drainTimeoutMs + 5000;
     const forced = setTimeout(() => {
-      log.error('shutdown took longer than 10 s; exiting');
+      log.error({ forcedAfterMs }, 'shutdown took longer than the drain timeout plus 5 s; exiting');
       process.exit(1);
-    }, 10_000);
+    }, forcedAfterMs);
     forced.unref();
     lookout.stop().then(
       () => process.exit(0),

@@ -1,5 +1,5 @@
 import { cleanText, type Redactor } from '../redact-secrets.ts';
-import type { OutgoingMessage, SlackApi } from './slack-api.ts';
+import type { HistoryPage, HistoryQuery, MessageMarker, OutgoingMessage, SlackApi } from './slack-api.ts';
 
 /**
  * Keys whose string values are identifiers Lookout made, never text it was given: changing them
@@ -49,11 +49,21 @@ export class CleanOutgoingSlackApi implements SlackApi {
     this.redactor = redactor;
   }
 
-  postMessage(message: OutgoingMessage & { threadTs?: string }): Promise<{ ts: string }> {
+  /** The marker is Lookout's own (a digest and an id), so it passes unchanged. */
+  postMessage(message: OutgoingMessage & { threadTs?: string; marker?: MessageMarker }): Promise<{ ts: string }> {
     return this.inner.postMessage(cleanOutgoingMessage(message, this.redactor));
   }
 
   updateMessage(message: OutgoingMessage & { ts: string }): Promise<void> {
     return this.inner.updateMessage(cleanOutgoingMessage(message, this.redactor));
+  }
+
+  /** Reads send no text of Lookout's. */
+  history(query: HistoryQuery): Promise<HistoryPage> {
+    return this.inner.history(query);
+  }
+
+  authTest(): Promise<void> {
+    return this.inner.authTest();
   }
 }

@@ -72,6 +72,44 @@ export interface FakeSlackOptions {
   readonly triggerTtlMs?: number;
   /** Clock in milliseconds, for rate limits, ts values and trigger expiry. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Channels that exist but the bot was not invited to: posts and history reads answer
+   * `not_in_channel` until `invite(id)`. (A private channel the bot is not in answers
+   * `channel_not_found` instead: leave it out of `channels` and `addChannel` it later.)
+   */
+  readonly uninvitedChannels?: readonly string[];
+  /**
+   * `conversations.history` and `conversations.replies` calls per rolling minute for the
+   * workspace, each method on its own (Tier 3, "50+"). Default 50. New commercially distributed
+   * apps outside the Marketplace get 1 a minute since 2025; internal apps keep Tier 3.
+   */
+  readonly historyPerMinute?: number;
+  /** The largest `limit` a history read honours (Slack: 999; 15 for those new apps). */
+  readonly historyMaxLimit?: number;
+}
+
+/**
+ * A fault for the calls it matches, from `fault()`: per channel and/or method, for a time window.
+ * - `hang`: never answered (nothing is done), until `close()`.
+ * - `slow`: handled and answered after `delayMs` (a post is stored only then).
+ * - `slowAccept`: handled at once — a post is stored and visible in history — but answered after
+ *   `delayMs`: Slack accepted, and the client may time out before it hears so.
+ * - `error`: `ok:false` with `error` (e.g. `invalid_auth` with no channel or method = a rotated token).
+ * - `http500`: HTTP 500 with a text body. `ratelimited`: 429 with Retry-After.
+ */
+export interface FakeSlackFault {
+  readonly mode: 'hang' | 'slow' | 'slowAccept' | 'error' | 'http500' | 'ratelimited';
+  /** Only calls whose `channel` argument is this; any call when absent. */
+  readonly channel?: string;
+  /** Only calls to this method; any method when absent. */
+  readonly method?: string;
+  /** For `slow` and `slowAccept`. */
+  readonly delayMs?: number;
+  /** For `error`: the error name. */
+  readonly error?: string;
+  readonly retryAfterSeconds?: number;
+  /** How long the fault lasts from now (fake clock); until cleared when absent. */
+  readonly forMs?: number;
 }
 
 /** One HTTP request the fake received, whatever became of it. */
@@ -114,6 +152,8 @@ export interface FakeSlackMessage {
   /** Earlier versions, oldest first; empty if never edited. */
   readonly history: readonly FakeSlackMessageVersion[];
   readonly replyCount: number;
+  /** The `metadata` it was posted with (`event_type`, `event_payload`), if any. */
+  readonly metadata: { readonly event_type: string; readonly event_payload: unknown } | undefined;
 }
 
 /** A `chat.postEphemeral` delivery. */
@@ -162,6 +202,15 @@ export interface FakeSlack {
   failNext(method: string, n: number, kind: FakeSlackFailure, options?: { readonly retryAfterSeconds?: number }): void;
   /** Adds a channel id that exists from now on. */
   addChannel(id: string): void;
+  /**
+   * Applies a fault to the calls it matches from now on (see FakeSlackFault); returns a function
+   * that lifts it. Faults are checked after `failNext` and before the token.
+   */
+  fault(fault: FakeSlackFault): () => void;
+  /** The bot joins a channel of `uninvitedChannels` (someone typed /invite @Lookout). */
+  invite(id: string): void;
+  /** The channel is archived from now on: posts answer `is_archived`. */
+  archive(id: string): void;
   /** A fresh trigger_id that `views.open` accepts once, within `triggerTtlMs`. */
   issueTriggerId(): string;
   /** Posts a message as a human (no rate limit, no call recorded), e.g. to test `cant_update_message`. */
@@ -195,6 +244,7 @@ type Params = Record<string, unknown>;
 interface StoredMessage {
   channel: string;
   ts: string;
+  metadata: { event_type: string; event_payload: unknown } | undefined;
   threadTs: string | undefined;
   user: string;
   botId: string | undefined;
@@ -237,10 +287,16 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const minIntervalMs = options.minIntervalMs ?? 1000;
   const toleranceMs = options.toleranceMs ?? 25;
   const updatesPerMinute = options.updatesPerMinute ?? 50;
+  const historyPerMinute = options.historyPerMinute ?? 50;
+  const historyMaxLimit = options.historyMaxLimit ?? 999;
+  const uninvited = new Set(options.uninvitedChannels ?? []);
+  const archived = new Set<string>();
+  const activeFaults: Array<FakeSlackFault & { until: number }> = [];
+  const historyTimes = new Map<string, number[]>();
   const textOverLimit = options.textOverLimit ?? 'error';
   const triggerTtlMs = options.triggerTtlMs ?? 3000;
 
-  const channels = new Set(options.channels ?? ['C0ALERTS', 'C0AUDIT', 'C0INCIDENTS']);
+  const channels = new Set([...(options.channels ?? ['C0ALERTS', 'C0AUDIT', 'C0INCIDENTS']), ...(options.uninvitedChannels ?? [])]);
   const users = new Map((options.users ?? []).map((u) => [u.id, u]));
   const usergroups = new Map(Object.entries(options.usergroups ?? {}));
   const triggers = new Map<string, { expiresAt: number; used: boolean }>();
@@ -284,8 +340,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     return structuredClone({ ...m, replyCount });
   }
 
-  function messageJson(m: StoredMessage): Record<string, unknown> {
+  function messageJson(m: StoredMessage, withMetadata = false): Record<string, unknown> {
     return {
+      ...(withMetadata && m.metadata !== undefined ? { metadata: m.metadata } : {}),
       type: 'message',
       text: m.text,
       user: m.user,
@@ -317,6 +374,63 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const channel = optionalString(params, 'channel');
     if (channel === undefined || !channels.has(channel)) throw new SlackMethodError('channel_not_found');
     return channel;
+  }
+
+  /** A channel the bot may post in or read: it exists, the bot was invited, it is not archived. */
+  function requireMemberChannel(params: Params, forPosting: boolean): string {
+    const channel = requireChannel(params);
+    if (uninvited.has(channel)) throw new SlackMethodError('not_in_channel');
+    if (forPosting && archived.has(channel)) throw new SlackMethodError('is_archived');
+    return channel;
+  }
+
+  /** `metadata` as chat.postMessage takes it: an object with a string `event_type` and an object `event_payload`. */
+  function messageMetadata(params: Params): StoredMessage['metadata'] {
+    const metadata = params['metadata'];
+    if (metadata === undefined) return undefined;
+    const { event_type: eventType, event_payload: eventPayload } = (metadata ?? {}) as { event_type?: unknown; event_payload?: unknown };
+    if (typeof eventType !== 'string' || eventType === '' || typeof eventPayload !== 'object' || eventPayload === null) {
+      throw new SlackMethodError('invalid_metadata_format');
+    }
+    return { event_type: eventType, event_payload: structuredClone(eventPayload) };
+  }
+
+  /** Slack ts ("1700000000.000100") as a number of microseconds, for ordering and oldest/latest. */
+  function tsMicros(ts: string): number {
+    const [seconds = '0', fraction = ''] = ts.split('.');
+    return Number(seconds) * 1e6 + Number(fraction.padEnd(6, '0').slice(0, 6));
+  }
+
+  /** Shared by conversations.history and .replies: the window, the page and the cursor. */
+  function historyPage(params: Params, list: StoredMessage[], at: number, method: string): Reply {
+    const limited = historyRateLimit(method, at);
+    if (limited !== undefined) return limited;
+    const truthy = (name: string) => params[name] === true || params[name] === 'true' || params[name] === '1';
+    const inclusive = truthy('inclusive');
+    const oldest = optionalString(params, 'oldest');
+    const latest = optionalString(params, 'latest');
+    const oldestMicros = oldest === undefined ? -1 : tsMicros(oldest);
+    const latestMicros = latest === undefined ? Number.POSITIVE_INFINITY : tsMicros(latest);
+    const inWindow = list.filter((m) => {
+      const t = tsMicros(m.ts);
+      return (inclusive ? t >= oldestMicros : t > oldestMicros) && (inclusive ? t <= latestMicros : t < latestMicros);
+    });
+    const rawLimit = Number(params['limit'] ?? 100);
+    const limit = Math.min(historyMaxLimit, Math.max(1, Number.isFinite(rawLimit) && rawLimit > 0 ? Math.floor(rawLimit) : 100));
+    const cursor = optionalString(params, 'cursor');
+    let start = 0;
+    if (cursor !== undefined) {
+      const decoded = /^next:(\d+)$/.exec(Buffer.from(cursor, 'base64').toString('utf8'));
+      if (decoded === null) throw new SlackMethodError('invalid_cursor');
+      start = Number(decoded[1]);
+    }
+    const page = inWindow.slice(start, start + limit);
+    const hasMore = start + limit < inWindow.length;
+    return ok({
+      messages: page.map((m) => messageJson(m, truthy('include_all_metadata'))),
+      has_more: hasMore,
+      ...(hasMore ? { response_metadata: { next_cursor: Buffer.from(`next:${start + limit}`).toString('base64') } } : {}),
+    });
   }
 
   /** Checks `text`/`blocks` as chat.postMessage and chat.update do; returns the content to store. */
@@ -378,6 +492,18 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     return rateLimited(((updateTimes[0] ?? at) + MINUTE_MS - at) / 1000);
   }
 
+  /** Tier 3 for the workspace, per method: conversations.history and conversations.replies. */
+  function historyRateLimit(method: string, at: number): Reply | undefined {
+    const times = historyTimes.get(method) ?? [];
+    historyTimes.set(method, times);
+    while (times.length > 0 && (times[0] ?? 0) <= at - MINUTE_MS) times.shift();
+    if (times.length < historyPerMinute) {
+      times.push(at);
+      return undefined;
+    }
+    return rateLimited(((times[0] ?? at) + MINUTE_MS - at) / 1000);
+  }
+
   // ---- methods ------------------------------------------------------------------------------
 
   type Handler = (params: Params, at: number) => Reply;
@@ -396,7 +522,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     }),
 
     'chat.postMessage': (params, at) => {
-      const channel = requireChannel(params);
+      const channel = requireMemberChannel(params, true);
       const limited = postRateLimit(channel, at);
       if (limited !== undefined) return limited;
       let threadTs = optionalString(params, 'thread_ts');
@@ -407,9 +533,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         threadTs = parent.threadTs ?? parent.ts;
       }
       const { text, blocks, warnings } = messageContent(params);
+      const metadata = messageMetadata(params);
       const message: StoredMessage = {
         channel,
         ts: nextTs(),
+        metadata,
         threadTs,
         user: botUserId,
         botId,
@@ -419,13 +547,31 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       };
       channelMessages(channel).push(message);
       lastPostAt.set(channel, at);
-      return ok(withWarnings({ channel, ts: message.ts, message: messageJson(message) }, warnings));
+      return ok(withWarnings({ channel, ts: message.ts, message: messageJson(message, true) }, warnings));
+    },
+
+    // Top-level messages newest first (thread replies are not listed), within (oldest, latest).
+    'conversations.history': (params, at) => {
+      const channel = requireMemberChannel(params, false);
+      const list = channelMessages(channel).filter((m) => m.threadTs === undefined).slice().reverse();
+      return historyPage(params, list, at, 'conversations.history');
+    },
+
+    // The parent first, then its replies oldest first.
+    'conversations.replies': (params, at) => {
+      const channel = requireMemberChannel(params, false);
+      const ts = requireString(params, 'ts');
+      const parent = findMessage(channel, ts);
+      if (parent === undefined) throw new SlackMethodError('thread_not_found');
+      const root = parent.threadTs ?? parent.ts;
+      const list = channelMessages(channel).filter((m) => m.ts === root || m.threadTs === root);
+      return historyPage(params, list, at, 'conversations.replies');
     },
 
     'chat.update': (params, at) => {
       const limited = updateRateLimit(at);
       if (limited !== undefined) return limited;
-      const channel = requireChannel(params);
+      const channel = requireMemberChannel(params, true);
       const ts = requireString(params, 'ts');
       const message = findMessage(channel, ts);
       if (message === undefined) throw new SlackMethodError('message_not_found');
@@ -546,26 +692,34 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return;
     }
 
+    const fault = activeFaults.find(
+      (f) => f.until > now() && (f.method === undefined || f.method === method) && (f.channel === undefined || f.channel === params['channel']),
+    );
+    if (fault !== undefined && fault.mode !== 'slow' && fault.mode !== 'slowAccept') {
+      call.injected = true;
+      if (fault.mode === 'hang') return;
+      answer(injectedReply(fault.mode === 'error' ? (fault.error ?? 'internal_error') : fault.mode, fault.retryAfterSeconds ?? 1));
+      return;
+    }
+    if (fault?.mode === 'slow') await delay(fault.delayMs ?? 5000);
+    const reply = handleMethod(method, params, headerToken ?? bodyToken, fault?.mode === 'slow' ? now() : at);
+    if (fault?.mode === 'slowAccept') await delay(fault.delayMs ?? 5000);
+    answer(reply);
+  }
+
+  function handleMethod(method: string, params: Params, presented: string | undefined, at: number): Reply {
     const handler = methods[method];
     if (handler === undefined) {
       // Observed from Slack: HTTP 200, and the method echoed back.
-      answer({ status: 200, body: { ok: false, error: 'unknown_method', req_method: method } });
-      return;
+      return { status: 200, body: { ok: false, error: 'unknown_method', req_method: method } };
     }
-    const presented = headerToken ?? bodyToken;
-    if (presented === undefined) {
-      answer({ status: 200, body: { ok: false, error: 'not_authed' } });
-      return;
-    }
-    if (presented !== token) {
-      answer({ status: 200, body: { ok: false, error: 'invalid_auth' } });
-      return;
-    }
+    if (presented === undefined) return { status: 200, body: { ok: false, error: 'not_authed' } };
+    if (presented !== token) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
     try {
-      answer(handler(params, at));
+      return handler(params, at);
     } catch (error) {
       if (!(error instanceof SlackMethodError)) throw error;
-      answer({ status: 200, body: { ok: false, error: error.message, ...error.extra } });
+      return { status: 200, body: { ok: false, error: error.message, ...error.extra } };
     }
   }
 
@@ -599,6 +753,16 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       failures.set(method, queue);
     },
     addChannel: (id) => void channels.add(id),
+    fault(spec) {
+      const entry = { ...spec, until: spec.forMs === undefined ? Number.POSITIVE_INFINITY : now() + spec.forMs };
+      activeFaults.push(entry);
+      return () => {
+        const index = activeFaults.indexOf(entry);
+        if (index >= 0) activeFaults.splice(index, 1);
+      };
+    },
+    invite: (id) => void uninvited.delete(id),
+    archive: (id) => void archived.add(id),
     issueTriggerId() {
       triggerSeq += 1;
       // Shaped like Slack's ("12345.98765.abcd2358fdea"), which views.open checks.
@@ -607,7 +771,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return id;
     },
     postAsUser(channel, user, text, threadTs) {
-      const message: StoredMessage = { channel, ts: nextTs(), threadTs, user, botId: undefined, text, blocks: undefined, history: [] };
+      const message: StoredMessage = { channel, ts: nextTs(), metadata: undefined, threadTs, user, botId: undefined, text, blocks: undefined, history: [] };
       channelMessages(channel).push(message);
       return message.ts;
     },
@@ -767,6 +931,10 @@ function parseParams(
     }
   }
   return { params, bodyToken };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function parseLoose(rawBody: string): unknown {

@@ -12,6 +12,8 @@ describe('CleanOutgoingSlackApi', () => {
       return { ts: '1.1' };
     },
     updateMessage: async (message) => void sent.push(message),
+    history: async () => ({ messages: [] }),
+    authTest: async () => undefined,
   };
   const slack = new CleanOutgoingSlackApi(inner, createSecretRedactor());
 

@@ -91,26 +91,30 @@ describe('Outbox', () => {
     expect(store.latestGroup('g')!.messageTs).not.toBeNull();
   });
 
-  it('gives up after giveUpAfterMs with an error log and a metric, never silently', async () => {
+  it('reports a delivery failing longer than giveUpAfterMs once, loudly, and keeps retrying it until Slack recovers', async () => {
     addGroup('g', 'C1');
-    slack.failNext(...Array.from({ length: 100 }, () => ({ kind: 'retryable' as const, reason: 'http_500' })));
+    slack.failNext(...Array.from({ length: 20 }, () => ({ kind: 'retryable' as const, reason: 'http_500' })));
     const start = clock.now();
     await drain();
 
-    expect(slack.calls).toHaveLength(0);
-    expect(clock.now() - start).toBeGreaterThanOrEqual(config.giveUpAfterMs);
-    expect(clock.now() - start).toBeLessThan(config.giveUpAfterMs + config.maxBackoffMs + 1);
+    expect(slack.calls).toHaveLength(1);
+    // Failing for a minute (giveUpAfterMs), then retried every maxBackoffMs until the 21st call works.
+    expect(slack.calls[0]!.at - start).toBeGreaterThan(config.giveUpAfterMs);
     expect(await metricValue(metrics, 'lookout_outbox_gave_up_total', { kind: 'message', reason: 'http_500' })).toBe(1);
-    expect(logs.lines().some((line) => line.level === 'error' && line.groupKey === 'g')).toBe(true);
+    expect(logs.lines().filter((line) => line.level === 'error' && line.kind === 'message')).toHaveLength(1);
     expect(store.outboxDepth().messages).toBe(0);
   });
 
-  it('gives up at once on a permanent error such as channel_not_found', async () => {
-    addGroup('g', 'C404');
-    slack.failNext({ kind: 'permanent', reason: 'channel_not_found' });
+  it('abandons a version Slack refuses for good, and sends the group again when it changes', async () => {
+    const id = addGroup('g', 'C1');
+    slack.failNext({ kind: 'permanent', reason: 'invalid_arguments' });
     await drain();
-    expect(await metricValue(metrics, 'lookout_outbox_gave_up_total', { reason: 'channel_not_found' })).toBe(1);
+    expect(await metricValue(metrics, 'lookout_outbox_gave_up_total', { reason: 'invalid_arguments' })).toBe(1);
     expect(slack.calls).toHaveLength(0);
+
+    store.updateGroupState(id, mergeNotification(store.latestGroup('g')!.state, payload('g', [{ fingerprint: 'b' }])).state, clock.now());
+    await drain();
+    expect(slack.calls.map((call) => [call.method, call.text])).toEqual([['chat.postMessage', 'g: 2 firing']]);
   });
 
   it('falls back to plain text when Slack rejects the blocks', async () => {

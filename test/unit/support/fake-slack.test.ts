@@ -428,6 +428,131 @@ describe('fake Slack: failure injection', () => {
   });
 });
 
+describe('fake Slack: metadata, history and per-channel faults', () => {
+  const marker = { event_type: 'lookout_alert_group', event_payload: { group: 'abc', episode: 7 } };
+
+  it('stores metadata on a post and returns it from conversations.history only with include_all_metadata', async () => {
+    const { slack } = await start();
+    const { ts } = await slack.chat.postMessage({ channel: 'C0ALERTS', text: 'x', metadata: marker });
+    const plain = await slack.conversations.history({ channel: 'C0ALERTS' });
+    expect(plain.messages?.[0]).toMatchObject({ ts });
+    expect(plain.messages?.[0]?.metadata).toBeUndefined();
+    const full = await slack.conversations.history({ channel: 'C0ALERTS', include_all_metadata: true });
+    expect(full.messages?.[0]?.metadata).toEqual(marker);
+  });
+
+  it('refuses malformed metadata with invalid_metadata_format', async () => {
+    const { slack } = await start();
+    const bad = { event_type: '', event_payload: {} };
+    expect(await platformError(slack.chat.postMessage({ channel: 'C0ALERTS', text: 'x', metadata: bad }))).toMatchObject({ error: 'invalid_metadata_format' });
+  });
+
+  it('lists history newest first within oldest/latest, paginated by cursor, top-level only', async () => {
+    const clock = manualClock();
+    const { slack, fake } = await start({ now: clock.now, minIntervalMs: 0 });
+    const posted: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      posted.push((await slack.chat.postMessage({ channel: 'C0ALERTS', text: `m${i}` })).ts!);
+      clock.advance(1000);
+    }
+    fake.postAsUser('C0ALERTS', 'U1', 'reply', posted[0]);
+    const first = await slack.conversations.history({ channel: 'C0ALERTS', oldest: posted[0]!, limit: 2 });
+    expect(first.messages?.map((m) => m.text)).toEqual(['m4', 'm3']);
+    expect(first.has_more).toBe(true);
+    const second = await slack.conversations.history({ channel: 'C0ALERTS', oldest: posted[0]!, limit: 2, cursor: first.response_metadata!.next_cursor! });
+    expect(second.messages?.map((m) => m.text)).toEqual(['m2', 'm1']);
+    expect(second.has_more).toBe(false);
+    expect(second.response_metadata?.next_cursor).toBeUndefined();
+    const windowed = await slack.conversations.history({ channel: 'C0ALERTS', oldest: posted[1]!, latest: posted[3]!, inclusive: true });
+    expect(windowed.messages?.map((m) => m.text)).toEqual(['m3', 'm2', 'm1']);
+  });
+
+  it('answers conversations.replies with the parent first, then replies with their metadata', async () => {
+    const { slack } = await start({ minIntervalMs: 0 });
+    const { ts } = await slack.chat.postMessage({ channel: 'C0ALERTS', text: 'parent' });
+    await slack.chat.postMessage({ channel: 'C0ALERTS', text: 'detail', thread_ts: ts!, metadata: marker });
+    const thread = await slack.conversations.replies({ channel: 'C0ALERTS', ts: ts!, include_all_metadata: true });
+    expect(thread.messages?.map((m) => [m.text, m.metadata?.event_type])).toEqual([
+      ['parent', undefined],
+      ['detail', 'lookout_alert_group'],
+    ]);
+    expect(await platformError(slack.conversations.replies({ channel: 'C0ALERTS', ts: '1.000001' }))).toMatchObject({ error: 'thread_not_found' });
+  });
+
+  it('limits history reads per minute for the workspace (Tier 3)', async () => {
+    const clock = manualClock();
+    const { slack } = await start({ now: clock.now, historyPerMinute: 2 });
+    await slack.conversations.history({ channel: 'C0ALERTS' });
+    await slack.conversations.history({ channel: 'C0ALERTS' });
+    const error = await rejection(slack.conversations.history({ channel: 'C0ALERTS' }));
+    expect(error).toBeInstanceOf(WebAPIRateLimitedError);
+    clock.advance(60_000);
+    await expect(slack.conversations.history({ channel: 'C0ALERTS' })).resolves.toMatchObject({ ok: true });
+  });
+
+  it('answers not_in_channel for an uninvited channel until invite(), and is_archived after archive()', async () => {
+    const { slack, fake } = await start({ uninvitedChannels: ['C0SECRET'] });
+    expect(await platformError(slack.chat.postMessage({ channel: 'C0SECRET', text: 'x' }))).toMatchObject({ error: 'not_in_channel' });
+    expect(await platformError(slack.conversations.history({ channel: 'C0SECRET' }))).toMatchObject({ error: 'not_in_channel' });
+    fake.invite('C0SECRET');
+    await expect(slack.chat.postMessage({ channel: 'C0SECRET', text: 'x' })).resolves.toMatchObject({ ok: true });
+    fake.archive('C0SECRET');
+    expect(await platformError(slack.chat.postMessage({ channel: 'C0SECRET', text: 'y' }))).toMatchObject({ error: 'is_archived' });
+  });
+
+  it('applies an ok:false fault to one channel only, for its time window', async () => {
+    const clock = manualClock();
+    const { slack, fake } = await start({ now: clock.now });
+    fake.fault({ mode: 'error', error: 'channel_not_found', channel: 'C0ALERTS', method: 'chat.postMessage', forMs: 5000 });
+    expect(await platformError(slack.chat.postMessage({ channel: 'C0ALERTS', text: 'x' }))).toMatchObject({ error: 'channel_not_found' });
+    await expect(slack.chat.postMessage({ channel: 'C0AUDIT', text: 'x' })).resolves.toMatchObject({ ok: true });
+    clock.advance(5000);
+    await expect(slack.chat.postMessage({ channel: 'C0ALERTS', text: 'x' })).resolves.toMatchObject({ ok: true });
+  });
+
+  it('refuses the token everywhere while an invalid_auth fault lasts (a rotated token), then accepts it again', async () => {
+    const { slack, fake } = await start();
+    const lift = fake.fault({ mode: 'error', error: 'invalid_auth' });
+    expect(await platformError(slack.auth.test())).toMatchObject({ error: 'invalid_auth' });
+    expect(await platformError(slack.chat.postMessage({ channel: 'C0ALERTS', text: 'x' }))).toMatchObject({ error: 'invalid_auth' });
+    lift();
+    await expect(slack.auth.test()).resolves.toMatchObject({ ok: true });
+  });
+
+  it('answers 500 and 429 for one channel as faults', async () => {
+    const { slack, fake } = await start();
+    fake.fault({ mode: 'http500', channel: 'C0ALERTS' });
+    fake.fault({ mode: 'ratelimited', channel: 'C0AUDIT', retryAfterSeconds: 7 });
+    expect(await rejection(slack.chat.postMessage({ channel: 'C0ALERTS', text: 'x' }))).toBeInstanceOf(WebAPIHTTPError);
+    const limited = await rejection(slack.chat.postMessage({ channel: 'C0AUDIT', text: 'x' }));
+    expect((limited as WebAPIRateLimitedError).retryAfter).toBe(7);
+    expect(fake.messages('C0ALERTS')).toHaveLength(0);
+  });
+
+  it('slow accept: the post is in history at once, the answer comes after the client gave up', async () => {
+    const { fake } = await start();
+    fake.fault({ mode: 'slowAccept', channel: 'C0ALERTS', delayMs: 500 });
+    const impatient = client(fake, fake.token, { timeout: 100 });
+    await expect(rejection(impatient.chat.postMessage({ channel: 'C0ALERTS', text: 'x', metadata: marker }))).resolves.toBeInstanceOf(WebAPIRequestError);
+    expect(fake.messages('C0ALERTS').map((m) => m.metadata)).toEqual([marker]);
+  });
+
+  it('slow: the post is stored only when it is answered; hang: never', async () => {
+    const { fake, slack } = await start({ minIntervalMs: 0 });
+    fake.fault({ mode: 'slow', channel: 'C0ALERTS', delayMs: 300 });
+    const slow = slack.chat.postMessage({ channel: 'C0ALERTS', text: 'x' });
+    await waitFor(() => fake.calls.length === 1);
+    expect(fake.messages('C0ALERTS')).toHaveLength(0);
+    await expect(slow).resolves.toMatchObject({ ok: true });
+    expect(fake.messages('C0ALERTS')).toHaveLength(1);
+
+    fake.fault({ mode: 'hang', channel: 'C0AUDIT' });
+    const impatient = client(fake, fake.token, { timeout: 100 });
+    await expect(rejection(impatient.chat.postMessage({ channel: 'C0AUDIT', text: 'x' }))).resolves.toBeInstanceOf(WebAPIRequestError);
+    expect(fake.messages('C0AUDIT')).toHaveLength(0);
+  });
+});
+
 describe('fake Slack: users, user groups, views, response URLs', () => {
   it('answers users.info with configured users, including email, deleted and bot flags', async () => {
     const { slack } = await start({
