@@ -79,5 +79,7 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 # The official image's entrypoint execs this, so node runs as PID 1 and receives
-# SIGTERM directly; Lookout handles it (drains the Slack outbox, closes SQLite).
+# SIGTERM directly; Lookout handles it: stops taking requests, delivers what is due
+# for up to shutdown.drainTimeoutMs (default 20 s, inside the Deployment's 30 s grace
+# period), closes SQLite and exits.
 CMD ["node", "dist/src/main.js"]

@@ -318,11 +318,15 @@ export class Outbox {
       else if (delivery.kind === 'notice') await this.deliverNotice(delivery);
       else if (delivery.kind === 'detail') await this.deliverDetail(delivery, flight);
       else await this.deliverReply(delivery);
+      // Slack counts arrivals; this call arrived before its answer, so the next one waits a full
+      // interval from the answer too (a busy event loop can otherwise send two within a second).
+      if (!flight.abandoned) this.beforePost(delivery.target);
       if (!flight.abandoned && this.unreachable.delete(delivery.target)) {
         this.options.metrics.slackChannelsUnreachable.set(this.unreachable.size);
       }
     } catch (error) {
       if (flight.abandoned) return;
+      this.beforePost(delivery.target);
       const failure: SlackFailure =
         error instanceof SlackCallError ? error.failure : { kind: 'retryable', reason: 'unexpected_error', uncertain: true };
       if (!(error instanceof SlackCallError)) this.options.log.error({ err: error, channel: delivery.target, kind: delivery.kind }, 'unexpected error delivering to Slack');
@@ -330,7 +334,7 @@ export class Outbox {
     }
   }
 
-  /** Marks a channel free only after `minIntervalMs` from now: a post that follows a lookup counts from the post. */
+  /** Marks a channel free only after `minIntervalMs` from now: a post that follows a lookup counts from the post, the next call from this one's answer. */
   private beforePost(channel: string): void {
     const at = this.options.now() + this.options.config.minIntervalMs;
     this.channelFreeAt.set(channel, Math.max(this.channelFreeAt.get(channel) ?? 0, at));
