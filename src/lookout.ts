@@ -225,7 +225,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       server.closeIdleConnections();
       // What was accepted but not yet folded into its group becomes deliverable in this drain.
       try {
-        processPendingNotifications({ store, routes, defaultChannel: config.channel, log, ...enrichmentBudget });
+        processPendingNotifications({ store, routes, defaultChannel: config.channel, log, redactor, ...enrichmentBudget });
       } catch (error) {
         log.error({ err: error }, 'processing alert notifications at shutdown failed; they stay in the inbox for the next start');
       }
