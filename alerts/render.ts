@@ -90,7 +90,8 @@ const DEFAULT_REDACTOR = createSecretRedactor();
  * bidirectional characters removed (src/redact-secrets.ts). Every render function starts here,
  * before anything is cut to length, so a cut can never leave half a secret that no pattern
  * recognises. The group key is not shown (only its digest, groupRef), so it stays as it is.
- * Values repeat across a group's alerts (namespace, job…), so each distinct one is cleaned once.
+ * Values repeat across a group's alerts (namespace, job…) and across renders of the same group:
+ * each distinct one is cleaned once per render here, and the redactor remembers short texts.
  */
 export function cleanGroupState(group: GroupState, redactor: Redactor = DEFAULT_REDACTOR): GroupState {
   const memo = new Map<string, string>();
@@ -159,11 +160,12 @@ export function renderGroupMessage(rawGroup: GroupState, enrichment: GroupEnrich
  * Returns "" for an empty change. At most five alerts are named per line, then "and N more".
  */
 export function renderChangeReply(rawGroup: GroupState, rawChange: GroupChange, redactor: Redactor = DEFAULT_REDACTOR): string {
-  // The changed alerts are the group's own: cleaned together, in one pass.
-  const { alerts, ...cleaned } = cleanGroupState({ ...rawGroup, alerts: [...rawGroup.alerts, ...rawChange.firing, ...rawChange.resolved] }, redactor);
-  const group: GroupState = { ...cleaned, alerts: alerts.slice(0, rawGroup.alerts.length) };
-  const firingEnd = rawGroup.alerts.length + rawChange.firing.length;
-  const change: GroupChange = { firing: alerts.slice(rawGroup.alerts.length, firingEnd), resolved: alerts.slice(firingEnd) };
+  // Runs for every notification that changes a posted group, so only what a reply can show is
+  // cleaned: the changed alerts and the group's common labels. Of the group's own alerts only
+  // their statuses are read here (isFiring), so they stay as they are.
+  const { alerts, ...cleaned } = cleanGroupState({ ...rawGroup, alerts: [...rawChange.firing, ...rawChange.resolved] }, redactor);
+  const group: GroupState = { ...cleaned, alerts: rawGroup.alerts };
+  const change: GroupChange = { firing: alerts.slice(0, rawChange.firing.length), resolved: alerts.slice(rawChange.firing.length) };
   const lines: string[] = [];
   if (change.firing.length > 0) {
     lines.push(`🔴 ${plural(change.firing.length, 'alert')} firing: ${alertList(change.firing, group)}`);
@@ -388,8 +390,8 @@ function fallbackText(group: GroupState): string {
   const firing = group.alerts.filter((alert) => alert.status === 'firing').length;
   const status = firing > 0 ? `[FIRING:${firing}${group.truncatedAlerts > 0 ? '+' : ''}]` : '[RESOLVED]';
   const severity = own(group.commonLabels, 'severity');
-  const summary =
-    own(group.commonAnnotations, 'summary') ?? group.alerts.map((alert) => own(alert.annotations, 'summary')).find(Boolean);
+  // The first alert's summary that is not empty; read one alert at a time, as each read cleans it.
+  const summary = own(group.commonAnnotations, 'summary') ?? firstNonEmpty(group.alerts, 'summary');
   const text = [
     status,
     alertName(group),
@@ -399,6 +401,14 @@ function fallbackText(group: GroupState): string {
     .filter((part) => part !== '')
     .join(' ');
   return clipMrkdwn(text, BUDGET.fallback);
+}
+
+function firstNonEmpty(alerts: readonly TrackedAlert[], key: string): string | undefined {
+  for (const alert of alerts) {
+    const value = own(alert.annotations, key);
+    if (value) return value;
+  }
+  return undefined;
 }
 
 function alertList(alerts: readonly TrackedAlert[], group: GroupState): string {

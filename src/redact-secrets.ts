@@ -43,8 +43,20 @@ export const BUILT_IN_REDACT_PATTERNS: readonly string[] = [
  */
 export function createSecretRedactor(patterns: readonly string[] = DEFAULT_REDACT_PATTERNS): Redactor {
   const inner = createRedactor([...BUILT_IN_REDACT_PATTERNS, ...patterns]);
+  // Label values and annotations repeat across a group's alerts and each re-render of a group
+  // (every edit): short texts are remembered, in a memo emptied whenever it fills.
+  const memo = new Map<string, string>();
   return {
     redact(text) {
+      if (text.length <= MEMO_TEXT_MAX) {
+        let redacted = memo.get(text);
+        if (redacted === undefined) {
+          if (memo.size >= MEMO_ENTRIES) memo.clear();
+          redacted = inner.redact(text);
+          memo.set(text, redacted);
+        }
+        return redacted;
+      }
       if (text.length <= REDACT_LINE_MAX) return inner.redact(text);
       const lines = text.split('\n');
       if (lines.every((line) => line.length <= REDACT_LINE_MAX)) return inner.redact(text);
@@ -68,6 +80,10 @@ export function createSecretRedactor(patterns: readonly string[] = DEFAULT_REDAC
     },
   };
 }
+
+/** Texts this long or shorter are remembered; at most this many (~2 MB at the longest). */
+const MEMO_TEXT_MAX = 200;
+const MEMO_ENTRIES = 10_000;
 
 /** Pieces of at most REDACT_LINE_MAX characters, each cut after a space or comma in its last 256 if there is one. */
 function splitLongLine(line: string): string[] {
