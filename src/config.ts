@@ -79,6 +79,27 @@ const httpSchema = z
   })
   .refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, { message: 'must not be more than requestTimeoutMs', path: ['headersTimeoutMs'] });
 
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration such as 30d, 12h, 10m, 30s or 500ms; milliseconds once parsed. */
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration such as 30d, 12h, 10m, 30s or 500ms')
+  .transform((text) => {
+    const [, amount, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(text)!;
+    return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
+  });
+
+const retentionSchema = z.strictObject({
+  /** Resolved alert group episodes (their replies and details too) are deleted this long after they resolved. */
+  resolvedGroups: duration.refine((ms) => ms >= 1000, 'must be at least 1s').prefault('30d'),
+});
+
+const stateSchema = z.strictObject({
+  /** How often PRAGMA quick_check reads the whole state file (in a worker thread); 0s = only at start. */
+  checkInterval: duration.prefault('10m'),
+});
+
 /** The sources' settings (alerts/enrichers/enrichment-config.ts) plus the pipeline's timing. */
 const enrichmentConfigSchema = enrichmentSchema.extend({
   /** The longest a group's first post waits for enrichment; what comes later is added by an edit. */
@@ -106,6 +127,8 @@ const fileSchema = z.strictObject({
   // Absent: nobody is mapped, so every gated action is refused (with how to get access).
   identities: identitiesSchema.default(identitiesSchema.parse({})),
   enrichment: enrichmentConfigSchema.prefault({}),
+  retention: retentionSchema.prefault({}),
+  state: stateSchema.prefault({}),
 });
 
 const envSchema = z.object({
@@ -150,6 +173,10 @@ export interface Config {
   enrichment: EnrichmentSettings;
   /** Grafana Loki's base URL; without it alerts get no log excerpts. */
   lokiUrl?: string;
+  /** What is deleted from the state file, and when. */
+  retention: { resolvedGroupsMs: number };
+  /** The state file's periodic check (quick_check in a worker); 0 = only at start. */
+  state: { checkIntervalMs: number };
 }
 
 /** Channel name printed in console mode when no channel is configured. */
@@ -213,6 +240,8 @@ export function loadConfig(
     identities: file.identities,
     enrichment: file.enrichment,
     ...(e.LOKI_URL ? { lokiUrl: e.LOKI_URL } : {}),
+    retention: { resolvedGroupsMs: file.retention.resolvedGroups },
+    state: { checkIntervalMs: file.state.checkInterval },
   };
 }
 

@@ -14,6 +14,7 @@ import { createAlertmanagerHandler } from './http/alertmanager-route.ts';
 import { createMetricsRoute, createReadyz, healthz, type ReadinessCheck } from './http/health-routes.ts';
 import { defaultMaxConnections } from './http/connection-limits.ts';
 import { createHttpServer, safeRoute } from './http/server.ts';
+import { InboxWorker } from './inbox-worker.ts';
 import { IdentityResolver } from './identity/resolve-identity.ts';
 import type { SlackDirectory } from './identity/slack-directory.ts';
 import { SlackWebDirectory } from './identity/slack-web-directory.ts';
@@ -28,6 +29,7 @@ import { createSlackApp } from './slack/slack-app.ts';
 import { createSlackRequestGuard } from './slack/slack-request-guard.ts';
 import { createSecretRedactor } from './redact-secrets.ts';
 import { CleanOutgoingSlackApi } from './slack/clean-outgoing.ts';
+import { RetentionPruner } from './state/retention.ts';
 import { SqliteStore } from './state/sqlite-store.ts';
 import type { Store } from './state/store.ts';
 
@@ -58,7 +60,7 @@ export interface Lookout {
 /** Builds Lookout from validated configuration; reads no environment. */
 export function createLookout({ config, log, stdout, now = Date.now, kubeCredentials, openFileLimit }: LookoutOptions): Lookout {
   const metrics = createMetrics();
-  const store = new SqliteStore(config.statePath);
+  const store = new SqliteStore(config.statePath, { log: log.child({ component: 'store' }), now, checkIntervalMs: config.state.checkIntervalMs });
   const routes = config.routes.map(compileRoute);
   // One redactor for all text Lookout did not write, wherever it goes (docs/architecture.md, "Redaction").
   const redactor = createSecretRedactor(config.enrichment.redact);
@@ -119,25 +121,24 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   // What /readyz reports; each part of Lookout that can stop doing its job adds its own check.
   const readiness: ReadinessCheck[] = [() => (stopping ? 'shutting down' : undefined), () => store.ping(), () => outbox.problem()];
 
-  let processing: NodeJS.Immediate | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
   let stopping = false;
-  const processInbox = (): void => {
-    processing = undefined;
-    try {
-      if (processPendingNotifications({ store, routes, defaultChannel: config.channel, log, redactor, ...enrichmentBudget }) > 0) {
-        outbox.wake();
-        enrichment?.wake();
-      }
-    } catch (error) {
-      // The notifications stay in the inbox; try again shortly.
-      log.error({ err: error }, 'processing alert notifications failed; retrying in 1 s');
-      retryTimer = setTimeout(scheduleProcessing, 1000);
-    }
-  };
-  function scheduleProcessing(): void {
-    if (!stopping) processing ??= setImmediate(processInbox);
-  }
+  const inbox = new InboxWorker({
+    process: () => processPendingNotifications({ store, routes, defaultChannel: config.channel, log, redactor, ...enrichmentBudget }),
+    onChanged: () => {
+      outbox.wake();
+      enrichment?.wake();
+    },
+    storeProblem: () => store.ping(),
+    log,
+  });
+  const scheduleProcessing = (): void => inbox.wake();
+  const retention = new RetentionPruner({ store, resolvedGroupsMs: config.retention.resolvedGroupsMs, log: log.child({ component: 'retention' }), now });
+  // After a disk-full or I/O error the store probes on its own; when it can write again, the
+  // inbox and the outbox pick up what waited (neither retries on its own while it cannot).
+  store.onRecovered(() => {
+    inbox.wake();
+    outbox.wake();
+  });
 
   const { receiver } = createSlackApp({
     config,
@@ -201,6 +202,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
         server.listen(config.http.port, config.http.host, () => resolve());
       });
       outbox.start();
+      retention.start();
       // Resumes enrichment a previous run left queued.
       enrichment?.wake();
       scheduleProcessing();
@@ -218,8 +220,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     },
     async stop() {
       stopping = true;
-      if (processing) clearImmediate(processing);
-      clearTimeout(retryTimer);
+      inbox.stop();
+      await retention.stop();
       // No new requests; requests in progress finish while the outbox drains.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

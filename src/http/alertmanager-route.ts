@@ -19,10 +19,16 @@ export interface AlertmanagerRouteDeps {
   onAccepted: () => void;
 }
 
+/** Seconds a client is told to wait while the store cannot write (Alertmanager uses its own backoff). */
+const STORE_RETRY_AFTER_SECONDS = '10';
+
 /**
  * POST /alertmanager. Alertmanager drops a notification on any 4xx and retries on 5xx, so:
  * 4xx only for requests that can never succeed (auth, size, shape), 5xx only when a valid
  * payload could not be stored, and 200 only once it is on disk. Processing happens after.
+ * While the store cannot write (disk full, damaged file: store.ping()) every valid payload gets
+ * 503 with Retry-After without trying the write: one failing write per webhook would only repeat
+ * the error the store already logged, and a 2xx now would be a promise Lookout cannot keep.
  */
 export function createAlertmanagerHandler(deps: AlertmanagerRouteDeps) {
   const { store, webhookToken, maxBodyBytes, metrics, log, now, onAccepted } = deps;
@@ -69,11 +75,20 @@ export function createAlertmanagerHandler(deps: AlertmanagerRouteDeps) {
     }
 
     const payload = parsed.data;
+    const storeProblem = store.ping();
+    if (storeProblem !== undefined) {
+      // The store logged the problem once when it started; one line per refused webhook would flood.
+      log.debug({ groupKey: payload.groupKey, storeProblem }, 'webhook refused 503: the state store cannot write');
+      refuse(res, 503, 'store_unavailable', { error: `cannot store notifications now: ${storeProblem}; retry later` }, { 'retry-after': STORE_RETRY_AFTER_SECONDS });
+      return;
+    }
     try {
       await intake.add(payload);
     } catch (error) {
       log.error({ err: error, groupKey: payload.groupKey }, 'could not store a webhook payload; Alertmanager will retry');
-      refuse(res, 500, 'store_failed', { error: 'could not store the notification; retry' });
+      // A storage failure (disk full…) has now marked the store: 503 like the ones that follow.
+      const marked = store.ping() !== undefined;
+      refuse(res, marked ? 503 : 500, 'store_failed', { error: 'could not store the notification; retry' }, marked ? { 'retry-after': STORE_RETRY_AFTER_SECONDS } : {});
       return;
     }
     metrics.webhookRequests.inc({ outcome: 'accepted' });

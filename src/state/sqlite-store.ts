@@ -1,8 +1,12 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { pino } from 'pino';
+import type { Logger } from '../log.ts';
+import { quickCheck, quickCheckInWorker } from './quick-check.ts';
+import { StoreHealth, StoreUnavailable, type StoreHealthOptions } from './store-health.ts';
 import type { AlertmanagerPayload } from '../../alerts/payload.ts';
-import type { GroupState } from '../../alerts/group-state.ts';
+import { isFiring, type GroupState } from '../../alerts/group-state.ts';
 import type { GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
 import type { DetailRecord, EnrichmentUpdate, EnrichmentWork, PendingEnrichment } from './store.ts';
 import type { DeliveryAttempts, GroupRecord, NoticeRecord, OutboxDepth, ReplyRecord, Store, StoredNotification } from './store.ts';
@@ -97,6 +101,25 @@ CREATE INDEX IF NOT EXISTS groups_away ON groups (channel, id) WHERE message_cha
 CREATE INDEX IF NOT EXISTS groups_by_ts ON groups (message_ts);
 `;
 
+/*
+ * Retention (added with issue 9): when a group episode's last alert resolved, so resolved
+ * episodes can be deleted after `retention.resolvedGroups` and the file stops growing forever.
+ * NULL while any alert fires. Files from before get it filled in from each row's state once.
+ */
+const RETENTION_COLUMNS: Record<string, string> = { resolved_at: 'INTEGER' };
+const RETENTION_SCHEMA = `
+CREATE INDEX IF NOT EXISTS groups_resolved ON groups (resolved_at) WHERE resolved_at IS NOT NULL;
+`;
+
+/** The recovery probe's row (StoreHealth): one row, rewritten by each probe. */
+const HEALTH_SCHEMA = `
+CREATE TABLE IF NOT EXISTS store_probe (
+  id INTEGER PRIMARY KEY,
+  written_at INTEGER NOT NULL,
+  filler BLOB
+);
+`;
+
 interface DetailRow {
   group_id: number;
   group_key: string;
@@ -170,45 +193,127 @@ const REPLIES: Lane = { table: 'replies', key: 'id' };
 const NOTICES: Lane = { table: 'notices', key: 'id' };
 const DETAILS: Lane = { table: 'details', key: 'group_id' };
 
+export interface SqliteStoreOptions {
+  /** Where the store says it cannot write, that the file is damaged, and what to do. Default: silent. */
+  log?: Logger;
+  now?: () => number;
+  /** Timer for the recovery probe (StoreHealth); unit tests step it by hand. */
+  schedule?: StoreHealthOptions['schedule'];
+  /** PRAGMA quick_check in a worker thread this often (ms); 0 = only at start. */
+  checkIntervalMs?: number;
+  /**
+   * Opens the connection; default `new DatabaseSync(path)`. Unit tests pass one with a small
+   * PRAGMA max_page_count, which makes SQLite fail exactly as on a full disk (SQLITE_FULL).
+   */
+  open?: (path: string) => DatabaseSync;
+}
+
+/** Bytes the recovery probe writes: more than a page, so a write that happens to fit in WAL space already allocated does not pass for recovered. */
+const PROBE_BYTES = 64 * 1024;
+
 /**
  * The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a webhook
  * answered 2xx has reached the disk and survives the process being killed right after.
+ *
+ * It tells the truth about itself: a storage error (disk full, I/O error, damaged pages) marks
+ * it unable to write (ping() says why, see StoreHealth), the file is checked with quick_check at
+ * start and periodically, and a damaged file is never touched again by this process.
  */
 export class SqliteStore implements Store {
   private readonly db: DatabaseSync;
+  private readonly path: string;
+  private readonly log: Logger;
+  private readonly health: StoreHealth;
   private readonly statements = new Map<string, StatementSync>();
   private depth: OutboxDepth | undefined;
   private noticeCount: number | undefined;
+  private schemaReady = false;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
-  constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new DatabaseSync(path);
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.path = path;
+    this.log = options.log ?? pino({ level: 'silent' });
+    this.health = new StoreHealth({
+      log: this.log,
+      probe: () => this.probeWrite(),
+      damagedAdvice: damagedAdvice(path),
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.schedule ? { schedule: options.schedule } : {}),
+    });
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true });
+      reportLostState(path, this.log);
+    }
+    this.db = options.open ? options.open(path) : new DatabaseSync(path);
+    try {
+      this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+      const started = performance.now();
+      const problems = quickCheck(this.db);
+      const ms = Math.round(performance.now() - started);
+      if (problems.length > 0) this.health.markDamaged(`PRAGMA quick_check found: ${problems.join('; ')}`);
+      else if (path !== ':memory:') this.log.info({ path, ms }, 'state file checked (PRAGMA quick_check): ok');
+      if (problems.length === 0) this.prepareSchema();
+    } catch (error) {
+      // Damaged or unwritable from the start: Lookout still starts, says so in /readyz and refuses
+      // webhooks, instead of exiting into a crash loop that hides the reason.
+      if (!this.health.report(error)) throw error;
+    }
+    const every = options.checkIntervalMs ?? 0;
+    if (every > 0 && path !== ':memory:') this.scheduleCheck(every);
+  }
+
+  private prepareSchema(): void {
+    if (this.schemaReady) return;
     this.db.exec(SCHEMA);
     this.addMissingColumns('groups', ENRICHMENT_COLUMNS);
     this.db.exec(ENRICHMENT_SCHEMA);
     this.addMissingColumns('groups', OUTBOX_GROUP_COLUMNS);
     this.addMissingColumns('details', OUTBOX_DETAIL_COLUMNS);
     this.db.exec(OUTBOX_SCHEMA);
+    if (this.addMissingColumns('groups', RETENTION_COLUMNS).length > 0) this.fillResolvedAt();
+    this.db.exec(RETENTION_SCHEMA);
+    this.db.exec(HEALTH_SCHEMA);
+    this.schemaReady = true;
   }
 
-  private addMissingColumns(table: string, columns: Record<string, string>): void {
+  /** @returns the columns it added. */
+  private addMissingColumns(table: string, columns: Record<string, string>): string[] {
     const present = new Set(this.all<{ name: string }>(`PRAGMA table_info(${table})`).map((column) => column.name));
-    for (const [name, type] of Object.entries(columns)) {
-      if (!present.has(name)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
-    }
+    const added = Object.keys(columns).filter((name) => !present.has(name));
+    for (const name of added) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${columns[name]}`);
+    return added;
+  }
+
+  /** Once, for a file from before retention: resolved episodes count as resolved when last changed. */
+  private fillResolvedAt(): void {
+    this.transaction(() => {
+      for (const row of this.all<{ id: number; state: string; changed_at: number }>('SELECT id, state, changed_at FROM groups')) {
+        if (!isFiring(JSON.parse(row.state) as GroupState)) this.run('UPDATE groups SET resolved_at = ? WHERE id = ?', row.changed_at, row.id);
+      }
+    });
   }
 
   transaction<T>(fn: () => T): T {
-    this.db.exec('BEGIN IMMEDIATE');
+    this.exec('BEGIN IMMEDIATE');
     try {
       const result = fn();
-      this.db.exec('COMMIT');
+      this.exec('COMMIT');
       return result;
     } catch (error) {
-      this.db.exec('ROLLBACK');
       this.depth = undefined;
       this.noticeCount = undefined;
+      // SQLite itself ends the transaction on some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM):
+      // a ROLLBACK then fails with "no transaction is active", and that error used to replace the
+      // one that said what went wrong. Roll back only what is still open, and always rethrow the cause.
+      if (this.db.isOpen && this.db.isTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch (rollbackError) {
+          this.health.report(rollbackError);
+          this.log.error({ err: rollbackError, cause: describeError(error) }, 'ROLLBACK failed after a failed transaction');
+        }
+      }
       throw error;
     }
   }
@@ -241,18 +346,51 @@ export class SqliteStore implements Store {
   addGroup(groupKey: string, channel: string, state: GroupState, changedAt: number): number {
     this.depth = undefined;
     const row = this.get<{ id: number }>(
-      'INSERT INTO groups (group_key, channel, state, version, changed_at) VALUES (?, ?, ?, 1, ?) RETURNING id',
+      'INSERT INTO groups (group_key, channel, state, version, changed_at, resolved_at) VALUES (?, ?, ?, 1, ?, ?) RETURNING id',
       groupKey,
       channel,
       JSON.stringify(state),
       changedAt,
+      isFiring(state) ? null : changedAt,
     );
     return row!.id;
   }
 
   updateGroupState(id: number, state: GroupState, changedAt: number): void {
     this.depth = undefined;
-    this.run('UPDATE groups SET state = ?, version = version + 1, changed_at = ? WHERE id = ?', JSON.stringify(state), changedAt, id);
+    // resolved_at keeps the first time the episode was all resolved: a repeated "resolved" does not move it.
+    this.run(
+      `UPDATE groups SET state = ?, version = version + 1, changed_at = ?,
+       resolved_at = CASE WHEN ? = 1 THEN NULL ELSE COALESCE(resolved_at, ?) END WHERE id = ?`,
+      JSON.stringify(state),
+      changedAt,
+      isFiring(state) ? 1 : 0,
+      changedAt,
+      id,
+    );
+  }
+
+  pruneResolvedGroups(resolvedBefore: number, limit: number): number {
+    // Only episodes Slack is in sync with (or gave up on): one still waiting for its last edit stays.
+    // The same ordered, limited selection three times in one transaction picks the same rows;
+    // children first, as replies and details reference groups (foreign keys are on).
+    const batch = `SELECT id FROM groups WHERE resolved_at IS NOT NULL AND resolved_at < ? AND posted_version >= version
+                   ORDER BY resolved_at, id LIMIT ?`;
+    return this.transaction(() => {
+      this.run(`DELETE FROM replies WHERE group_id IN (${batch})`, resolvedBefore, limit);
+      this.run(`DELETE FROM details WHERE group_id IN (${batch})`, resolvedBefore, limit);
+      const deleted = this.all<{ id: number }>(`DELETE FROM groups WHERE id IN (${batch}) RETURNING id`, resolvedBefore, limit).length;
+      if (deleted > 0) this.depth = undefined;
+      return deleted;
+    });
+  }
+
+  storedRows(): { groups: number; replies: number; details: number; notifications: number; notices: number } {
+    return this.get<{ groups: number; replies: number; details: number; notifications: number; notices: number }>(
+      `SELECT (SELECT COUNT(*) FROM groups) AS groups, (SELECT COUNT(*) FROM replies) AS replies,
+              (SELECT COUNT(*) FROM details) AS details, (SELECT COUNT(*) FROM notifications) AS notifications,
+              (SELECT COUNT(*) FROM notices) AS notices`,
+    )!;
   }
 
   addReply(groupId: number, text: string, createdAt: number): void {
@@ -492,6 +630,9 @@ export class SqliteStore implements Store {
   }
 
   ping(): string | undefined {
+    const problem = this.health.problem();
+    if (problem?.kind === 'damaged') return `state file ${this.path} is damaged (${problem.reason}); stop Lookout, move the file aside and restart (see the log)`;
+    if (problem) return `state store cannot write (${problem.reason}); retrying`;
     try {
       this.get('SELECT 1');
       return undefined;
@@ -500,8 +641,46 @@ export class SqliteStore implements Store {
     }
   }
 
+  onRecovered(listener: () => void): void {
+    this.health.onRecovered(listener);
+  }
+
   close(): void {
+    this.closed = true;
+    this.health.stop();
+    clearTimeout(this.checkTimer);
     this.db.close();
+  }
+
+  /** The recovery probe: a real write of PROBE_BYTES, committed (so fsync'd) like any other. */
+  private probeWrite(): void {
+    this.prepareSchema();
+    this.transaction(() => {
+      this.run('DELETE FROM store_probe');
+      this.run('INSERT INTO store_probe (id, written_at, filler) VALUES (1, ?, ?)', Date.now(), new Uint8Array(PROBE_BYTES));
+    });
+  }
+
+  /** quick_check in a worker every `everyMs`, until the file is found damaged or the store closes. */
+  private scheduleCheck(everyMs: number): void {
+    this.checkTimer = setTimeout(() => {
+      void this.periodicCheck().finally(() => {
+        if (!this.closed && this.health.problem()?.kind !== 'damaged') this.scheduleCheck(everyMs);
+      });
+    }, everyMs).unref();
+  }
+
+  private async periodicCheck(): Promise<void> {
+    if (this.health.problem()?.kind === 'damaged') return;
+    try {
+      const started = performance.now();
+      const problems = await quickCheckInWorker(this.path);
+      if (this.closed) return;
+      if (problems.length > 0) this.health.markDamaged(`PRAGMA quick_check found: ${problems.join('; ')}`);
+      else this.log.debug({ ms: Math.round(performance.now() - started) }, 'state file checked (PRAGMA quick_check): ok');
+    } catch (error) {
+      this.log.warn({ err: error }, 'the periodic check of the state file (PRAGMA quick_check) could not run; trying again at the next interval');
+    }
   }
 
   /**
@@ -557,15 +736,34 @@ export class SqliteStore implements Store {
   }
 
   private get<T>(sql: string, ...params: SQLInputValue[]): T | undefined {
-    return this.prepare(sql).get(...params) as T | undefined;
+    return this.use(() => this.prepare(sql).get(...params) as T | undefined);
   }
 
   private all<T>(sql: string, ...params: SQLInputValue[]): T[] {
-    return this.prepare(sql).all(...params) as T[];
+    return this.use(() => this.prepare(sql).all(...params) as T[]);
   }
 
   private run(sql: string, ...params: SQLInputValue[]): void {
-    this.prepare(sql).run(...params);
+    this.use(() => this.prepare(sql).run(...params));
+  }
+
+  private exec(sql: string): void {
+    this.use(() => this.db.exec(sql));
+  }
+
+  /**
+   * Every statement goes through here: a damaged file is not touched again (each read of a bad
+   * page would only log the same error), and a storage error marks the store before it is rethrown.
+   */
+  private use<T>(fn: () => T): T {
+    const problem = this.health.problem();
+    if (problem?.kind === 'damaged') throw new StoreUnavailable(problem);
+    try {
+      return fn();
+    } catch (error) {
+      this.health.report(error);
+      throw error;
+    }
   }
 
   private prepare(sql: string): StatementSync {
@@ -576,6 +774,49 @@ export class SqliteStore implements Store {
     }
     return statement;
   }
+}
+
+/** What the operator must do about a damaged file at `path`, and what is lost. */
+function damagedAdvice(path: string): string {
+  return (
+    `Lookout answers webhooks 503 and sends nothing until the file is replaced. To recover: stop Lookout, move ${path} ` +
+    `(and ${path}-wal, ${path}-shm if present) aside, start Lookout again; it starts with an empty state. Lost: the link ` +
+    'between alert groups and their Slack messages (a group that fires again gets a new message; old messages are no longer ' +
+    'edited), acknowledgements, notifications accepted but not yet processed, and queued thread replies and audit lines. ' +
+    'Alertmanager re-sends what still fires at its repeat_interval. See docs/deploy.md, "A damaged state file".'
+  );
+}
+
+/**
+ * A missing or empty state file where there was state is data loss someone should hear about:
+ * -wal/-shm files beside a missing database mean it was deleted or moved while Lookout used it
+ * (SQLite would silently discard them: they are moved aside instead), and a 0-byte file was
+ * truncated (Lookout never leaves one: the schema is written at the first start).
+ */
+function reportLostState(path: string, log: Logger): void {
+  const size = statSync(path, { throwIfNoEntry: false })?.size;
+  const leftovers = ['-wal', '-shm'].map((suffix) => path + suffix).filter((file) => existsSync(file));
+  if (size === undefined && leftovers.length > 0) {
+    const movedTo = leftovers.map((file) => {
+      const aside = `${file}.orphaned-${Date.now()}`;
+      renameSync(file, aside);
+      return aside;
+    });
+    log.error(
+      { path, movedTo },
+      `the state file ${path} is missing but its journal files are there: it was deleted or moved while it held state. ` +
+        'Starting with an empty state (alert groups already in Slack get new messages when they change); the journal files were moved aside.',
+    );
+  } else if (size === 0) {
+    log.error({ path }, `the state file ${path} is empty (0 bytes): its state was lost (truncated?). Starting with an empty state.`);
+  } else if (size === undefined) {
+    log.info({ path }, 'no state file yet; creating it');
+  }
+}
+
+function describeError(error: unknown): string {
+  const { errcode, message } = error as { errcode?: number; message?: string };
+  return errcode === undefined ? String(message ?? error) : `${message} (errcode ${errcode})`;
 }
 
 function attemptsOf(row: { attempts: number; next_attempt_at: number; failing_since: number | null }): DeliveryAttempts {

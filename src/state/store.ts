@@ -218,7 +218,23 @@ export interface Store {
   forgetDetail(groupId: number): void;
   deferDetail(groupId: number, delivery: DeliveryAttempts): void;
 
-  /** A problem that makes the store unusable, or undefined when it answers. */
+  /**
+   * Retention: deletes at most `limit` group episodes that resolved before `resolvedBefore` (ms)
+   * and that Slack is in sync with, with their replies and detail messages, in one transaction.
+   * @returns how many episodes it deleted; fewer than `limit` means none are left to delete.
+   */
+  pruneResolvedGroups(resolvedBefore: number, limit: number): number;
+  /** Row counts, for tests and the soak benchmark: what retention keeps bounded. */
+  storedRows(): { groups: number; replies: number; details: number; notifications: number; notices: number };
+
+  /**
+   * A problem that stops the store from doing its job (it cannot write: disk full, I/O error;
+   * or the file is damaged), or undefined while it works. Nothing that needs a write should
+   * start while this names a problem: webhooks are refused 503, the outbox makes no Slack call
+   * whose result it could not record.
+   */
   ping(): string | undefined;
+  /** Called each time writes work again after ping() named a problem (not for a damaged file). */
+  onRecovered(listener: () => void): void;
   close(): void;
 }

@@ -1,0 +1,166 @@
+import type { Logger } from '../log.ts';
+
+/*
+ * Whether the state store can do its job, and the one loop that finds out when it can again.
+ *
+ * Lookout answers a webhook 2xx only once the notification is on disk and posts to Slack only
+ * what it can record, so a store that cannot write must stop both: webhooks get 503 (Alertmanager
+ * retries), the inbox and the outbox wait. Without this a full disk produced a retry per webhook
+ * and a re-post per outbox pass (Slack accepted the post, recording it failed, so it was due again).
+ */
+
+/**
+ * unwritable: writes fail for a reason that can pass (disk full, I/O error); probed until they work.
+ * damaged: the file itself is broken; nothing Lookout does repairs it, a person must (see `advice`).
+ */
+export type StoreProblemKind = 'unwritable' | 'damaged';
+
+export interface StoreProblem {
+  kind: StoreProblemKind;
+  /** One line for /readyz and the log: the SQLite code and message, or what quick_check found. */
+  reason: string;
+  since: number;
+}
+
+/** SQLite primary result codes that say the storage failed, not the statement. */
+const STORAGE_CODES: Record<number, { name: string; kind: StoreProblemKind }> = {
+  8: { name: 'SQLITE_READONLY', kind: 'unwritable' },
+  10: { name: 'SQLITE_IOERR', kind: 'unwritable' },
+  11: { name: 'SQLITE_CORRUPT', kind: 'damaged' },
+  13: { name: 'SQLITE_FULL', kind: 'unwritable' },
+  14: { name: 'SQLITE_CANTOPEN', kind: 'unwritable' },
+  26: { name: 'SQLITE_NOTADB', kind: 'damaged' },
+};
+
+/** What a storage error from node:sqlite means for the store; undefined for any other error. */
+export function storageFailure(error: unknown): { kind: StoreProblemKind; reason: string } | undefined {
+  const errcode = (error as { errcode?: unknown } | null)?.errcode;
+  if (typeof errcode !== 'number') return undefined;
+  // node:sqlite reports extended codes (SQLITE_IOERR_WRITE = 778); the low byte is the primary code.
+  const known = STORAGE_CODES[errcode & 0xff];
+  if (known === undefined) return undefined;
+  return { kind: known.kind, reason: `${known.name} (${errcode}): ${(error as Error).message}` };
+}
+
+/** Thrown instead of touching a store that is known to be damaged. */
+export class StoreUnavailable extends Error {
+  constructor(problem: StoreProblem) {
+    super(`state store unavailable: ${problem.reason}`);
+    this.name = 'StoreUnavailable';
+  }
+}
+
+export interface StoreHealthOptions {
+  log: Logger;
+  /** A small real write; throws when writes still fail. */
+  probe: () => void;
+  /** What a person must do about a damaged file (it names the file); logged with the problem. */
+  damagedAdvice: string;
+  now?: () => number;
+  /** Runs fn after ms; returns a cancel function. Injected so unit tests step the loop by hand. */
+  schedule?: (fn: () => void, ms: number) => () => void;
+  /** First probe this long after the failure, doubling up to maxProbeDelayMs. */
+  firstProbeDelayMs?: number;
+  maxProbeDelayMs?: number;
+}
+
+const unrefTimer = (fn: () => void, ms: number): (() => void) => {
+  // unref: a pending probe must not keep a stopping process alive.
+  const timer = setTimeout(fn, ms).unref();
+  return () => clearTimeout(timer);
+};
+
+export class StoreHealth {
+  private readonly options: Required<StoreHealthOptions>;
+  private current: StoreProblem | undefined;
+  private cancelProbe: (() => void) | undefined;
+  private probeDelayMs: number;
+  private readonly recovered: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(options: StoreHealthOptions) {
+    this.options = { now: Date.now, schedule: unrefTimer, firstProbeDelayMs: 1000, maxProbeDelayMs: 30_000, ...options };
+    this.probeDelayMs = this.options.firstProbeDelayMs;
+  }
+
+  /** The problem that stops the store from writing, or undefined while it works. */
+  problem(): StoreProblem | undefined {
+    return this.current;
+  }
+
+  /** Called when writes work again after a problem. */
+  onRecovered(listener: () => void): void {
+    this.recovered.push(listener);
+  }
+
+  /**
+   * Look at an error a store operation threw: a storage failure marks the store (logged once,
+   * with the original code and message); anything else (a bug, a constraint) changes nothing.
+   * @returns whether the error was a storage failure.
+   */
+  report(error: unknown): boolean {
+    const failure = storageFailure(error);
+    if (failure === undefined) return false;
+    this.mark(failure.kind, failure.reason, error);
+    return true;
+  }
+
+  /** The file is damaged (quick_check found problems, or it is not a database). */
+  markDamaged(reason: string): void {
+    this.mark('damaged', reason, undefined);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelProbe?.();
+    this.cancelProbe = undefined;
+  }
+
+  private mark(kind: StoreProblemKind, reason: string, error: unknown): void {
+    const { log } = this.options;
+    if (this.current?.kind === 'damaged') return;
+    if (this.current?.kind === kind) return;
+    this.current = { kind, reason, since: this.options.now() };
+    if (kind === 'damaged') {
+      this.cancelProbe?.();
+      this.cancelProbe = undefined;
+      log.error({ err: error, problem: reason }, `the state file is damaged: ${reason}. ${this.options.damagedAdvice}`);
+      return;
+    }
+    log.error(
+      { err: error, problem: reason },
+      'the state store cannot write: webhooks are answered 503 (Alertmanager retries them) and nothing is sent to Slack until a test write succeeds',
+    );
+    this.probeDelayMs = this.options.firstProbeDelayMs;
+    this.scheduleProbe();
+  }
+
+  private scheduleProbe(): void {
+    if (this.stopped || this.cancelProbe !== undefined) return;
+    this.cancelProbe = this.options.schedule(() => {
+      this.cancelProbe = undefined;
+      this.runProbe();
+    }, this.probeDelayMs);
+  }
+
+  private runProbe(): void {
+    if (this.stopped || this.current?.kind !== 'unwritable') return;
+    try {
+      this.options.probe();
+    } catch (error) {
+      const failure = storageFailure(error);
+      if (failure?.kind === 'damaged') {
+        this.mark('damaged', failure.reason, error);
+        return;
+      }
+      this.probeDelayMs = Math.min(this.options.maxProbeDelayMs, this.probeDelayMs * 2);
+      this.options.log.debug({ err: error, nextProbeMs: this.probeDelayMs }, 'the state store still cannot write');
+      this.scheduleProbe();
+      return;
+    }
+    const downMs = this.options.now() - this.current.since;
+    this.options.log.info({ problem: this.current.reason, downMs }, 'the state store writes again: accepting webhooks and delivering to Slack');
+    this.current = undefined;
+    for (const listener of this.recovered) listener();
+  }
+}
