@@ -87,6 +87,9 @@ export class EnrichmentRunner {
   wake(): void {
     const { store, config, log } = this.options;
     if (this.stopped || this.running.size >= config.maxConcurrentGroups) return;
+    // While the store cannot write (or its file is damaged) every read or write here would fail and
+    // retry; the store's recovery wakes the runner instead (lookout.ts, store.onRecovered).
+    if (store.ping() !== undefined) return;
     let work: EnrichmentWork[];
     try {
       work = store.groupsAwaitingEnrichment(config.maxConcurrentGroups + this.running.size);

@@ -138,6 +138,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   store.onRecovered(() => {
     inbox.wake();
     outbox.wake();
+    enrichment?.wake();
   });
 
   const { receiver } = createSlackApp({

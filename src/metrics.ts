@@ -8,7 +8,7 @@ export interface Metrics {
   registry: Registry;
   /** Alerts in accepted webhook payloads, by alert status. */
   alertsReceived: Counter<'status'>;
-  /** Webhook requests by outcome: accepted, unauthorized, invalid, too_large, store_failed. */
+  /** Webhook requests by outcome: accepted, unauthorized, invalid, too_large, store_failed, store_unavailable. */
   webhookRequests: Counter<'outcome'>;
   /** Slack Web API calls by method and outcome: ok, rate_limited, retryable, error. */
   slackRequests: Counter<'method' | 'outcome'>;

@@ -181,6 +181,10 @@ export class Outbox {
     const now = this.options.now();
     this.expireDeadlines(now);
     const started: Array<Promise<void>> = [];
+    // No Slack call whose result cannot be recorded: on a full disk a post Slack accepted but the
+    // store could not mark was due again every pass (251 duplicates in 30 s). While the store
+    // cannot write (store.ping()), start nothing; its recovery wakes the outbox (store.onRecovered).
+    if (this.options.store.ping() !== undefined) return started;
     if (this.pause.paused) {
       if (this.pause.probeDue(now)) {
         this.pause.probeStarted();
@@ -264,6 +268,8 @@ export class Outbox {
   /** When the next pass has work to do, or null when nothing is pending. */
   private nextWakeAt(now: number): number | null {
     const deadlines = [...this.inFlight.values()].map((flight) => flight.startedAt + this.deadlineMs());
+    // The store cannot write (or its file is damaged): nothing to read, only calls in flight to expire.
+    if (this.options.store.ping() !== undefined) return minOf(deadlines);
     if (this.pause.paused) return minOf([this.pause.wakeAt(), ...deadlines]);
     if (this.capped && this.inFlight.size < this.options.maxConcurrentCalls) return now;
     const due = this.options.store.nextDueAt();

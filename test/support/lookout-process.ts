@@ -21,13 +21,19 @@ export interface LookoutProcess {
 export interface StartLookoutOptions {
   /** The child's open-file limit (`ulimit -n`), set by a shell that then execs Node. */
   openFileLimit?: number;
+  /**
+   * What "started" means: `ready` (default) waits for /readyz to answer 200; `listening` only for
+   * /healthz, for tests of a Lookout that starts but is not ready (a damaged state file).
+   */
+  until?: 'ready' | 'listening';
 }
 
 /**
  * Runs Lookout exactly as `npm start` does (node src/main.ts) in a child process, so tests can
- * kill it for real. Resolves once /readyz answers.
+ * kill it for real. Resolves once /readyz answers (or /healthz, see `until`).
  */
 export async function startLookout(env: Record<string, string>, port?: number, options: StartLookoutOptions = {}): Promise<LookoutProcess> {
+  const probe = options.until === 'listening' ? '/healthz' : '/readyz';
   const listenPort = port ?? (await freePort());
   const [command, args] =
     options.openFileLimit === undefined
@@ -54,7 +60,7 @@ export async function startLookout(env: Record<string, string>, port?: number, o
   try {
     await waitFor('Lookout to become ready', async () => {
       if (child.exitCode !== null || child.signalCode !== null) throw new StopWaiting(`Lookout exited with ${child.exitCode ?? child.signalCode}:\n${output}`);
-      const res = await fetch(`${url}/readyz`).catch(() => undefined);
+      const res = await fetch(`${url}${probe}`).catch(() => undefined);
       return res?.ok ? true : undefined;
     });
   } catch (error) {
