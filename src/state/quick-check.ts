@@ -3,7 +3,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { storageFailure } from './store-health.ts';
 
 /*
- * PRAGMA quick_check reads every page of the file (about 0.65 s for a 315 MB file of 50,000
+ * PRAGMA quick_check reads every page of the file (0.6–0.9 s for a 315 MB file of 50,000
  * groups, docs/architecture.md "State"), so it runs once at start on the store's own connection,
  * before Lookout takes webhooks, and after that only in a worker thread with a read-only
  * connection of its own: the event loop never waits for it. quick_check(N) limits the errors
