@@ -7,13 +7,22 @@ import type { Metrics } from '../metrics.ts';
 export const OPEN_FILE_RESERVE = 128;
 
 /**
+ * The most connections by default, whatever the open-file limit: containers often get a limit
+ * of 1,048,576, and each idle connection costs memory (about 8 KB on the server side, measured
+ * with 4,000), so the file limit alone would let idle sockets exhaust the memory limit instead.
+ * Alertmanager and Slack need a few dozen.
+ */
+export const DEFAULT_MAX_CONNECTIONS_CEILING = 4096;
+
+/**
  * The default connection cap: below the open-file limit by a reserve, so that however many
- * connections arrive, Lookout can still open its store and call Slack. Without a known limit
- * (not Linux) the usual default of 1024 is assumed.
+ * connections arrive, Lookout can still open its store and call Slack, and at most
+ * DEFAULT_MAX_CONNECTIONS_CEILING. Without a known limit (not Linux) the usual 1024 is assumed.
  */
 export function defaultMaxConnections(openFileLimit: number | undefined): number {
   const limit = openFileLimit ?? 1024;
-  return limit > 2 * OPEN_FILE_RESERVE ? limit - OPEN_FILE_RESERVE : Math.max(8, Math.floor(limit / 2));
+  const belowLimit = limit > 2 * OPEN_FILE_RESERVE ? limit - OPEN_FILE_RESERVE : Math.max(8, Math.floor(limit / 2));
+  return Math.min(belowLimit, DEFAULT_MAX_CONNECTIONS_CEILING);
 }
 
 /** The soft "Max open files" of /proc/self/limits, or undefined when the text has none. */

@@ -16,7 +16,9 @@ describe('parseOpenFileLimit and defaultMaxConnections', () => {
 
   it('keeps a reserve of open files below the limit', () => {
     expect(defaultMaxConnections(1024)).toBe(896);
-    expect(defaultMaxConnections(65_536)).toBe(65_408);
+    expect(defaultMaxConnections(2048)).toBe(1920);
+    // A container's usual 1,048,576 would let idle sockets use up memory first.
+    expect(defaultMaxConnections(1_048_576)).toBe(4096);
     expect(defaultMaxConnections(undefined)).toBe(896);
     expect(defaultMaxConnections(200)).toBe(100);
     expect(defaultMaxConnections(4)).toBe(8);
