@@ -47,6 +47,13 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the shutdown drain timeout, 20 s by default, and refuses one past 10 minutes', () => {
+    expect(loadConfig({ LOOKOUT_WEBHOOK_TOKEN: TOKEN }).shutdown).toEqual({ drainTimeoutMs: 20_000 });
+    const env = { LOOKOUT_WEBHOOK_TOKEN: TOKEN, LOOKOUT_CONFIG: 'lookout.yaml' };
+    expect(loadConfig(env, () => 'shutdown: { drainTimeoutMs: 5000 }\n').shutdown.drainTimeoutMs).toBe(5000);
+    expect(problemsOf(env, 'shutdown: { drainTimeoutMs: 700000 }\n')).toEqual([expect.stringMatching(/^lookout\.yaml: shutdown\.drainTimeoutMs: /)]);
+  });
+
   it('reports every bad key at once', () => {
     const problems = problemsOf(
       { PORT: 'eighty', LOOKOUT_CONFIG: 'lookout.yaml' },
