@@ -66,7 +66,7 @@ export const slackFaults: Scenario = {
     const channels = benchChannels(channelCount);
     const spec: StormSpec = { groups, channels, changed: Math.min(groups, channelCount) };
     const only = process.env.BENCH_FAULTS?.split(',');
-    const rows: Array<[FaultCase, StormOutcome, number]> = [];
+    const rows: Array<[FaultCase, StormOutcome, number, number]> = [];
     for (const fault of CASES.filter((c) => only === undefined || only.includes(c.id))) {
       context.log(`faults: ${fault.id}: ${groups} groups over ${channelCount} channels`);
       const bench = await startBenchLookout({
@@ -83,22 +83,26 @@ export const slackFaults: Scenario = {
         await waitFor('the changed groups posted', () => (firstPosted() ? true : undefined), 90_000, 250).catch(() => undefined);
         await sendChanges(bench.lookout.url, bench.bed.webhookToken, spec);
         const outcome = await waitForOutcome(bench.slack, spec, sentAt, fault.affected(channels), DEFAULT_CHANNEL, 120_000);
-        rows.push([fault, outcome, Date.now() - began]);
+        // 429s the fake answered by its own rules (not injected): Lookout's pacing was not enough.
+        const provoked = bench.slack.calls.filter((c) => c.status === 429 && !c.injected).length;
+        rows.push([fault, outcome, Date.now() - began, provoked]);
       } finally {
         await bench.stop();
       }
     }
+    const everyChannel = (fault: FaultCase) => fault.affected(channels).length >= channels.length;
+    const excess = (fault: FaultCase, o: StormOutcome) => (everyChannel(fault) ? 'n/a (every channel affected)' : `${(o.unaffectedFirstPostExcessMs / 1000).toFixed(1)} s`);
     const budgets: BudgetCheck[] = rows.map(([fault, o]) => ({
       what: `faults ${fault.id}: lost / duplicated / wrong final state`,
       limit: '0 / 0 / 0, unaffected first posts < 5 s late',
-      measured: `${o.lost} / ${o.duplicated} / ${o.wrongFinal}, ${(o.unaffectedFirstPostExcessMs / 1000).toFixed(1)} s`,
-      pass: o.lost === 0 && o.duplicated === 0 && o.wrongFinal === 0 && o.awayFromChannel === 0 && (fault.id === 'invalid-auth' || o.unaffectedFirstPostExcessMs < 5000),
+      measured: `${o.lost} / ${o.duplicated} / ${o.wrongFinal}, ${excess(fault, o)}`,
+      pass: o.lost === 0 && o.duplicated === 0 && o.wrongFinal === 0 && o.awayFromChannel === 0 && (everyChannel(fault) || o.unaffectedFirstPostExcessMs < 5000),
     }));
     return {
       title: 'Slack faults: a storm while Slack misbehaves',
-      figures: rows.map(([fault, o, ms]) => [
+      figures: rows.map(([fault, o, ms, provoked]) => [
         `${fault.id} (${fault.what})`,
-        `lost ${o.lost}, duplicated ${o.duplicated}, wrong final ${o.wrongFinal}, in default channel ${o.awayFromChannel}; unaffected first posts ≤ ${(o.unaffectedFirstPostExcessMs / 1000).toFixed(1)} s beyond pacing; ${(ms / 1000).toFixed(0)} s`,
+        `lost ${o.lost}, duplicated ${o.duplicated}, wrong final ${o.wrongFinal}, in default channel ${o.awayFromChannel}; unaffected first posts beyond pacing: ${excess(fault, o)}; 429s provoked (not injected) ${provoked}; ${(ms / 1000).toFixed(0)} s`,
       ]),
       budgets,
       notes: [
