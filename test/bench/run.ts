@@ -15,10 +15,11 @@ import { alertToSlack } from './scenarios/alert-to-slack.ts';
 import { kubeRequests } from './scenarios/kube-requests.ts';
 import { slackFaults } from './scenarios/slack-faults.ts';
 import { slashAck } from './scenarios/slash-ack.ts';
+import { soak } from './scenarios/soak.ts';
 import { storm } from './scenarios/storm.ts';
 import { webhookLatency } from './scenarios/webhook-latency.ts';
 
-const SCENARIOS: readonly Scenario[] = [webhookLatency, alertToSlack, storm, kubeRequests, slashAck, slackFaults];
+const SCENARIOS: readonly Scenario[] = [webhookLatency, alertToSlack, storm, kubeRequests, slashAck, slackFaults, soak];
 const OUTPUT = join(REPO_ROOT, 'docs/benchmarks.md');
 
 const log = (line: string) => console.error(`bench: ${line}`);
