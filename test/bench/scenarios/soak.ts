@@ -72,7 +72,7 @@ export const soak: Scenario = {
       }
     };
     const fileMiB = () => (statSync(statePath).size + (statSync(`${statePath}-wal`, { throwIfNoEntry: false })?.size ?? 0)) / 2 ** 20;
-    const series: Array<{ storm: number; rssMiB: number; heapMiB: number; fileMiB: number; pages: number; groupsLeft: number; seconds: number }> = [];
+    const series: Array<{ storm: number; rssMiB: number; peakMiB: number; heapMiB: number; fileMiB: number; pages: number; groupsLeft: number; seconds: number }> = [];
     const startRss = bench.memory()?.rssMiB ?? Number.NaN;
     let non2xx = 0;
     try {
@@ -104,6 +104,7 @@ export const soak: Scenario = {
         const entry = {
           storm: storm + 1,
           rssMiB: bench.memory()?.rssMiB ?? Number.NaN,
+          peakMiB: bench.memory()?.peakMiB ?? Number.NaN,
           heapMiB: (await bench.metric('nodejs_heap_size_used_bytes')) / 2 ** 20,
           fileMiB: fileMiB(),
           pages: state.pages,
@@ -132,6 +133,7 @@ export const soak: Scenario = {
           ['webhooks non-2xx / top-level posts beyond one per group', `${non2xx} / ${duplicates}`],
           ['RSS at start', `${startRss.toFixed(0)} MiB`],
           ['after each storm: RSS (MiB)', series.map((entry) => entry.rssMiB.toFixed(0)).join(', ')],
+          ['after each storm: peak RSS so far, VmHWM (MiB)', series.map((entry) => entry.peakMiB.toFixed(0)).join(', ')],
           ['after each storm: V8 heap used (MiB)', series.map((entry) => entry.heapMiB.toFixed(0)).join(', ')],
           ['after each storm: state file + WAL (MiB)', series.map((entry) => entry.fileMiB.toFixed(1)).join(', ')],
           ['after each storm: database pages', series.map((entry) => String(entry.pages)).join(', ')],
