@@ -229,3 +229,25 @@ describe('Outbox: errors that need a person lose nothing', () => {
 function markerDigest(groupKey: string): string {
   return createHash('sha256').update(groupKey).digest('hex').slice(0, 16);
 }
+
+describe('Outbox: stop(drainMs) on shutdown', () => {
+  it('delivers what is due before it stops', async () => {
+    // The real clock here: stop() sleeps between passes. Nothing is timed; the drain window is ample.
+    const h = createOutboxHarness({ now: Date.now, config: { ...config, minIntervalMs: 20 } });
+    for (let i = 0; i < 5; i++) h.addGroup(`g${i}`, 'C1');
+    h.outbox.start();
+    await h.outbox.stop(4000);
+    expect(topLevel(h, 'C1')).toHaveLength(5);
+    expect(h.store.outboxDepth().messages).toBe(0);
+  });
+
+  it('stops at the drain deadline even with a call that never settles, keeping the post intent for the next start', async () => {
+    const h = createOutboxHarness({ now: Date.now, config: { ...config, minIntervalMs: 20 } });
+    h.addGroup('g', 'C1');
+    h.slack.scriptChannel('C1', { hold: true });
+    h.outbox.start();
+    await h.outbox.stop(100);
+    expect(h.slack.held).toHaveLength(1);
+    expect(h.store.latestGroup('g')!.postStartedAt).not.toBeNull();
+  });
+});
