@@ -227,15 +227,18 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // What was accepted but not yet folded into its group becomes deliverable in this drain.
+      // Not while the store cannot write (it said so when it failed): a damaged or full store
+      // must not turn a clean stop into "shutdown failed" and exit 1.
       try {
-        processPendingNotifications({ store, routes, defaultChannel: config.channel, log, redactor, ...enrichmentBudget });
+        if (store.ping() === undefined) processPendingNotifications({ store, routes, defaultChannel: config.channel, log, redactor, ...enrichmentBudget });
       } catch (error) {
         log.error({ err: error }, 'processing alert notifications at shutdown failed; they stay in the inbox for the next start');
       }
       await enrichment?.stop();
       const drainStarted = now();
       await outbox.stop(config.shutdown.drainTimeoutMs);
-      log.info({ drainedForMs: now() - drainStarted, pending: store.outboxDepth() }, 'outbox drained for shutdown');
+      const pending = store.ping() === undefined ? store.outboxDepth() : 'unknown: the state store cannot be read';
+      log.info({ drainedForMs: now() - drainStarted, pending }, 'outbox drained for shutdown');
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       server.closeAllConnections();
       store.close();

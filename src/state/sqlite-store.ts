@@ -799,8 +799,13 @@ function reportLostState(path: string, log: Logger): void {
   if (size === undefined && leftovers.length > 0) {
     const movedTo = leftovers.map((file) => {
       const aside = `${file}.orphaned-${Date.now()}`;
-      renameSync(file, aside);
-      return aside;
+      try {
+        renameSync(file, aside);
+        return aside;
+      } catch (error) {
+        // Kept in place (SQLite will then discard it); starting matters more than the evidence.
+        return `not moved (${(error as NodeJS.ErrnoException).code ?? 'error'}): ${file}`;
+      }
     });
     log.error(
       { path, movedTo },

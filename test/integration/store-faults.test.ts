@@ -116,6 +116,8 @@ describe('state store faults', () => {
       await new Promise((resolve) => setTimeout(resolve, 3000));
       expect((await fetch(`${lookout.url}/healthz`)).status).toBe(200);
       expect(bed.slack.calls.slice(callsBefore).filter((call) => call.method.startsWith('chat.'))).toEqual([]);
+      // A clean stop, too: nothing at shutdown reads the damaged file.
+      expect(await lookout.stop()).toBe(0);
       const errors = logLines().filter((line) => isError(line));
       expect(errors.map((line) => line.msg)).toEqual([
         expect.stringMatching(
