@@ -271,7 +271,11 @@ export class SqliteStore implements Store {
     this.addMissingColumns('groups', OUTBOX_GROUP_COLUMNS);
     this.addMissingColumns('details', OUTBOX_DETAIL_COLUMNS);
     this.db.exec(OUTBOX_SCHEMA);
-    if (this.addMissingColumns('groups', RETENTION_COLUMNS).length > 0) this.fillResolvedAt();
+    // The column and its values in one transaction: a failure between them (a full disk) must not
+    // leave a column that exists, so is never filled again, with old resolved episodes kept forever.
+    this.transaction(() => {
+      if (this.addMissingColumns('groups', RETENTION_COLUMNS).length > 0) this.fillResolvedAt();
+    });
     this.db.exec(RETENTION_SCHEMA);
     this.db.exec(HEALTH_SCHEMA);
     this.schemaReady = true;
@@ -287,11 +291,9 @@ export class SqliteStore implements Store {
 
   /** Once, for a file from before retention: resolved episodes count as resolved when last changed. */
   private fillResolvedAt(): void {
-    this.transaction(() => {
-      for (const row of this.all<{ id: number; state: string; changed_at: number }>('SELECT id, state, changed_at FROM groups')) {
-        if (!isFiring(JSON.parse(row.state) as GroupState)) this.run('UPDATE groups SET resolved_at = ? WHERE id = ?', row.changed_at, row.id);
-      }
-    });
+    for (const row of this.all<{ id: number; state: string; changed_at: number }>('SELECT id, state, changed_at FROM groups')) {
+      if (!isFiring(JSON.parse(row.state) as GroupState)) this.run('UPDATE groups SET resolved_at = ? WHERE id = ?', row.changed_at, row.id);
+    }
   }
 
   transaction<T>(fn: () => T): T {
