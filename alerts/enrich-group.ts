@@ -5,6 +5,7 @@ import type { TrackedAlert } from './group-state.ts';
 import {
   SourceUnavailable,
   type AlertEnrichment,
+  type AlertTarget,
   type EnrichmentFact,
   type EnrichmentSource,
   type EnrichmentSources,
@@ -49,13 +50,24 @@ const TIMEOUT_REASON = 'timeout';
  * A source that ignores the signal is abandoned at the deadline all the same.
  */
 export function startAlertEnrichment(alert: TrackedAlert, { sources, signal, metrics, log, now }: AlertEnrichmentOptions): AlertEnrichmentRun {
-  const target = sources.resolveTarget(alert);
+  // What the labels say, confirmed by a lookup or two (cached, shared with the sources) when a
+  // pod label may be the exporter's; every source waits for it, so none describes the wrong pod.
+  let target: AlertTarget = {};
+  const resolved = Promise.resolve()
+    .then(() => sources.resolveTarget(alert, signal))
+    .then(
+      (found) => (target = found),
+      (error: unknown) => {
+        log.warn({ err: error, fingerprint: alert.fingerprint }, 'resolving the alert\'s target failed unexpectedly; enriching nothing');
+        return target;
+      },
+    );
   const outcomes: Outcome[] = sources.enrichers.map(() => ({ kind: 'running' }));
 
   const runs = sources.enrichers.map(async (enricher, index) => {
     const startedAt = now();
     try {
-      const fact = await untilAborted(Promise.resolve().then(() => enricher.enrich(alert, target, signal)), signal);
+      const fact = await untilAborted(resolved.then((found) => enricher.enrich(alert, found, signal)), signal);
       outcomes[index] = fact === undefined ? { kind: 'nothing' } : { kind: 'fact', fact: { ...fact, source: enricher.source } };
     } catch (error) {
       const reason = signal.aborted ? TIMEOUT_REASON : failureReason(error);

@@ -36,6 +36,24 @@ const targetLabelsSchema = z.strictObject({
   job: labelNames(['job_name']),
   node: labelNames(['node']),
   persistentVolumeClaim: labelNames(['persistentvolumeclaim']),
+  persistentVolume: labelNames(['persistentvolume']),
+  horizontalPodAutoscaler: labelNames(['horizontalpodautoscaler']),
+  podDisruptionBudget: labelNames(['poddisruptionbudget']),
+  resourceQuota: labelNames(['resourcequota']),
+});
+
+/**
+ * How to recognise the scrape target itself — the exporter whose own namespace, pod and
+ * container labels Prometheus keeps on series that have none (kube-prometheus-stack keeps
+ * them with honor_labels; kube-prometheus keeps container="kube-rbac-proxy-main").
+ */
+const scrapeTargetsSchema = z.strictObject({
+  /** `container` label values that are an exporter's container, never the object's. */
+  containers: z.array(z.string().min(1)).default(['kube-state-metrics', 'kube-rbac-proxy-main', 'kube-rbac-proxy-self', 'kube-rbac-proxy']),
+  /** A pod with one of these label values is an exporter: never the target of an alert that names another object. */
+  podLabels: z
+    .record(z.string().min(1), z.array(z.string().min(1)).min(1))
+    .default({ 'app.kubernetes.io/name': ['kube-state-metrics'], 'k8s-app': ['kube-state-metrics'], app: ['kube-state-metrics'] }),
 });
 
 /** A JavaScript regular expression; `(?i)` at the start means case-insensitive, as in Go. */
@@ -115,6 +133,7 @@ const kubeSchema = z.strictObject({
 export const enrichmentSchema = z.strictObject({
   /** Which label names say namespace, pod, deployment… (kube-state-metrics and cAdvisor by default). */
   labels: targetLabelsSchema.prefault({}),
+  scrapeTargets: scrapeTargetsSchema.prefault({}),
   loki: lokiSchema.prefault({}),
   kube: kubeSchema.prefault({}),
   /** Regexes whose matches in log lines and event messages are replaced by [REDACTED]. Replaces the defaults. */
@@ -128,6 +147,7 @@ export const enrichmentSchema = z.strictObject({
 
 export type EnrichmentConfig = z.output<typeof enrichmentSchema>;
 export type TargetLabelsConfig = EnrichmentConfig['labels'];
+export type ScrapeTargetsConfig = EnrichmentConfig['scrapeTargets'];
 export type LokiConfig = EnrichmentConfig['loki'];
 
 /** The config with every default, for callers without a config file section. */

@@ -16,9 +16,13 @@ export interface AlertTarget {
   workload?: { kind: WorkloadKind; name: string };
   node?: string;
   persistentVolumeClaim?: string;
+  persistentVolume?: string;
+  horizontalPodAutoscaler?: string;
+  podDisruptionBudget?: string;
+  resourceQuota?: string;
 }
 
-export type EnrichmentSource = 'pod' | 'workload' | 'events' | 'node' | 'logs';
+export type EnrichmentSource = 'pod' | 'workload' | 'hpa' | 'pdb' | 'quota' | 'volume' | 'events' | 'node' | 'logs';
 
 /** What one source found about one alert. All text is Slack mrkdwn, already escaped and redacted. */
 export interface EnrichmentFact {
@@ -47,8 +51,12 @@ export interface Enricher {
 
 /** Where enrichment comes from: target resolution plus the enrichers (built by alerts/enrichers/index.ts). */
 export interface EnrichmentSources {
-  resolveTarget(alert: TrackedAlert): AlertTarget;
-  /** In the order their facts should be shown: pod, workload, events, node, logs. */
+  /**
+   * The objects the alert is about (alerts/enrichers/target.ts), confirmed by lookups where a
+   * label may be the exporter's. Never rejects for a failed lookup: it then says less.
+   */
+  resolveTarget(alert: TrackedAlert, signal: AbortSignal): AlertTarget | Promise<AlertTarget>;
+  /** In the order their facts should be shown: pod, workload, hpa, pdb, quota, volume, events, node, logs. */
   enrichers: readonly Enricher[];
 }
 

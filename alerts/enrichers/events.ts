@@ -46,10 +46,12 @@ export function createEventsEnricher({ reader, now, redactor, lookbackMs = 60 * 
           const chain = await resolveOwnerChain(reader, { namespace, pod: target.pod }, signal);
           subjects.push({ kind: 'Pod', name: target.pod });
           if (chain.owner) subjects.push(chain.owner);
-        } else if (target.workload) {
-          subjects.push(target.workload);
-        } else if (target.persistentVolumeClaim !== undefined) {
-          subjects.push({ kind: 'PersistentVolumeClaim', name: target.persistentVolumeClaim });
+        } else {
+          // The object the alert names (FailedGetResourceMetric lands on the HPA, ProvisioningFailed on the claim).
+          if (target.horizontalPodAutoscaler !== undefined) subjects.push({ kind: 'HorizontalPodAutoscaler', name: target.horizontalPodAutoscaler });
+          if (target.workload) subjects.push(target.workload);
+          if (target.podDisruptionBudget !== undefined) subjects.push({ kind: 'PodDisruptionBudget', name: target.podDisruptionBudget });
+          if (target.persistentVolumeClaim !== undefined) subjects.push({ kind: 'PersistentVolumeClaim', name: target.persistentVolumeClaim });
         }
         if (subjects.length === 0) return undefined;
 

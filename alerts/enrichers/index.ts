@@ -4,11 +4,15 @@ import { KubeReader, type KubeRequester } from '../../src/kube/kube-reader.ts';
 import type { Enricher, EnrichmentSources } from './enrichment.ts';
 import type { EnrichmentConfig } from './enrichment-config.ts';
 import { createEventsEnricher } from './events.ts';
+import { createHpaEnricher } from './hpa.ts';
 import { createLogsEnricher } from './logs.ts';
 import { createNodeEnricher } from './node.ts';
+import { createPdbEnricher } from './pdb.ts';
 import { createPodEnricher } from './pod.ts';
+import { createQuotaEnricher } from './quota.ts';
 import { createRedactor } from './redact.ts';
-import { resolveTarget } from './target.ts';
+import { confirmTarget, readTarget } from './target.ts';
+import { createVolumeEnricher } from './volume.ts';
 import { createWorkloadEnricher } from './workload.ts';
 
 export type { EnrichmentSources };
@@ -31,8 +35,9 @@ export interface EnrichmentSourcesOptions {
 export function createEnrichmentSources({ kube, lokiUrl, config, metrics, now }: EnrichmentSourcesOptions): EnrichmentSources {
   const redactor = createRedactor(config.redact);
   const enrichers: Enricher[] = [];
+  let reader: KubeReader | undefined;
   if (kube !== undefined) {
-    const reader = new KubeReader({
+    reader = new KubeReader({
       http: kube,
       requests: metrics.kubeRequests,
       now,
@@ -43,6 +48,10 @@ export function createEnrichmentSources({ kube, lokiUrl, config, metrics, now }:
     enrichers.push(
       createPodEnricher({ reader, now, redactor }),
       createWorkloadEnricher({ reader, now, redactor }),
+      createHpaEnricher({ reader, now, redactor }),
+      createPdbEnricher({ reader, redactor }),
+      createQuotaEnricher({ reader }),
+      createVolumeEnricher({ reader, redactor }),
       createEventsEnricher({ reader, now, redactor }),
       createNodeEnricher({ reader, now, redactor }),
     );
@@ -58,7 +67,7 @@ export function createEnrichmentSources({ kube, lokiUrl, config, metrics, now }:
     enrichers.push(createLogsEnricher({ loki, config: config.loki, redactor, now }));
   }
   return {
-    resolveTarget: (alert) => resolveTarget(alert.labels, config.labels),
+    resolveTarget: (alert, signal) => confirmTarget(readTarget(alert.labels, config.labels, config.scrapeTargets), reader, config.scrapeTargets, signal),
     enrichers,
   };
 }

@@ -39,7 +39,10 @@ export function createWorkloadEnricher({ reader, now, redactor }: WorkloadEnrich
         if (workload === undefined) {
           return { source: 'workload', summary: `${ref.kind} ${code(ref.name)} not found`, detail: `*${ref.kind}* ${code(`${namespace}/${ref.name}`)} not found.` };
         }
-        const hpa = hpas.find((candidate) => candidate.spec.scaleTargetRef.kind === ref.kind && candidate.spec.scaleTargetRef.name === ref.name);
+        // An HPA alert's own HPA is the hpa source's to describe; here it would say it twice.
+        const hpa = target.horizontalPodAutoscaler === undefined
+          ? hpas.find((candidate) => candidate.spec.scaleTargetRef.kind === ref.kind && candidate.spec.scaleTargetRef.name === ref.name)
+          : undefined;
         return describe(workload, hpa, chain, now(), redactor);
       });
     },

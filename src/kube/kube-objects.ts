@@ -28,6 +28,8 @@ const metadata = z.object({
   generation: count,
   creationTimestamp: time,
   deletionTimestamp: time,
+  /** Read to tell an exporter's own pod (app.kubernetes.io/name=kube-state-metrics) from the object an alert is about. */
+  labels: z.record(z.string(), z.string()).nullish(),
   ownerReferences: z.array(ownerReference).nullish(),
 });
 
@@ -73,6 +75,8 @@ export const podSchema = z.object({
       nodeName: z.string().nullish(),
       containers: z.array(container).nullish(),
       initContainers: z.array(container).nullish(),
+      /** Only the claims: which pod a PersistentVolumeClaim is mounted by. */
+      volumes: z.array(z.object({ name: z.string(), persistentVolumeClaim: z.object({ claimName: z.string() }).nullish() })).nullish(),
     })
     .nullish(),
   status: z
@@ -163,15 +167,43 @@ export const jobSchema = z.object({
     .nullish(),
 });
 
+/** One HPA metric, spec (target) or status (current): the five source types share this loose shape. */
+const metricValue = z.object({
+  type: z.string().nullish(),
+  averageUtilization: count,
+  averageValue: z.string().nullish(),
+  value: z.string().nullish(),
+});
+const metricSource = z.object({
+  name: z.string().nullish(),
+  metric: z.object({ name: z.string() }).nullish(),
+  target: metricValue.nullish(),
+  current: metricValue.nullish(),
+});
+const hpaMetric = z.object({
+  type: z.string(),
+  resource: metricSource.nullish(),
+  containerResource: metricSource.extend({ container: z.string().nullish() }).nullish(),
+  pods: metricSource.nullish(),
+  object: metricSource.nullish(),
+  external: metricSource.nullish(),
+});
+
 export const horizontalPodAutoscalerSchema = z.object({
   metadata,
   spec: z.object({
     scaleTargetRef: z.object({ apiVersion: z.string().nullish(), kind: z.string(), name: z.string() }),
     minReplicas: count,
     maxReplicas: z.number().int(),
+    metrics: z.array(hpaMetric).nullish(),
   }),
   status: z
-    .object({ currentReplicas: count, desiredReplicas: count, conditions: z.array(condition).nullish() })
+    .object({
+      currentReplicas: count,
+      desiredReplicas: count,
+      currentMetrics: z.array(hpaMetric).nullish(),
+      conditions: z.array(condition).nullish(),
+    })
     .nullish(),
 });
 
@@ -215,6 +247,64 @@ export function listSchema<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item).nullish() }).transform((list) => list.items ?? []);
 }
 
+const labelSelector = z.object({
+  matchLabels: z.record(z.string(), z.string()).nullish(),
+  matchExpressions: z.array(z.object({ key: z.string(), operator: z.string(), values: z.array(z.string()).nullish() })).nullish(),
+});
+
+export const podDisruptionBudgetSchema = z.object({
+  metadata,
+  spec: z
+    .object({ minAvailable: z.union([z.number().int(), z.string()]).nullish(), maxUnavailable: z.union([z.number().int(), z.string()]).nullish(), selector: labelSelector.nullish() })
+    .nullish(),
+  status: z
+    .object({
+      disruptionsAllowed: count,
+      currentHealthy: count,
+      desiredHealthy: count,
+      expectedPods: count,
+      observedGeneration: count,
+      conditions: z.array(condition).nullish(),
+    })
+    .nullish(),
+});
+
+/** Quantities ("10", "4Gi", "500m") by resource name. */
+const quantities = z.record(z.string(), z.string()).nullish();
+
+export const resourceQuotaSchema = z.object({
+  metadata,
+  spec: z.object({ hard: quantities }).nullish(),
+  status: z.object({ hard: quantities, used: quantities }).nullish(),
+});
+
+export const persistentVolumeClaimSchema = z.object({
+  metadata,
+  spec: z
+    .object({
+      storageClassName: z.string().nullish(),
+      volumeName: z.string().nullish(),
+      accessModes: z.array(z.string()).nullish(),
+      resources: z.object({ requests: quantities }).nullish(),
+    })
+    .nullish(),
+  status: z.object({ phase: z.string().nullish(), capacity: quantities, conditions: z.array(condition).nullish() }).nullish(),
+});
+
+export const persistentVolumeSchema = z.object({
+  metadata,
+  spec: z
+    .object({
+      storageClassName: z.string().nullish(),
+      capacity: quantities,
+      accessModes: z.array(z.string()).nullish(),
+      persistentVolumeReclaimPolicy: z.string().nullish(),
+      claimRef: z.object({ namespace: z.string().nullish(), name: z.string().nullish() }).nullish(),
+    })
+    .nullish(),
+  status: z.object({ phase: z.string().nullish(), reason: z.string().nullish(), message: z.string().nullish() }).nullish(),
+});
+
 export type Pod = z.output<typeof podSchema>;
 export type ContainerStatus = z.output<typeof containerStatus>;
 export type ContainerState = z.output<typeof containerState>;
@@ -228,3 +318,9 @@ export type Job = z.output<typeof jobSchema>;
 export type HorizontalPodAutoscaler = z.output<typeof horizontalPodAutoscalerSchema>;
 export type KubeEvent = z.output<typeof eventSchema>;
 export type Node = z.output<typeof nodeSchema>;
+export type HpaMetric = z.output<typeof hpaMetric>;
+export type LabelSelector = z.output<typeof labelSelector>;
+export type PodDisruptionBudget = z.output<typeof podDisruptionBudgetSchema>;
+export type ResourceQuota = z.output<typeof resourceQuotaSchema>;
+export type PersistentVolumeClaim = z.output<typeof persistentVolumeClaimSchema>;
+export type PersistentVolume = z.output<typeof persistentVolumeSchema>;

@@ -11,8 +11,12 @@ import {
   jobSchema,
   listSchema,
   nodeSchema,
+  persistentVolumeClaimSchema,
+  persistentVolumeSchema,
+  podDisruptionBudgetSchema,
   podSchema,
   replicaSetSchema,
+  resourceQuotaSchema,
   statefulSetSchema,
   type DaemonSet,
   type Deployment,
@@ -20,8 +24,12 @@ import {
   type Job,
   type KubeEvent,
   type Node,
+  type PersistentVolume,
+  type PersistentVolumeClaim,
   type Pod,
+  type PodDisruptionBudget,
   type ReplicaSet,
+  type ResourceQuota,
   type StatefulSet,
 } from './kube-objects.ts';
 
@@ -59,6 +67,15 @@ export interface KubeReadView {
   listHorizontalPodAutoscalers(namespace: string, signal?: AbortSignal): Promise<HorizontalPodAutoscaler[]>;
   /** Warning events about one object, filtered by the API server (newest are not guaranteed first). */
   listWarningEvents(namespace: string, subject: EventSubject, signal?: AbortSignal): Promise<KubeEvent[]>;
+  /**
+   * Pods of a namespace, at most POD_LIMIT, optionally by label selector (a PDB's pods); without
+   * one, every pod (which pod mounts a claim: the API has no field selector for volumes).
+   */
+  listPods(namespace: string, labelSelector: string | undefined, signal?: AbortSignal): Promise<Pod[]>;
+  getPodDisruptionBudget(namespace: string, name: string, signal?: AbortSignal): Promise<PodDisruptionBudget | undefined>;
+  getResourceQuota(namespace: string, name: string, signal?: AbortSignal): Promise<ResourceQuota | undefined>;
+  getPersistentVolumeClaim(namespace: string, name: string, signal?: AbortSignal): Promise<PersistentVolumeClaim | undefined>;
+  getPersistentVolume(name: string, signal?: AbortSignal): Promise<PersistentVolume | undefined>;
 }
 
 /** The response did not have the shape of the object asked for. */
@@ -98,6 +115,10 @@ const EVENT_LIMIT = '200';
 // Built once: a new zod schema per call pays its setup on every parse (about 10x a parse here).
 const HPA_LIST = listSchema(horizontalPodAutoscalerSchema);
 const EVENT_LIST = listSchema(eventSchema);
+const POD_LIST = listSchema(podSchema);
+
+/** At most this many pods per list: enough to find a claim's pod or a PDB's unhealthy ones. */
+export const POD_LIMIT = 500;
 
 /**
  * The bot's read view over KubeHttp. In a storm many alerts name the same pods, ReplicaSets
@@ -151,6 +172,27 @@ export class KubeReader implements KubeReadView {
     const fieldSelector = `involvedObject.kind=${subject.kind},involvedObject.name=${subject.name},type=Warning`;
     const path = `/api/v1/namespaces/${seg(namespace)}/events`;
     return (await this.get('events', path, EVENT_LIST, signal, { fieldSelector, limit: EVENT_LIMIT })) ?? [];
+  }
+
+  async listPods(namespace: string, labelSelector: string | undefined, signal?: AbortSignal): Promise<Pod[]> {
+    const query: Record<string, string> = { limit: String(POD_LIMIT), ...(labelSelector === undefined ? {} : { labelSelector }) };
+    return (await this.get('pods', `/api/v1/namespaces/${seg(namespace)}/pods`, POD_LIST, signal, query)) ?? [];
+  }
+
+  getPodDisruptionBudget(namespace: string, name: string, signal?: AbortSignal): Promise<PodDisruptionBudget | undefined> {
+    return this.get('poddisruptionbudgets', `/apis/policy/v1/namespaces/${seg(namespace)}/poddisruptionbudgets/${seg(name)}`, podDisruptionBudgetSchema, signal);
+  }
+
+  getResourceQuota(namespace: string, name: string, signal?: AbortSignal): Promise<ResourceQuota | undefined> {
+    return this.get('resourcequotas', `/api/v1/namespaces/${seg(namespace)}/resourcequotas/${seg(name)}`, resourceQuotaSchema, signal);
+  }
+
+  getPersistentVolumeClaim(namespace: string, name: string, signal?: AbortSignal): Promise<PersistentVolumeClaim | undefined> {
+    return this.get('persistentvolumeclaims', `/api/v1/namespaces/${seg(namespace)}/persistentvolumeclaims/${seg(name)}`, persistentVolumeClaimSchema, signal);
+  }
+
+  getPersistentVolume(name: string, signal?: AbortSignal): Promise<PersistentVolume | undefined> {
+    return this.get('persistentvolumes', `/api/v1/persistentvolumes/${seg(name)}`, persistentVolumeSchema, signal);
   }
 
   private async get<S extends z.ZodType>(

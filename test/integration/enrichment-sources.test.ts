@@ -204,8 +204,8 @@ function sources(kube: KubeHttp, metrics: Metrics): EnrichmentSources {
 }
 
 async function enrichAll(built: EnrichmentSources, alert: TrackedAlert): Promise<Partial<Record<EnrichmentSource, EnrichmentFact>>> {
-  const target = built.resolveTarget(alert);
   const signal = AbortSignal.timeout(10_000);
+  const target = await built.resolveTarget(alert, signal);
   const facts: Partial<Record<EnrichmentSource, EnrichmentFact>> = {};
   await Promise.all(
     built.enrichers.map(async (enricher: Enricher) => {
@@ -276,7 +276,7 @@ describe('enrichment sources against the real kube-apiserver and Loki, as the bo
     const kubeSources = built.enrichers.filter((enricher) => enricher.source !== 'logs');
     await Promise.all(
       alerts.map(async (alert) => {
-        const target = built.resolveTarget(alert);
+        const target = await built.resolveTarget(alert, AbortSignal.timeout(10_000));
         await Promise.all(kubeSources.map((enricher) => enricher.enrich(alert, target, AbortSignal.timeout(10_000))));
       }),
     );

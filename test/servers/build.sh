@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real servers that Lookout's integration tests run on loopback
-# (kube-apiserver + etcd, OpenBao, Loki) from the Go modules beside this script.
+# (kube-apiserver + etcd, OpenBao, Loki, kube-state-metrics) from the Go modules
+# beside this script.
 #
 #   test/servers/build.sh                 # every server
 #   test/servers/build.sh kube openbao    # a subset
@@ -24,7 +25,7 @@ export GOTOOLCHAIN=local CGO_ENABLED=0
 # directories sit inside Lookout's git tree, which says nothing about the servers.
 export GOFLAGS="-mod=readonly -buildvcs=false"
 
-all_servers=(kube openbao loki)
+all_servers=(kube openbao loki kube-state-metrics)
 
 # --- settings: bump here, then `go mod tidy` in the module, to change a version ---
 
@@ -35,6 +36,9 @@ openbao_commit=f9407a27fbee45f62ba521bba2bf1e2360c61031
 openbao_build_date=2025-08-28T20:23:15Z
 loki_version=3.7.8                    # github.com/grafana/loki/v3 in loki/go.mod
 loki_build_date=2026-09-17T13:31:36Z
+ksm_version=2.19.1                    # k8s.io/kube-state-metrics/v2 in kube-state-metrics/go.mod (kube-prometheus' pin)
+ksm_commit=45e1513e95beaaa2f2df92af9958cd9837bb66ab
+ksm_build_date=2026-06-11T18:22:59Z
 
 # Prints "<binary> <package> <ldflags>" lines for one server.
 binaries() {
@@ -60,6 +64,11 @@ binaries() {
 	loki)
 		local v=github.com/grafana/loki/v3/pkg/util/build
 		echo "loki github.com/grafana/loki/v3/cmd/loki -X $v.Version=$loki_version -X $v.Branch=release-${loki_version%.*}.x -X $v.BuildDate=$loki_build_date"
+		;;
+	kube-state-metrics)
+		local v=github.com/prometheus/common/version
+		# As kube-state-metrics' Makefile stamps it.
+		echo "kube-state-metrics k8s.io/kube-state-metrics/v2 -X $v.Version=v$ksm_version -X $v.Revision=$ksm_commit -X $v.Branch=release-${ksm_version%.*} -X $v.BuildDate=$ksm_build_date"
 		;;
 	*)
 		echo "build.sh: unknown server '$1' (known: ${all_servers[*]})" >&2

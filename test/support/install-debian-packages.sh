@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the integration tier needs (Alertmanager and promtool, run for
+# Installs the Debian packages the integration tier needs (Alertmanager, Prometheus and promtool, run for
 # real; openssl, which makes the test servers' certificates), if they are missing. Needs root or sudo; does nothing when everything is present.
 set -euo pipefail
 
 missing=()
 [[ -x /usr/bin/prometheus-alertmanager ]] || missing+=(prometheus-alertmanager)
-command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+{ [[ -x /usr/bin/prometheus ]] && command -v promtool >/dev/null 2>&1; } || missing+=(prometheus)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 ((${#missing[@]} == 0)) && exit 0
 

@@ -12,10 +12,10 @@ describe('createEnrichmentSources', () => {
     expect(sources.enrichers).toEqual([]);
   });
 
-  it('resolves targets with the configured label names', () => {
+  it('resolves targets with the configured label names', async () => {
     const config = enrichmentSchema.parse({ labels: { pod: ['k8s_pod_name'] } });
     const sources = createEnrichmentSources({ config, metrics: freshMetrics(), now: () => NOW });
-    expect(sources.resolveTarget(alertWith({ namespace: 'shop', k8s_pod_name: 'cart-1', pod: 'other' }))).toEqual({ namespace: 'shop', pod: 'cart-1' });
+    expect(await sources.resolveTarget(alertWith({ namespace: 'shop', k8s_pod_name: 'cart-1', pod: 'other' }), never)).toEqual({ namespace: 'shop', pod: 'cart-1' });
   });
 
   it('reads through one shared reader that counts its requests', async () => {
@@ -30,7 +30,7 @@ describe('createEnrichmentSources', () => {
     const sources = createEnrichmentSources({ kube, config: defaultEnrichmentConfig(), metrics, now: () => NOW });
     const pod = sources.enrichers.find((enricher) => enricher.source === 'pod');
     const alert = alertWith({ namespace: 'shop', pod: 'cart-7d9f8c6b5-x2x9q' });
-    const target = sources.resolveTarget(alert);
+    const target = await sources.resolveTarget(alert, never);
     await pod?.enrich(alert, target, never);
     await pod?.enrich(alert, target, never);
     expect(requests.map((request) => request.path)).toEqual(['/api/v1/namespaces/shop/pods/cart-7d9f8c6b5-x2x9q']);
@@ -48,13 +48,15 @@ describe('createEnrichmentSources', () => {
     const sources = createEnrichmentSources({ kube, config: defaultEnrichmentConfig(), metrics: freshMetrics(), now: () => NOW });
     const alert = alertWith({ namespace: 'shop', pod: 'cart-7d9f8c6b5-x2x9q' });
     const deadline = new AbortController();
-    const running = sources.enrichers.map((enricher) => enricher.enrich(alert, sources.resolveTarget(alert), deadline.signal).catch((error: unknown) => error));
+    const target = await sources.resolveTarget(alert, deadline.signal);
+    const running = sources.enrichers.map((enricher) => enricher.enrich(alert, target, deadline.signal).catch((error: unknown) => error));
     await new Promise((resolve) => setImmediate(resolve));
     deadline.abort(new DOMException('enrichment budget spent', 'TimeoutError'));
     const outcomes = await Promise.all(running);
     const reasons = outcomes.map((outcome) => (outcome instanceof SourceUnavailable ? outcome.reason : outcome));
-    // pod, workload and events wait for the pod; node has nothing to do for a pod alert.
-    expect(reasons).toEqual(['timeout', 'timeout', 'timeout', undefined]);
+    // pod, workload and events wait for the pod; hpa, pdb, quota, volume and node have nothing to do for a pod alert.
+    expect(sources.enrichers.map((enricher) => enricher.source)).toEqual(['pod', 'workload', 'hpa', 'pdb', 'quota', 'volume', 'events', 'node']);
+    expect(reasons).toEqual(['timeout', 'timeout', undefined, undefined, undefined, undefined, 'timeout', undefined]);
     expect(requests).toHaveLength(1);
     expect(requests[0]?.signal?.aborted).toBe(true);
   });

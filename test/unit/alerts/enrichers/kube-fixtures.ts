@@ -8,14 +8,22 @@ import {
   horizontalPodAutoscalerSchema,
   jobSchema,
   nodeSchema,
+  persistentVolumeClaimSchema,
+  persistentVolumeSchema,
+  podDisruptionBudgetSchema,
   podSchema,
   replicaSetSchema,
+  resourceQuotaSchema,
   statefulSetSchema,
   type HorizontalPodAutoscaler,
   type KubeEvent,
   type Node,
+  type PersistentVolume,
+  type PersistentVolumeClaim,
   type Pod,
+  type PodDisruptionBudget,
   type ReplicaSet,
+  type ResourceQuota,
 } from '../../../../src/kube/kube-objects.ts';
 import type { EventSubject, KubeReadView, WorkloadObject, WorkloadObjectKind } from '../../../../src/kube/kube-reader.ts';
 import { payload } from '../../../helpers/fakes.ts';
@@ -207,6 +215,10 @@ export class FakeReader implements KubeReadView {
   nodes = new Map<string, Node>();
   hpas = new Map<string, HorizontalPodAutoscaler[]>();
   events = new Map<string, KubeEvent[]>();
+  pdbs = new Map<string, PodDisruptionBudget>();
+  quotas = new Map<string, ResourceQuota>();
+  claims = new Map<string, PersistentVolumeClaim>();
+  volumes = new Map<string, PersistentVolume>();
   /** When set, every lookup fails with it. */
   failWith: unknown;
 
@@ -248,6 +260,31 @@ export class FakeReader implements KubeReadView {
     return this.answer(`hpas ${namespace}`, this.hpas.get(namespace) ?? []);
   }
 
+  listPods(namespace: string, labelSelector: string | undefined): Promise<Pod[]> {
+    // Equality selectors only (a=b,c=d): what the fixtures' PDBs use.
+    const wanted = (labelSelector ?? '').split(',').filter((part) => part !== '').map((part) => part.split('='));
+    const pods = [...this.pods.values()].filter(
+      (pod) => pod.metadata.namespace === namespace && wanted.every(([key = '', value]) => pod.metadata.labels?.[key] === value),
+    );
+    return this.answer(`pods ${namespace}${labelSelector === undefined ? '' : ` ${labelSelector}`}`, pods);
+  }
+
+  getPodDisruptionBudget(namespace: string, name: string): Promise<PodDisruptionBudget | undefined> {
+    return this.answer(`pdb ${namespace}/${name}`, this.pdbs.get(`${namespace}/${name}`));
+  }
+
+  getResourceQuota(namespace: string, name: string): Promise<ResourceQuota | undefined> {
+    return this.answer(`quota ${namespace}/${name}`, this.quotas.get(`${namespace}/${name}`));
+  }
+
+  getPersistentVolumeClaim(namespace: string, name: string): Promise<PersistentVolumeClaim | undefined> {
+    return this.answer(`pvc ${namespace}/${name}`, this.claims.get(`${namespace}/${name}`));
+  }
+
+  getPersistentVolume(name: string): Promise<PersistentVolume | undefined> {
+    return this.answer(`pv ${name}`, this.volumes.get(name));
+  }
+
   listWarningEvents(namespace: string, subject: EventSubject): Promise<KubeEvent[]> {
     return this.answer(`events ${namespace}/${subject.kind}/${subject.name}`, this.events.get(`${namespace}/${subject.kind}/${subject.name}`) ?? []);
   }
@@ -264,3 +301,86 @@ export const never = new AbortController().signal;
 
 /** The redactor with the default patterns, as Lookout builds it without a `redact:` setting. */
 export const defaultRedactor = createRedactor(defaultEnrichmentConfig().redact);
+
+/** kube-state-metrics' own pod, as kube-prometheus-stack deploys it: the scrape target of every KSM alert. */
+export const exporterPod = podSchema.parse({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    name: 'kps-kube-state-metrics-6b8f9c7d4-q2w8e',
+    namespace: 'monitoring',
+    labels: { 'app.kubernetes.io/name': 'kube-state-metrics', 'app.kubernetes.io/instance': 'kps' },
+    ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'kps-kube-state-metrics-6b8f9c7d4', controller: true }],
+  },
+  spec: { nodeName: 'node-4', containers: [{ name: 'kube-state-metrics', image: 'registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.19.1' }] },
+  status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+});
+
+/** An HPA pinned at its maximum by CPU, with its metrics (KubeHpaMaxedOut). */
+export const webHpa = horizontalPodAutoscalerSchema.parse({
+  apiVersion: 'autoscaling/v2',
+  kind: 'HorizontalPodAutoscaler',
+  metadata: { name: 'web', namespace: 'shop' },
+  spec: {
+    scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'cart' },
+    minReplicas: 2,
+    maxReplicas: 3,
+    metrics: [
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } } },
+      { type: 'Pods', pods: { metric: { name: 'http_requests_per_second' }, target: { type: 'AverageValue', averageValue: '100' } } },
+    ],
+  },
+  status: {
+    currentReplicas: 3,
+    desiredReplicas: 3,
+    currentMetrics: [
+      { type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: 96, averageValue: '480m' } } },
+      { type: 'Pods', pods: { metric: { name: 'http_requests_per_second' }, current: { averageValue: '150' } } },
+    ],
+    conditions: [
+      { type: 'AbleToScale', status: 'True', reason: 'ReadyForNewScale' },
+      { type: 'ScalingLimited', status: 'True', reason: 'TooManyReplicas', message: 'the desired replica count is more than the maximum replica count' },
+    ],
+  },
+});
+
+export const cartPdb = podDisruptionBudgetSchema.parse({
+  apiVersion: 'policy/v1',
+  kind: 'PodDisruptionBudget',
+  metadata: { name: 'cart', namespace: 'shop' },
+  spec: { minAvailable: 2, selector: { matchLabels: { app: 'cart' } } },
+  status: { disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 2, expectedPods: 3, conditions: [{ type: 'DisruptionAllowed', status: 'False', reason: 'InsufficientPods' }] },
+});
+
+export const computeQuota = resourceQuotaSchema.parse({
+  apiVersion: 'v1',
+  kind: 'ResourceQuota',
+  metadata: { name: 'compute', namespace: 'shop' },
+  spec: { hard: { 'requests.cpu': '4', 'requests.memory': '8Gi', pods: '20' } },
+  status: { hard: { 'requests.cpu': '4', 'requests.memory': '8Gi', pods: '20' }, used: { 'requests.cpu': '3800m', 'requests.memory': '4Gi', pods: '7' } },
+});
+
+export const pendingClaim = persistentVolumeClaimSchema.parse({
+  apiVersion: 'v1',
+  kind: 'PersistentVolumeClaim',
+  metadata: { name: 'data-db-0', namespace: 'shop' },
+  spec: { storageClassName: 'fast-ssd', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '20Gi' } } },
+  status: { phase: 'Pending' },
+});
+
+export const failedVolume = persistentVolumeSchema.parse({
+  apiVersion: 'v1',
+  kind: 'PersistentVolume',
+  metadata: { name: 'pv-0042' },
+  spec: { storageClassName: 'fast-ssd', capacity: { storage: '20Gi' }, persistentVolumeReclaimPolicy: 'Retain', claimRef: { namespace: 'shop', name: 'data-db-0' } },
+  status: { phase: 'Failed', reason: 'VolumeFailedRecycle', message: 'recycler failed: token=Bearer abcdef0123456789' },
+});
+
+/** A pod of the cart PDB (label app=cart) that mounts data-db-0 and is not Ready. */
+export const claimPod = podSchema.parse({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'db-0', namespace: 'shop', labels: { app: 'cart' } },
+  spec: { nodeName: 'node-2', containers: [{ name: 'db' }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-db-0' } }] },
+  status: { phase: 'Pending', conditions: [{ type: 'Ready', status: 'False' }] },
+});
