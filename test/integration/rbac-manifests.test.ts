@@ -42,6 +42,11 @@ describe('manifests/base/rbac.yaml: what the bot may do', () => {
     ['get daemonsets', { verb: 'get', group: 'apps', resource: 'daemonsets', namespace: 'shop', name: 'agent' }],
     ['get jobs', { verb: 'get', group: 'batch', resource: 'jobs', namespace: 'shop', name: 'j' }],
     ['list horizontalpodautoscalers', { verb: 'list', group: 'autoscaling', resource: 'horizontalpodautoscalers', namespace: 'shop' }],
+    ['list pods', { verb: 'list', group: '', resource: 'pods', namespace: 'shop' }],
+    ['get poddisruptionbudgets', { verb: 'get', group: 'policy', resource: 'poddisruptionbudgets', namespace: 'shop', name: 'cart' }],
+    ['get resourcequotas', { verb: 'get', group: '', resource: 'resourcequotas', namespace: 'shop', name: 'compute' }],
+    ['get persistentvolumeclaims', { verb: 'get', group: '', resource: 'persistentvolumeclaims', namespace: 'shop', name: 'data' }],
+    ['get persistentvolumes', { verb: 'get', group: '', resource: 'persistentvolumes', name: 'pv-1' }],
     ['impersonate a listed user', { verb: 'impersonate', group: '', resource: 'users', name: 'slack:alice' }],
     ['impersonate a listed group', { verb: 'impersonate', group: '', resource: 'groups', name: 'slack:oncall' }],
   ])('may %s', async (_what, attributes) => {
@@ -61,12 +66,16 @@ describe('manifests/base/rbac.yaml: what the bot may do', () => {
     ['impersonate system:masters', { verb: 'impersonate', group: '', resource: 'groups', name: 'system:masters' }],
     ['impersonate service accounts', { verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: 'kube-system', name: 'default' }],
     ['act on Lookout virtual resources itself', { verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts', namespace: 'shop', name: 'X' }],
-    // Granted only for what the code calls: nothing lists pods, watches, reads PVCs,
-    // events.k8s.io events or cert-manager Certificates (yet).
-    ['list pods', { verb: 'list', group: '', resource: 'pods', namespace: 'shop' }],
+    // Granted only for what the code calls: nothing watches, lists claims, quotas or PDBs, reads
+    // ConfigMaps, events.k8s.io events or cert-manager Certificates (yet).
+    ['watch pods', { verb: 'watch', group: '', resource: 'pods', namespace: 'shop' }],
     ['watch core events', { verb: 'watch', group: '', resource: 'events', namespace: 'shop' }],
     ['list deployments', { verb: 'list', group: 'apps', resource: 'deployments', namespace: 'shop' }],
-    ['get persistentvolumeclaims', { verb: 'get', group: '', resource: 'persistentvolumeclaims', namespace: 'shop', name: 'data' }],
+    ['list persistentvolumeclaims', { verb: 'list', group: '', resource: 'persistentvolumeclaims', namespace: 'shop' }],
+    ['list poddisruptionbudgets', { verb: 'list', group: 'policy', resource: 'poddisruptionbudgets', namespace: 'shop' }],
+    ['update poddisruptionbudgets', { verb: 'update', group: 'policy', resource: 'poddisruptionbudgets', namespace: 'shop', name: 'cart' }],
+    ['get configmaps', { verb: 'get', group: '', resource: 'configmaps', namespace: 'shop', name: 'c' }],
+    ['patch resourcequotas', { verb: 'patch', group: '', resource: 'resourcequotas', namespace: 'shop', name: 'compute' }],
     ['list events.k8s.io events', { verb: 'list', group: 'events.k8s.io', resource: 'events', namespace: 'shop' }],
     ['list certificates.cert-manager.io', { verb: 'list', group: 'cert-manager.io', resource: 'certificates', namespace: 'shop' }],
     ['edit RBAC', { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' }],
