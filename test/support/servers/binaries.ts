@@ -12,6 +12,7 @@ export interface ServerBinaries {
   etcd: string;
   bao: string;
   loki: string;
+  kubeStateMetrics: string;
 }
 
 const BUILD_SCRIPT = join(REPO_ROOT, 'test/servers/build.sh');
@@ -50,5 +51,11 @@ function toBinaries(find: (name: string) => string | undefined, missing: string)
     if (!path) throw new Error(`${missing} ${name}`);
     return path;
   };
-  return { kubeApiserver: required('kube-apiserver'), etcd: required('etcd'), bao: required('bao'), loki: required('loki') };
+  return {
+    kubeApiserver: required('kube-apiserver'),
+    etcd: required('etcd'),
+    bao: required('bao'),
+    loki: required('loki'),
+    kubeStateMetrics: required('kube-state-metrics'),
+  };
 }

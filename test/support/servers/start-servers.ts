@@ -118,6 +118,7 @@ export async function startTestServers(options: StartTestServersOptions): Promis
         bao: { addr: bao.addr, rootToken, kubernetesAuthPath: OPENBAO_KUBERNETES_AUTH.path, role: OPENBAO_KUBERNETES_AUTH.role },
         loki: { url: loki.url },
         alertmanager: { url: alertmanager.url },
+        kubeStateMetrics: { binary: binaries.kubeStateMetrics },
       },
       rbacObjects: kube.boot.rbacObjects,
       startMs,

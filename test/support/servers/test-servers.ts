@@ -40,6 +40,11 @@ export interface TestServers {
   loki: { url: string };
   /** Alertmanager from the Debian package; sends to http://127.0.0.1:3000/alertmanager. */
   alertmanager: { url: string };
+  /**
+   * kube-state-metrics, built but not running: a test starts its own against `kube` with
+   * startKubeStateMetrics (test/support/servers/kube-state-metrics.ts), watching only its namespaces.
+   */
+  kubeStateMetrics: { binary: string };
 }
 
 declare module 'vitest' {
