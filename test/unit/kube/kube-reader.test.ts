@@ -78,6 +78,34 @@ describe('KubeReader', () => {
     expect(await metricValue(metrics, 'lookout_kube_requests_total', { resource: 'pods', outcome: 'ok' })).toBe(1);
   });
 
+  it('reads the kinds alerts name besides pods and workloads, each at its API path', async () => {
+    const { kube, reader } = setup();
+    const reads = [
+      reader.listPods('shop', 'app=cart,tier in (web)'),
+      reader.listPods('shop', undefined),
+      reader.getPodDisruptionBudget('shop', 'cart'),
+      reader.getResourceQuota('shop', 'compute'),
+      reader.getPersistentVolumeClaim('shop', 'data-db-0'),
+      reader.getPersistentVolume('pv-1'),
+    ];
+    await settle();
+    expect(kube.calls.map((call) => [call.request.path, call.request.query])).toEqual([
+      ['/api/v1/namespaces/shop/pods', { limit: '500', labelSelector: 'app=cart,tier in (web)' }],
+      ['/api/v1/namespaces/shop/pods', { limit: '500' }],
+      ['/apis/policy/v1/namespaces/shop/poddisruptionbudgets/cart', undefined],
+      ['/api/v1/namespaces/shop/resourcequotas/compute', undefined],
+      ['/api/v1/namespaces/shop/persistentvolumeclaims/data-db-0', undefined],
+      ['/api/v1/persistentvolumes/pv-1', undefined],
+    ]);
+    kube.calls[0]?.resolve({ apiVersion: 'v1', kind: 'PodList', metadata: {}, items: [pod('cart-1')] });
+    kube.calls[1]?.resolve({ apiVersion: 'v1', kind: 'PodList', metadata: {}, items: [] });
+    for (const call of kube.calls.slice(2)) call.reject(new KubeApiError('GET', call.request.path, 404, 'NotFound', 'not found'));
+    const [selected, all, ...missing] = await Promise.all(reads);
+    expect((selected as Array<{ metadata: { name: string } }>).map((item) => item.metadata.name)).toEqual(['cart-1']);
+    expect(all).toEqual([]);
+    expect(missing).toEqual([undefined, undefined, undefined, undefined]);
+  });
+
   it('shares one request between callers while it is pending', async () => {
     const { kube, reader, metrics } = setup();
     const reads = [reader.getPod('shop', 'cart-1'), reader.getPod('shop', 'cart-1'), reader.getPod('shop', 'cart-1')];
