@@ -272,13 +272,13 @@ async function createObjects(): Promise<void> {
     spec: { backoffLimit: 2, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'job', image: 'registry.example.com/job:1.0' }] } } },
   });
   await create(`/apis/batch/v1/namespaces/${NS}/jobs`, job('nightly-fail'));
+  // As the Job controller does it, in two writes: the API server wants FailureTarget before Failed.
+  const failureTarget = { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastProbeTime: ago(5), lastTransitionTime: ago(5) };
+  await writeStatus(`/apis/batch/v1/namespaces/${NS}/jobs/nightly-fail`, { startTime: ago(30), failed: 3, conditions: [failureTarget] });
   await writeStatus(`/apis/batch/v1/namespaces/${NS}/jobs/nightly-fail`, {
     startTime: ago(30),
     failed: 3,
-    conditions: [
-      { type: 'FailureTarget', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastProbeTime: ago(5), lastTransitionTime: ago(5) },
-      { type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit', lastProbeTime: ago(5), lastTransitionTime: ago(5) },
-    ],
+    conditions: [failureTarget, { ...failureTarget, type: 'Failed' }],
   });
   await create(`/apis/batch/v1/namespaces/${NS}/jobs`, job('nightly-stuck'));
   await writeStatus(`/apis/batch/v1/namespaces/${NS}/jobs/nightly-stuck`, { startTime: ago(13 * 60), active: 1, ready: 0 });
@@ -397,7 +397,7 @@ async function enrichedMessage(channel: string, expected: readonly string[]): Pr
         last = enrichment;
         return expected.every((part) => enrichment.includes(part)) ? { message, enrichment } : undefined;
       },
-      60_000,
+      45_000,
       250,
     );
   } catch (error) {
