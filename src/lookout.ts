@@ -60,7 +60,15 @@ export interface Lookout {
 /** Builds Lookout from validated configuration; reads no environment. */
 export function createLookout({ config, log, stdout, now = Date.now, kubeCredentials, openFileLimit }: LookoutOptions): Lookout {
   const metrics = createMetrics();
-  const store = new SqliteStore(config.statePath, { log: log.child({ component: 'store' }), now, checkIntervalMs: config.state.checkIntervalMs });
+  const store = new SqliteStore(config.statePath, {
+    log: log.child({ component: 'store' }),
+    now,
+    checkIntervalMs: config.state.checkIntervalMs,
+    onHealthChange: (problem) => {
+      metrics.stateStoreProblem.set({ kind: 'unwritable' }, problem?.kind === 'unwritable' ? 1 : 0);
+      metrics.stateStoreProblem.set({ kind: 'damaged' }, problem?.kind === 'damaged' ? 1 : 0);
+    },
+  });
   const routes = config.routes.map(compileRoute);
   // One redactor for all text Lookout did not write, wherever it goes (docs/architecture.md, "Redaction").
   const redactor = createSecretRedactor(config.enrichment.redact);

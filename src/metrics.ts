@@ -53,6 +53,8 @@ export interface Metrics {
    * no_request (no complete request headers within headersTimeoutMs of opening).
    */
   httpConnectionsClosed: Counter<'reason'>;
+  /** 1 while the state store cannot write (kind=unwritable: disk full, I/O error) or its file is damaged (kind=damaged). */
+  stateStoreProblem: Gauge<'kind'>;
   /** Promise rejections nothing handled; each is an error log line with a ref, and Lookout keeps running. */
   unhandledRejections: Counter;
 }
@@ -104,6 +106,18 @@ export function createMetrics(registry = new Registry()): Metrics {
       labelNames: ['reason'],
       registers: [registry],
     }),
+    stateStoreProblem: (() => {
+      const gauge = new Gauge({
+        name: 'lookout_state_store_problem',
+        help: 'The state store cannot write (kind=unwritable: disk full, I/O error) or its file is damaged (kind=damaged): 1; webhooks get 503 meanwhile.',
+        labelNames: ['kind'],
+        registers: [registry],
+      });
+      // Both series exist from the start, so an alert on them needs no absent().
+      gauge.set({ kind: 'unwritable' }, 0);
+      gauge.set({ kind: 'damaged' }, 0);
+      return gauge;
+    })(),
     slackChannelsUnreachable: new Gauge({
       name: 'lookout_slack_channels_unreachable',
       help: 'Channels Lookout cannot post in (not invited, archived, missing); their alerts go to the default channel.',

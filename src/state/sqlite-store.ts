@@ -201,6 +201,8 @@ export interface SqliteStoreOptions {
   schedule?: StoreHealthOptions['schedule'];
   /** PRAGMA quick_check in a worker thread this often (ms); 0 = only at start. */
   checkIntervalMs?: number;
+  /** Told when the store starts or stops being able to write (StoreHealth), e.g. for a metric. */
+  onHealthChange?: StoreHealthOptions['onChange'];
   /**
    * Opens the connection; default `new DatabaseSync(path)`. Unit tests pass one with a small
    * PRAGMA max_page_count, which makes SQLite fail exactly as on a full disk (SQLITE_FULL).
@@ -240,6 +242,7 @@ export class SqliteStore implements Store {
       damagedAdvice: damagedAdvice(path),
       ...(options.now ? { now: options.now } : {}),
       ...(options.schedule ? { schedule: options.schedule } : {}),
+      ...(options.onHealthChange ? { onChange: options.onHealthChange } : {}),
     });
     if (path !== ':memory:') {
       mkdirSync(dirname(path), { recursive: true });

@@ -59,6 +59,8 @@ export interface StoreHealthOptions {
   now?: () => number;
   /** Runs fn after ms; returns a cancel function. Injected so unit tests step the loop by hand. */
   schedule?: (fn: () => void, ms: number) => () => void;
+  /** Told of every change: the new problem, or undefined once writes work again (for a metric). */
+  onChange?: (problem: StoreProblem | undefined) => void;
   /** First probe this long after the failure, doubling up to maxProbeDelayMs. */
   firstProbeDelayMs?: number;
   maxProbeDelayMs?: number;
@@ -79,7 +81,7 @@ export class StoreHealth {
   private stopped = false;
 
   constructor(options: StoreHealthOptions) {
-    this.options = { now: Date.now, schedule: unrefTimer, firstProbeDelayMs: 1000, maxProbeDelayMs: 30_000, ...options };
+    this.options = { now: Date.now, schedule: unrefTimer, firstProbeDelayMs: 1000, maxProbeDelayMs: 30_000, onChange: () => undefined, ...options };
     this.probeDelayMs = this.options.firstProbeDelayMs;
   }
 
@@ -121,6 +123,7 @@ export class StoreHealth {
     if (this.current?.kind === 'damaged') return;
     if (this.current?.kind === kind) return;
     this.current = { kind, reason, since: this.options.now() };
+    this.options.onChange(this.current);
     if (kind === 'damaged') {
       this.cancelProbe?.();
       this.cancelProbe = undefined;
@@ -161,6 +164,7 @@ export class StoreHealth {
     const downMs = this.options.now() - this.current.since;
     this.options.log.info({ problem: this.current.reason, downMs }, 'the state store writes again: accepting webhooks and delivering to Slack');
     this.current = undefined;
+    this.options.onChange(undefined);
     for (const listener of this.recovered) listener();
   }
 }

@@ -75,6 +75,10 @@ describe('state store faults', () => {
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { level: string; msg: string; err?: { message?: string; errcode?: number } });
   const isError = (line: { level: string }) => line.level === 'error' || line.level === 'fatal';
+  const storeProblemMetric = async (kind: 'unwritable' | 'damaged') => {
+    const text = await (await fetch(`${lookout!.url}/metrics`)).text();
+    return Number(new RegExp(`^lookout_state_store_problem\\{kind="${kind}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+  };
   /** Top-level messages of a group in the fake Slack. */
   const postsOf = (key: string) =>
     CHANNELS.flatMap((channel) => bed!.slack.messages(channel)).filter((message) => message.text.includes(`group [${key}]`) || JSON.stringify(message.blocks ?? []).includes(`group [${key}]`));
@@ -105,6 +109,7 @@ describe('state store faults', () => {
       const ready = await readyz();
       expect(ready.status).toBe(503);
       expect(ready.text).toMatch(new RegExp(`state file ${statePath} is damaged \\(PRAGMA quick_check found: .+\\); stop Lookout, move the file aside and restart`));
+      expect(await storeProblemMetric('damaged')).toBe(1);
 
       for (let i = 0; i < 30; i++) {
         const res = await post(groupPayload(`after-${i}`));
@@ -175,6 +180,7 @@ describe('state store faults', () => {
       const whileFull = await readyz();
       expect(whileFull.status).toBe(503);
       expect(whileFull.text).toMatch(/state store cannot write \(SQLITE_FULL \(13\): database or disk is full\)/);
+      expect(await storeProblemMetric('unwritable')).toBe(1);
       for (let i = 0; i < 10; i++) {
         const res = await post(groupPayload(`full-${i}`));
         expect(res.status).toBe(503);
@@ -185,6 +191,7 @@ describe('state store faults', () => {
       // Space returns: the probe finds writes work, /readyz is true again.
       rmSync(filler);
       await waitFor('/readyz true', async () => ((await readyz()).status === 200 ? true : undefined), 45_000);
+      expect(await storeProblemMetric('unwritable')).toBe(0);
       // Alertmanager retries what got 503; here the test does.
       for (const key of refused.splice(0)) {
         const retried = (await post(groupPayload(key, 'firing', key.startsWith('full-') ? CHANNELS[0]! : CHANNELS[(Number(key.slice(1)) % 9) + 1]!))).status;

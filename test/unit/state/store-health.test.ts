@@ -10,6 +10,7 @@ const CORRUPT = () => sqliteError(11, 'database disk image is malformed');
 /** StoreHealth with its probe timer in the test's hands: `due` holds what is scheduled. */
 function harness(probe: () => void = () => undefined) {
   const recorded = recordingLogger();
+  const changes: Array<string | undefined> = [];
   const due: Array<{ fn: () => void; ms: number; cancelled: boolean }> = [];
   let clock = 1000;
   const health = new StoreHealth({
@@ -17,6 +18,7 @@ function harness(probe: () => void = () => undefined) {
     probe,
     damagedAdvice: 'Stop Lookout, move the file aside, restart.',
     now: () => clock,
+    onChange: (problem) => changes.push(problem?.kind),
     schedule: (fn, ms) => {
       const entry = { fn, ms, cancelled: false };
       due.push(entry);
@@ -32,7 +34,7 @@ function harness(probe: () => void = () => undefined) {
     clock += live[0]!.ms;
     live[0]!.fn();
   };
-  return { health, lines: recorded.lines, due, pending, runProbe };
+  return { health, lines: recorded.lines, due, pending, runProbe, changes };
 }
 
 describe('storageFailure', () => {
@@ -76,7 +78,7 @@ describe('StoreHealth', () => {
 
   it('probes with backoff while writes fail, then clears the problem and tells the listeners', () => {
     let failing = true;
-    const { health, due, runProbe, lines } = harness(() => {
+    const { health, due, runProbe, lines, changes } = harness(() => {
       if (failing) throw FULL();
     });
     let recovered = 0;
@@ -95,6 +97,8 @@ describe('StoreHealth', () => {
     expect(health.problem()).toBeUndefined();
     expect(recovered).toBe(1);
     expect(lines().at(-1)).toMatchObject({ level: 'info', msg: expect.stringMatching(/writes again/), downMs: 15_000 });
+    // Told once when it failed and once when it recovered (the metric's two edges), not per probe.
+    expect(changes).toEqual(['unwritable', undefined]);
 
     // A later failure starts from the first delay again.
     health.report(FULL());
@@ -111,10 +115,11 @@ describe('StoreHealth', () => {
   });
 
   it('a damaged file is never probed and never clears; the log says what to do', () => {
-    const { health, lines, pending } = harness();
+    const { health, lines, pending, changes } = harness();
     health.report(FULL());
     health.report(CORRUPT());
     health.report(FULL());
+    expect(changes).toEqual(['unwritable', 'damaged']);
 
     expect(health.problem()).toMatchObject({ kind: 'damaged', reason: expect.stringMatching(/^SQLITE_CORRUPT/) });
     expect(pending()).toHaveLength(0);
