@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseOpenFileLimit } from '../../src/http/connection-limits.ts';
 import { payload } from '../helpers/fakes.ts';
 import { waitFor } from '../support/free-port.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
@@ -185,6 +187,9 @@ describe('idle connections beyond the open-file limit', () => {
   });
 
   it('1,100 idle sockets with `ulimit -n 1024`: the webhook and /healthz still answer', async () => {
+    // The test's own end of the 1,100 sockets needs the files too.
+    const ownLimit = parseOpenFileLimit(readFileSync('/proc/self/limits', 'utf8')) ?? Infinity;
+    expect(ownLimit, 'the test process needs `ulimit -n` of at least 1500 to open 1,100 sockets').toBeGreaterThanOrEqual(1500);
     bed = await startLookoutTestBed();
     lookout = await startLookout(bed.env, undefined, { openFileLimit: 1024 });
     sockets = await openIdleSockets(lookout.port, 1100);
