@@ -50,6 +50,11 @@ describe('confirmTarget: the object the alert is about, never the exporter', () 
     ['KubePdbNotEnoughHealthyPods', stack({ namespace: 'shop', poddisruptionbudget: 'cart' }), { namespace: 'shop', podDisruptionBudget: 'cart' }],
     ['KubeDeploymentReplicasMismatch (kube-prometheus)', kubePrometheus({ namespace: 'shop', deployment: 'cart' }), { namespace: 'shop', workload: { kind: 'Deployment', name: 'cart' } }],
     ['KubeNodeNotReady (kube-prometheus)', kubePrometheus({ node: 'node-4', condition: 'Ready' }), { node: 'node-4' }],
+    [
+      'KubePersistentVolumeFillingUp (kubelet series: the claim, and the node whose kubelet mounts it)',
+      { namespace: 'shop', persistentvolumeclaim: 'data-db-0', node: 'node-2', service: 'kps-kubelet', endpoint: 'https-metrics', job: 'kubelet', metrics_path: '/metrics' },
+      { namespace: 'shop', persistentVolumeClaim: 'data-db-0', node: 'node-2' },
+    ],
   ])('%s', async (_alert, alertLabels, expected) => {
     expect(await resolve(alertLabels)).toEqual(expected);
   });
