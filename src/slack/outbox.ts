@@ -358,6 +358,7 @@ export class Outbox {
       await this.withPlainTextFallback(
         (withBlocks) => slack.updateMessage({ channel: target, ts: messageTs, text: message.text, ...(withBlocks ? { blocks: message.blocks } : {}) }),
         { kind: 'message', groupKey: record.groupKey },
+        flight,
       );
       if (flight.abandoned) return;
       store.markMessageDelivered(record.id, messageTs, record.version);
@@ -367,7 +368,7 @@ export class Outbox {
 
     const marker = markerFor(GROUP_MESSAGE_EVENT, record.groupKey, record.id);
     if (record.postStartedAt !== null) {
-      const found = await this.lookUp('message', { channel: target }, marker, record.postStartedAt, record.groupKey);
+      const found = await this.lookUp('message', { channel: target }, marker, record.postStartedAt, record.groupKey, flight);
       if (flight.abandoned) return;
       if (found !== undefined) {
         // Shows some earlier version: recorded as showing none, so the next delivery edits it to the latest.
@@ -379,6 +380,7 @@ export class Outbox {
       { channel: target, text: message.text, blocks: message.blocks, marker },
       () => store.startMessagePost(record.id, target, this.options.now()),
       { kind: 'message', groupKey: record.groupKey },
+      flight,
     );
     if (flight.abandoned) return;
     store.recordMessagePosted(record.id, ts, target, record.version);
@@ -393,7 +395,7 @@ export class Outbox {
     let ts: string | undefined;
     let version = record.version;
     if (record.postStartedAt !== null && record.postChannel === target) {
-      ts = await this.lookUp('message', { channel: target }, marker, record.postStartedAt, record.groupKey);
+      ts = await this.lookUp('message', { channel: target }, marker, record.postStartedAt, record.groupKey, flight);
       if (flight.abandoned) return;
       version = 0;
     }
@@ -403,6 +405,7 @@ export class Outbox {
         { channel: target, text: rendered.text, blocks: rendered.blocks, marker },
         () => store.startMessagePost(record.id, target, this.options.now()),
         { kind: 'message', groupKey: record.groupKey },
+        flight,
       );
       if (flight.abandoned) return;
     }
@@ -435,6 +438,7 @@ export class Outbox {
       await this.withPlainTextFallback(
         (withBlocks) => slack.updateMessage({ channel: target, ts: messageTs, text: body.text, ...blocksOf(withBlocks) }),
         { kind: 'detail', groupKey: record.groupKey },
+        flight,
       );
       if (flight.abandoned) return;
       store.markDetailDelivered(record.groupId, messageTs, record.version);
@@ -442,7 +446,7 @@ export class Outbox {
     }
     const marker = markerFor(DETAIL_MESSAGE_EVENT, record.groupKey, record.groupId);
     if (record.postStartedAt !== null) {
-      const found = await this.lookUp('detail', { channel: target, threadTs: record.parentTs }, marker, record.postStartedAt, record.groupKey);
+      const found = await this.lookUp('detail', { channel: target, threadTs: record.parentTs }, marker, record.postStartedAt, record.groupKey, flight);
       if (flight.abandoned) return;
       if (found !== undefined) {
         // Version 0: it shows something older, so the next delivery edits it.
@@ -454,6 +458,7 @@ export class Outbox {
       { channel: target, text: body.text, blocks: body.blocks, threadTs: record.parentTs, marker },
       () => store.startDetailPost(record.groupId, this.options.now()),
       { kind: 'detail', groupKey: record.groupKey },
+      flight,
     );
     if (flight.abandoned) return;
     store.markDetailDelivered(record.groupId, ts, record.version);
@@ -467,6 +472,7 @@ export class Outbox {
     message: OutgoingMessage & { threadTs?: string; marker: MessageMarker },
     recordIntent: () => void,
     context: { kind: string; groupKey: string },
+    flight: Flight,
   ): Promise<string> {
     recordIntent();
     this.beforePost(message.channel);
@@ -474,6 +480,7 @@ export class Outbox {
     return this.withPlainTextFallback(
       async (withBlocks) => (await this.options.slack.postMessage({ ...rest, ...(withBlocks && blocks && blocks.length > 0 ? { blocks } : {}) })).ts,
       context,
+      flight,
     );
   }
 
@@ -488,10 +495,13 @@ export class Outbox {
     marker: MessageMarker,
     intentAt: number,
     groupKey: string,
+    flight: Flight,
   ): Promise<string | undefined> {
     const { slack, metrics, log, config } = this.options;
     try {
       const result = await findMarkedMessage(slack, where, marker, intentAt - LOOKUP_MARGIN_MS, () => {
+        // An abandoned lookup reads no more pages: its delivery is already being tried again.
+        if (flight.abandoned) throw new Error('the lookup was abandoned at its deadline');
         this.methodFreeAt.set(HISTORY_METHOD, Math.max(this.methodFreeAt.get(HISTORY_METHOD) ?? 0, this.options.now() + config.lookupIntervalMs));
       });
       if ('found' in result) {
@@ -515,12 +525,15 @@ export class Outbox {
 
   /**
    * Sends with blocks and, when Slack refuses the layout, once more as plain text: the text
-   * still tells people about the alert.
+   * still tells people about the alert. Not once the call was abandoned at its deadline: the
+   * delivery was tried again meanwhile, and a late plain-text copy would be a second post, or
+   * put an older version back over a newer edit.
    */
-  private async withPlainTextFallback<T>(send: (withBlocks: boolean) => Promise<T>, context: { kind: string; groupKey: string }): Promise<T> {
+  private async withPlainTextFallback<T>(send: (withBlocks: boolean) => Promise<T>, context: { kind: string; groupKey: string }, flight: Flight): Promise<T> {
     try {
       return await send(true);
     } catch (error) {
+      if (flight.abandoned) throw error;
       if (!(error instanceof SlackCallError) || error.failure.kind !== 'permanent' || !BLOCK_ERRORS.has(error.failure.reason)) throw error;
       this.options.log.warn({ ...context, reason: error.failure.reason }, 'Slack rejected the blocks; sending plain text');
       return send(false);

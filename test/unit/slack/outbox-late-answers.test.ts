@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { mergeNotification } from '../../../alerts/merge-group.ts';
+import { payload } from '../../helpers/fakes.ts';
+import { createOutboxHarness, outboxConfig as config } from './outbox-harness.ts';
+
+/*
+ * A call that hangs past the outbox's deadline is abandoned: its channel is freed and the delivery
+ * tried again. Whatever the hung call answers later must not act: no more Slack calls, no record.
+ */
+
+const pastTheDeadline = config.callTimeoutMs + 10_000;
+const blocksRejected = { kind: 'permanent' as const, reason: 'invalid_blocks' };
+
+describe('Outbox: the late answer of an abandoned call', () => {
+  it('a hung post answered "invalid_blocks" after its retry was posted sends no plain-text copy', async () => {
+    const h = createOutboxHarness();
+    h.addGroup('g', 'C1');
+    h.slack.scriptChannel('C1', { hold: true });
+    await h.tickEvery(100, pastTheDeadline);
+    expect(h.slack.posts('C1')).toHaveLength(1);
+
+    h.slack.held[0]!.fail(blocksRejected);
+    await h.tickEvery(100, 3000);
+    expect(h.slack.posts('C1')).toHaveLength(1);
+  });
+
+  it('a hung edit answered "invalid_blocks" after a newer edit landed does not put the older text back', async () => {
+    const h = createOutboxHarness();
+    const id = h.addGroup('g', 'C1');
+    await h.drain();
+    const change = (fingerprint: string) =>
+      h.store.updateGroupState(id, mergeNotification(h.store.latestGroup('g')!.state, payload('g', [{ fingerprint }])).state, h.clock.now());
+    change('b');
+    h.slack.scriptChannel('C1', { hold: true });
+    await h.tickEvery(100, 2000);
+    expect(h.slack.held).toHaveLength(1);
+    change('c');
+    await h.tickEvery(100, pastTheDeadline);
+    expect(h.slack.calls.filter((call) => call.method === 'chat.update').map((call) => call.text)).toEqual(['g: 3 firing']);
+
+    h.slack.held[0]!.fail(blocksRejected);
+    await h.tickEvery(100, 3000);
+    expect(h.slack.calls.filter((call) => call.method === 'chat.update').map((call) => call.text)).toEqual(['g: 3 firing']);
+  });
+});
