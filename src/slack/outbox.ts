@@ -708,6 +708,9 @@ export class Outbox {
   private async run(): Promise<void> {
     while (!this.stopped) {
       this.wokenEarly = false;
+      // Past the drain deadline no call may start: stop() abandons it unanswered, leaving a post
+      // to be looked up on the next start and a thread reply or notice to be sent twice.
+      if (this.drainUntil !== undefined && this.options.now() >= this.drainUntil) return;
       let next: number | null;
       try {
         this.pass();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mergeNotification } from '../../../alerts/merge-group.ts';
 import { payload } from '../../helpers/fakes.ts';
-import { createOutboxHarness, outboxConfig as config } from './outbox-harness.ts';
+import { createOutboxHarness, outboxConfig as config, settle } from './outbox-harness.ts';
 
 /*
  * A call that hangs past the outbox's deadline is abandoned: its channel is freed and the delivery
@@ -41,5 +41,25 @@ describe('Outbox: the late answer of an abandoned call', () => {
     h.slack.held[0]!.fail(blocksRejected);
     await h.tickEvery(100, 3000);
     expect(h.slack.calls.filter((call) => call.method === 'chat.update').map((call) => call.text)).toEqual(['g: 3 firing']);
+  });
+});
+
+describe('Outbox: the drain deadline', () => {
+  it('starts no call once the drain deadline has passed: it would be abandoned unanswered', async () => {
+    const h = createOutboxHarness();
+    h.outbox.start();
+    h.addGroup('g', 'C1');
+    h.slack.scriptChannel('C1', { hold: true });
+    const stopped = h.outbox.stop(1000);
+    await settle();
+    expect(h.slack.held).toHaveLength(1);
+
+    // Past the deadline, something else becomes due as the outbox wakes up.
+    h.clock.advance(1000);
+    h.addGroup('late', 'C2');
+    h.outbox.wake();
+    await stopped;
+    expect(h.slack.posts('C2')).toEqual([]);
+    expect(h.store.latestGroup('late')!.postStartedAt).toBeNull();
   });
 });
