@@ -238,8 +238,11 @@ export class Outbox {
   private messageDelivery(record: GroupRecord, now: number): Delivery | undefined {
     if (record.messageTs !== null) return { kind: 'message', record, target: record.messageChannel ?? record.channel };
     if (record.postStartedAt !== null) {
-      // An earlier post's outcome is unknown: it is looked up where it went before anything else.
-      return this.historyGated(now) ? undefined : { kind: 'message', record, target: record.postChannel ?? record.channel };
+      // An earlier post's outcome is unknown: it is looked up where it went before anything else
+      // (and, if not found, posted there again: in the default channel with its line).
+      if (this.historyGated(now)) return undefined;
+      const target = record.postChannel ?? record.channel;
+      return target === record.channel ? { kind: 'message', record, target } : { kind: 'message', record, target, fallbackFrom: record.channel };
     }
     const fallback = this.fallbackFor(record.channel, now);
     return fallback ? { kind: 'message', record, target: fallback, fallbackFrom: record.channel } : { kind: 'message', record, target: record.channel };

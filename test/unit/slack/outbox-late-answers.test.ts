@@ -63,3 +63,18 @@ describe('Outbox: the drain deadline', () => {
     expect(h.store.latestGroup('late')!.postStartedAt).toBeNull();
   });
 });
+
+describe('Outbox: an unknown outcome in the default channel', () => {
+  it('a post to the default channel that is tried again after a lookup keeps the line naming its own channel', async () => {
+    const h = createOutboxHarness({ defaultChannel: 'C0DEFAULT' });
+    h.addGroup('g', 'C0SECRET');
+    h.slack.scriptChannel('C0SECRET', { kind: 'channel', reason: 'not_in_channel' });
+    h.slack.scriptChannel('C0DEFAULT', { kind: 'retryable', reason: 'network_error', uncertain: true });
+    await h.pollEvery(500, 8000);
+
+    expect(h.slack.historyCalls.map((query) => query.channel)).toEqual(['C0DEFAULT']);
+    const posts = h.slack.posts('C0DEFAULT');
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.text).toMatch(/meant for <#C0SECRET>/);
+  });
+});
