@@ -400,7 +400,8 @@ export class Outbox {
     if (record.postStartedAt !== null && record.postChannel === target) {
       ts = await this.lookUp('message', { channel: target }, marker, record.postStartedAt, record.groupKey, flight);
       if (flight.abandoned) return;
-      version = 0;
+      // Found: it shows some earlier version, so the next delivery edits it.
+      if (ts !== undefined) version = 0;
     }
     const rendered = render(record.state, record);
     if (ts === undefined) {

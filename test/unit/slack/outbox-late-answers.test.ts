@@ -78,3 +78,17 @@ describe('Outbox: an unknown outcome in the default channel', () => {
     expect(posts[0]!.text).toMatch(/meant for <#C0SECRET>/);
   });
 });
+
+describe('Outbox: a move whose outcome was unknown', () => {
+  it('posted again after the lookup found nothing, it records the version it shows (no needless edit)', async () => {
+    const h = createOutboxHarness({ defaultChannel: 'C0DEFAULT' });
+    h.addGroup('g', 'C0SECRET');
+    h.slack.scriptChannel('C0SECRET', { kind: 'channel', reason: 'not_in_channel' }, { kind: 'retryable', reason: 'network_error', uncertain: true });
+    await h.pollEvery(1000, 2 * config.channelRetryMs + 10_000);
+
+    expect(h.slack.historyCalls.map((query) => query.channel)).toEqual(['C0SECRET']);
+    expect(h.slack.posts('C0SECRET')).toHaveLength(1);
+    expect(h.slack.calls.filter((call) => call.method === 'chat.update' && call.channel === 'C0SECRET')).toEqual([]);
+    expect(h.store.latestGroup('g')!.messageChannel).toBeNull();
+  });
+});
