@@ -1,5 +1,5 @@
 import type { LabelSelector, Pod, PodDisruptionBudget } from '../../src/kube/kube-objects.ts';
-import type { KubeReadView } from '../../src/kube/kube-reader.ts';
+import { POD_LIMIT, type KubeReadView } from '../../src/kube/kube-reader.ts';
 import type { Enricher, EnrichmentFact } from './enrichment.ts';
 import { FACT_LIMITS } from './enrichment.ts';
 import { clipLine, clipLines, code, dotted, plural, text } from './format.ts';
@@ -48,11 +48,13 @@ function describePdb(pdb: PodDisruptionBudget, pods: Pod[] | undefined, redactor
   const rule = spec?.minAvailable != null ? `minAvailable ${text(String(spec.minAvailable), 20)}` : spec?.maxUnavailable != null ? `maxUnavailable ${text(String(spec.maxUnavailable), 20)}` : undefined;
   const lines = [dotted([`*PodDisruptionBudget* ${code(`${pdb.metadata.namespace ?? ''}/${pdb.metadata.name}`)}`, rule, ...counts])];
   if (pods !== undefined) {
-    if (unhealthy.length === 0) lines.push(`All ${plural(pods.length, 'selected pod')} Ready.`);
+    // A full page may not be all of them: say what was seen, not more.
+    const seen = pods.length >= POD_LIMIT ? ` (of the first ${POD_LIMIT} listed)` : '';
+    if (unhealthy.length === 0) lines.push(`All ${plural(pods.length, 'selected pod')} Ready${seen}.`);
     else {
       const shown = unhealthy.slice(0, UNHEALTHY_SHOWN).map((pod) => `${code(pod.metadata.name)} (${text(pod.status?.phase ?? 'Unknown', 20)}${pod.metadata.deletionTimestamp ? ', terminating' : ''})`);
       const more = unhealthy.length - shown.length;
-      lines.push(`Unhealthy: ${shown.join(', ')}${more > 0 ? ` +${more} more` : ''}`);
+      lines.push(`Unhealthy${seen}: ${shown.join(', ')}${more > 0 ? ` +${more} more` : ''}`);
     }
   }
   for (const condition of status?.conditions ?? []) {

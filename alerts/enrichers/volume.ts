@@ -1,5 +1,5 @@
 import type { PersistentVolume, PersistentVolumeClaim, Pod } from '../../src/kube/kube-objects.ts';
-import type { KubeReadView } from '../../src/kube/kube-reader.ts';
+import { POD_LIMIT, type KubeReadView } from '../../src/kube/kube-reader.ts';
 import type { Enricher, EnrichmentFact } from './enrichment.ts';
 import { FACT_LIMITS } from './enrichment.ts';
 import { clipLine, clipLines, code, dotted, text } from './format.ts';
@@ -50,35 +50,39 @@ function notFound(kind: string, name: string): EnrichmentFact {
   return { source: 'volume', summary: `${kind} ${code(name)} not found`, detail: `*${kind}* ${code(name)} not found.` };
 }
 
-function mountedBy(pods: readonly Pod[], claim: string): Pod[] {
-  return pods.filter((pod) => (pod.spec?.volumes ?? []).some((volume) => volume.persistentVolumeClaim?.claimName === claim));
+/** The pods that mount the claim; undefined when a full page of pods may have left them out. */
+function mountedBy(pods: readonly Pod[], claim: string): Pod[] | undefined {
+  const found = pods.filter((pod) => (pod.spec?.volumes ?? []).some((volume) => volume.persistentVolumeClaim?.claimName === claim));
+  return found.length === 0 && pods.length >= POD_LIMIT ? undefined : found;
 }
 
-function podsText(pods: readonly Pod[]): string | undefined {
-  if (pods.length === 0) return undefined;
+function podsText(pods: readonly Pod[] | undefined): string | undefined {
+  if (pods === undefined || pods.length === 0) return undefined;
   const shown = pods.slice(0, PODS_SHOWN).map((pod) => code(pod.metadata.name));
   return `used by pod ${shown.join(', ')}${pods.length > PODS_SHOWN ? ` +${pods.length - PODS_SHOWN} more` : ''}`;
 }
 
-function describeClaim(claim: PersistentVolumeClaim, pods: readonly Pod[]): EnrichmentFact {
+function describeClaim(claim: PersistentVolumeClaim, pods: readonly Pod[] | undefined): EnrichmentFact {
   const phase = claim.status?.phase ?? 'Unknown';
   const capacity = claim.status?.capacity?.['storage'];
   const requested = claim.spec?.resources?.requests?.['storage'];
   const storageClass = claim.spec?.storageClassName;
   const size = capacity !== undefined ? `capacity ${text(capacity, 20)}` : requested !== undefined ? `requests ${text(requested, 20)}` : undefined;
   const parts = [text(phase, 20), size, storageClass ? `class ${code(storageClass, 60)}` : 'no storage class'];
-  const summary = dotted([`PVC ${code(claim.metadata.name)}`, ...parts, podsText(pods) ?? 'mounted by no pod']);
+  // "No pod" only when every pod of the namespace was seen.
+  const used = podsText(pods) ?? (pods === undefined ? undefined : 'mounted by no pod');
+  const summary = dotted([`PVC ${code(claim.metadata.name)}`, ...parts, used]);
   const lines = [
     dotted([`*PersistentVolumeClaim* ${code(`${claim.metadata.namespace ?? ''}/${claim.metadata.name}`)}`, ...parts, claim.spec?.volumeName ? `volume ${code(claim.spec.volumeName)}` : 'no volume bound']),
-    podsText(pods) ?? 'Mounted by no pod.',
   ];
+  if (used !== undefined) lines.push(used);
   for (const condition of claim.status?.conditions ?? []) {
     lines.push(`• ${text(condition.type, 40)}=${text(condition.status, 10)}${condition.reason ? ` (${text(condition.reason, 60)})` : ''}`);
   }
   return { source: 'volume', summary: clipLine(summary, FACT_LIMITS.summary), detail: clipLines(lines.join('\n'), FACT_LIMITS.detail) };
 }
 
-function describeVolume(volume: PersistentVolume, pods: readonly Pod[], redactor: Redactor): EnrichmentFact {
+function describeVolume(volume: PersistentVolume, pods: readonly Pod[] | undefined, redactor: Redactor): EnrichmentFact {
   const phase = volume.status?.phase ?? 'Unknown';
   const capacity = volume.spec?.capacity?.['storage'];
   const storageClass = volume.spec?.storageClassName;

@@ -4,6 +4,7 @@ import { createPdbEnricher, selectorText } from '../../../../alerts/enrichers/pd
 import { createQuotaEnricher, parseQuantity } from '../../../../alerts/enrichers/quota.ts';
 import { createVolumeEnricher } from '../../../../alerts/enrichers/volume.ts';
 import { podSchema } from '../../../../src/kube/kube-objects.ts';
+import { POD_LIMIT } from '../../../../src/kube/kube-reader.ts';
 import {
   FakeReader,
   NOW,
@@ -122,6 +123,20 @@ describe('volume source', () => {
       '*PersistentVolumeClaim* `shop/data-db-0` · Pending · requests 20Gi · class `fast-ssd` · no volume bound',
       'used by pod `db-0`',
     ]);
+  });
+
+  it('says "mounted by no pod" only when it saw every pod of the namespace', async () => {
+    const reader = new FakeReader().addPod(healthyPod);
+    reader.claims.set('shop/data-db-0', pendingClaim);
+    const target = { namespace: 'shop', persistentVolumeClaim: 'data-db-0' };
+    expect((await enricher(reader).enrich(alert, target, never))?.summary).toContain('mounted by no pod');
+    // A full page (the reader's limit) without the claim's pod: it may be on the next one.
+    for (let index = 0; index < POD_LIMIT; index += 1) {
+      reader.addPod(podSchema.parse({ ...healthyPod, metadata: { ...healthyPod.metadata, name: `filler-${index}` } }));
+    }
+    const fact = await enricher(reader).enrich(alert, target, never);
+    expect(fact?.summary).toBe('PVC `data-db-0` · Pending · requests 20Gi · class `fast-ssd`');
+    expect(fact?.detail).not.toContain('no pod');
   });
 
   it('shows a volume, its claim and that claim\'s pod, with the provisioner message redacted', async () => {
