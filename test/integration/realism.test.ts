@@ -436,7 +436,8 @@ const EXPECTED: Record<AlertName, readonly string[]> = {
 };
 
 describe('realism: upstream-shaped alerts from a real Prometheus over real kube-state-metrics, through a real Alertmanager', () => {
-  describe.each(Object.entries(PROFILES) as Array<[Profile, string]>)('scraped as %s does (%s)', (profile) => {
+  const profiles = (Object.entries(PROFILES) as Array<[Profile, string]>).map(([profile, install]) => [install, profile] as const);
+  describe.each(profiles)('scraped as %s does', (_install, profile) => {
     it.each(PER_PROFILE)('%s names its own object with its facts, and nothing of the exporter', async (alert) => {
       const { message, enrichment } = await enrichedMessage(channelOf(alert, profile), EXPECTED[alert]);
       expect(message.text).toContain(alert);
