@@ -61,13 +61,17 @@ describe('Alertmanager → Lookout → Slack', () => {
 
     // Resolve one crash-looping pod: same message edited, one thread reply saying so.
     await alertmanager.postAlerts([alert('PodCrashLooping', 'api-1', true)]);
-    await waitFor('a thread reply about the resolved pod', () => (slack.replies(CHANNEL, crash.ts).length >= 1 ? true : undefined));
+    // Not just any reply: api-2 may have joined in a second notification, which got its own reply.
+    const repliesSaying = (pattern: RegExp) => slack.replies(CHANNEL, crash.ts).filter((reply) => pattern.test(reply.text));
+    await waitFor('a thread reply about the resolved pod', () => (repliesSaying(/✅ 1 resolved/).length >= 1 ? true : undefined));
     // Then the rest.
     await alertmanager.postAlerts([alert('PodCrashLooping', 'api-2', true), alert('DiskFull', 'db-0', true)]);
     await waitFor('both messages to show RESOLVED', () =>
       topLevel().every((message) => /RESOLVED/.test(message.text)) && topLevel().length === 2 ? true : undefined,
     );
 
+    // The edit and the reply are paced separately, so the reply may land after the edit.
+    await waitFor('the "all resolved" thread reply', () => (repliesSaying(/All alerts resolved/).length === 1 ? true : undefined));
     expect(topLevel()).toHaveLength(2);
     const crashNow = topLevel().find((message) => message.ts === crash.ts)!;
     expect(crashNow.history.length).toBeGreaterThanOrEqual(2);
