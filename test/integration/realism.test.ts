@@ -13,6 +13,7 @@ import { startLookout, type LookoutProcess } from '../support/lookout-process.ts
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
 import { pushToLoki } from '../support/loki-test-helpers.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
+import { startKubeletVolumeMetrics, type KubeletVolumeMetrics } from '../support/kubelet-volume-metrics.ts';
 import { startKubeStateMetrics } from '../support/servers/kube-state-metrics.ts';
 import { Supervisor } from '../support/servers/processes.ts';
 import { startPrometheus } from '../support/servers/prometheus.ts';
@@ -50,6 +51,7 @@ const EXPORTER_LOG = `EXPORTER-LOG-${suffix}`;
 const CART_RS = 'cart-5d4c8b7f9';
 const CART_POD = `${CART_RS}-x7k2p`;
 const PENDING_POD = 'report-0-pending';
+const UPLOADS_PV = `realism-uploads-${suffix}`;
 const RULES = fileURLToPath(new URL('../fixtures/realism/kubernetes-alerts.yaml', import.meta.url));
 const WEBHOOK_TOKEN = 'realism-webhook-token-0123456789';
 
@@ -69,6 +71,7 @@ const PER_PROFILE = [
   'KubeQuotaAlmostFull',
   'KubePersistentVolumeErrors',
   'KubePersistentVolumeClaimPending',
+  'KubePersistentVolumeFillingUp',
   'KubeNodeNotReady',
 ] as const;
 const AGGREGATED = ['KubePodNotReady', 'KubeJobNotCompleted'] as const;
@@ -87,6 +90,7 @@ let bed: LookoutTestBed | undefined;
 let slack: FakeSlack;
 let lookout: LookoutProcess | undefined;
 let alertmanager: AlertmanagerProcess | undefined;
+let kubelet: KubeletVolumeMetrics | undefined;
 let startedAt = 0;
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -244,6 +248,30 @@ async function createObjects(): Promise<void> {
   });
   await writeStatus(`/api/v1/persistentvolumes/${PV}`, { phase: 'Failed', reason: 'VolumeFailedDelete', message: 'host_path deleter only supports /tmp/.+' });
 
+  // A claim bound to its volume and mounted by a running pod on the node; the kubelet reports it 98% full.
+  await create('/api/v1/persistentvolumes', {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: UPLOADS_PV },
+    spec: {
+      capacity: { storage: '50Gi' },
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'standard',
+      hostPath: { path: `/srv/${UPLOADS_PV}` },
+      claimRef: { namespace: NS, name: 'uploads' },
+    },
+  });
+  await writeStatus(`/api/v1/persistentvolumes/${UPLOADS_PV}`, { phase: 'Bound' });
+  await create(core(NS, 'persistentvolumeclaims'), {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'uploads' },
+    spec: { storageClassName: 'standard', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '50Gi' } }, volumeName: UPLOADS_PV },
+  });
+  await writeStatus(`${core(NS, 'persistentvolumeclaims')}/uploads`, { phase: 'Bound', accessModes: ['ReadWriteOnce'], capacity: { storage: '50Gi' } });
+  await create(core(NS, 'pods'), podBody('uploader-0', { app: 'uploader' }, [], { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'uploads' } }] }));
+  await writeStatus(`${core(NS, 'pods')}/uploader-0`, { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] });
+
   // DaemonSet agent whose rollout is stuck at 2 of 3 available.
   await create(apps(NS, 'daemonsets'), workloadBody('DaemonSet', 'agent', { app: 'agent' }));
   await writeStatus(`${apps(NS, 'daemonsets')}/agent`, {
@@ -288,12 +316,17 @@ async function createObjects(): Promise<void> {
   await writeStatus(`${core(NS, 'resourcequotas')}/compute`, { hard: { configmaps: '20', pods: '50' }, used: { configmaps: '19', pods: '5' } });
 }
 
-/** Both scrape profiles over the one exporter, with the labels each install's service discovery attaches. */
-function scrapeConfigs(ksmAddress: string): string {
-  const target = (profile: Profile, labels: Record<string, string>) =>
+/**
+ * Both scrape profiles over the one exporter, and the kubelet's volume statistics, with the
+ * labels each install's service discovery attaches. Both installs scrape the kubelet with
+ * honor_labels and keep its target labels (the Service in kube-system, the endpoint, the node the
+ * kubelet runs on, metrics_path from __metrics_path__), so the claim's own namespace wins.
+ */
+function scrapeConfigs(ksmAddress: string, kubeletAddress: string): string {
+  const target = (profile: Profile, labels: Record<string, string>, address = ksmAddress) =>
     `    honor_labels: true
     static_configs:
-      - targets: [${JSON.stringify(ksmAddress)}]
+      - targets: [${JSON.stringify(address)}]
         labels: ${JSON.stringify({ ...labels, profile })}`;
   return `scrape_configs:
   - job_name: ksm-kube-prometheus-stack
@@ -308,6 +341,16 @@ ${target('kp', { namespace: MON, pod: EXPORTER_POD, container: 'kube-rbac-proxy-
         replacement: kube-state-metrics
       - action: labeldrop
         regex: (pod|service|endpoint|namespace)
+  - job_name: kubelet-kube-prometheus-stack
+${target('stack', { namespace: 'kube-system', node: NODE, service: 'kps-kube-prometheus-stack-kubelet', endpoint: 'https-metrics', metrics_path: '/metrics' }, kubeletAddress)}
+    relabel_configs:
+      - target_label: job
+        replacement: kubelet
+  - job_name: kubelet-kube-prometheus
+${target('kp', { namespace: 'kube-system', node: NODE, service: 'kubelet', endpoint: 'https-metrics', metrics_path: '/metrics' }, kubeletAddress)}
+    relabel_configs:
+      - target_label: job
+        replacement: kubelet
 `;
 }
 
@@ -347,11 +390,13 @@ beforeAll(async () => {
     supervisor,
     namespaces: [NS],
   });
+  // 1 GiB of 50 GiB left: under the 3 % the rule allows.
+  kubelet = await startKubeletVolumeMetrics([{ namespace: NS, claim: 'uploads', capacityBytes: 50 * 2 ** 30, availableBytes: 2 ** 30 }]);
   startedAt = Date.now();
   await startPrometheus({
     dir: join(runDir, 'prometheus'),
     supervisor,
-    scrapeConfigs: scrapeConfigs(ksm.address),
+    scrapeConfigs: scrapeConfigs(ksm.address, kubelet.address),
     ruleFiles: [RULES],
     alertmanagerAddress: new URL(alertmanager.url).host,
   });
@@ -359,6 +404,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await supervisor?.stopAll();
+  await kubelet?.close();
   await alertmanager?.stop();
   await lookout?.stop();
   await bed?.close();
@@ -432,6 +478,7 @@ const EXPECTED: Record<AlertName, readonly string[]> = {
   KubeQuotaAlmostFull: ['ResourceQuota `compute` · `configmaps` 19/20 (95%) · `pods` 5/50 (10%)'],
   KubePersistentVolumeErrors: [`PV \`${PV}\` · Failed · capacity 50Gi · class \`standard\` · claim \`${NS}/logs-old\``, '> VolumeFailedDelete: host_path deleter'],
   KubePersistentVolumeClaimPending: ['PVC `data-db-0` · Pending · requests 20Gi · class `fast-ssd` · used by pod `db-0`'],
+  KubePersistentVolumeFillingUp: [`PVC \`uploads\` · Bound · capacity 50Gi · class \`standard\` · used by pod \`uploader-0\``, `volume \`${UPLOADS_PV}\``],
   KubeNodeNotReady: [`\`${NODE}\` · NotReady (KubeletNotReady)`, '*Node* `' + NODE + '`'],
 };
 
