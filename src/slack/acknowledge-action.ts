@@ -106,6 +106,14 @@ export function acknowledgeAttributes(state: GroupState): ResourceAttributes {
   };
 }
 
+/** Objects other than workloads and pods an alert can name in a namespace, in the order they win. */
+const NAMESPACED_OBJECTS = [
+  ['horizontalPodAutoscaler', 'autoscaling/v2', 'HorizontalPodAutoscaler'],
+  ['podDisruptionBudget', 'policy/v1', 'PodDisruptionBudget'],
+  ['resourceQuota', 'v1', 'ResourceQuota'],
+  ['persistentVolumeClaim', 'v1', 'PersistentVolumeClaim'],
+] as const;
+
 /** The Kubernetes object the alert names, where the audit Event goes. */
 export function alertObject(state: GroupState, labels: TargetLabelsConfig): ObjectReference | undefined {
   const target = resolveTarget(state.commonLabels, labels);
@@ -116,11 +124,13 @@ export function alertObject(state: GroupState, labels: TargetLabelsConfig): Obje
       return { apiVersion, kind: target.workload.kind, namespace, name: target.workload.name };
     }
     if (target.pod !== undefined) return { apiVersion: 'v1', kind: 'Pod', namespace, name: target.pod };
-    if (target.persistentVolumeClaim !== undefined) {
-      return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: target.persistentVolumeClaim };
+    for (const [field, apiVersion, kind] of NAMESPACED_OBJECTS) {
+      const name = target[field];
+      if (name !== undefined) return { apiVersion, kind, namespace, name };
     }
     return { apiVersion: 'v1', kind: 'Namespace', name: namespace };
   }
+  if (target.persistentVolume !== undefined) return { apiVersion: 'v1', kind: 'PersistentVolume', name: target.persistentVolume };
   if (target.node !== undefined) return { apiVersion: 'v1', kind: 'Node', name: target.node };
   return undefined;
 }

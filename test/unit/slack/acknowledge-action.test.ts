@@ -7,12 +7,14 @@ import type { ResourceAttributes } from '../../../src/kube/access-review.ts';
 import {
   ACKNOWLEDGE_REASON,
   NOT_THIS_MESSAGE,
+  alertObject,
   handleAcknowledge,
   parseAcknowledgeClick,
   type AcknowledgeClick,
   type AcknowledgeDeps,
 } from '../../../src/slack/acknowledge-action.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
+import { defaultEnrichmentConfig } from '../../../alerts/enrichers/enrichment-config.ts';
 import { ManualClock, freshMetrics, metricValue, payload, recordingLogger } from '../../helpers/fakes.ts';
 
 const alice: Actor = { slackUserId: 'U024BE7LH', slackUserName: 'alice' };
@@ -184,6 +186,19 @@ describe('Acknowledge button handler', () => {
   it('audits on the Namespace when the alert names no object in it', async () => {
     await handleAcknowledge(deps, click({ messageTs: '1700000000.000200', value: groupRef('{}:{alertname="B"}') }));
     expect(audits[0]!.target).toEqual({ apiVersion: 'v1', kind: 'Namespace', name: 'payments' });
+  });
+
+  // The audit Event goes on what the alert is about, as enrichment resolves it (kube-prometheus-stack labels).
+  it.each([
+    [{ horizontalpodautoscaler: 'cart' }, { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', namespace: 'shop', name: 'cart' }],
+    [{ poddisruptionbudget: 'cart' }, { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', namespace: 'shop', name: 'cart' }],
+    [{ resourcequota: 'compute' }, { apiVersion: 'v1', kind: 'ResourceQuota', namespace: 'shop', name: 'compute' }],
+    [{ persistentvolumeclaim: 'data-db-0' }, { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'shop', name: 'data-db-0' }],
+    [{ persistentvolume: 'pv-1' }, { apiVersion: 'v1', kind: 'PersistentVolume', name: 'pv-1' }],
+  ])('audits on the object the alert names: %o', (objectLabels, expected) => {
+    const exporter = { namespace: 'shop', pod: 'kps-kube-state-metrics-6b8f9c7d4-q2w8e', container: 'kube-state-metrics' };
+    const state = { commonLabels: { alertname: 'X', ...exporter, ...objectLabels } } as unknown as Parameters<typeof alertObject>[0];
+    expect(alertObject(state, defaultEnrichmentConfig().labels)).toEqual(expected);
   });
 
   it('a second click says who acknowledged, without another review or change', async () => {
