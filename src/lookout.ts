@@ -126,10 +126,10 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       : undefined;
   const enrichmentBudget = enrichment ? { enrichment: { budgetMs: config.enrichment.budgetMs } } : {};
 
+  let stopping = false;
   // What /readyz reports; each part of Lookout that can stop doing its job adds its own check.
   const readiness: ReadinessCheck[] = [() => (stopping ? 'shutting down' : undefined), () => store.ping(), () => outbox.problem()];
 
-  let stopping = false;
   const inbox = new InboxWorker({
     process: () => processPendingNotifications({ store, routes, defaultChannel: config.channel, log, redactor, ...enrichmentBudget }),
     onChanged: () => {
