@@ -1,4 +1,4 @@
-import type { RenderedMessage } from './outbox.ts';
+import type { RenderedMessage } from './delivery.ts';
 
 /** Why Lookout cannot post in a channel, as the people in the default channel need to read it. */
 const REASONS: Record<string, string> = {

@@ -1,0 +1,16 @@
+import type { DeliveryDeps, DeliveryOf } from './delivery.ts';
+import { fallbackLine } from './fallback-lines.ts';
+
+/** A thread reply saying what changed: posted under the group's message, then removed from the queue. */
+export async function deliverReply({ record, target }: DeliveryOf<'reply'>, { store, calls }: DeliveryDeps): Promise<void> {
+  if (record.messageTs === null) return;
+  await calls.postLine({ channel: target, text: record.text, threadTs: record.messageTs });
+  store.removeReply(record.id);
+}
+
+/** A notice (an audit line); in the default channel, with the line naming its own channel. */
+export async function deliverNotice({ record, target, fallbackFrom }: DeliveryOf<'notice'>, { store, calls, fallback }: DeliveryDeps): Promise<void> {
+  const text = fallbackFrom === undefined ? record.text : `${fallbackLine(fallbackFrom, fallback.reasonFor(fallbackFrom))}\n${record.text}`;
+  await calls.postLine({ channel: target, text });
+  store.removeNotice(record.id);
+}
