@@ -2,8 +2,9 @@ import { groupOf, type Delivery, type Flight } from './delivery.ts';
 
 /**
  * The outbox's deliveries with a Slack call under way: at most one per channel and one per
- * group (a group's message is never worked on twice at once), each with a deadline after which
- * it is abandoned so that a call that never settles holds its channel no longer.
+ * group (a group's message is never worked on twice at once), each with a deadline (from the
+ * start of its current call) after which it is abandoned, so that a call that never settles
+ * holds its channel no longer.
  */
 export class CallsInFlight {
   /** By target channel. */
@@ -27,7 +28,7 @@ export class CallsInFlight {
   }
 
   start(delivery: Delivery, now: number): Flight {
-    const flight: Flight = { delivery, startedAt: now, abandoned: false };
+    const flight: Flight = { delivery, callStartedAt: now, abandoned: false };
     this.byChannel.set(delivery.target, flight);
     const groupId = groupOf(delivery);
     if (groupId !== undefined) this.busyGroups.add(groupId);
@@ -43,7 +44,7 @@ export class CallsInFlight {
 
   /** Abandons and returns the flights past their deadline; their outcome counts as unknown. */
   expire(now: number): Flight[] {
-    const expired = [...this.byChannel.values()].filter((flight) => now - flight.startedAt >= this.deadlineMs);
+    const expired = [...this.byChannel.values()].filter((flight) => now - flight.callStartedAt >= this.deadlineMs);
     for (const flight of expired) {
       flight.abandoned = true;
       this.release(flight);
@@ -53,7 +54,7 @@ export class CallsInFlight {
 
   /** When each call under way reaches its deadline. */
   deadlines(): number[] {
-    return [...this.byChannel.values()].map((flight) => flight.startedAt + this.deadlineMs);
+    return [...this.byChannel.values()].map((flight) => flight.callStartedAt + this.deadlineMs);
   }
 
   /** On stop: whatever the calls under way return is ignored. */

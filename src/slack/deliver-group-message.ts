@@ -47,7 +47,7 @@ export async function moveGroupMessage(delivery: DeliveryOf<'move'>, flight: Fli
   // The copy in the default channel says where the alert went; if this fails, it only stays stale.
   try {
     const moved = withLine(rendered, movedLine(target));
-    await calls.updateOnce({ channel: record.messageChannel, ts: record.messageTs, text: moved.text, blocks: moved.blocks });
+    await calls.updateOnce({ channel: record.messageChannel, ts: record.messageTs, text: moved.text, blocks: moved.blocks }, flight);
   } catch (error) {
     log.warn({ err: error, groupKey: record.groupKey, channel: record.messageChannel }, 'could not mark the default channel\'s copy of a moved alert message');
   }

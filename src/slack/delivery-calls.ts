@@ -24,12 +24,14 @@ export class DeliveryCalls {
   private readonly metrics: Metrics;
   private readonly log: Logger;
   private readonly pacing: SlackPacing;
+  private readonly now: () => number;
 
-  constructor(options: { slack: SlackApi; metrics: Metrics; log: Logger; pacing: SlackPacing }) {
+  constructor(options: { slack: SlackApi; metrics: Metrics; log: Logger; pacing: SlackPacing; now: () => number }) {
     this.slack = options.slack;
     this.metrics = options.metrics;
     this.log = options.log;
     this.pacing = options.pacing;
+    this.now = options.now;
   }
 
   /**
@@ -58,13 +60,15 @@ export class DeliveryCalls {
   }
 
   /** A line with no marker and no intent (a thread reply, a notice): paced, and sent once. */
-  async postLine(message: { channel: string; text: string; threadTs?: string }): Promise<void> {
+  async postLine(message: { channel: string; text: string; threadTs?: string }, flight: Flight): Promise<void> {
     this.pacing.spaceFromNow(message.channel);
+    this.callStarts(flight);
     await this.slack.postMessage(message);
   }
 
   /** An edit outside any pacing or fallback (the moved copy's line). */
-  async updateOnce(message: OutgoingMessage & { ts: string }): Promise<void> {
+  async updateOnce(message: OutgoingMessage & { ts: string }, flight: Flight): Promise<void> {
+    this.callStarts(flight);
     await this.slack.updateMessage(message);
   }
 
@@ -74,7 +78,13 @@ export class DeliveryCalls {
       // An abandoned lookup reads no more pages: its delivery is already being tried again.
       if (flight.abandoned) throw new Error('the lookup was abandoned at its deadline');
       this.pacing.historyPageRead();
+      this.callStarts(flight);
     });
+  }
+
+  /** Each call has the client's own timeout: the delivery's deadline counts from the latest. */
+  private callStarts(flight: Flight): void {
+    flight.callStartedAt = this.now();
   }
 
   /**
@@ -85,11 +95,13 @@ export class DeliveryCalls {
    */
   private async withPlainTextFallback<T>(send: (withBlocks: boolean) => Promise<T>, context: CallContext, flight: Flight): Promise<T> {
     try {
+      this.callStarts(flight);
       return await send(true);
     } catch (error) {
       if (flight.abandoned) throw error;
       if (!(error instanceof SlackCallError) || error.failure.kind !== 'permanent' || !BLOCK_ERRORS.has(error.failure.reason)) throw error;
       this.log.warn({ ...context, reason: error.failure.reason }, 'Slack rejected the blocks; sending plain text');
+      this.callStarts(flight);
       return send(false);
     }
   }

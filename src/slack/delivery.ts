@@ -27,7 +27,11 @@ export type DeliveryOf<Kind extends Delivery['kind']> = Extract<Delivery, { kind
 /** A delivery with a Slack call under way. */
 export interface Flight {
   delivery: Delivery;
-  startedAt: number;
+  /**
+   * When its current Slack call started: a delivery can make several (history pages, the post,
+   * a plain-text retry), each with the client's own timeout, so the deadline counts from the latest.
+   */
+  callStartedAt: number;
   /** Past the outbox's deadline: its channel was freed and whatever it returns later is ignored. */
   abandoned: boolean;
 }

@@ -96,7 +96,7 @@ export class Outbox {
     this.fallback = new ChannelFallback({ defaultChannel: this.options.defaultChannel, channelRetryMs: config.channelRetryMs, log, metrics });
     this.pause = new AuthPause({ log, metrics, initialDelayMs: config.initialBackoffMs, maxDelayMs: config.authProbeMaxMs });
     this.failures = new DeliveryFailures({ store, log, metrics, config, pacing: this.pacing, fallback: this.fallback, pause: this.pause, now, random });
-    const calls = new DeliveryCalls({ slack, metrics, log, pacing: this.pacing });
+    const calls = new DeliveryCalls({ slack, metrics, log, pacing: this.pacing, now });
     this.deps = { store, calls, fallback: this.fallback, render: this.options.render, renderDetail: this.options.renderDetail, metrics, log, now };
   }
 
@@ -241,7 +241,7 @@ export class Outbox {
   private expireDeadlines(now: number): void {
     for (const flight of this.inFlight.expire(now)) {
       const { delivery } = flight;
-      this.options.log.warn({ channel: delivery.target, kind: delivery.kind, waitedMs: now - flight.startedAt }, 'a Slack call did not settle in time; freeing its channel');
+      this.options.log.warn({ channel: delivery.target, kind: delivery.kind, waitedMs: now - flight.callStartedAt }, 'a Slack call did not settle in time; freeing its channel');
       this.failures.record(delivery, { kind: 'retryable', reason: 'no_answer', uncertain: true }, undefined);
     }
   }
@@ -259,9 +259,9 @@ export class Outbox {
     try {
       if (delivery.kind === 'message') await deliverGroupMessage(delivery, flight, this.deps);
       else if (delivery.kind === 'move') await moveGroupMessage(delivery, flight, this.deps);
-      else if (delivery.kind === 'notice') await deliverNotice(delivery, this.deps);
+      else if (delivery.kind === 'notice') await deliverNotice(delivery, flight, this.deps);
       else if (delivery.kind === 'detail') await deliverDetail(delivery, flight, this.deps);
-      else await deliverReply(delivery, this.deps);
+      else await deliverReply(delivery, flight, this.deps);
       if (flight.abandoned) return;
       // Slack counts arrivals; this call arrived before its answer, so the next one waits a full
       // interval from the answer too (a busy event loop can otherwise send two within a second).

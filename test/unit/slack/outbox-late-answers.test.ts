@@ -92,3 +92,22 @@ describe('Outbox: a move whose outcome was unknown', () => {
     expect(h.store.latestGroup('g')!.messageChannel).toBeNull();
   });
 });
+
+describe('Outbox: the deadline of a delivery that makes several calls', () => {
+  it('counts from the call under way: a plain-text retry within its own timeout is not abandoned and posted twice', async () => {
+    const h = createOutboxHarness();
+    h.addGroup('g', 'C1');
+    h.slack.scriptChannel('C1', { hold: true }, { hold: true });
+    await h.tickEvery(100, config.callTimeoutMs);
+    // The post with blocks is refused late but within its timeout; the plain-text post that follows
+    // takes as long, well within its own.
+    h.slack.held[0]!.fail(blocksRejected);
+    await h.tickEvery(100, config.callTimeoutMs - 1000);
+    expect(h.slack.held).toHaveLength(2);
+    h.slack.held[1]!.release();
+    await h.tickEvery(100, 5000);
+
+    expect(h.slack.posts('C1')).toHaveLength(1);
+    expect(h.store.latestGroup('g')!.messageTs).toBe(h.slack.posts('C1')[0]!.ts);
+  });
+});
