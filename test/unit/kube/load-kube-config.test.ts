@@ -77,7 +77,9 @@ describe('loadKubeCredentials', () => {
     const credentials = await loadKubeCredentials({ KUBECONFIG: kubeconfig });
     expect(credentials?.server.host).toBe('eks');
     expect(await authorization(credentials)).toBe('Bearer token-from-plugin');
-  });
+    // The first import of @kubernetes/client-node (its generated API) plus a child Node for the
+    // plugin: well under a second on a quiet machine, past vitest's 5 s default on a busy one.
+  }, 30_000);
 
   /**
    * Runs a child Node that records every module it resolves, imports what src/main.ts imports,
