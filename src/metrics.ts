@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerEventLoopDelay } from './event-loop-delay.ts';
 
 /**
  * Lookout's own metrics, on a registry it owns (never prom-client's global one),
@@ -57,12 +58,15 @@ export interface Metrics {
   stateStoreProblem: Gauge<'kind'>;
   /** Promise rejections nothing handled; each is an error log line with a ref, and Lookout keeps running. */
   unhandledRejections: Counter;
+  /** How late the event loop ran (histogram, fed from perf_hooks; see event-loop-delay.ts). */
+  eventLoopDelay: Histogram;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
+    eventLoopDelay: registerEventLoopDelay(registry),
     alertsReceived: new Counter({
       name: 'lookout_alerts_received_total',
       help: 'Alerts received from Alertmanager, by status.',
