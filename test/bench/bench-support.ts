@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { FakeSlack, FakeSlackCall } from '../support/fake-slack.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
@@ -108,14 +109,18 @@ export interface BenchLookout {
 /**
  * Starts a fake Slack and Lookout (child process, LOG_LEVEL=warn so logging does not dominate),
  * with the NODE_OPTIONS the Deployment ships, so memory figures are those of production.
- * BENCH_LOOKOUT_NODE_OPTIONS, if set, replaces them (e.g. to try heap flags).
+ * BENCH_LOOKOUT_NODE_OPTIONS, if set, replaces them (e.g. to try heap flags or `--cpu-prof`);
+ * BENCH_LOOKOUT_NODE_ARGS adds flags NODE_OPTIONS refuses (`--trace-gc`), space-separated;
+ * BENCH_LOOKOUT_OUTPUT_DIR, if set, keeps what Lookout printed (the --trace-gc lines go to
+ * stdout) in a file there when it stops. Together they find what stalls the event loop.
  */
 export async function startBenchLookout(options: LookoutTestBedOptions): Promise<BenchLookout> {
   const nodeOptions = process.env.BENCH_LOOKOUT_NODE_OPTIONS ?? deploymentNodeOptions();
   const bed = await startLookoutTestBed({ ...options, extraEnv: { LOG_LEVEL: 'warn', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...options.extraEnv } });
   let lookout: LookoutProcess;
   try {
-    lookout = await startLookout(bed.env);
+    const nodeArgs = (process.env.BENCH_LOOKOUT_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+    lookout = await startLookout(bed.env, undefined, { nodeArgs });
   } catch (error) {
     await bed.close();
     throw error;
@@ -149,11 +154,22 @@ export async function startBenchLookout(options: LookoutTestBedOptions): Promise
     async stop() {
       try {
         await lookout.stop();
+        keepOutput(lookout);
       } finally {
         await bed.close();
       }
     },
   };
+}
+
+/** Writes what Lookout printed to BENCH_LOOKOUT_OUTPUT_DIR/lookout-<pid>.log, when that is set. */
+function keepOutput(lookout: LookoutProcess): void {
+  const dir = process.env.BENCH_LOOKOUT_OUTPUT_DIR;
+  if (dir === undefined || dir === '') return;
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `lookout-${lookout.pid ?? 'unknown'}.log`);
+  writeFileSync(file, lookout.output());
+  console.error(`bench: Lookout's output kept in ${file}`);
 }
 
 /** Successful calls of a fake Slack method, optionally only top-level (no thread_ts). */

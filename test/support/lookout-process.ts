@@ -26,6 +26,8 @@ export interface StartLookoutOptions {
    * /healthz, for tests of a Lookout that starts but is not ready (a damaged state file).
    */
   until?: 'ready' | 'listening';
+  /** Node flags before the script, for those NODE_OPTIONS refuses (e.g. `--trace-gc`). */
+  nodeArgs?: readonly string[];
 }
 
 /**
@@ -35,10 +37,11 @@ export interface StartLookoutOptions {
 export async function startLookout(env: Record<string, string>, port?: number, options: StartLookoutOptions = {}): Promise<LookoutProcess> {
   const probe = options.until === 'listening' ? '/healthz' : '/readyz';
   const listenPort = port ?? (await freePort());
+  const nodeArgs = options.nodeArgs ?? [];
   const [command, args] =
     options.openFileLimit === undefined
-      ? [process.execPath, [MAIN]]
-      : ['bash', ['-c', `ulimit -n ${Math.trunc(options.openFileLimit)} && exec "$0" "$1"`, process.execPath, MAIN]];
+      ? [process.execPath, [...nodeArgs, MAIN]]
+      : ['bash', ['-c', `ulimit -n ${Math.trunc(options.openFileLimit)} && exec "$0" "$@"`, process.execPath, ...nodeArgs, MAIN]];
   const child = spawn(command, args, {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(listenPort), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
