@@ -222,3 +222,105 @@ export function deploymentNodeOptions(): string {
   if (value === undefined) throw new Error('manifests/deployment.yaml: the lookout container sets no NODE_OPTIONS');
   return value;
 }
+
+/** Rounds of each latency phase: one round can be lucky or unlucky, so budgets judge the median of these. */
+export const ROUNDS = 3;
+
+/** Median, min and max of one figure over the rounds. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN, min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN };
+}
+
+/** "12.3 ms (min 10.1 ms, max 15.0 ms over 3 rounds)". */
+export function spreadText(s: Spread, format: (value: number) => string = ms, rounds = ROUNDS): string {
+  return `${format(s.median)} (min ${format(s.min)}, max ${format(s.max)} over ${rounds} rounds)`;
+}
+
+/** How late Lookout's event loop ran during one phase, from its own /metrics. */
+export interface LoopDelay {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  /** Ticks the histogram saw in the phase. */
+  readonly count: number;
+  /** CPU seconds Lookout used in the phase (process_cpu_seconds_total): its cost, whatever the machine's load. */
+  readonly cpuSeconds: number;
+}
+
+/** Issue 11's targets for every phase: p99 under 20 ms, max under 50 ms. */
+export const LOOP_DELAY_P99_MS = 20;
+export const LOOP_DELAY_MAX_MS = 50;
+
+/** Cumulative bucket counts of lookout_event_loop_delay_seconds, by upper bound in ms. */
+function delayBuckets(metricsText: string): Array<[number, number]> {
+  return [...metricsText.matchAll(/^lookout_event_loop_delay_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]) * 1000, Number(m[2])]);
+}
+
+/** The q-quantile of a bucket diff, interpolated inside its bucket as Prometheus' histogram_quantile does. */
+function bucketQuantile(buckets: ReadonlyArray<readonly [number, number]>, q: number): number {
+  const total = buckets.at(-1)?.[1] ?? 0;
+  if (total === 0) return Number.NaN;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (const [le, count] of buckets) {
+    if (count >= rank) return le === Infinity ? lower : lower + ((le - lower) * (rank - below)) / Math.max(1, count - below);
+    lower = le;
+    below = count;
+  }
+  return lower;
+}
+
+/**
+ * Measures one phase's event-loop delay inside Lookout: `begin()` before, `end()` after. p50/p99
+ * come from the difference of lookout_event_loop_delay_seconds over the phase; the max from
+ * Node's nodejs_eventloop_lag_max_seconds, which holds the largest tick since the previous scrape
+ * (so nothing else may scrape Lookout during the phase), minus its 10 ms tick.
+ */
+export function loopDelayProbe(metricsUrl: string): { begin(): Promise<void>; end(): Promise<LoopDelay> } {
+  let before: Array<[number, number]> = [];
+  let cpuBefore = 0;
+  const scrape = async () => (await fetch(metricsUrl)).text();
+  const cpu = (text: string) => Number(/^process_cpu_seconds_total ([0-9.eE+-]+)$/m.exec(text)?.[1] ?? Number.NaN);
+  return {
+    async begin() {
+      const text = await scrape();
+      before = delayBuckets(text);
+      cpuBefore = cpu(text);
+    },
+    async end() {
+      const text = await scrape();
+      const diff = delayBuckets(text).map(([le, count], i): [number, number] => [le, count - (before[i]?.[1] ?? 0)]);
+      const max = Math.max(0, Number(/^nodejs_eventloop_lag_max_seconds ([0-9.eE+-]+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000 - 10);
+      // Interpolating inside a wide bucket can overshoot the measured max; the max is exact.
+      const upToMax = (value: number) => Math.min(value, max);
+      return { p50: upToMax(bucketQuantile(diff, 0.5)), p99: upToMax(bucketQuantile(diff, 0.99)), max, count: diff.at(-1)?.[1] ?? 0, cpuSeconds: cpu(text) - cpuBefore };
+    },
+  };
+}
+
+/** "p50 / p99 / max" of one phase's loop delay. */
+export function loopDelayText(delay: LoopDelay): string {
+  return `p50 ${ms(delay.p50)} / p99 ${ms(delay.p99)} / max ${ms(delay.max)}`;
+}
+
+/** The figure and the two budgets for the loop delay of one phase over its rounds. */
+export function loopDelayReport(phase: string, rounds: readonly LoopDelay[]): { figure: [string, string]; budgets: BudgetCheck[] } {
+  const p50 = spread(rounds.map((r) => r.p50));
+  const p99 = spread(rounds.map((r) => r.p99));
+  const max = spread(rounds.map((r) => r.max));
+  return {
+    figure: [`Lookout event-loop delay, ${phase} (median of rounds; min–max)`, `p50 ${ms(p50.median)} / p99 ${ms(p99.median)} (${ms(p99.min)}–${ms(p99.max)}) / max ${ms(max.median)} (${ms(max.min)}–${ms(max.max)}); rounds: ${rounds.map(loopDelayText).join(' | ')}`],
+    budgets: [
+      { what: `event-loop delay p99, ${phase}`, limit: `< ${LOOP_DELAY_P99_MS} ms`, measured: spreadText(p99), pass: p99.median < LOOP_DELAY_P99_MS },
+      { what: `event-loop delay max, ${phase}`, limit: `< ${LOOP_DELAY_MAX_MS} ms`, measured: spreadText(max), pass: max.median < LOOP_DELAY_MAX_MS },
+    ],
+  };
+}

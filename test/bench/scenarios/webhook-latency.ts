@@ -1,13 +1,35 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { benchChannels, channelRoutes, firingPayload, latencySummary, ms, runPool, startBenchLookout, type Scenario } from '../bench-support.ts';
+import {
+  benchChannels,
+  channelRoutes,
+  firingPayload,
+  latencySummary,
+  loopDelayProbe,
+  loopDelayReport,
+  ms,
+  ROUNDS,
+  runPool,
+  spread,
+  spreadText,
+  startBenchLookout,
+  type BenchContext,
+  type BudgetCheck,
+  type LoopDelay,
+  type Scenario,
+  type ScenarioResult,
+} from '../bench-support.ts';
 
 /*
  * Issue 2: answer POST /alertmanager fast (the store write, then 2xx; target under 50 ms). N
  * sequential requests, then M with C in flight at once; every payload valid and its own group,
- * so each one is a real store write and a Slack message queued behind it.
+ * so each one is a real store write and a Slack message queued behind it. Issue 11: each phase
+ * runs ROUNDS times, interleaved, and the budgets judge the median round, so one quiet or one
+ * noisy moment of a shared machine cannot decide the result alone.
  */
 
 const BUDGET_MS = 50;
+/** Issue 11: intake at 32 in flight, a storm's worth of groups flushing at once. */
+const INTAKE_BUDGET_PER_SECOND = 2000;
 
 function payload(run: string, i: number, channel: string): string {
   const group = `${run}-${String(i).padStart(5, '0')}`;
@@ -23,70 +45,109 @@ function payload(run: string, i: number, channel: string): string {
   });
 }
 
+/** One round of one phase: the answer times, the rate, and Lookout's loop delay meanwhile. */
+interface PhaseRound {
+  p99: number;
+  perSecond: number;
+  loop: LoopDelay;
+  summary: string;
+}
+
+/** A phase: `inFlight` 1 is sequential, more is a closed loop with that many clients. */
+interface Phase {
+  name: string;
+  inFlight: number;
+  requests: number;
+  rounds: PhaseRound[];
+}
+
+/**
+ * The webhook phases, ROUNDS times each: for this scenario and for `noisy` (the same phases beside
+ * busy neighbours). `label` prefixes every budget so the two scenarios' rows are told apart.
+ */
+export async function runWebhookPhases(context: BenchContext, label: string, options: { sequential: boolean }): Promise<Pick<ScenarioResult, 'figures' | 'budgets'>> {
+  const requests = context.option('webhook-concurrent', context.quick ? 200 : 1000);
+  const phases: Phase[] = [
+    ...(options.sequential ? [{ name: 'sequential', inFlight: 1, requests: context.option('webhook-sequential', context.quick ? 200 : 500), rounds: [] }] : []),
+    // Two levels: a few groups flushing at once, and a storm's worth (Alertmanager sends each group on its own).
+    { name: `${context.option('webhook-in-flight-low', 8)} in flight`, inFlight: context.option('webhook-in-flight-low', 8), requests, rounds: [] },
+    { name: `${context.option('webhook-in-flight', 32)} in flight`, inFlight: context.option('webhook-in-flight', 32), requests, rounds: [] },
+  ];
+  const channels = benchChannels(20);
+  const bench = await startBenchLookout({ slack: { channels }, config: { routes: channelRoutes(channels) } });
+  try {
+    // A few requests first so the measured ones do not include JIT and connection warm-up.
+    for (let i = 0; i < 20; i++) await bench.postWebhook(payload('warm', i, channels[i % channels.length]!));
+    const probe = loopDelayProbe(`${bench.lookout.url}/metrics`);
+    // The client shares its process (and event loop) with the fake Slack: its own stalls show in the times too.
+    const clientLoop = monitorEventLoopDelay({ resolution: 10 });
+    clientLoop.enable();
+    let non2xx = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const phase of phases) {
+        context.log(`${label}: round ${round + 1}/${ROUNDS}, ${phase.requests} requests, ${phase.name}`);
+        const samples: number[] = [];
+        await probe.begin();
+        const began = performance.now();
+        await runPool(phase.requests, phase.inFlight, async (i) => {
+          const { status, ms: took } = await bench.postWebhook(payload(`r${round}-${phase.inFlight}`, i, channels[i % channels.length]!));
+          if (status < 200 || status > 299) non2xx += 1;
+          samples.push(took);
+        });
+        const perSecond = phase.requests / ((performance.now() - began) / 1000);
+        const summary = latencySummary(samples);
+        const loop = await probe.end();
+        const cpuPerRequest = ms((loop.cpuSeconds * 1000) / phase.requests);
+        phase.rounds.push({ p99: summary.p99, perSecond, loop, summary: `${summary.text}; ${perSecond.toFixed(0)} req/s; Lookout CPU ${cpuPerRequest} a request` });
+      }
+    }
+    clientLoop.disable();
+    return phaseReport(label, phases, non2xx, clientLoop.max / 1e6);
+  } finally {
+    await bench.stop();
+  }
+}
+
+/** Figures and budgets of the phases: each judged on its median round. */
+function phaseReport(label: string, phases: readonly Phase[], non2xx: number, clientLagMaxMs: number): Pick<ScenarioResult, 'figures' | 'budgets'> {
+  const figures: Array<[string, string]> = [];
+  const budgets: BudgetCheck[] = [];
+  for (const phase of phases) {
+    const p99 = spread(phase.rounds.map((r) => r.p99));
+    const loop = loopDelayReport(`${label}, ${phase.name}`, phase.rounds.map((r) => r.loop));
+    figures.push([`answer p99, ${phase.name} (${phase.requests} requests a round)`, spreadText(p99)]);
+    for (const [i, r] of phase.rounds.entries()) figures.push([`  round ${i + 1}`, r.summary]);
+    figures.push(loop.figure);
+    budgets.push({ what: `${label} answer p99, ${phase.name}`, limit: `< ${BUDGET_MS} ms`, measured: spreadText(p99), pass: p99.median < BUDGET_MS && non2xx === 0 }, ...loop.budgets);
+  }
+  const busiest = phases.at(-1);
+  if (busiest !== undefined) {
+    const rate = spread(busiest.rounds.map((r) => r.perSecond));
+    const perSecond = (value: number) => `${value.toFixed(0)} req/s`;
+    figures.push([`intake, ${busiest.name}`, spreadText(rate, perSecond)]);
+    budgets.push({ what: `${label} intake, ${busiest.name}`, limit: `≥ ${INTAKE_BUDGET_PER_SECOND} req/s`, measured: spreadText(rate, perSecond), pass: rate.median >= INTAKE_BUDGET_PER_SECOND && non2xx === 0 });
+  }
+  figures.push(['non-2xx answers', String(non2xx)], ['event-loop delay max of the bench client + fake Slack (its own stalls add to the answer times)', ms(clientLagMaxMs)]);
+  return { figures, budgets };
+}
+
 export const webhookLatency: Scenario = {
   id: 'webhook',
   needsKube: false,
   async run(context) {
-    const sequential = context.option('webhook-sequential', context.quick ? 200 : 1000);
-    const concurrentTotal = context.option('webhook-concurrent', context.quick ? 200 : 1000);
-    // Two levels: a few groups flushing at once, and a storm's worth (Alertmanager sends each group on its own).
-    const levels = [context.option('webhook-in-flight-low', 8), context.option('webhook-in-flight', 32)];
-    const channels = benchChannels(20);
-    const bench = await startBenchLookout({ slack: { channels }, config: { routes: channelRoutes(channels) } });
-    try {
-      // A few requests first so the measured ones do not include JIT and connection warm-up.
-      for (let i = 0; i < 20; i++) await bench.postWebhook(payload('warm', i, channels[i % channels.length]!));
-
-      // The client shares its process (and event loop) with the fake Slack: its own stalls show in the times too.
-      const clientLoop = monitorEventLoopDelay({ resolution: 10 });
-      clientLoop.enable();
-      context.log(`webhook: ${sequential} sequential`);
-      const seq: number[] = [];
-      const statuses = new Map<number, number>();
-      const count = (status: number) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      for (let i = 0; i < sequential; i++) {
-        const { status, ms: took } = await bench.postWebhook(payload('seq', i, channels[i % channels.length]!));
-        count(status);
-        seq.push(took);
-      }
-      const concurrent: Array<{ inFlight: number; summary: ReturnType<typeof latencySummary>; perSecond: number }> = [];
-      for (const [level, inFlight] of levels.entries()) {
-        context.log(`webhook: ${concurrentTotal} with ${inFlight} in flight`);
-        const samples: number[] = [];
-        const began = performance.now();
-        await runPool(concurrentTotal, inFlight, async (i) => {
-          const { status, ms: took } = await bench.postWebhook(payload(`conc${level}`, i, channels[i % channels.length]!));
-          count(status);
-          samples.push(took);
-        });
-        concurrent.push({ inFlight, summary: latencySummary(samples), perSecond: concurrentTotal / ((performance.now() - began) / 1000) });
-      }
-      // Whether Lookout's own event loop stalled (GC, its own work, or no CPU for it) during the run.
-      const loopLagMaxMs = (await bench.metric('nodejs_eventloop_lag_max_seconds')) * 1000;
-      clientLoop.disable();
-      const clientLagMaxMs = clientLoop.max / 1e6;
-      const seqSummary = latencySummary(seq);
-      const non2xx = [...statuses].filter(([status]) => status < 200 || status > 299).reduce((sum, [, n]) => sum + n, 0);
-      return {
-        title: 'Webhook answer latency (POST /alertmanager)',
-        figures: [
-          [`sequential (${sequential})`, seqSummary.text],
-          ...concurrent.map(({ inFlight, summary, perSecond }): [string, string] => [`concurrent (${concurrentTotal}, ${inFlight} in flight, back to back)`, `${summary.text}; ${perSecond.toFixed(0)} requests/s`]),
-          ['non-2xx answers', String(non2xx)],
-          ["event-loop delay, max over the run: Lookout (nodejs_eventloop_lag_max_seconds) / the bench client + fake Slack", `${ms(loopLagMaxMs)} / ${ms(clientLagMaxMs)}`],
-        ],
-        budgets: [
-          { what: 'webhook answer p99, sequential', limit: `< ${BUDGET_MS} ms`, measured: ms(seqSummary.p99), pass: seqSummary.p99 < BUDGET_MS && non2xx === 0 },
-          ...concurrent.map(({ inFlight, summary }) => ({ what: `webhook answer p99, ${inFlight} in flight`, limit: `< ${BUDGET_MS} ms`, measured: ms(summary.p99), pass: summary.p99 < BUDGET_MS && non2xx === 0 })),
-        ],
-        notes: [
-          'Time from sending the request to the whole answer on the client (fetch, keep-alive), so it includes loopback HTTP and the client; every payload is a valid version-4 group of 2 alerts with its own groupKey, so each is a store write.',
-          'The concurrent phases are closed loops (each of the N clients sends its next request as soon as the previous is answered), so they run Lookout at its maximum intake rate, far above what Alertmanager sends; the storm scenario shows the answer times at a storm\'s paced rate. For comparison, a bare Node HTTP server that only parses the JSON answers the same client at 32 in flight with p99 ≈ 15–18 ms on this machine.',
-          'The outbox drains the queued messages into the fake Slack (20 channels, 1 msg/s each) in the background while the requests run, as in production.',
-        ],
-      };
-    } finally {
-      await bench.stop();
-    }
+    const { figures, budgets } = await runWebhookPhases(context, 'webhook', { sequential: true });
+    return {
+      title: 'Webhook answer latency (POST /alertmanager)',
+      figures,
+      budgets,
+      notes: [
+        `Each phase runs ${ROUNDS} times, the rounds interleaved (sequential, 8, 32, sequential, …) on one Lookout whose store keeps growing; a budget passes on the median round, and min and max show how far the rounds spread.`,
+        'Time from sending the request to the whole answer on the client (fetch, keep-alive), so it includes loopback HTTP and the client; every payload is a valid version-4 group of 2 alerts with its own groupKey, so each is a store write.',
+        'The concurrent phases are closed loops (each of the N clients sends its next request as soon as the previous is answered), so they run Lookout at its maximum intake rate, far above what Alertmanager sends; the storm scenario shows the answer times at a storm\'s paced rate. For comparison, a bare Node HTTP server that only parses the JSON answers the same client at 32 in flight with p99 ≈ 15–18 ms on this machine.',
+        "Event-loop delay is measured inside Lookout: p50/p99 from its lookout_event_loop_delay_seconds histogram over the phase (interpolated inside a bucket, as histogram_quantile does), max from Node's nodejs_eventloop_lag_max_seconds since the scrape that began the phase, both without the 10 ms tick.",
+        "Lookout CPU a request is the increase of its process_cpu_seconds_total over the phase divided by the requests: what each one costs Lookout, which a busy machine does not change (the latencies it does).",
+        'The outbox drains the queued messages into the fake Slack (20 channels, 1 msg/s each) in the background while the requests run, as in production.',
+      ],
+    };
   },
 };
