@@ -3,6 +3,7 @@
 // Prints the figures and a PASS/FAIL table, and rewrites docs/benchmarks.md. Not a CI gate: the
 // exit code is 1 only when a scenario could not run at all, never for a FAILed budget.
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processWatchdog } from '../support/watchdog.ts';
@@ -24,6 +25,7 @@ const SCENARIOS: readonly Scenario[] = [webhookLatency, noisy, alertToSlack, sto
 const OUTPUT = join(REPO_ROOT, 'docs/benchmarks.md');
 
 const log = (line: string) => console.error(`bench: ${line}`);
+const loadText = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<string> | undefined; write: boolean; numbers: Map<string, number> } {
   const numbers = new Map<string, number>();
@@ -86,8 +88,11 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const scenario of selected) {
       log(`scenario ${scenario.id}…`);
       const began = Date.now();
+      const loadBefore = loadText();
       try {
-        results.push(await scenario.run(context));
+        const result = await scenario.run(context);
+        // The machine may be shared: a figure means little without the load it was taken under.
+        results.push({ ...result, notes: [...result.notes, `Load average (1/5/15 min) when the scenario began → ended: ${loadBefore} → ${loadText()}.`] });
         log(`scenario ${scenario.id} done in ${((Date.now() - began) / 1000).toFixed(1)} s`);
       } catch (error) {
         // One broken scenario must not hide the others' figures.
