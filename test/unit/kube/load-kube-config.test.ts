@@ -32,6 +32,13 @@ async function authorization(credentials: KubeCredentials | undefined): Promise<
   return Object.entries(options.headers as Record<string, unknown>).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
 }
 
+/**
+ * Tests that start a child Node (an exec plugin, or a Node importing Lookout's modules) or import
+ * @kubernetes/client-node's generated API: about a second on a quiet machine, past vitest's 5 s
+ * default on a busy 2-core one.
+ */
+const CHILD_NODE_TIMEOUT_MS = 30_000;
+
 /** An exec plugin that prints an ExecCredential, as aws / gke-gcloud-auth-plugin do. */
 function execUser(token: string): Record<string, unknown> {
   const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token } });
@@ -77,9 +84,7 @@ describe('loadKubeCredentials', () => {
     const credentials = await loadKubeCredentials({ KUBECONFIG: kubeconfig });
     expect(credentials?.server.host).toBe('eks');
     expect(await authorization(credentials)).toBe('Bearer token-from-plugin');
-    // The first import of @kubernetes/client-node (its generated API) plus a child Node for the
-    // plugin: well under a second on a quiet machine, past vitest's 5 s default on a busy one.
-  }, 30_000);
+  }, CHILD_NODE_TIMEOUT_MS);
 
   /**
    * Runs a child Node that records every module it resolves, imports what src/main.ts imports,
@@ -102,9 +107,9 @@ describe('loadKubeCredentials', () => {
 
   it('never loads @kubernetes/client-node for a token or certificate kubeconfig', () => {
     expect(clientNodeModulesLoadedFor(writeKubeconfig(join(dir, 'config'), 'https://prod:6443', { token: 't' }))).toEqual([]);
-  });
+  }, CHILD_NODE_TIMEOUT_MS);
 
   it('loads @kubernetes/client-node for an exec plugin (the check above can see it)', () => {
     expect(clientNodeModulesLoadedFor(writeKubeconfig(join(dir, 'config'), 'https://eks:443', execUser('t'))).length).toBeGreaterThan(0);
-  });
+  }, CHILD_NODE_TIMEOUT_MS);
 });
