@@ -1,5 +1,18 @@
 import { waitFor } from '../../support/free-port.ts';
-import { benchChannels, deploymentNodeOptions, channelRoutes, firingPayload, latencySummary, okCalls, runPool, sleep, startBenchLookout, type Scenario } from '../bench-support.ts';
+import {
+  benchChannels,
+  channelRoutes,
+  deploymentNodeOptions,
+  firingPayload,
+  latencySummary,
+  loopDelayProbe,
+  loopDelayReport,
+  okCalls,
+  runPool,
+  sleep,
+  startBenchLookout,
+  type Scenario,
+} from '../bench-support.ts';
 
 /*
  * DESIGN.md budget: 10,000 alerts in 1,000 groups within 60 s — nothing lost, nothing duplicated,
@@ -53,11 +66,15 @@ export const storm: Scenario = {
       const memory = bench.memory();
       if (memory !== undefined) peakSampleMiB = Math.max(peakSampleMiB, memory.rssMiB);
     }, 100);
+    // This sampler's scrapes reset nodejs_eventloop_lag_max_seconds, so it keeps the largest it sees.
+    let loopMaxMs = 0;
     const heapSampler = setInterval(() => {
-      void Promise.all([bench.metric('nodejs_heap_size_used_bytes'), bench.metric('nodejs_heap_size_total_bytes')])
-        .then(([used, total]) => {
+      void bench
+        .metrics(['nodejs_heap_size_used_bytes', 'nodejs_heap_size_total_bytes', 'nodejs_eventloop_lag_max_seconds'])
+        .then(([used = 0, total = 0, lagMax]) => {
           peakHeapUsedMiB = Math.max(peakHeapUsedMiB, used / 2 ** 20);
           peakHeapTotalMiB = Math.max(peakHeapTotalMiB, total / 2 ** 20);
+          loopMaxMs = Math.max(loopMaxMs, (lagMax ?? 0) * 1000 - 10);
         })
         .catch(() => undefined);
     }, 1000);
@@ -71,6 +88,9 @@ export const storm: Scenario = {
       const answers: number[] = [];
       let non2xx = 0;
       context.log(`storm: ${groups} groups × ${alertsPerGroup} alerts (+${duplicates.length} repeated) over ${windowSeconds} s into ${channelCount} channels`);
+      const probe = loopDelayProbe(`${bench.lookout.url}/metrics`);
+      await probe.begin();
+      loopMaxMs = 0;
       const began = Date.now();
       await runPool(sends.length, 16, async (i) => {
         // Paced: request i leaves no earlier than its slot in the window.
@@ -87,6 +107,7 @@ export const storm: Scenario = {
       await waitFor('every group posted and the outbox empty', async () => (posted() >= groups && (await bench.metric('lookout_outbox_depth')) === 0 ? true : undefined), drainLimitMs, 250).catch(() => undefined);
       // Whatever a duplicate could still cause (a second post, a thread reply) has had time to show.
       await sleep(3000);
+      const loop = loopDelayReport('storm (sending and draining)', [await probe.end(loopMaxMs)]);
       const lastPostAt = Math.max(...okCalls(bench.slack, 'chat.postMessage').map((c) => c.at));
       const drainMs = lastPostAt - began;
 
@@ -131,9 +152,11 @@ export const storm: Scenario = {
           ['deliveries given up (lookout_outbox_gave_up_total)', String(gaveUp)],
           ['Lookout RSS: at start / peak (VmHWM)', `${startRss.toFixed(0)} MiB / ${peakMiB.toFixed(0)} MiB`],
           ['Lookout RSS after the drain', `${(memory?.rssMiB ?? Number.NaN).toFixed(0)} MiB`],
+          loop.figure,
           ['Lookout V8 heap: peak used / peak total / used after the drain', `${peakHeapUsedMiB.toFixed(0)} MiB / ${peakHeapTotalMiB.toFixed(0)} MiB / ${heapUsedAtEndMiB.toFixed(0)} MiB`],
         ],
         budgets: [
+          ...loop.budgets,
           { what: `storm ${groups * alertsPerGroup} alerts/${groups} groups: nothing lost`, limit: '0 lost', measured: `${lost} lost, ${gaveUp} given up`, pass: lost === 0 && gaveUp === 0 },
           { what: 'storm: nothing duplicated', limit: '0 duplicates, 0 thread replies', measured: `${duplicated} duplicates, ${threadReplies} replies`, pass: duplicated === 0 && threadReplies === 0 },
           { what: 'storm: final state matches', limit: `every message shows its ${alertsPerGroup} alerts`, measured: `${incomplete} incomplete`, pass: incomplete === 0 && lost === 0 },
@@ -148,6 +171,7 @@ export const storm: Scenario = {
           `"Incomplete" means the group's one message does not say [FIRING:${alertsPerGroup}] or does not show each of its ${alertsPerGroup} alerts (by pod name).`,
           `Heap is nodejs_heap_size_used_bytes / _total_bytes from Lookout's /metrics, sampled every second: it shows how much of the RSS is live JavaScript data. Lookout ran with NODE_OPTIONS=\`${process.env.BENCH_LOOKOUT_NODE_OPTIONS ?? deploymentNodeOptions()}\` (manifests/deployment.yaml's unless BENCH_LOOKOUT_NODE_OPTIONS replaces them).`,
           'Webhook answer times are measured by the client, with at most 16 requests in flight.',
+          "Lookout's event-loop delay from the first webhook to the end of the drain: p50/p99 from lookout_event_loop_delay_seconds, max the largest nodejs_eventloop_lag_max_seconds of the once-a-second heap samples (each scrape resets it), both without the 10 ms tick. One round: the storm is a throughput run, not a latency phase.",
         ],
       };
     } finally {
