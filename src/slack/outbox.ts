@@ -80,6 +80,8 @@ export class Outbox {
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
   private wokenEarly = false;
+  /** No pass before this time (ms), however often the outbox is woken: see run(). */
+  private quietUntil = 0;
 
   constructor(options: OutboxOptions) {
     this.options = {
@@ -306,6 +308,7 @@ export class Outbox {
       // to be looked up on the next start and a thread reply or notice to be sent twice.
       if (this.drainUntil !== undefined && this.options.now() >= this.drainUntil) return;
       let next: number | null;
+      const passStarted = this.options.now();
       try {
         this.pass();
         next = this.nextWakeAt(this.options.now());
@@ -313,15 +316,26 @@ export class Outbox {
         this.options.log.error({ err: error }, 'outbox pass failed; retrying shortly');
         next = this.options.now() + 1000;
       }
+      // A pass reads the store in proportion to the backlog, and every accepted webhook and every
+      // Slack answer wakes the outbox: back to back, passes over a large backlog would hold the
+      // event loop (webhooks, slash command acks) for most of a storm. So the outbox spends at
+      // most about a fifth of the time in passes; with a small backlog the gap is a millisecond.
+      this.quietUntil = this.options.now() + QUIET_FACTOR * (this.options.now() - passStarted);
       if (this.drainUntil !== undefined) {
         const now = this.options.now();
         const nothingLeft = this.inFlight.size === 0 && (this.pause.paused || next === null || next > this.drainUntil);
         if (nothingLeft || now >= this.drainUntil) return;
         next = Math.min(next ?? this.drainUntil, this.drainUntil);
       }
-      if (this.wokenEarly) continue;
-      await this.sleepUntil(next);
+      if (!this.wokenEarly) await this.sleepUntil(next);
+      await this.waitForQuietGap();
     }
+  }
+
+  /** Waits out the gap after a costly pass; wake() does not cut it short, stop()'s drain waits too. */
+  private async waitForQuietGap(): Promise<void> {
+    const left = this.quietUntil - this.options.now();
+    if (left > 0 && !this.stopped) await new Promise((resolve) => setTimeout(resolve, left));
   }
 
   private sleepUntil(at: number | null): Promise<void> {
@@ -335,6 +349,9 @@ export class Outbox {
     });
   }
 }
+
+/** The gap after a pass is this many times the pass's own duration. */
+const QUIET_FACTOR = 4;
 
 function minOf(values: ReadonlyArray<number | null>): number | null {
   const present = values.filter((value): value is number => value !== null);

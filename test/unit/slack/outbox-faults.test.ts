@@ -251,3 +251,29 @@ describe('Outbox: stop(drainMs) on shutdown', () => {
     expect(h.store.latestGroup('g')!.postStartedAt).not.toBeNull();
   });
 });
+
+describe('Outbox: passes over a large backlog leave the event loop time', () => {
+  it('after a pass that took 500 ms, twenty wake-ups start no pass for 2 s (four times its cost)', async () => {
+    const h = createOutboxHarness();
+    // Stands in for the store's backlog-sized reads: every pass makes the clock jump 500 ms.
+    let passes = 0;
+    const nextMessagePerChannel = h.store.nextMessagePerChannel.bind(h.store);
+    h.store.nextMessagePerChannel = (now) => {
+      passes++;
+      h.clock.advance(500);
+      return nextMessagePerChannel(now);
+    };
+    h.addGroup('g', 'C1');
+    h.outbox.start();
+    await settle();
+    expect(passes).toBe(1);
+    // Webhooks and Slack answers wake the outbox; each used to start a pass at once.
+    for (let i = 0; i < 20; i++) {
+      h.outbox.wake();
+      await settle();
+    }
+    expect(passes).toBe(1);
+    expect(topLevel(h, 'C1')).toHaveLength(1);
+    await h.outbox.stop();
+  });
+});
