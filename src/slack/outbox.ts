@@ -316,10 +316,11 @@ export class Outbox {
         this.options.log.error({ err: error }, 'outbox pass failed; retrying shortly');
         next = this.options.now() + 1000;
       }
-      // A pass reads the store in proportion to the backlog, and every accepted webhook and every
-      // Slack answer wakes the outbox: back to back, passes over a large backlog would hold the
-      // event loop (webhooks, slash command acks) for most of a storm. So the outbox spends at
-      // most about a fifth of the time in passes; with a small backlog the gap is a millisecond.
+      // Every accepted webhook and every Slack answer wakes the outbox: back to back, passes would
+      // hold the event loop (webhooks, slash command acks) for much of a storm, and a pass still
+      // costs more with more pending details and replies (the group messages' reads no longer grow
+      // with the backlog). So the outbox spends at most about a fifth of the time in passes; with a
+      // small backlog the gap is a millisecond.
       this.quietUntil = this.options.now() + QUIET_FACTOR * (this.options.now() - passStarted);
       if (this.drainUntil !== undefined) {
         const now = this.options.now();

@@ -31,7 +31,6 @@ CREATE TABLE IF NOT EXISTS groups (
   failing_since INTEGER
 );
 CREATE INDEX IF NOT EXISTS groups_by_key ON groups (group_key, id);
-CREATE INDEX IF NOT EXISTS groups_pending ON groups (next_attempt_at) WHERE version > posted_version;
 CREATE TABLE IF NOT EXISTS replies (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   group_id INTEGER NOT NULL REFERENCES groups (id),
@@ -77,8 +76,8 @@ CREATE TABLE IF NOT EXISTS details (
   next_attempt_at INTEGER NOT NULL DEFAULT 0,
   failing_since INTEGER
 );
--- Like groups_pending: the outbox looks for unsent details on every pass, and without it each
--- pass read every detail (or every posted group) ever written.
+-- The outbox looks for unsent details on every pass, and without it each pass read every detail
+-- (or every posted group) ever written.
 CREATE INDEX IF NOT EXISTS details_pending ON details (next_attempt_at) WHERE version > posted_version;
 `;
 
@@ -110,6 +109,57 @@ const RETENTION_COLUMNS: Record<string, string> = { resolved_at: 'INTEGER' };
 const RETENTION_SCHEMA = `
 CREATE INDEX IF NOT EXISTS groups_resolved ON groups (resolved_at) WHERE resolved_at IS NOT NULL;
 `;
+
+/*
+ * The outbox's per-pass reads (issue 11): each one an index walk that stops at its first row, so a
+ * pass costs O(channels) whatever the backlog. Ranking every unsent group per channel and a MIN
+ * over a CASE of every unsent group were half of Lookout's busy time under a backlog of thousands.
+ * The reads name their index (INDEXED BY, see OUTBOX_READS): SQLite's planner preferred
+ * groups_by_ts for `message_ts IS NULL` and sorted every row. Created on every start, so a file
+ * from before gets them; groups_pending, which only nextDueAt's full MIN used, is dropped.
+ */
+const BOUNDED_OUTBOX_SCHEMA = `
+DROP INDEX IF EXISTS groups_pending;
+-- Unsent group messages per channel in delivery order: first posts before edits, oldest first.
+CREATE INDEX IF NOT EXISTS groups_outbox ON groups (channel, (message_ts IS NOT NULL), id) WHERE version > posted_version;
+-- Unsent group messages not held for enrichment, by when they are due; and the held ones, by when the hold ends.
+CREATE INDEX IF NOT EXISTS groups_due ON groups (next_attempt_at)
+  WHERE version > posted_version AND (message_ts IS NOT NULL OR enrich_until IS NULL OR enrich_until <= next_attempt_at);
+CREATE INDEX IF NOT EXISTS groups_held ON groups (enrich_until)
+  WHERE version > posted_version AND message_ts IS NULL AND enrich_until > next_attempt_at;
+CREATE INDEX IF NOT EXISTS notices_by_channel ON notices (channel, id);
+CREATE INDEX IF NOT EXISTS notices_due ON notices (next_attempt_at);
+`;
+
+/**
+ * The outbox's reads of group messages and notices, exported so a test can assert their query
+ * plans: no full scan, no sort, each walk stopping at its first row.
+ */
+export const OUTBOX_READS = {
+  /** The first channel with an unsent group message (an index skip: one probe a channel). */
+  firstMessageChannel: 'SELECT channel FROM groups INDEXED BY groups_outbox WHERE version > posted_version ORDER BY channel LIMIT 1',
+  nextMessageChannel: 'SELECT channel FROM groups INDEXED BY groups_outbox WHERE version > posted_version AND channel > ? ORDER BY channel LIMIT 1',
+  /**
+   * A channel's group message to deliver next: due, not held for enrichment, first posts before
+   * edits, oldest first. It walks past only the channel's deferred and still-held rows.
+   */
+  firstMessageInChannel: `SELECT * FROM groups INDEXED BY groups_outbox
+    WHERE version > posted_version AND channel = ? AND next_attempt_at <= ?
+      AND (message_ts IS NOT NULL OR enrich_until IS NULL OR enrich_until <= ?)
+    ORDER BY (message_ts IS NOT NULL), id LIMIT 1`,
+  /** When the earliest unsent group message not held for enrichment is due (see nextDueAt). */
+  messageDue: `SELECT next_attempt_at AS due FROM groups INDEXED BY groups_due
+    WHERE version > posted_version AND (message_ts IS NOT NULL OR enrich_until IS NULL OR enrich_until <= next_attempt_at)
+    ORDER BY next_attempt_at LIMIT 1`,
+  /** When the earliest hold ends: a held first post is due then (its next_attempt_at is earlier). */
+  holdEnds: `SELECT enrich_until AS due FROM groups INDEXED BY groups_held
+    WHERE version > posted_version AND message_ts IS NULL AND enrich_until > next_attempt_at
+    ORDER BY enrich_until LIMIT 1`,
+  firstNoticeChannel: 'SELECT channel FROM notices INDEXED BY notices_by_channel ORDER BY channel LIMIT 1',
+  nextNoticeChannel: 'SELECT channel FROM notices INDEXED BY notices_by_channel WHERE channel > ? ORDER BY channel LIMIT 1',
+  firstNoticeInChannel: 'SELECT * FROM notices INDEXED BY notices_by_channel WHERE channel = ? AND next_attempt_at <= ? ORDER BY id LIMIT 1',
+  noticeDue: 'SELECT next_attempt_at AS due FROM notices INDEXED BY notices_due ORDER BY next_attempt_at LIMIT 1',
+} as const;
 
 /** The recovery probe's row (StoreHealth): one row, rewritten by each probe. */
 const HEALTH_SCHEMA = `
@@ -280,6 +330,7 @@ export class SqliteStore implements Store {
       if (this.addMissingColumns('groups', RETENTION_COLUMNS).length > 0) this.fillResolvedAt();
     });
     this.db.exec(RETENTION_SCHEMA);
+    this.db.exec(BOUNDED_OUTBOX_SCHEMA);
     this.db.exec(HEALTH_SCHEMA);
     this.schemaReady = true;
   }
@@ -404,12 +455,9 @@ export class SqliteStore implements Store {
   }
 
   nextMessagePerChannel(now: number): GroupRecord[] {
-    return this.firstPerChannel<GroupRow>(
-      `SELECT * FROM groups WHERE version > posted_version AND next_attempt_at <= ?
-         AND (message_ts IS NOT NULL OR enrich_until IS NULL OR enrich_until <= ?)`,
-      { key: 'id', inChannel: '(message_ts IS NOT NULL), id', across: 'id' },
-      now,
-      now,
+    return this.firstDuePerChannel<GroupRow>(
+      { first: OUTBOX_READS.firstMessageChannel, next: OUTBOX_READS.nextMessageChannel },
+      (channel) => this.get<GroupRow>(OUTBOX_READS.firstMessageInChannel, channel, now, now),
     ).map(toGroup);
   }
 
@@ -423,19 +471,18 @@ export class SqliteStore implements Store {
   }
 
   nextDueAt(): number | null {
+    // A group message is due at next_attempt_at, or when its hold ends if that is later: the two
+    // kinds each have their own index, so each earliest is the first entry of an index.
+    const dues = [OUTBOX_READS.messageDue, OUTBOX_READS.holdEnds, OUTBOX_READS.noticeDue].map((sql) => this.get<{ due: number }>(sql)?.due);
     const row = this.get<{ due: number | null }>(
       `SELECT MIN(due) AS due FROM (
-         SELECT MIN(CASE WHEN message_ts IS NULL AND enrich_until > next_attempt_at THEN enrich_until ELSE next_attempt_at END) AS due
-           FROM groups WHERE version > posted_version
-         UNION ALL
-         SELECT MIN(d.next_attempt_at) FROM details d JOIN groups g ON g.id = d.group_id
+         SELECT MIN(d.next_attempt_at) AS due FROM details d JOIN groups g ON g.id = d.group_id
            WHERE d.version > d.posted_version AND g.message_ts IS NOT NULL
          UNION ALL
-         SELECT MIN(r.next_attempt_at) FROM replies r JOIN groups g ON g.id = r.group_id WHERE g.message_ts IS NOT NULL
-         UNION ALL
-         SELECT MIN(next_attempt_at) FROM notices)`,
+         SELECT MIN(r.next_attempt_at) FROM replies r JOIN groups g ON g.id = r.group_id WHERE g.message_ts IS NOT NULL)`,
     );
-    return row?.due ?? null;
+    const present = [...dues, row?.due].filter((due): due is number => due !== undefined && due !== null);
+    return present.length > 0 ? Math.min(...present) : null;
   }
 
   markMessageDelivered(id: number, messageTs: string, version: number): void {
@@ -493,7 +540,10 @@ export class SqliteStore implements Store {
   }
 
   nextNoticePerChannel(now: number): NoticeRecord[] {
-    return this.firstPerChannel<NoticeRow>('SELECT * FROM notices WHERE next_attempt_at <= ?', { key: 'id', inChannel: 'id', across: 'id' }, now).map(toNotice);
+    return this.firstDuePerChannel<NoticeRow>(
+      { first: OUTBOX_READS.firstNoticeChannel, next: OUTBOX_READS.nextNoticeChannel },
+      (channel) => this.get<NoticeRow>(OUTBOX_READS.firstNoticeInChannel, channel, now),
+    ).map(toNotice);
   }
 
   removeNotice(id: number): void {
@@ -593,7 +643,8 @@ export class SqliteStore implements Store {
     this.depth = undefined;
     this.run(
       `UPDATE groups SET message_ts = ?, message_channel = CASE WHEN channel = ? THEN NULL ELSE ? END,
-       post_started_at = NULL, post_channel = NULL, posted_version = ?, attempts = 0, next_attempt_at = 0, failing_since = NULL
+       post_started_at = NULL, post_channel = NULL, posted_version = ?, attempts = 0, next_attempt_at = 0, failing_since = NULL,
+       enrich_until = NULL
        WHERE id = ?`,
       messageTs,
       channel,
@@ -686,6 +737,22 @@ export class SqliteStore implements Store {
     } catch (error) {
       this.log.warn({ err: error }, 'the periodic check of the state file (PRAGMA quick_check) could not run; trying again at the next interval');
     }
+  }
+
+  /**
+   * For each channel of a lane, its first due row (`firstIn`), oldest (lowest id) first across
+   * channels. The channels come from an index skip (`channels.first`, then `channels.next` after
+   * each): one probe a channel, however many rows each holds.
+   */
+  private firstDuePerChannel<T extends { id: number }>(channels: { first: string; next: string }, firstIn: (channel: string) => T | undefined): T[] {
+    const rows: T[] = [];
+    let channel = this.get<{ channel: string }>(channels.first)?.channel;
+    while (channel !== undefined) {
+      const row = firstIn(channel);
+      if (row !== undefined) rows.push(row);
+      channel = this.get<{ channel: string }>(channels.next, channel)?.channel;
+    }
+    return rows.sort((a, b) => a.id - b.id);
   }
 
   /**
