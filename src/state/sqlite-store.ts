@@ -76,9 +76,6 @@ CREATE TABLE IF NOT EXISTS details (
   next_attempt_at INTEGER NOT NULL DEFAULT 0,
   failing_since INTEGER
 );
--- The outbox looks for unsent details on every pass, and without it each pass read every detail
--- (or every posted group) ever written.
-CREATE INDEX IF NOT EXISTS details_pending ON details (next_attempt_at) WHERE version > posted_version;
 `;
 
 /*
@@ -116,10 +113,24 @@ CREATE INDEX IF NOT EXISTS groups_resolved ON groups (resolved_at) WHERE resolve
  * over a CASE of every unsent group were half of Lookout's busy time under a backlog of thousands.
  * The reads name their index (INDEXED BY, see OUTBOX_READS): SQLite's planner preferred
  * groups_by_ts for `message_ts IS NULL` and sorted every row. Created on every start, so a file
- * from before gets them; groups_pending, which only nextDueAt's full MIN used, is dropped.
+ * from before gets them; groups_pending and details_pending, which only the old reads used, go.
+ *
+ * A thread detail message or reply is delivered in the channel its group's message lives in, once
+ * that message exists: `parent_channel` keeps that channel on the row itself (NULL while there is
+ * no message; see placeInThread), so the per-channel reads need no join to find it.
  */
+const THREAD_COLUMNS: Record<string, string> = { parent_channel: 'TEXT' };
+/** parent_channel from the group's row: where its message lives, NULL while it has none. */
+const PARENT_CHANNEL = `(SELECT CASE WHEN g.message_ts IS NULL THEN NULL ELSE COALESCE(g.message_channel, g.channel) END FROM groups g WHERE g.id = group_id)`;
 const BOUNDED_OUTBOX_SCHEMA = `
 DROP INDEX IF EXISTS groups_pending;
+DROP INDEX IF EXISTS details_pending;
+-- Deliverable details and replies per channel in delivery order, and by when they are due.
+CREATE INDEX IF NOT EXISTS details_outbox ON details (parent_channel, (message_ts IS NOT NULL), group_id)
+  WHERE version > posted_version AND parent_channel IS NOT NULL;
+CREATE INDEX IF NOT EXISTS details_due ON details (next_attempt_at) WHERE version > posted_version AND parent_channel IS NOT NULL;
+CREATE INDEX IF NOT EXISTS replies_outbox ON replies (parent_channel, id) WHERE parent_channel IS NOT NULL;
+CREATE INDEX IF NOT EXISTS replies_due ON replies (next_attempt_at) WHERE parent_channel IS NOT NULL;
 -- Unsent group messages per channel in delivery order: first posts before edits, oldest first.
 CREATE INDEX IF NOT EXISTS groups_outbox ON groups (channel, (message_ts IS NOT NULL), id) WHERE version > posted_version;
 -- Unsent group messages not held for enrichment, by when they are due; and the held ones, by when the hold ends.
@@ -132,8 +143,8 @@ CREATE INDEX IF NOT EXISTS notices_due ON notices (next_attempt_at);
 `;
 
 /**
- * The outbox's reads of group messages and notices, exported so a test can assert their query
- * plans: no full scan, no sort, each walk stopping at its first row.
+ * The outbox's per-pass reads, exported so a test can assert their query plans: no full scan, no
+ * sort, each walk stopping at its first row.
  */
 export const OUTBOX_READS = {
   /** The first channel with an unsent group message (an index skip: one probe a channel). */
@@ -155,6 +166,24 @@ export const OUTBOX_READS = {
   holdEnds: `SELECT enrich_until AS due FROM groups INDEXED BY groups_held
     WHERE version > posted_version AND message_ts IS NULL AND enrich_until > next_attempt_at
     ORDER BY enrich_until LIMIT 1`,
+  firstDetailChannel:
+    'SELECT parent_channel AS channel FROM details INDEXED BY details_outbox WHERE version > posted_version AND parent_channel IS NOT NULL ORDER BY parent_channel LIMIT 1',
+  nextDetailChannel: `SELECT parent_channel AS channel FROM details INDEXED BY details_outbox
+    WHERE version > posted_version AND parent_channel IS NOT NULL AND parent_channel > ? ORDER BY parent_channel LIMIT 1`,
+  /** A channel's detail message to deliver next: due, first posts before edits, oldest group first. */
+  firstDetailInChannel: `SELECT d.*, g.group_key, d.parent_channel AS channel, g.message_ts AS parent_ts, g.state, g.enrichment
+    FROM details d INDEXED BY details_outbox JOIN groups g ON g.id = d.group_id
+    WHERE d.version > d.posted_version AND d.parent_channel IS NOT NULL AND d.parent_channel = ? AND d.next_attempt_at <= ?
+    ORDER BY (d.message_ts IS NOT NULL), d.group_id LIMIT 1`,
+  detailDue: `SELECT next_attempt_at AS due FROM details INDEXED BY details_due
+    WHERE version > posted_version AND parent_channel IS NOT NULL ORDER BY next_attempt_at LIMIT 1`,
+  firstReplyChannel: 'SELECT parent_channel AS channel FROM replies INDEXED BY replies_outbox WHERE parent_channel IS NOT NULL ORDER BY parent_channel LIMIT 1',
+  nextReplyChannel:
+    'SELECT parent_channel AS channel FROM replies INDEXED BY replies_outbox WHERE parent_channel IS NOT NULL AND parent_channel > ? ORDER BY parent_channel LIMIT 1',
+  /** A channel's oldest due reply. */
+  firstReplyInChannel: `SELECT r.*, r.parent_channel AS channel, g.message_ts FROM replies r INDEXED BY replies_outbox JOIN groups g ON g.id = r.group_id
+    WHERE r.parent_channel IS NOT NULL AND r.parent_channel = ? AND r.next_attempt_at <= ? ORDER BY r.id LIMIT 1`,
+  replyDue: 'SELECT next_attempt_at AS due FROM replies INDEXED BY replies_due WHERE parent_channel IS NOT NULL ORDER BY next_attempt_at LIMIT 1',
   firstNoticeChannel: 'SELECT channel FROM notices INDEXED BY notices_by_channel ORDER BY channel LIMIT 1',
   nextNoticeChannel: 'SELECT channel FROM notices INDEXED BY notices_by_channel WHERE channel > ? ORDER BY channel LIMIT 1',
   firstNoticeInChannel: 'SELECT * FROM notices INDEXED BY notices_by_channel WHERE channel = ? AND next_attempt_at <= ? ORDER BY id LIMIT 1',
@@ -330,6 +359,12 @@ export class SqliteStore implements Store {
       if (this.addMissingColumns('groups', RETENTION_COLUMNS).length > 0) this.fillResolvedAt();
     });
     this.db.exec(RETENTION_SCHEMA);
+    // As for retention: the columns and their values together, or a file keeps threads unplaced.
+    this.transaction(() => {
+      for (const table of ['details', 'replies']) {
+        if (this.addMissingColumns(table, THREAD_COLUMNS).length > 0) this.run(`UPDATE ${table} SET parent_channel = ${PARENT_CHANNEL}`);
+      }
+    });
     this.db.exec(BOUNDED_OUTBOX_SCHEMA);
     this.db.exec(HEALTH_SCHEMA);
     this.schemaReady = true;
@@ -452,42 +487,35 @@ export class SqliteStore implements Store {
   addReply(groupId: number, text: string, createdAt: number): void {
     this.depth = undefined;
     this.run('INSERT INTO replies (group_id, text, created_at) VALUES (?, ?, ?)', groupId, text, createdAt);
+    this.placeInThread(groupId);
   }
 
   nextMessagePerChannel(now: number): GroupRecord[] {
     return this.firstDuePerChannel<GroupRow>(
       { first: OUTBOX_READS.firstMessageChannel, next: OUTBOX_READS.nextMessageChannel },
       (channel) => this.get<GroupRow>(OUTBOX_READS.firstMessageInChannel, channel, now, now),
-    ).map(toGroup);
+    ).map(toGroup).sort(byId);
   }
 
   nextReplyPerChannel(now: number): ReplyRecord[] {
-    return this.firstPerChannel<ReplyRow>(
-      `SELECT r.*, COALESCE(g.message_channel, g.channel) AS channel, g.message_ts FROM replies r JOIN groups g ON g.id = r.group_id
-       WHERE g.message_ts IS NOT NULL AND r.next_attempt_at <= ?`,
-      { key: 'id', inChannel: 'id', across: 'id' },
-      now,
-    ).map(toReply);
+    return this.firstDuePerChannel<ReplyRow>(
+      { first: OUTBOX_READS.firstReplyChannel, next: OUTBOX_READS.nextReplyChannel },
+      (channel) => this.get<ReplyRow>(OUTBOX_READS.firstReplyInChannel, channel, now),
+    ).map(toReply).sort(byId);
   }
 
   nextDueAt(): number | null {
     // A group message is due at next_attempt_at, or when its hold ends if that is later: the two
     // kinds each have their own index, so each earliest is the first entry of an index.
-    const dues = [OUTBOX_READS.messageDue, OUTBOX_READS.holdEnds, OUTBOX_READS.noticeDue].map((sql) => this.get<{ due: number }>(sql)?.due);
-    const row = this.get<{ due: number | null }>(
-      `SELECT MIN(due) AS due FROM (
-         SELECT MIN(d.next_attempt_at) AS due FROM details d JOIN groups g ON g.id = d.group_id
-           WHERE d.version > d.posted_version AND g.message_ts IS NOT NULL
-         UNION ALL
-         SELECT MIN(r.next_attempt_at) FROM replies r JOIN groups g ON g.id = r.group_id WHERE g.message_ts IS NOT NULL)`,
-    );
-    const present = [...dues, row?.due].filter((due): due is number => due !== undefined && due !== null);
-    return present.length > 0 ? Math.min(...present) : null;
+    const { messageDue, holdEnds, detailDue, replyDue, noticeDue } = OUTBOX_READS;
+    const dues = [messageDue, holdEnds, detailDue, replyDue, noticeDue].flatMap((sql) => this.get<{ due: number }>(sql)?.due ?? []);
+    return dues.length > 0 ? Math.min(...dues) : null;
   }
 
   markMessageDelivered(id: number, messageTs: string, version: number): void {
     this.depth = undefined;
     this.settle(MESSAGES, id, version, messageTs);
+    this.placeInThread(id);
   }
 
   abandonMessage(id: number, version: number): void {
@@ -499,6 +527,7 @@ export class SqliteStore implements Store {
     this.run('UPDATE groups SET message_ts = NULL, message_channel = NULL WHERE id = ?', id);
     // The detail message was in the deleted message's thread: post it again under the new one.
     this.run('UPDATE details SET message_ts = NULL, posted_version = 0 WHERE group_id = ?', id);
+    this.placeInThread(id);
   }
 
   deferMessage(id: number, delivery: DeliveryAttempts): void {
@@ -543,7 +572,7 @@ export class SqliteStore implements Store {
     return this.firstDuePerChannel<NoticeRow>(
       { first: OUTBOX_READS.firstNoticeChannel, next: OUTBOX_READS.nextNoticeChannel },
       (channel) => this.get<NoticeRow>(OUTBOX_READS.firstNoticeInChannel, channel, now),
-    ).map(toNotice);
+    ).map(toNotice).sort(byId);
   }
 
   removeNotice(id: number): void {
@@ -609,19 +638,17 @@ export class SqliteStore implements Store {
     // No upsert: ON CONFLICT spellings differ between SQLite and PostgreSQL versions.
     if (this.get('SELECT group_id FROM details WHERE group_id = ?', groupId) === undefined) {
       this.run('INSERT INTO details (group_id, version) VALUES (?, 1)', groupId);
+      this.placeInThread(groupId);
     } else {
       this.run('UPDATE details SET version = version + 1 WHERE group_id = ?', groupId);
     }
   }
 
   nextDetailPerChannel(now: number): DetailRecord[] {
-    return this.firstPerChannel<DetailRow>(
-      `SELECT d.*, g.group_key, COALESCE(g.message_channel, g.channel) AS channel, g.message_ts AS parent_ts, g.state, g.enrichment
-       FROM details d JOIN groups g ON g.id = d.group_id
-       WHERE d.version > d.posted_version AND g.message_ts IS NOT NULL AND d.next_attempt_at <= ?`,
-      { key: 'group_id', inChannel: '(message_ts IS NOT NULL), group_id', across: 'group_id' },
-      now,
-    ).map(toDetail);
+    return this.firstDuePerChannel<DetailRow>(
+      { first: OUTBOX_READS.firstDetailChannel, next: OUTBOX_READS.nextDetailChannel },
+      (channel) => this.get<DetailRow>(OUTBOX_READS.firstDetailInChannel, channel, now),
+    ).map(toDetail).sort(byId);
   }
 
   markDetailDelivered(groupId: number, messageTs: string, version: number): void {
@@ -655,6 +682,7 @@ export class SqliteStore implements Store {
     // A detail message in an earlier message's thread (the copy in the default channel) is posted
     // again under this one.
     this.run('UPDATE details SET message_ts = NULL, posted_version = 0, post_started_at = NULL WHERE group_id = ? AND message_ts IS NOT NULL', id);
+    this.placeInThread(id);
   }
 
   groupsAwayFromChannel(channel: string, limit: number): GroupRecord[] {
@@ -740,11 +768,11 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * For each channel of a lane, its first due row (`firstIn`), oldest (lowest id) first across
-   * channels. The channels come from an index skip (`channels.first`, then `channels.next` after
-   * each): one probe a channel, however many rows each holds.
+   * For each channel of a lane, its first due row (`firstIn`). The channels come from an index
+   * skip (`channels.first`, then `channels.next` after each): one probe a channel, however many
+   * rows each holds. The outbox takes them oldest first: callers sort by id (byId).
    */
-  private firstDuePerChannel<T extends { id: number }>(channels: { first: string; next: string }, firstIn: (channel: string) => T | undefined): T[] {
+  private firstDuePerChannel<T>(channels: { first: string; next: string }, firstIn: (channel: string) => T | undefined): T[] {
     const rows: T[] = [];
     let channel = this.get<{ channel: string }>(channels.first)?.channel;
     while (channel !== undefined) {
@@ -752,27 +780,18 @@ export class SqliteStore implements Store {
       if (row !== undefined) rows.push(row);
       channel = this.get<{ channel: string }>(channels.next, channel)?.channel;
     }
-    return rows.sort((a, b) => a.id - b.id);
+    return rows;
   }
 
   /**
-   * For each channel, the first of `rows` in `order.inChannel`, the lot sorted by `order.across`:
-   * one row a channel, so a storm costs one row a channel. `rows` must select a `channel` column.
-   * The derived tables are named, as PostgreSQL (before 16) requires.
+   * After the group's message appeared, moved or went: its detail message and replies follow it
+   * (their parent_channel), so they are delivered in its thread, or wait while there is none.
+   * Every write of groups.message_ts or message_channel calls this.
    */
-  private firstPerChannel<T>(rows: string, order: { key: string; inChannel: string; across: string }, ...params: SQLInputValue[]): T[] {
-    // Ranked on the key alone, then only each channel's first row is read whole: ranking whole
-    // rows copied every pending group's state JSON into the sort on every outbox pass, which
-    // under a backlog of thousands of messages was a quarter of Lookout's CPU time.
-    return this.all<T>(
-      `SELECT * FROM (${rows}) lane WHERE ${order.key} IN (
-         SELECT ${order.key} FROM (
-           SELECT ${order.key}, ROW_NUMBER() OVER (PARTITION BY channel ORDER BY ${order.inChannel}) AS lane_rank FROM (${rows}) lane
-         ) WHERE lane_rank = 1
-       ) ORDER BY ${order.across}`,
-      ...params,
-      ...params,
-    );
+  private placeInThread(groupId: number): void {
+    for (const table of ['details', 'replies']) {
+      this.run(`UPDATE ${table} SET parent_channel = ${PARENT_CHANNEL} WHERE group_id = ? AND parent_channel IS NOT ${PARENT_CHANNEL}`, groupId);
+    }
   }
 
   /** A failed attempt: try again at `delivery.nextAttemptAt`. */
@@ -898,6 +917,11 @@ function describeError(error: unknown): string {
 
 function attemptsOf(row: { attempts: number; next_attempt_at: number; failing_since: number | null }): DeliveryAttempts {
   return { attempts: row.attempts, nextAttemptAt: row.next_attempt_at, failingSince: row.failing_since };
+}
+
+/** Oldest first, across channels. */
+function byId(a: { id: number }, b: { id: number }): number {
+  return a.id - b.id;
 }
 
 function toGroup(row: GroupRow): GroupRecord {
