@@ -3,13 +3,11 @@ import type { types as slack } from '@slack/bolt';
 import type { GroupChange, GroupState, TrackedAlert } from './group-state.ts';
 import { isFiring } from './group-state.ts';
 import type { AlertEnrichment, GroupEnrichment } from './enrichers/enrichment.ts';
+import { alertButtons, groupWorkload } from './alert-buttons.ts';
 import { cleanText, createSecretRedactor, type Redactor } from '../src/redact-secrets.ts';
 
 /** action_id prefix of URL buttons: clicking one needs only an acknowledgement. */
 export const LINK_ACTION_PREFIX = 'link:';
-
-/** action_id of the Acknowledge button (src/slack/acknowledge-action.ts handles it). */
-export const ACK_ACTION_ID = 'ack';
 
 /**
  * What an action button's `value` carries: a short digest of the group key. The handler finds the
@@ -132,7 +130,7 @@ function cleanAlert(
 /**
  * Renders the one Slack message that stands for an Alertmanager group. Pure: the same state gives
  * byte-identical output (label maps are sorted, no clock is read), so callers detect duplicates by
- * comparing renders. Firing groups get an Acknowledge button; the rest are URL buttons. Alert text
+ * comparing renders. Buttons that act come from alerts/alert-buttons.ts; the rest are URL buttons. Alert text
  * is cleaned first (cleanGroupState).
  */
 export function renderGroupMessage(rawGroup: GroupState, enrichment: GroupEnrichment = {}, redactor: Redactor = DEFAULT_REDACTOR): SlackMessage {
@@ -149,7 +147,7 @@ export function renderGroupMessage(rawGroup: GroupState, enrichment: GroupEnrich
   }
   const acknowledgement = acknowledgedLine(group);
   if (acknowledgement !== undefined) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: acknowledgement }] });
-  const buttons = [...actionButtons(group), ...linkButtons(group)];
+  const buttons = [...alertButtons({ state: group, enrichment, workload: groupWorkload(group, enrichment), ref: groupRef(group.groupKey) }), ...linkButtons(group)];
   if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
   return { text: fallbackText(group), blocks };
 }
@@ -322,12 +320,6 @@ function acknowledgedLine(group: GroupState): string | undefined {
   if (ack === undefined || !/^[UW][A-Z0-9]{2,}$/.test(ack.by)) return undefined;
   const when = slackDate(ack.at);
   return `✋ Acknowledged by <@${ack.by}>${when === undefined ? '' : ` ${when}`}`;
-}
-
-/** Buttons that act (each click is authorised by RBAC for the person who clicked). */
-function actionButtons(group: GroupState): slack.Button[] {
-  if (!isFiring(group) || group.acknowledged !== undefined) return [];
-  return [{ type: 'button', action_id: ACK_ACTION_ID, text: { type: 'plain_text', text: 'Acknowledge' }, value: groupRef(group.groupKey) }];
 }
 
 function linkButtons(group: GroupState): slack.Button[] {

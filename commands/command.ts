@@ -1,3 +1,4 @@
+import type { KnownBlock } from '@slack/types';
 import type { z } from 'zod';
 import type { Identification } from '../src/access/access-gate.ts';
 import type { Authorization, ObjectReference } from '../src/access/authorization.ts';
@@ -75,12 +76,59 @@ export interface PersonKube {
   request<T>(request: PersonKubeRequest): Promise<T>;
 }
 
-export interface CommandReply {
-  /** mrkdwn text shown only to the person who typed the command. */
+/**
+ * What the person sees: mrkdwn `text` (the fallback, and all a screen reader or notification
+ * shows) and optionally Block Kit `blocks` (at most 50; the dispatcher refuses more, see
+ * src/slack/reply-limits.ts). Types only: commands never build Slack calls themselves.
+ */
+export interface ReplyContent {
   text: string;
+  blocks?: KnownBlock[];
+}
+
+export interface CommandReply extends ReplyContent {
   /** One short line for the audit record (commands with `access`); never a secret. Default: "done". */
   auditDetail?: string;
+  /**
+   * Ask before acting. The dispatcher shows `text`/`blocks` with Confirm and Cancel buttons (Confirm
+   * with a Block Kit confirm dialog), keeps `run` server-side under an unguessable id, and calls it
+   * only when the same person clicks Confirm in the same channel before the confirmation expires,
+   * after reviewing the command's `access` for them again. Nothing is audited as done until then.
+   */
+  confirm?: Confirmation;
+  /**
+   * Work that goes on after the reply is shown (rollout progress). The dispatcher runs it once
+   * the reply is out, forwards `progress.update` as edits of the reply (coalesced, within Slack's
+   * budget for it) and shows what it resolves to as the final state; a thrown error becomes the
+   * final state as any command error would.
+   */
+  followUp?: FollowUpWork;
 }
+
+/** A question asked before a command acts; see CommandReply.confirm. */
+export interface Confirmation {
+  /** Confirm dialog title, plain text, at most 100 characters. */
+  title: string;
+  /** Confirm dialog body, plain text, at most 300 characters. */
+  question: string;
+  /** Label of the Confirm button and of the dialog's confirm button, at most 30 characters. */
+  confirmLabel: string;
+  /** `danger` (red) for destructive actions such as scaling to 0 or restarting. */
+  style?: 'danger' | 'primary';
+  /** The action itself; its reply (with its own followUp) replaces the question. */
+  run(): Promise<CommandReply>;
+}
+
+/** Edits of a reply while work continues; see CommandReply.followUp. */
+export interface Progress {
+  /** A newer state of the reply. Coalesced: only the latest waiting state is shown. */
+  update(content: ReplyContent): void;
+  /** Aborted when Lookout shuts down; the work should stop and resolve. */
+  readonly signal: AbortSignal;
+}
+
+/** See CommandReply.followUp; resolves to the final state of the reply. */
+export type FollowUpWork = (progress: Progress) => Promise<ReplyContent>;
 
 // Definitions are stored side by side whatever their argument types.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry is heterogeneous by design

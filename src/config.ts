@@ -100,6 +100,14 @@ const stateSchema = z.strictObject({
   checkInterval: duration.prefault('10m'),
 });
 
+/** Interactive replies (src/slack/reply-channel.ts, pending-interactions.ts). */
+const interactionsSchema = z.strictObject({
+  /** Least time between two progress edits of one reply (rollout progress). */
+  progressInterval: duration.refine((ms) => ms >= 500 && ms <= 60_000, 'must be between 500ms and 60s').prefault('3s'),
+  /** How long a Confirm/Cancel question or an opened form stays usable. */
+  confirmationTimeout: duration.refine((ms) => ms >= 10_000 && ms <= 30 * 60_000, 'must be between 10s and 30m').prefault('10m'),
+});
+
 /** The sources' settings (alerts/enrichers/enrichment-config.ts) plus the pipeline's timing. */
 const enrichmentConfigSchema = enrichmentSchema.extend({
   /** The longest a group's first post waits for enrichment; what comes later is added by an edit. */
@@ -129,6 +137,7 @@ const fileSchema = z.strictObject({
   enrichment: enrichmentConfigSchema.prefault({}),
   retention: retentionSchema.prefault({}),
   state: stateSchema.prefault({}),
+  interactions: interactionsSchema.prefault({}),
 });
 
 const envSchema = z.object({
@@ -177,6 +186,8 @@ export interface Config {
   retention: { resolvedGroupsMs: number };
   /** The state file's periodic check (quick_check in a worker); 0 = only at start. */
   state: { checkIntervalMs: number };
+  /** Replies that go on: progress edits, confirmations and forms. */
+  interactions: { progressIntervalMs: number; confirmationTimeoutMs: number };
 }
 
 /** Channel name printed in console mode when no channel is configured. */
@@ -242,6 +253,7 @@ export function loadConfig(
     ...(e.LOKI_URL ? { lokiUrl: e.LOKI_URL } : {}),
     retention: { resolvedGroupsMs: file.retention.resolvedGroups },
     state: { checkIntervalMs: file.state.checkInterval },
+    interactions: { progressIntervalMs: file.interactions.progressInterval, confirmationTimeoutMs: file.interactions.confirmationTimeout },
   };
 }
 

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { WebClient } from '@slack/web-api';
 import type { Writable } from 'node:stream';
 import { createEnrichmentSources } from '../alerts/enrichers/index.ts';
 import { EnrichmentRunner } from '../alerts/enrichment-runner.ts';
@@ -26,6 +27,12 @@ import { ConsoleSlackApi } from './slack/console-slack-api.ts';
 import { Outbox } from './slack/outbox.ts';
 import { WebSlackApi } from './slack/slack-api.ts';
 import { createSlackApp } from './slack/slack-app.ts';
+import { acknowledgeActions } from './slack/acknowledge-action.ts';
+import { registerAlertActions } from './slack/alert-actions.ts';
+import { createConfirmationButtons, type CommandInteractivity } from './slack/dispatcher.ts';
+import { InteractionRegistry } from './slack/interaction-registry.ts';
+import { consoleInteractionSlack, createInteractionSlack } from './slack/interaction-slack.ts';
+import { PendingInteractions } from './slack/pending-interactions.ts';
 import { createSlackRequestGuard } from './slack/slack-request-guard.ts';
 import { createSecretRedactor } from './redact-secrets.ts';
 import { CleanOutgoingSlackApi } from './slack/clean-outgoing.ts';
@@ -149,6 +156,40 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     enrichment?.wake();
   });
 
+  // Buttons, confirmations and forms: one registry (docs/architecture.md, "Interactive replies").
+  const shutdownSignal = new AbortController();
+  const interactionSlack = config.slack
+    ? createInteractionSlack({ client: new WebClient(config.slack.botToken, { slackApiUrl: config.slack.apiUrl }), thread: slack, redactor, timeoutMs: config.outbox.callTimeoutMs })
+    : consoleInteractionSlack();
+  const interactive: CommandInteractivity = {
+    pending: new PendingInteractions({ ttlMs: config.interactions.confirmationTimeoutMs, now }),
+    slack: interactionSlack,
+    followUpIntervalMs: config.interactions.progressIntervalMs,
+    signal: shutdownSignal.signal,
+  };
+  const interactions = new InteractionRegistry();
+  for (const handler of createConfirmationButtons({ commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, interactive, ...(home ? { home } : {}) })) interactions.button(handler);
+  registerAlertActions(
+    interactions,
+    [
+      // The audit Event goes on the object the alert's labels name, read as enrichment reads them.
+      ...acknowledgeActions({ store, onQueued: () => outbox.wake(), targetLabels: config.enrichment.labels, now }),
+    ],
+    {
+      store,
+      gate,
+      audit,
+      kube,
+      slack: interactionSlack,
+      modals: new PendingInteractions({ ttlMs: config.interactions.confirmationTimeoutMs, now }),
+      log: log.child({ component: 'alert-actions' }),
+      metrics,
+      ...(home ? { home } : {}),
+      followUpIntervalMs: config.interactions.progressIntervalMs,
+      signal: shutdownSignal.signal,
+    },
+  );
+
   const { receiver } = createSlackApp({
     config,
     log,
@@ -159,19 +200,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     kube,
     redactor,
     ...(home ? { home } : {}),
-    // The Acknowledge button on alert messages (src/slack/acknowledge-action.ts).
-    acknowledge: {
-      store,
-      authorize: (actor, attributes) => gate.authorize(actor, attributes),
-      audit,
-      log: log.child({ component: 'acknowledge' }),
-      metrics,
-      onQueued: () => outbox.wake(),
-      // The audit Event goes on the object the alert's labels name, read as enrichment reads them.
-      targetLabels: config.enrichment.labels,
-      ...(home ? { home } : {}),
-      now,
-    },
+    interactions,
+    interactive,
     customRoutes: [
       {
         path: '/alertmanager',
@@ -229,6 +259,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     },
     async stop() {
       stopping = true;
+      // Progress edits stop; each shows its last state as final.
+      shutdownSignal.abort();
       inbox.stop();
       await retention.stop();
       // No new requests; requests in progress finish while the outbox drains.

@@ -1,97 +1,32 @@
-import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import { ACK_ACTION_ID, UNACK_ACTION_ID } from '../../alerts/alert-buttons.ts';
 import { defaultEnrichmentConfig, type TargetLabelsConfig } from '../../alerts/enrichers/enrichment-config.ts';
 import { resolveTarget } from '../../alerts/enrichers/target.ts';
 import type { GroupState } from '../../alerts/group-state.ts';
-import { groupRef } from '../../alerts/render.ts';
-import type { Actor, AuditEntry, AuditTrail, Authorization, ObjectReference } from '../access/authorization.ts';
-import { FOREIGN_WORKSPACE_MESSAGE, isHomeTeam, type WorkspaceSource } from '../access/home-workspace.ts';
+import type { ObjectReference } from '../access/authorization.ts';
+import { Conflict } from '../errors.ts';
 import type { ResourceAttributes } from '../kube/access-review.ts';
 import { LOOKOUT_GROUP } from '../kube/resource-names.ts';
-import type { Logger } from '../log.ts';
-import type { Metrics } from '../metrics.ts';
 import type { GroupRecord, Store } from '../state/store.ts';
+import type { AlertAction } from './alert-actions.ts';
+import { NOT_THIS_MESSAGE } from './alert-actions.ts';
 
-/** The fields of a block_actions click that Lookout uses, read from Slack's payload. */
-export interface AcknowledgeClick {
-  actor: Actor;
-  /** Where the clicked message is: container.channel_id and container.message_ts. */
-  channelId: string;
-  messageTs: string;
-  /** The button's value: checked against the stored group, never used to find it. */
-  value: string | undefined;
-}
-
-export interface AcknowledgeDeps {
-  store: Pick<Store, 'transaction' | 'groupByMessage' | 'updateGroupState' | 'addReply'>;
-  /** The RBAC gate (AccessGate.authorize): identity mapping plus SubjectAccessReview. */
-  authorize: (actor: Actor, attributes: ResourceAttributes) => Promise<Authorization>;
-  audit: AuditTrail;
-  log: Logger;
-  metrics: Metrics;
+export interface AcknowledgeOptions {
+  store: Pick<Store, 'transaction' | 'groupByMessage' | 'groupById' | 'updateGroupState' | 'addReply'>;
   /** Called once the message edit and the thread reply are queued, to wake the outbox. */
   onQueued: () => void;
   /** Which labels name the alert's Kubernetes objects (the enrichment config's). */
   targetLabels?: TargetLabelsConfig;
-  /**
-   * Lookout's own Slack workspace: clicks by anyone else are refused. Always set when Slack is
-   * configured; absent in console mode, where no request can be verified anyway.
-   */
-  home?: WorkspaceSource;
   now?: () => number;
 }
 
-/** Acknowledged (the edit and reply speak for themselves), or a text only the clicker sees. */
-export type AcknowledgeResult =
-  | { outcome: 'acknowledged' }
-  | { outcome: 'refused' | 'denied' | 'error'; ephemeral: string };
-
 export const ACKNOWLEDGE_REASON = 'AlertAcknowledgedBySlackUser';
-export const NOT_THIS_MESSAGE = 'This button does not belong to this message, so Lookout did nothing.';
+export const UNACKNOWLEDGE_REASON = 'AlertUnacknowledgedBySlackUser';
 
 /** `acknowledge alerts.lookout.dev`, before the group (and so its namespace and name) is known. */
 const ACKNOWLEDGE_ALERTS: ResourceAttributes = { verb: 'acknowledge', group: LOOKOUT_GROUP, resource: 'alerts' };
 
-const slackUserId = /^[UW][A-Z0-9]{2,}$/;
 /** DNS-1123 label: a namespace label that is not a namespace name is not used as one. */
 const namespaceName = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-const clickSchema = z.object({
-  type: z.literal('block_actions'),
-  // user.team_id is the clicker's own team (on Enterprise Grid, the organisation's E… id);
-  // team is where the click happened, read only when Slack leaves user.team_id out.
-  user: z.object({ id: z.string().regex(slackUserId), username: z.string().optional(), name: z.string().optional(), team_id: z.string().min(1).optional() }),
-  team: z.object({ id: z.string().min(1), enterprise_id: z.string().min(1).optional() }).nullish(),
-  enterprise: z.object({ id: z.string().min(1) }).nullish(),
-  container: z.object({ type: z.literal('message'), channel_id: z.string().min(1), message_ts: z.string().min(1) }),
-  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).min(1),
-});
-
-/**
- * Reads a click on the Acknowledge button from Slack's block_actions payload (already verified
- * as signed by Slack). Only the message the click came from identifies the group.
- * @returns undefined when the payload is not a click on a message button.
- */
-export function parseAcknowledgeClick(payload: unknown, actionId: string): AcknowledgeClick | undefined {
-  const parsed = clickSchema.safeParse(payload);
-  if (!parsed.success) return undefined;
-  const { user, team, enterprise, container, actions } = parsed.data;
-  const action = actions.find((candidate) => candidate.action_id === actionId);
-  if (action === undefined) return undefined;
-  const teamId = user.team_id ?? team?.id;
-  const enterpriseId = team?.enterprise_id ?? enterprise?.id;
-  return {
-    actor: {
-      slackUserId: user.id,
-      slackUserName: user.username ?? user.name ?? user.id,
-      ...(teamId !== undefined ? { teamId } : {}),
-      ...(enterpriseId !== undefined ? { enterpriseId } : {}),
-    },
-    channelId: container.channel_id,
-    messageTs: container.message_ts,
-    value: action.value,
-  };
-}
 
 /** What acknowledging this group needs: `acknowledge` on `alerts.lookout.dev`, named by alertname. */
 export function acknowledgeAttributes(state: GroupState): ResourceAttributes {
@@ -136,107 +71,84 @@ export function alertObject(state: GroupState, labels: TargetLabelsConfig): Obje
 }
 
 /**
- * The Acknowledge button. The group is found server-side from the message the click came from
- * (channel + ts → the stored group record); the button's value must match that record, and
- * nothing in the payload (value, block_id, private_metadata) is trusted to name a group. The
- * person is authorised by RBAC (`acknowledge alerts.lookout.dev`) before anything changes, and
- * every attempt is audited.
+ * The Acknowledge and Unacknowledge buttons (alert-actions.ts does the checks around them: group
+ * from the clicked message, value, workspace, RBAC `acknowledge alerts.lookout.dev` with the
+ * group's namespace and alertname, audit). Who and when are stored in the group state with a
+ * thread reply, in one transaction, so the message is edited by the outbox; a second click, on
+ * Unacknowledge, by anyone allowed the same, takes it back. Each button says what it means, so
+ * two people clicking Acknowledge at once cannot undo each other: the second is told who won.
  */
-export async function handleAcknowledge(deps: AcknowledgeDeps, click: AcknowledgeClick): Promise<AcknowledgeResult> {
-  const log = deps.log.child({ action: 'acknowledge', user: click.actor.slackUserId, channel: click.channelId, messageTs: click.messageTs });
-  try {
-    return await acknowledge(deps, click, log);
-  } catch (error) {
-    // The state store failed: nothing was acknowledged (the write is one transaction).
-    const ref = randomUUID().slice(0, 8);
-    log.error({ err: error, ref }, 'Acknowledge failed');
-    deps.metrics.buttonActions.inc({ action: 'acknowledge', outcome: 'error' });
-    await deps.audit.record({
-      action: 'acknowledge',
-      actor: click.actor,
-      attributes: ACKNOWLEDGE_ALERTS,
-      outcome: 'failed',
-      detail: `internal error (ref ${ref})`,
-    });
-    return { outcome: 'error', ephemeral: `Internal error (ref ${ref}). The details are in Lookout's log.` };
-  }
-}
-
-async function acknowledge(deps: AcknowledgeDeps, click: AcknowledgeClick, log: Logger): Promise<AcknowledgeResult> {
-  const now = deps.now ?? Date.now;
-  const finish = async (result: AcknowledgeResult, entry: Omit<AuditEntry, 'action' | 'actor'>): Promise<AcknowledgeResult> => {
-    deps.metrics.buttonActions.inc({ action: 'acknowledge', outcome: result.outcome === 'acknowledged' ? 'ok' : result.outcome });
-    await deps.audit.record({ action: 'acknowledge', actor: click.actor, ...entry });
-    return result;
+export function acknowledgeActions(options: AcknowledgeOptions): [AlertAction, AlertAction] {
+  const labels = options.targetLabels ?? defaultEnrichmentConfig().labels;
+  const now = options.now ?? Date.now;
+  const common = {
+    coarseAccess: ACKNOWLEDGE_ALERTS,
+    access: (record: GroupRecord) => acknowledgeAttributes(record.state),
+    target: (record: GroupRecord) => alertObject(record.state, labels),
   };
-
-  // A person of another workspace (a Slack Connect channel) is refused before anything is read.
-  if (deps.home !== undefined && !isHomeTeam(await deps.home.get(), click.actor)) {
-    log.warn({ teamId: click.actor.teamId, enterpriseId: click.actor.enterpriseId }, 'Acknowledge by a person of another Slack workspace refused');
-    return finish(
-      { outcome: 'refused', ephemeral: FOREIGN_WORKSPACE_MESSAGE },
-      { attributes: ACKNOWLEDGE_ALERTS, outcome: 'denied', detail: `refused: not a member of this Slack workspace (team ${click.actor.teamId ?? 'not stated'})` },
-    );
-  }
-
-  const record = deps.store.groupByMessage(click.channelId, click.messageTs);
-  if (record === undefined || click.value !== groupRef(record.groupKey)) {
-    log.warn({ known: record !== undefined }, 'Acknowledge click does not match the stored group of its message; refused');
-    return finish({ outcome: 'refused', ephemeral: NOT_THIS_MESSAGE }, { attributes: ACKNOWLEDGE_ALERTS, outcome: 'denied', detail: 'refused: the button does not belong to the message it was clicked on' });
-  }
-
-  const attributes = acknowledgeAttributes(record.state);
-  const target = alertObject(record.state, deps.targetLabels ?? defaultEnrichmentConfig().labels);
-  const onTarget = target !== undefined ? { target } : {};
-  const settled = settledReason(record);
-  if (settled !== undefined) {
-    return finish({ outcome: 'refused', ephemeral: settled }, { attributes, ...onTarget, outcome: 'denied', detail: `refused: ${settled}` });
-  }
-
-  let authorization: Authorization;
-  try {
-    authorization = await deps.authorize(click.actor, attributes);
-  } catch (error) {
-    const ref = randomUUID().slice(0, 8);
-    log.error({ err: error, ref }, 'access review for Acknowledge failed');
-    return finish(
-      { outcome: 'error', ephemeral: `Internal error (ref ${ref}). The details are in Lookout's log.` },
-      { attributes, ...onTarget, outcome: 'failed', detail: `access review failed (ref ${ref})` },
-    );
-  }
-  if (!authorization.allowed) {
-    const identity = authorization.reason === 'denied' ? { identity: authorization.identity } : {};
-    return finish({ outcome: 'denied', ephemeral: authorization.message }, { attributes, ...onTarget, ...identity, outcome: 'denied', detail: authorization.message });
-  }
-
-  const at = now();
-  // Synchronous, in one transaction: two people clicking at once cannot both acknowledge.
-  const conflict = deps.store.transaction(() => {
-    const current = deps.store.groupByMessage(click.channelId, click.messageTs);
-    if (current === undefined || current.id !== record.id) return NOT_THIS_MESSAGE;
-    const reason = settledReason(current);
-    if (reason !== undefined) return reason;
-    deps.store.updateGroupState(current.id, { ...current.state, acknowledged: { by: click.actor.slackUserId, at: new Date(at).toISOString() } }, at);
-    deps.store.addReply(current.id, `✋ Acknowledged by <@${click.actor.slackUserId}>`, at);
-    return undefined;
-  });
-  const { identity } = authorization;
-  if (conflict !== undefined) {
-    return finish({ outcome: 'refused', ephemeral: conflict }, { attributes, ...onTarget, identity, outcome: 'denied', detail: `refused: ${conflict}` });
-  }
-  deps.onQueued();
-  log.info({ groupKey: record.groupKey, username: identity.username }, 'alert group acknowledged');
-  return finish(
-    { outcome: 'acknowledged' },
-    { attributes, ...onTarget, identity, outcome: 'allowed', reason: ACKNOWLEDGE_REASON, detail: `acknowledged ${record.state.alerts.filter((a) => a.status === 'firing').length} firing alert(s) of the group` },
-  );
+  /** Changes the stored group if it is still as the click saw it; otherwise says why not. */
+  const change = (record: GroupRecord, conflict: (current: GroupRecord) => string | undefined, next: (state: GroupState, at: number) => GroupState, line: string): void => {
+    const at = now();
+    // Synchronous, in one transaction: two people clicking at once cannot both change it.
+    const problem = options.store.transaction(() => {
+      const current = options.store.groupById(record.id);
+      if (current === undefined) return NOT_THIS_MESSAGE;
+      const reason = conflict(current);
+      if (reason !== undefined) return reason;
+      options.store.updateGroupState(current.id, next(current.state, at), at);
+      options.store.addReply(current.id, line, at);
+      return undefined;
+    });
+    if (problem !== undefined) throw new Conflict(problem);
+    options.onQueued();
+  };
+  const firingCount = (record: GroupRecord): number => record.state.alerts.filter((alert) => alert.status === 'firing').length;
+  return [
+    {
+      ...common,
+      actionId: ACK_ACTION_ID,
+      name: 'acknowledge',
+      auditReason: ACKNOWLEDGE_REASON,
+      refusal: notAcknowledgeable,
+      async run({ record, actor }) {
+        change(record, notAcknowledgeable, (state, at) => ({ ...state, acknowledged: { by: actor.slackUserId, at: new Date(at).toISOString() } }), `✋ Acknowledged by <@${actor.slackUserId}>`);
+        return { auditDetail: `acknowledged ${firingCount(record)} firing alert(s) of the group` };
+      },
+    },
+    {
+      ...common,
+      actionId: UNACK_ACTION_ID,
+      name: 'unacknowledge',
+      auditReason: UNACKNOWLEDGE_REASON,
+      refusal: notUnacknowledgeable,
+      async run({ record, actor }) {
+        change(
+          record,
+          notUnacknowledgeable,
+          (state) => {
+            const { acknowledged: _dropped, ...rest } = state;
+            return rest;
+          },
+          `↩️ Acknowledgement withdrawn by <@${actor.slackUserId}>`,
+        );
+        return { auditDetail: `withdrew the acknowledgement of ${firingCount(record)} firing alert(s) of the group` };
+      },
+    },
+  ];
 }
 
 /** Why there is nothing to acknowledge, or undefined when there is. */
-function settledReason(record: GroupRecord): string | undefined {
+function notAcknowledgeable(record: GroupRecord): string | undefined {
   const { acknowledged } = record.state;
   if (acknowledged !== undefined) return `Already acknowledged by <@${acknowledged.by}>.`;
   if (!record.state.alerts.some((alert) => alert.status === 'firing')) return 'Every alert of this group has resolved; there is nothing to acknowledge.';
+  return undefined;
+}
+
+/** Why there is no acknowledgement to withdraw, or undefined when there is. */
+function notUnacknowledgeable(record: GroupRecord): string | undefined {
+  if (record.state.acknowledged === undefined) return 'This group is not acknowledged (someone may have withdrawn it already).';
+  if (!record.state.alerts.some((alert) => alert.status === 'firing')) return 'Every alert of this group has resolved; the acknowledgement stays as it was.';
   return undefined;
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { AnyCommand, CommandContext, CommandReply, PersonAccess } from '../../commands/command.ts';
+import type { KnownBlock } from '@slack/types';
+import type { AnyCommand, CommandContext, CommandReply, Confirmation, PersonAccess, ReplyContent } from '../../commands/command.ts';
 import { usageOf } from '../../commands/command.ts';
 import type { Gate } from '../access/access-gate.ts';
 import { FOREIGN_WORKSPACE_MESSAGE, isHomeTeam, type WorkspaceSource } from '../access/home-workspace.ts';
@@ -11,6 +12,12 @@ import type { KubeHttp } from '../kube/kube-http.ts';
 import { PersonKubeClient } from '../kube/person-kube.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { ButtonClick } from './interaction-payloads.ts';
+import type { ButtonHandler } from './interaction-registry.ts';
+import type { InteractionSlack } from './interaction-slack.ts';
+import type { PendingInteractions } from './pending-interactions.ts';
+import { followThrough, ResponseUrlReply, type ReplyChannel } from './reply-channel.ts';
+import { blockProblems, button, confirmDialog } from './reply-limits.ts';
 import { splitWords } from './split-words.ts';
 
 /** What Slack sends with a slash command (the fields Lookout uses). */
@@ -20,6 +27,8 @@ export interface SlashCommandPayload {
   user_id: string;
   user_name: string;
   channel_id: string;
+  /** Where the reply and its later edits go (5 posts within 30 minutes); absent only in tests. */
+  response_url?: string;
   /** The workspace of the person who typed the command; absent only in tests. */
   team_id?: string;
   /** Their Enterprise Grid organisation, on Grid only. */
@@ -42,12 +51,42 @@ export interface DispatcherDeps {
    * is configured; absent in console mode, where no request can be verified anyway.
    */
   home?: WorkspaceSource;
+  /** Confirmations and follow-up edits; without it (console mode) replies are text only. */
+  interactive?: CommandInteractivity;
 }
+
+/** What the dispatcher needs for replies that go on after the first answer. */
+export interface CommandInteractivity {
+  /** Typed commands waiting for their Confirm click, by unguessable id. */
+  pending: PendingInteractions<PendingConfirmation>;
+  slack: Pick<InteractionSlack, 'respond'>;
+  /** Least time between two progress edits of one reply. */
+  followUpIntervalMs: number;
+  /** Aborted at shutdown: follow-up work stops. */
+  signal: AbortSignal;
+}
+
+/** A typed command whose `confirm` was shown and not yet answered. */
+export interface PendingConfirmation {
+  command: AnyCommand;
+  /** Only this person, in this channel, can confirm it. */
+  actor: Actor;
+  channelId: string;
+  /** The gated command's audit fields (attributes, target), reviewed again at the click. */
+  audited: Omit<AuditEntry, 'outcome' | 'detail'> | undefined;
+  confirmation: Confirmation;
+}
+
+/** action_ids of the buttons under a confirmation question. */
+export const CONFIRM_ACTION_ID = 'command:confirm';
+export const CANCEL_ACTION_ID = 'command:cancel';
+
+export const CONFIRMATION_GONE = 'This confirmation has expired, was already answered, or is not yours, so Lookout did nothing. Run the command again.';
 
 export interface SlashCommandArgs {
   command: SlashCommandPayload;
   ack: () => Promise<void>;
-  respond: (reply: { response_type: 'ephemeral'; text: string }) => Promise<unknown>;
+  respond: (reply: { response_type: 'ephemeral'; text: string; blocks?: KnownBlock[] }) => Promise<unknown>;
 }
 
 type Outcome = 'ok' | 'invalid' | 'refused' | 'denied' | 'unmapped' | 'error';
@@ -64,9 +103,58 @@ export function createSlashCommandHandler(deps: DispatcherDeps) {
     const [name = 'help', ...words] = splitWords(payload.text);
     const log = deps.log.child({ command: name, user: payload.user_id, requestId });
     const command = deps.commands.find((candidate) => candidate.name === name);
-    const { outcome, reply } = await attempt(deps, { payload, name, words, command, log, requestId });
+    const { outcome, reply, audited, actor } = await attempt(deps, { payload, name, words, command, log, requestId });
     deps.metrics.slashCommands.inc({ command: command ? command.name : 'unknown', outcome });
-    await respond({ response_type: 'ephemeral', text: reply.text });
+    if (reply.confirm !== undefined && command !== undefined && deps.interactive !== undefined) {
+      const id = deps.interactive.pending.add({ command, actor, channelId: payload.channel_id, audited, confirmation: reply.confirm });
+      log.info({ confirmation: true }, 'command waits for its confirmation');
+      await respond({ response_type: 'ephemeral', ...confirmationReply(reply, id, log) });
+      return;
+    }
+    await respond({ response_type: 'ephemeral', ...checkedContent(reply, log) });
+    if (reply.followUp !== undefined) {
+      const channel = deps.interactive !== undefined && payload.response_url !== undefined
+        ? new ResponseUrlReply({ url: payload.response_url, post: deps.interactive.slack.respond, log, usedPosts: 1 })
+        : undefined;
+      await continueReply(deps, reply, channel, log, requestId);
+    }
+  };
+}
+
+/** Runs a reply's follow-up; without a channel to show it in, it still runs (the action completes). */
+async function continueReply(deps: DispatcherDeps, reply: CommandReply, channel: ReplyChannel | undefined, log: Logger, requestId: string): Promise<void> {
+  if (reply.followUp === undefined) return;
+  await followThrough(reply.followUp, channel ?? { show: async () => false }, {
+    minIntervalMs: deps.interactive?.followUpIntervalMs ?? 0,
+    signal: deps.interactive?.signal ?? new AbortController().signal,
+    log,
+    failure: (error) => failureReply(error, log, requestId),
+  });
+}
+
+/** The text and blocks of a reply, or its text alone when Slack would refuse its blocks (a bug, logged). */
+function checkedContent(reply: ReplyContent, log: Logger): ReplyContent {
+  if (reply.blocks === undefined) return { text: reply.text };
+  const problems = blockProblems(reply.blocks);
+  if (problems.length === 0) return { text: reply.text, blocks: reply.blocks };
+  log.error({ problems }, 'reply blocks exceed Slack limits; sent as text');
+  return { text: reply.text };
+}
+
+/** The question, then Confirm (with a confirm dialog) and Cancel; both buttons carry only the pending id. */
+function confirmationReply(reply: CommandReply, id: string, log: Logger): ReplyContent {
+  const { confirm: confirmation } = reply;
+  if (confirmation === undefined) return checkedContent(reply, log);
+  const content = checkedContent(reply, log);
+  const question: KnownBlock[] = content.blocks ?? [{ type: 'section', text: { type: 'mrkdwn', text: reply.text } }];
+  const dialog = confirmDialog({ title: confirmation.title, text: confirmation.question, confirm: confirmation.confirmLabel, ...(confirmation.style ? { style: confirmation.style } : {}) });
+  const style = confirmation.style ? { style: confirmation.style } : {};
+  return {
+    text: reply.text,
+    blocks: [
+      ...question,
+      { type: 'actions', elements: [button({ actionId: CONFIRM_ACTION_ID, text: confirmation.confirmLabel, value: id, ...style, confirm: dialog }), button({ actionId: CANCEL_ACTION_ID, text: 'Cancel', value: id })] },
+    ],
   };
 }
 
@@ -80,7 +168,14 @@ interface Attempt {
 }
 
 /** Parse, gate, run; every path ends in a reply, and every gated attempt in one audit record. */
-async function attempt(deps: DispatcherDeps, { payload, name, words, command, log, requestId }: Attempt): Promise<{ outcome: Outcome; reply: CommandReply }> {
+interface Attempted {
+  outcome: Outcome;
+  reply: CommandReply;
+  actor: Actor;
+  audited: Omit<AuditEntry, 'outcome' | 'detail'> | undefined;
+}
+
+async function attempt(deps: DispatcherDeps, { payload, name, words, command, log, requestId }: Attempt): Promise<Attempted> {
   const actor: Actor = {
     slackUserId: payload.user_id,
     slackUserName: payload.user_name,
@@ -89,9 +184,10 @@ async function attempt(deps: DispatcherDeps, { payload, name, words, command, lo
   };
   // Set once the command's access is known, so a failure after that is audited too.
   let audited: Omit<AuditEntry, 'outcome' | 'detail'> | undefined;
+  const done = (outcome: Outcome, reply: CommandReply): Attempted => ({ outcome, reply, actor, audited });
   try {
     // Before anything else: a person of another workspace (Slack Connect) is not ours to map.
-    if (deps.home !== undefined && !isHomeTeam(await deps.home.get(), actor)) return await refuseForeign(deps, actor, command, words, log);
+    if (deps.home !== undefined && !isHomeTeam(await deps.home.get(), actor)) return done('refused', await refuseForeign(deps, actor, command, words, log));
     if (command === undefined) throw new InvalidInput(`Unknown command \`${name}\`. Try \`${deps.slashCommand} help\`.`);
     const parsed = command.args.safeParse(words);
     if (!parsed.success) {
@@ -105,41 +201,121 @@ async function attempt(deps: DispatcherDeps, { payload, name, words, command, lo
       const attributes: ResourceAttributes = command.access(args);
       const target = command.target?.(args);
       audited = { action: command.name, actor, attributes, ...(target ? { target } : {}) };
-      const authorization = await deps.gate.authorize(actor, attributes);
-      if (!authorization.allowed) {
-        const identityIfMapped = authorization.reason === 'denied' ? { identity: authorization.identity } : {};
-        await deps.audit.record({ ...audited, ...identityIfMapped, outcome: 'denied', detail: authorization.message });
-        log.info({ reason: authorization.reason }, 'command refused by the RBAC gate');
-        return { outcome: authorization.reason, reply: { text: authorization.message } };
-      }
-      identity = authorization.identity;
-      audited.identity = identity;
+      const refusal = await review(deps, audited, log);
+      if (refusal !== undefined) return done(refusal.outcome, { text: refusal.message });
+      identity = audited.identity;
     }
 
     const reply = await command.run(context(deps, payload, actor, args, log, identity));
-    if (audited) {
-      await deps.audit.record({
-        ...audited,
-        outcome: 'allowed',
-        detail: reply.auditDetail ?? 'done',
-        ...(command.auditReason ? { reason: command.auditReason } : {}),
-      });
+    // A question changes nothing yet: the Confirm click is what gets audited.
+    if (reply.confirm === undefined) await recordDone(deps, command, audited, reply);
+    return done('ok', reply);
+  } catch (error) {
+    return done(...(await failed(deps, error, audited, log, requestId)));
+  }
+}
+
+/** SubjectAccessReview for the person; a refusal is audited and returned with its message. */
+async function review(deps: DispatcherDeps, audited: Omit<AuditEntry, 'outcome' | 'detail'>, log: Logger): Promise<{ outcome: Outcome; message: string } | undefined> {
+  const authorization = await deps.gate.authorize(audited.actor, audited.attributes);
+  if (!authorization.allowed) {
+    const identityIfMapped = authorization.reason === 'denied' ? { identity: authorization.identity } : {};
+    await deps.audit.record({ ...audited, ...identityIfMapped, outcome: 'denied', detail: authorization.message });
+    log.info({ reason: authorization.reason }, 'command refused by the RBAC gate');
+    return { outcome: authorization.reason, message: authorization.message };
+  }
+  audited.identity = authorization.identity;
+  return undefined;
+}
+
+async function recordDone(deps: DispatcherDeps, command: AnyCommand, audited: Omit<AuditEntry, 'outcome' | 'detail'> | undefined, reply: CommandReply): Promise<void> {
+  if (audited === undefined) return;
+  await deps.audit.record({ ...audited, outcome: 'allowed', detail: reply.auditDetail ?? 'done', ...(command.auditReason ? { reason: command.auditReason } : {}) });
+}
+
+/** One error path: a UserError's own text, anything else a reference to the log line. */
+async function failed(deps: DispatcherDeps, error: unknown, audited: Omit<AuditEntry, 'outcome' | 'detail'> | undefined, log: Logger, requestId: string): Promise<[Outcome, CommandReply]> {
+  if (error instanceof UserError) {
+    log.info({ reason: error.message }, 'command refused');
+    if (audited) await deps.audit.record({ ...audited, outcome: 'failed', detail: error.message });
+    return [error instanceof InvalidInput ? 'invalid' : 'refused', { text: error.message }];
+  }
+  log.error({ err: error }, 'command failed');
+  if (audited) await deps.audit.record({ ...audited, outcome: 'failed', detail: `internal error (ref ${requestId})` });
+  return ['error', { text: `Internal error (ref ${requestId}). The details are in Lookout's log.` }];
+}
+
+/** What a follow-up that threw shows as its final state (not audited again: the action was). */
+function failureReply(error: unknown, log: Logger, requestId: string): ReplyContent {
+  if (error instanceof UserError) return { text: error.message };
+  log.error({ err: error }, 'command follow-up failed');
+  return { text: `Internal error (ref ${requestId}). The details are in Lookout's log.` };
+}
+
+/**
+ * The Confirm and Cancel buttons under a command's question. The value is only the pending id:
+ * the command, its arguments and its permission come from the server-side entry, which only the
+ * person who typed the command, in the same channel, can use, once. At the click the permission
+ * is reviewed again (it may have been revoked meanwhile) before the command acts.
+ */
+export function createConfirmationButtons(deps: DispatcherDeps & { interactive: CommandInteractivity }): ButtonHandler[] {
+  const { pending, slack } = deps.interactive;
+  const mine = (click: ButtonClick) => (entry: PendingConfirmation) => entry.actor.slackUserId === click.actor.slackUserId && entry.channelId === click.channelId;
+  const tell = async (click: ButtonClick, text: string, replace: boolean): Promise<void> => {
+    if (click.responseUrl === undefined) return;
+    await slack.respond(click.responseUrl, { response_type: 'ephemeral', replace_original: replace, text }).catch((error: unknown) => deps.log.warn({ err: error }, 'could not answer a confirmation click'));
+  };
+  return [
+    {
+      actionId: CONFIRM_ACTION_ID,
+      async handle(click) {
+        const requestId = randomUUID().slice(0, 8);
+        const entry = click.value === undefined ? undefined : pending.claim(click.value, mine(click));
+        const log = deps.log.child({ command: entry?.command.name ?? 'unknown', user: click.actor.slackUserId, requestId, confirmation: true });
+        if (entry === undefined) {
+          log.warn({ channel: click.channelId }, 'Confirm click matches no pending confirmation of this person in this channel; nothing done');
+          deps.metrics.buttonActions.inc({ action: 'confirm', outcome: 'refused' });
+          await tell(click, CONFIRMATION_GONE, false);
+          return;
+        }
+        const { outcome, reply } = await confirmed(deps, entry, log, requestId);
+        deps.metrics.buttonActions.inc({ action: 'confirm', outcome });
+        const channel = click.responseUrl !== undefined ? new ResponseUrlReply({ url: click.responseUrl, post: slack.respond, log, replaceOriginal: true }) : undefined;
+        await channel?.show(checkedContent(reply, log), reply.followUp === undefined);
+        await continueReply(deps, reply, channel, log, requestId);
+      },
+    },
+    {
+      actionId: CANCEL_ACTION_ID,
+      async handle(click) {
+        const entry = click.value === undefined ? undefined : pending.claim(click.value, mine(click));
+        deps.metrics.buttonActions.inc({ action: 'cancel', outcome: entry === undefined ? 'refused' : 'ok' });
+        await tell(click, entry === undefined ? CONFIRMATION_GONE : 'Cancelled; nothing was changed.', entry !== undefined);
+      },
+    },
+  ];
+}
+
+/** The confirmed command: reviewed again, run, audited; every path ends in a reply. */
+async function confirmed(deps: DispatcherDeps, entry: PendingConfirmation, log: Logger, requestId: string): Promise<{ outcome: Outcome; reply: CommandReply }> {
+  const audited = entry.audited === undefined ? undefined : { ...entry.audited };
+  try {
+    if (audited !== undefined) {
+      const refusal = await review(deps, audited, log);
+      if (refusal !== undefined) return { outcome: refusal.outcome, reply: { text: refusal.message } };
     }
+    const reply = await entry.confirmation.run();
+    if (reply.confirm !== undefined) throw new Error('a confirmed command asked for confirmation again');
+    await recordDone(deps, entry.command, audited, reply);
     return { outcome: 'ok', reply };
   } catch (error) {
-    if (error instanceof UserError) {
-      log.info({ reason: error.message }, 'command refused');
-      if (audited) await deps.audit.record({ ...audited, outcome: 'failed', detail: error.message });
-      return { outcome: error instanceof InvalidInput ? 'invalid' : 'refused', reply: { text: error.message } };
-    }
-    log.error({ err: error }, 'command failed');
-    if (audited) await deps.audit.record({ ...audited, outcome: 'failed', detail: `internal error (ref ${requestId})` });
-    return { outcome: 'error', reply: { text: `Internal error (ref ${requestId}). The details are in Lookout's log.` } };
+    const [outcome, reply] = await failed(deps, error, audited, log, requestId);
+    return { outcome, reply };
   }
 }
 
 /** Refuses a person of another workspace; a gated command's attempt is audited like any denial. */
-async function refuseForeign(deps: DispatcherDeps, actor: Actor, command: AnyCommand | undefined, words: string[], log: Logger): Promise<{ outcome: Outcome; reply: CommandReply }> {
+async function refuseForeign(deps: DispatcherDeps, actor: Actor, command: AnyCommand | undefined, words: string[], log: Logger): Promise<CommandReply> {
   log.warn({ teamId: actor.teamId, enterpriseId: actor.enterpriseId }, 'command from a person of another Slack workspace refused');
   const parsed = command?.access ? command.args.safeParse(words) : undefined;
   if (command?.access && parsed?.success) {
@@ -154,7 +330,7 @@ async function refuseForeign(deps: DispatcherDeps, actor: Actor, command: AnyCom
       detail: `refused: not a member of this Slack workspace (team ${actor.teamId ?? 'not stated'})`,
     });
   }
-  return { outcome: 'refused', reply: { text: FOREIGN_WORKSPACE_MESSAGE } };
+  return { text: FOREIGN_WORKSPACE_MESSAGE };
 }
 
 function context(deps: DispatcherDeps, payload: SlashCommandPayload, actor: Actor, args: unknown, log: Logger, identity: KubeIdentity | undefined): CommandContext<unknown> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { App, AuthorizationError, HTTPReceiver, type CustomRoute } from '@slack/bolt';
-import { ACK_ACTION_ID, LINK_ACTION_PREFIX } from '../../alerts/render.ts';
+import { LINK_ACTION_PREFIX } from '../../alerts/render.ts';
 import type { AnyCommand } from '../../commands/command.ts';
 import type { Gate } from '../access/access-gate.ts';
 import type { AuditTrail } from '../access/authorization.ts';
@@ -10,9 +10,10 @@ import type { KubeHttp } from '../kube/kube-http.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { cleanText, type Redactor } from '../redact-secrets.ts';
-import { handleAcknowledge, parseAcknowledgeClick, type AcknowledgeDeps } from './acknowledge-action.ts';
 import { boltLogger } from './bolt-logger.ts';
-import { createSlashCommandHandler } from './dispatcher.ts';
+import { cleanBlocks } from './clean-outgoing.ts';
+import { createSlashCommandHandler, type CommandInteractivity } from './dispatcher.ts';
+import type { InteractionRegistry } from './interaction-registry.ts';
 
 export interface SlackAppOptions {
   config: Config;
@@ -26,8 +27,10 @@ export interface SlackAppOptions {
   audit: AuditTrail;
   /** Lookout's Kubernetes client, for calls commands make as the person; undefined without Kubernetes. */
   kube: Pick<KubeHttp, 'request'> | undefined;
-  /** The Acknowledge button's dependencies; without them the button is not handled. */
-  acknowledge?: AcknowledgeDeps;
+  /** Every button and modal Lookout answers (alert-message actions, confirmations). */
+  interactions: InteractionRegistry;
+  /** Confirmations and follow-up edits of command replies. */
+  interactive?: CommandInteractivity;
   /** Lookout's own Slack workspace (auth.test): commands from other workspaces are refused. */
   home?: WorkspaceSource;
   /** Applied to every reply made through Bolt (respond, postEphemeral), as the outbox's SlackApi applies it to posts. */
@@ -38,7 +41,7 @@ export interface SlackAppOptions {
  * Bolt's App and HTTP receiver. The receiver serves Lookout's own routes (custom routes) and
  * /slack/events; listeners are registered here and hold no business logic.
  */
-export function createSlackApp({ config, log, metrics, commands, customRoutes, acknowledge, gate, audit, kube, home, redactor }: SlackAppOptions): { app: App; receiver: HTTPReceiver } {
+export function createSlackApp({ config, log, metrics, commands, customRoutes, interactions, interactive, gate, audit, kube, home, redactor }: SlackAppOptions): { app: App; receiver: HTTPReceiver } {
   const logger = boltLogger(log);
   const receiver = new HTTPReceiver({
     // Console mode has no signing secret; a random one means no request can ever verify.
@@ -64,30 +67,16 @@ export function createSlackApp({ config, log, metrics, commands, customRoutes, a
       ? { token: config.slack.botToken, clientOptions: { slackApiUrl: config.slack.apiUrl } }
       : { authorize: async () => Promise.reject(new Error('console mode: Slack is not configured')) }),
   });
-  const handleCommand = createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, ...(home ? { home } : {}) });
+  const handleCommand = createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, ...(home ? { home } : {}), ...(interactive ? { interactive } : {}) });
   // Replies quote what people typed and what commands read (logs, Kubernetes messages): cleaned
   // here, the one place a command's reply leaves for Slack (src/slack/clean-outgoing.ts for posts).
   app.command(config.slashCommand, async ({ command, ack, respond }) =>
-    handleCommand({ command, ack, respond: async (reply) => respond({ ...reply, text: cleanText(reply.text, redactor) }) }),
+    handleCommand({ command, ack, respond: async (reply) => respond({ ...reply, text: cleanText(reply.text, redactor), ...(reply.blocks ? { blocks: cleanBlocks(reply.blocks, redactor) } : {}) }) }),
   );
   // URL buttons open their link in the browser; Slack still expects the click acknowledged.
   app.action(new RegExp(`^${LINK_ACTION_PREFIX}`), async ({ ack }) => ack());
-  if (acknowledge) {
-    app.action(ACK_ACTION_ID, async ({ ack, body, client }) => {
-      await ack();
-      const click = parseAcknowledgeClick(body, ACK_ACTION_ID);
-      if (click === undefined) {
-        log.warn({ action: ACK_ACTION_ID }, 'Acknowledge click without a message container or user; ignored');
-        return;
-      }
-      const result = await handleAcknowledge(acknowledge, click);
-      if (result.outcome === 'acknowledged') return;
-      // Only the person who clicked sees why nothing happened.
-      await client.chat
-        .postEphemeral({ channel: click.channelId, user: click.actor.slackUserId, text: cleanText(result.ephemeral, redactor) })
-        .catch((error: unknown) => log.warn({ err: error, channel: click.channelId }, 'could not tell the clicker why Acknowledge did nothing'));
-    });
-  }
+  // Buttons and modals: one registry, one way in (src/slack/interaction-registry.ts).
+  interactions.register(app, log);
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');
   });

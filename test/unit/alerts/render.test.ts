@@ -1,7 +1,8 @@
 import type { types as slack } from '@slack/bolt';
 import { describe, expect, it } from 'vitest';
 import type { GroupState, TrackedAlert } from '../../../alerts/group-state.ts';
-import { ACK_ACTION_ID, groupRef, renderChangeReply, renderGroupMessage, type SlackMessage } from '../../../alerts/render.ts';
+import { ACK_ACTION_ID, UNACK_ACTION_ID } from '../../../alerts/alert-buttons.ts';
+import { groupRef, renderChangeReply, renderGroupMessage, type SlackMessage } from '../../../alerts/render.ts';
 import { renderMessageAsText } from '../../../alerts/render-text.ts';
 import { expectWithinSlackLimits, groupOf } from './render-helpers.ts';
 
@@ -402,10 +403,12 @@ describe('Acknowledge button', () => {
     expect(ackButton(renderGroupMessage(groupOf('resolved')))).toBeUndefined();
   });
 
-  it('gives way to "Acknowledged by" once someone acknowledged, within Slack limits', () => {
+  it('gives way to "Acknowledged by" and an Unacknowledge button once someone acknowledged, within Slack limits', () => {
     const group = { ...groupOf('firing-group'), acknowledged: { by: 'U024BE7LH', at: '2025-03-14T09:40:00Z' } };
     const message = renderGroupMessage(group);
     expect(ackButton(message)).toBeUndefined();
+    const actions = message.blocks.find((block) => block.type === 'actions');
+    expect(actions?.type === 'actions' && actions.elements[0]).toMatchObject({ action_id: UNACK_ACTION_ID, text: { text: 'Unacknowledge' }, value: groupRef(group.groupKey) });
     expectWithinSlackLimits(message);
     expect(renderMessageAsText(message)).toContain('✋ Acknowledged by @U024BE7LH 2025-03-14 09:40 UTC');
   });

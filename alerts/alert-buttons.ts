@@ -1,0 +1,68 @@
+import type { Button } from '@slack/types';
+import type { GroupEnrichment, WorkloadKind } from './enrichers/enrichment.ts';
+import type { GroupState } from './group-state.ts';
+import { isFiring } from './group-state.ts';
+
+/**
+ * The one place where buttons that act are contributed to an alert group's message. Each
+ * contributor looks at the group's stored state and what enrichment resolved, and returns its
+ * buttons, or none where they make no sense (Scale only for a Deployment or StatefulSet, say).
+ * Pure: the message is re-rendered from stored state on every edit, so the same state must give
+ * the same buttons. Every button's click is handled by the action registered under its
+ * action_id (src/slack/alert-actions.ts), which finds the group server-side from the message
+ * clicked and checks `value` (the group's reference) against it; values never name targets.
+ */
+export type AlertButtonContributor = (group: AlertButtonGroup) => Button[];
+
+/** What contributors see of a group. */
+export interface AlertButtonGroup {
+  state: GroupState;
+  enrichment: GroupEnrichment;
+  /** The one workload every enriched alert of the group is about, if there is exactly one. */
+  workload: GroupWorkload | undefined;
+  /** The value every action button carries: the group's reference (alerts/render.ts, groupRef). */
+  ref: string;
+}
+
+/** A workload enrichment found for the group, as stored with the group. */
+export interface GroupWorkload {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+}
+
+/** action_ids of the Acknowledge and Unacknowledge buttons (src/slack/acknowledge-action.ts). */
+export const ACK_ACTION_ID = 'ack';
+export const UNACK_ACTION_ID = 'unack';
+
+/**
+ * The workload the group is about: the one every alert's enrichment target names (kind,
+ * namespace, name), or undefined when none was found or alerts disagree. Read from the stored
+ * enrichment, so a click handler gets exactly what the button was rendered from.
+ */
+export function groupWorkload(state: GroupState, enrichment: GroupEnrichment): GroupWorkload | undefined {
+  let found: GroupWorkload | undefined;
+  for (const alert of state.alerts) {
+    const target = Object.hasOwn(enrichment, alert.fingerprint) ? enrichment[alert.fingerprint]?.target : undefined;
+    if (target?.workload === undefined || target.namespace === undefined) continue;
+    const workload = { kind: target.workload.kind, namespace: target.namespace, name: target.workload.name };
+    if (found !== undefined && (found.kind !== workload.kind || found.namespace !== workload.namespace || found.name !== workload.name)) return undefined;
+    found = workload;
+  }
+  return found;
+}
+
+/** Acknowledge while firing and not acknowledged; Unacknowledge once acknowledged. */
+const acknowledgeButtons: AlertButtonContributor = ({ state, ref }) => {
+  if (!isFiring(state)) return [];
+  if (state.acknowledged !== undefined) return [{ type: 'button', action_id: UNACK_ACTION_ID, text: { type: 'plain_text', text: 'Unacknowledge' }, value: ref }];
+  return [{ type: 'button', action_id: ACK_ACTION_ID, text: { type: 'plain_text', text: 'Acknowledge' }, value: ref }];
+};
+
+/** Contributors in the order their buttons appear; add yours here. */
+export const ALERT_BUTTONS: readonly AlertButtonContributor[] = [acknowledgeButtons];
+
+/** Every contributed button for the group, in contributor order. */
+export function alertButtons(group: AlertButtonGroup): Button[] {
+  return ALERT_BUTTONS.flatMap((contribute) => contribute(group));
+}
