@@ -179,14 +179,16 @@ export function alertModalHandler<Input>(action: AlertAction<Input>, deps: Alert
       const owned = (entry: PendingModal): boolean => entry.actionId === action.actionId && entry.slackUserId === submission.actor.slackUserId;
       const entry = deps.modals.peek(id);
       if (entry === undefined || !owned(entry)) {
-        log.warn('modal submission matches no form this person opened; closed, nothing done');
+        log.warn('modal submission matches no form this person opened; nothing done');
         deps.metrics.buttonActions.inc({ action: action.name, outcome: 'refused' });
-        return { answer: undefined };
+        // Said next to the form's first input, the only place a submission can be answered.
+        const firstInput = Object.keys(submission.values)[0];
+        return { answer: firstInput === undefined ? undefined : { errors: { [firstInput]: MODAL_GONE } } };
       }
       const parsed = modal.parse(submission.values);
       if ('errors' in parsed) return { answer: { errors: parsed.errors } };
       // Used once: a second submission (a double click on Submit) finds nothing.
-      if (deps.modals.claim(id, owned) === undefined) return { answer: undefined };
+      if (deps.modals.claim(id, owned) === undefined) return { answer: { errors: { [Object.keys(submission.values)[0] ?? '']: MODAL_GONE } } };
       const where: ClickedMessage = { channelId: entry.channelId, messageTs: entry.messageTs, value: entry.value, groupId: entry.groupId };
       return { answer: undefined, after: () => act(action, deps, submission.actor, where, parsed.input, log) };
     },
