@@ -317,10 +317,9 @@ export class Outbox {
         next = this.options.now() + 1000;
       }
       // Every accepted webhook and every Slack answer wakes the outbox: back to back, passes would
-      // hold the event loop (webhooks, slash command acks) for much of a storm, and a pass still
-      // costs more with more pending details and replies (the group messages' reads no longer grow
-      // with the backlog). So the outbox spends at most about a fifth of the time in passes; with a
-      // small backlog the gap is a millisecond.
+      // take much of the event loop from webhooks and slash command acks in a storm (a pass's reads
+      // cost O(channels), not O(backlog), but a pass with many channels is still not free). So the
+      // outbox spends at most about a fifth of the time in passes; the gap is usually a millisecond.
       this.quietUntil = this.options.now() + QUIET_FACTOR * (this.options.now() - passStarted);
       if (this.drainUntil !== undefined) {
         const now = this.options.now();
