@@ -26,9 +26,15 @@ export interface CommandDefinition<Args = unknown> {
    * The permission the command needs, computed from its parsed arguments. When present, the
    * dispatcher runs the command only if a SubjectAccessReview allows it for the person, and
    * audits every attempt. A command that writes to Kubernetes or acts elsewhere for a person
-   * must declare it.
+   * must declare it. It may read what it needs to know where the action lands (the silence an id
+   * names); a UserError it throws is the reply, with nothing audited (nothing was attempted).
    */
-  access?(args: Args): ResourceAttributes;
+  access?(args: Args): ResourceAttributes | Promise<ResourceAttributes>;
+  /**
+   * A sentence added to the gate's refusal, e.g. why the permission is asked cluster-wide and how
+   * to ask for less. The refusal itself always names the missing permission.
+   */
+  deniedHint?(args: Args): string | undefined;
   /** The Kubernetes object the action is about; the audit Event is recorded on it. */
   target?(args: Args): ObjectReference | undefined;
   /** Event reason recorded when the action succeeded, e.g. `ScaledBySlackUser`. */

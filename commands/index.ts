@@ -1,7 +1,18 @@
 import canI from './can-i.ts';
 import type { AnyCommand } from './command.ts';
 import help from './help.ts';
+import { createSilenceCommand } from './silence.ts';
+import type { SilenceCommandDeps } from './silence-support.ts';
+import { createSilencesCommand } from './silences.ts';
+import { createUnsilenceCommand } from './unsilence.ts';
 import whoami from './whoami.ts';
 
+/** What commands that talk to other systems are built with (src/lookout.ts). */
+export interface CommandDeps {
+  silences: SilenceCommandDeps;
+}
+
 /** Every subcommand of the slash command, in the order help lists them. */
-export const commands: readonly AnyCommand[] = [help, whoami, canI];
+export function createCommands(deps: CommandDeps): readonly AnyCommand[] {
+  return [help, whoami, canI, createSilenceCommand(deps.silences), createSilencesCommand(deps.silences), createUnsilenceCommand(deps.silences)];
+}

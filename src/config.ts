@@ -118,6 +118,26 @@ const enrichmentConfigSchema = enrichmentSchema.extend({
   maxConcurrentGroups: z.number().int().min(1).max(256).default(8),
 });
 
+/**
+ * How Lookout reaches Alertmanager's API v2 (the URL is ALERTMANAGER_URL). Credentials are read
+ * from files (mounted Secrets), as Alertmanager's own http_config does, so the YAML holds none.
+ */
+const alertmanagerSchema = z
+  .strictObject({
+    bearerTokenFile: z.string().min(1).optional(),
+    basicAuth: z.strictObject({ username: z.string().min(1), passwordFile: z.string().min(1) }).optional(),
+    /** PEM file of the CA(s) that signed an https Alertmanager's certificate. */
+    caFile: z.string().min(1).optional(),
+    requestTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+  })
+  .refine((section) => section.bearerTokenFile === undefined || section.basicAuth === undefined, { message: 'set bearerTokenFile or basicAuth, not both' });
+
+/** `/ops silence` and the Silence button. */
+const silencesSchema = z.strictObject({
+  /** The longest silence anyone may create from Slack. */
+  maxDuration: duration.refine((ms) => ms >= 60_000, 'must be at least 1m').prefault('7d'),
+});
+
 const fileSchema = z.strictObject({
   channel: channelId.optional(),
   auditChannel: channelId.optional(),
@@ -138,6 +158,8 @@ const fileSchema = z.strictObject({
   retention: retentionSchema.prefault({}),
   state: stateSchema.prefault({}),
   interactions: interactionsSchema.prefault({}),
+  alertmanager: alertmanagerSchema.optional(),
+  silences: silencesSchema.prefault({}),
 });
 
 const envSchema = z.object({
@@ -152,6 +174,7 @@ const envSchema = z.object({
   LOOKOUT_CHANNEL: channelId.optional(),
   LOOKOUT_STATE: z.string().min(1).default('data/lookout.db'),
   LOKI_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://loki:3100' }).optional(),
+  ALERTMANAGER_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://alertmanager:9093' }).optional(),
 });
 
 export type RouteConfig = z.output<typeof routeSchema>;
@@ -188,6 +211,19 @@ export interface Config {
   state: { checkIntervalMs: number };
   /** Replies that go on: progress edits, confirmations and forms. */
   interactions: { progressIntervalMs: number; confirmationTimeoutMs: number };
+  /** Alertmanager's API v2, for silences; absent without ALERTMANAGER_URL (silence commands then say so). */
+  alertmanager?: AlertmanagerConfig;
+  /** Limits of silences made from Slack. */
+  silences: { maxDurationMs: number };
+}
+
+/** ALERTMANAGER_URL plus the `alertmanager` section, its credential files read. Never logged. */
+export interface AlertmanagerConfig {
+  url: string;
+  requestTimeoutMs: number;
+  bearerToken?: string;
+  basicAuth?: { username: string; password: string };
+  ca?: string;
 }
 
 /** Channel name printed in console mode when no channel is configured. */
@@ -231,6 +267,7 @@ export function loadConfig(
   if (channel === undefined) {
     problems.push('channel: set LOOKOUT_CHANNEL or `channel` in the config file (where unrouted alerts go)');
   }
+  const alertmanager = alertmanagerConfig(e.ALERTMANAGER_URL, file.alertmanager, configPath ?? 'config', readFile, problems);
   if (problems.length > 0 || channel === undefined) throw new ConfigError(problems);
 
   return {
@@ -254,6 +291,42 @@ export function loadConfig(
     retention: { resolvedGroupsMs: file.retention.resolvedGroups },
     state: { checkIntervalMs: file.state.checkInterval },
     interactions: { progressIntervalMs: file.interactions.progressInterval, confirmationTimeoutMs: file.interactions.confirmationTimeout },
+    ...(alertmanager ? { alertmanager } : {}),
+    silences: { maxDurationMs: file.silences.maxDuration },
+  };
+}
+
+/** Reads the section's credential files; a problem names the key and the path, never the contents. */
+function alertmanagerConfig(
+  url: string | undefined,
+  section: z.output<typeof alertmanagerSchema> | undefined,
+  source: string,
+  readFile: (path: string) => string,
+  problems: string[],
+): AlertmanagerConfig | undefined {
+  if (url === undefined) {
+    if (section !== undefined) problems.push(`${source}: alertmanager: set ALERTMANAGER_URL too, or remove the section (it has no effect without it)`);
+    return undefined;
+  }
+  const read = (key: string, path: string): string | undefined => {
+    try {
+      const text = readFile(path).trim();
+      if (text === '') problems.push(`${source}: alertmanager.${key}: ${path} is empty`);
+      return text;
+    } catch (error) {
+      problems.push(`${source}: alertmanager.${key}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      return undefined;
+    }
+  };
+  const bearerToken = section?.bearerTokenFile === undefined ? undefined : read('bearerTokenFile', section.bearerTokenFile);
+  const password = section?.basicAuth === undefined ? undefined : read('basicAuth.passwordFile', section.basicAuth.passwordFile);
+  const ca = section?.caFile === undefined ? undefined : read('caFile', section.caFile);
+  return {
+    url,
+    requestTimeoutMs: section?.requestTimeoutMs ?? 5000,
+    ...(bearerToken ? { bearerToken } : {}),
+    ...(section?.basicAuth && password ? { basicAuth: { username: section.basicAuth.username, password } } : {}),
+    ...(ca ? { ca } : {}),
   };
 }
 

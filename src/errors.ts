@@ -19,6 +19,9 @@ export class NotFound extends UserError {}
 
 export class Conflict extends UserError {}
 
+/** A service the action needs (Alertmanager, Vault…) did not answer or is not configured; nothing was done. */
+export class Unavailable extends UserError {}
+
 /** Configuration cannot be used; lists every problem at once. */
 export class ConfigError extends Error {
   readonly problems: readonly string[];

@@ -6,7 +6,7 @@ import { EnrichmentRunner } from '../alerts/enrichment-runner.ts';
 import { processPendingNotifications } from '../alerts/process-notifications.ts';
 import { renderGroupDetail, renderGroupMessage } from '../alerts/render.ts';
 import { compileRoute } from '../alerts/route-channel.ts';
-import { commands } from '../commands/index.ts';
+import { createCommands } from '../commands/index.ts';
 import { AccessGate } from './access/access-gate.ts';
 import { HomeWorkspace } from './access/home-workspace.ts';
 import { createAuditTrail } from './audit.ts';
@@ -16,6 +16,7 @@ import { createMetricsRoute, createReadyz, healthz, type ReadinessCheck } from '
 import { defaultMaxConnections } from './http/connection-limits.ts';
 import { createHttpServer, safeRoute } from './http/server.ts';
 import { InboxWorker } from './inbox-worker.ts';
+import { AlertmanagerClient } from './integrations/alertmanager.ts';
 import { IdentityResolver } from './identity/resolve-identity.ts';
 import type { SlackDirectory } from './identity/slack-directory.ts';
 import { SlackWebDirectory } from './identity/slack-web-directory.ts';
@@ -155,6 +156,19 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     outbox.wake();
     enrichment?.wake();
   });
+
+  // Alertmanager's API v2, for silences; without ALERTMANAGER_URL the silence commands say how to enable them.
+  const alertmanager = config.alertmanager
+    ? new AlertmanagerClient({
+        baseUrl: config.alertmanager.url,
+        requestTimeoutMs: config.alertmanager.requestTimeoutMs,
+        ...(config.alertmanager.bearerToken ? { bearerToken: config.alertmanager.bearerToken } : {}),
+        ...(config.alertmanager.basicAuth ? { basicAuth: config.alertmanager.basicAuth } : {}),
+        ...(config.alertmanager.ca ? { ca: config.alertmanager.ca } : {}),
+        requests: metrics.alertmanagerRequests,
+      })
+    : undefined;
+  const commands = createCommands({ silences: { alertmanager, maxDurationMs: config.silences.maxDurationMs, now } });
 
   // Buttons, confirmations and forms: one registry (docs/architecture.md, "Interactive replies").
   const shutdownSignal = new AbortController();

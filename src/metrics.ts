@@ -60,6 +60,11 @@ export interface Metrics {
   unhandledRejections: Counter;
   /** How late the event loop ran (histogram, fed from perf_hooks; see event-loop-delay.ts). */
   eventLoopDelay: Histogram;
+  /**
+   * Alertmanager API v2 calls for silences, by operation (create, list, get, expire) and outcome:
+   * ok, not_found, refused, unauthorized, http_error, invalid, timeout, unreachable.
+   */
+  alertmanagerRequests: Counter<'operation' | 'outcome'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -180,6 +185,12 @@ export function createMetrics(registry = new Registry()): Metrics {
       name: 'lookout_kube_requests_total',
       help: 'Kubernetes API requests sent for enrichment, by resource and outcome.',
       labelNames: ['resource', 'outcome'],
+      registers: [registry],
+    }),
+    alertmanagerRequests: new Counter({
+      name: 'lookout_alertmanager_requests_total',
+      help: 'Alertmanager API v2 requests for silences, by operation and outcome.',
+      labelNames: ['operation', 'outcome'],
       registers: [registry],
     }),
     lokiRequests: new Counter({

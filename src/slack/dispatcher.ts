@@ -198,11 +198,15 @@ async function attempt(deps: DispatcherDeps, { payload, name, words, command, lo
 
     let identity: KubeIdentity | undefined;
     if (command.access) {
-      const attributes: ResourceAttributes = command.access(args);
+      const attributes: ResourceAttributes = await command.access(args);
       const target = command.target?.(args);
       audited = { action: command.name, actor, attributes, ...(target ? { target } : {}) };
       const refusal = await review(deps, audited, log);
-      if (refusal !== undefined) return done(refusal.outcome, { text: refusal.message });
+      if (refusal !== undefined) {
+        // A denial names the permission; the command may add why it is asked where it is.
+        const hint = refusal.outcome === 'denied' ? command.deniedHint?.(args) : undefined;
+        return done(refusal.outcome, { text: hint === undefined ? refusal.message : `${refusal.message} ${hint}` });
+      }
       identity = audited.identity;
     }
 
@@ -318,13 +322,15 @@ async function confirmed(deps: DispatcherDeps, entry: PendingConfirmation, log: 
 async function refuseForeign(deps: DispatcherDeps, actor: Actor, command: AnyCommand | undefined, words: string[], log: Logger): Promise<CommandReply> {
   log.warn({ teamId: actor.teamId, enterpriseId: actor.enterpriseId }, 'command from a person of another Slack workspace refused');
   const parsed = command?.access ? command.args.safeParse(words) : undefined;
-  if (command?.access && parsed?.success) {
+  // An `access` that looks something up (a silence by id) may fail: the refusal stands, unaudited.
+  const attributes = command?.access && parsed?.success ? await Promise.resolve(command.access(parsed.data)).catch(() => undefined) : undefined;
+  if (command && parsed?.success && attributes) {
     const args: unknown = parsed.data;
     const target = command.target?.(args);
     await deps.audit.record({
       action: command.name,
       actor,
-      attributes: command.access(args),
+      attributes,
       ...(target ? { target } : {}),
       outcome: 'denied',
       detail: `refused: not a member of this Slack workspace (team ${actor.teamId ?? 'not stated'})`,
