@@ -117,9 +117,10 @@ describe('manifests/examples/roles.yaml: the example Roles grant what docs/rbac.
     expect(await developer({ verb: 'delete', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'cart' })).toBe(false);
   });
 
-  it('a silencer (group slack:sre) creates and deletes silences', async () => {
+  it('a silencer (group slack:sre) creates, lists and deletes silences', async () => {
     expect(await may('slack:dan', ['slack:sre'], { verb: 'create', group: 'lookout.dev', resource: 'silences', namespace: 'shop' })).toBe(true);
     expect(await may('slack:dan', ['slack:sre'], { verb: 'delete', group: 'lookout.dev', resource: 'silences', namespace: 'shop' })).toBe(true);
+    expect(await may('slack:dan', ['slack:sre'], { verb: 'list', group: 'lookout.dev', resource: 'silences' })).toBe(true);
     expect(await may('slack:dan', [], { verb: 'create', group: 'lookout.dev', resource: 'silences', namespace: 'shop' })).toBe(false);
   });
 

@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertmanagerClient, type Silence } from '../../src/integrations/alertmanager.ts';
+import { reviewAccess } from '../../src/kube/access-review.ts';
+import type { KubeHttp } from '../../src/kube/kube-http.ts';
+import { startAlertmanager, type AlertmanagerProcess } from '../support/alertmanager-process.ts';
+import type { FakeSlack } from '../support/fake-slack.ts';
+import { waitFor } from '../support/free-port.ts';
+import { eventually, freshNamespace, roleBinding } from '../support/kube-test-helpers.ts';
+import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
+import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
+import { createOrReplace, type KubeObject } from '../support/servers/kube-objects.ts';
+import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
+import { testServers } from '../support/servers/test-servers.ts';
+import { signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
+
+/*
+ * Silences end to end: Lookout as `npm start` runs it, with the bot's kubeconfig against the real
+ * kube-apiserver (SubjectAccessReview for the person), a real Alertmanager (Debian's) of this
+ * file's own, and signed slash commands from the fake Slack.
+ *
+ *   alice (slack:alice)  RoleBinding to the example "silencer" Role in this file's namespace
+ *   bob   (slack:bob)    no binding
+ */
+
+const SIGNING_SECRET = 'silences-signing-secret-0123456789';
+const ALICE = { id: 'U0ALICE', name: 'alice' };
+const BOB = { id: 'U0BOB', name: 'bob' };
+const IDENTITIES = { prefix: 'slack:', users: [{ slack: ALICE.id, user: 'alice' }, { slack: BOB.id, user: 'bob' }] };
+
+describe('silences through Alertmanager API v2, gated by RBAC', () => {
+  const servers = testServers();
+  let namespace: string;
+  let admin: KubeHttp;
+  let alertmanager: AlertmanagerProcess;
+  let am: AlertmanagerClient;
+  let bed: LookoutTestBed;
+  let slack: FakeSlack;
+  let lookout: LookoutProcess;
+  let originalImpersonateRole: KubeObject | undefined;
+
+  beforeAll(async () => {
+    admin = kubeHttpFor(servers.kube.kubeconfigs.admin);
+    namespace = await freshNamespace(admin, 'silences');
+    // docs/rbac.md's "silencer" Role, as written there.
+    await createOrReplace(admin, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'silencer', namespace },
+      rules: [{ apiGroups: ['lookout.dev'], resources: ['silences'], verbs: ['create', 'list', 'delete'] }],
+    } as KubeObject);
+    await createOrReplace(admin, roleBinding(namespace, 'alice-silences', { kind: 'Role', name: 'silencer' }, { kind: 'User', name: 'slack:alice' }));
+
+    originalImpersonateRole = await admin.request<KubeObject>({ method: 'GET', path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/lookout-impersonate' });
+    await createOrReplace(admin, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'lookout-impersonate', labels: { 'app.kubernetes.io/name': 'lookout' } },
+      rules: [{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: ['slack:alice', 'slack:bob'] }],
+    } as KubeObject);
+    await eventually('the silencer RoleBinding to take effect', async () =>
+      (await reviewAccess(admin, { username: 'slack:alice', groups: [] }, { verb: 'create', group: 'lookout.dev', resource: 'silences', namespace })).allowed,
+    );
+
+    // Alertmanager of this file's own: its silences are the ones this file makes. Nothing routes to Lookout.
+    alertmanager = await startAlertmanager({ webhookUrl: 'http://127.0.0.1:9/unused', webhookToken: 'unused-webhook-token-0123' });
+    am = new AlertmanagerClient({ baseUrl: alertmanager.url, requestTimeoutMs: 5000 });
+
+    bed = await startLookoutTestBed({
+      slack: { users: [ALICE, BOB] },
+      config: { channel: 'C0ALERTS', identities: IDENTITIES, silences: { maxDuration: '3d' } },
+      signingSecret: SIGNING_SECRET,
+      webhookToken: 'silences-webhook-token-0123456',
+      extraEnv: { KUBECONFIG: servers.kube.kubeconfigs.bot, ALERTMANAGER_URL: alertmanager.url },
+    });
+    slack = bed.slack;
+    lookout = await startLookout(bed.env);
+  });
+
+  afterAll(async () => {
+    await lookout?.stop();
+    await bed?.close();
+    await alertmanager?.stop();
+    if (originalImpersonateRole) {
+      const { metadata, rules } = originalImpersonateRole as KubeObject & { rules: unknown };
+      await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: metadata.name, labels: metadata['labels'] }, rules } as KubeObject);
+    }
+  });
+
+  async function ops(user: { id: string; name: string }, text: string): Promise<string> {
+    const responseUrl = slack.responseUrl();
+    const signed = signedSlackForm(SIGNING_SECRET, slashCommandBody({ user_id: user.id, user_name: user.name, text, response_url: responseUrl }), Math.floor(Date.now() / 1000));
+    const res = await fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...signed.headers }, body: signed.body });
+    expect(res.status).toBe(200);
+    const id = responseUrl.slice(responseUrl.lastIndexOf('/') + 1);
+    const post = await waitFor(`the reply to "${text}"`, () => slack.responseUrlPosts.find((candidate) => candidate.id === id));
+    return (post.body as { text: string }).text;
+  }
+
+  const active = async (): Promise<Silence[]> => (await am.listSilences()).filter((silence) => silence.state === 'active');
+
+  it('creates the silence with the matchers, createdBy and end time, and lists it', async () => {
+    const before = Date.now();
+    const reply = await ops(ALICE, `silence alertname=KubePodCrashLooping namespace=${namespace} pod=~"cart-.*" 2h -- fixing the config`);
+    const after = Date.now();
+    expect(reply).toMatch(/^🔕 Silenced /);
+    const id = /unsilence ([0-9a-f-]{36})/.exec(reply)?.[1];
+    const silence = (await active()).find((candidate) => candidate.id === id);
+    expect(silence).toBeDefined();
+    expect(silence?.matchers).toEqual([
+      { name: 'alertname', value: 'KubePodCrashLooping', isRegex: false, isEqual: true },
+      { name: 'namespace', value: namespace, isRegex: false, isEqual: true },
+      { name: 'pod', value: 'cart-.*', isRegex: true, isEqual: true },
+    ]);
+    expect(silence?.createdBy).toBe(`slack:alice (Slack ${ALICE.id})`);
+    expect(silence?.comment).toBe('fixing the config');
+    const endsAt = Date.parse(silence?.endsAt ?? '');
+    expect(endsAt).toBeGreaterThanOrEqual(before + 2 * 3_600_000 - 1000);
+    expect(endsAt).toBeLessThanOrEqual(after + 2 * 3_600_000 + 1000);
+
+    const listed = await ops(ALICE, `silences namespace=${namespace}`);
+    expect(listed).toContain(`\`${id}\``);
+    expect(listed).toContain('— fixing the config');
+  });
+
+  it('writes the default comment when none is given', async () => {
+    const reply = await ops(ALICE, `silence alertname=Other namespace=${namespace} 30m`);
+    const id = /unsilence ([0-9a-f-]{36})/.exec(reply)?.[1];
+    expect((await am.getSilence(id ?? ''))?.comment).toBe('silenced from Slack by alice');
+  });
+
+  it('refuses a person without the permission, naming it, and creates nothing', async () => {
+    const count = (await active()).length;
+    expect(await ops(BOB, `silence alertname=KubePodCrashLooping namespace=${namespace} 1h`)).toBe(
+      `Not allowed: this needs \`create\` on \`silences.lookout.dev\` in namespace ${namespace}.`,
+    );
+    expect(await ops(BOB, `silences namespace=${namespace}`)).toBe(`Not allowed: this needs \`list\` on \`silences.lookout.dev\` in namespace ${namespace}.`);
+    expect((await active()).length).toBe(count);
+  });
+
+  it('reviews a silence without namespace= cluster-wide, says so, and creates nothing', async () => {
+    const count = (await active()).length;
+    const reply = await ops(ALICE, 'silence alertname=KubePodCrashLooping 1h');
+    expect(reply).toBe(
+      "Not allowed: this needs `create` on `silences.lookout.dev` cluster-wide. A silence without an equality `namespace=` matcher can hide every team's alerts, so it needs this permission cluster-wide. To silence one namespace's alerts, add e.g. `namespace=shop`.",
+    );
+    expect((await active()).length).toBe(count);
+  });
+
+  it('refuses over-broad silences and durations beyond the configured maximum', async () => {
+    const count = (await active()).length;
+    expect(await ops(ALICE, 'silence alertname=~".*" 1h')).toMatch(/would silence nearly every alert/);
+    expect(await ops(ALICE, `silence alertname=~".+" namespace!=${namespace} 1h`)).toMatch(/would silence nearly every alert/);
+    expect(await ops(ALICE, `silence alertname=X namespace=${namespace} 4d`)).toMatch(/at most 3d \(the `silences.maxDuration` setting\)/);
+    expect((await active()).length).toBe(count);
+  });
+
+  it('expires a silence for a person allowed to delete it in its namespace, and not for anyone else', async () => {
+    const reply = await ops(ALICE, `silence alertname=ToExpire namespace=${namespace} 1h`);
+    const id = /unsilence ([0-9a-f-]{36})/.exec(reply)?.[1] ?? '';
+    expect(await ops(BOB, `unsilence ${id}`)).toBe(`Not allowed: this needs \`delete\` on \`silences.lookout.dev\` in namespace ${namespace}.`);
+    expect((await am.getSilence(id))?.state).toBe('active');
+
+    expect(await ops(ALICE, `unsilence ${id}`)).toMatch(new RegExp(`^🔔 Silence \`${id}\` .* has ended`));
+    expect((await am.getSilence(id))?.state).toBe('expired');
+    expect(await ops(ALICE, `unsilence ${id}`)).toBe(`Silence \`${id}\` has already ended.`);
+  });
+
+  it('audited what it did, and never leaked an internal error', () => {
+    expect(lookout.output()).toContain('AlertsSilencedBySlackUser');
+    expect(lookout.output()).toContain('SilenceExpiredBySlackUser');
+    expect(lookout.output()).not.toContain('"msg":"command failed"');
+  });
+
+  // Last: it stops this file's Alertmanager.
+  it('says Alertmanager cannot be reached when it is down, and that nothing was silenced', async () => {
+    await alertmanager.stop();
+    expect(await ops(ALICE, `silence alertname=X namespace=${namespace} 1h`)).toBe('Alertmanager could not be reached (unreachable). Nothing was silenced. Try again in a moment.');
+  });
+});
