@@ -20,6 +20,20 @@ export interface GroupState {
   truncatedAlerts: number;
   /** Set when someone clicked Acknowledge (and RBAC allowed it); kept for the rest of the episode. */
   acknowledged?: Acknowledgement;
+  /**
+   * Set when someone silenced the group from Slack (the Silence control, src/slack/silence-action.ts);
+   * cleared when the silence ends or is expired (src/silence-expiry.ts).
+   */
+  silenced?: SilenceMark;
+}
+
+/** Who silenced a group from Slack, until when, and the Alertmanager silence that does it. */
+export interface SilenceMark {
+  /** Slack user id of the person who silenced. */
+  by: string;
+  /** RFC 3339: the silence's endsAt as Alertmanager stored it. */
+  until: string;
+  silenceId: string;
 }
 
 /** Who acknowledged a group, and when; written server-side by the Acknowledge button's handler. */

@@ -44,6 +44,8 @@ export function mergeNotification(previous: GroupState | undefined, payload: Ale
     truncatedAlerts: payload.truncatedAlerts,
     // An acknowledgement holds for the episode: new alerts joining do not undo it.
     ...(!newEpisode && previous?.acknowledged !== undefined ? { acknowledged: previous.acknowledged } : {}),
+    // So does a silence made from Slack: its matchers are the group's labels, so it covers newcomers too.
+    ...(!newEpisode && previous?.silenced !== undefined ? { silenced: previous.silenced } : {}),
   };
   return { state, change: diff(before, newer), newEpisode, changed: true };
 }

@@ -5,6 +5,7 @@ import { isFiring } from './group-state.ts';
 import type { AlertEnrichment, GroupEnrichment } from './enrichers/enrichment.ts';
 import { alertButtons, groupWorkload } from './alert-buttons.ts';
 import { cleanText, createSecretRedactor, type Redactor } from '../src/redact-secrets.ts';
+import { silencedLine } from './silence-control.ts';
 
 /** action_id prefix of URL buttons: clicking one needs only an acknowledgement. */
 export const LINK_ACTION_PREFIX = 'link:';
@@ -147,6 +148,9 @@ export function renderGroupMessage(rawGroup: GroupState, enrichment: GroupEnrich
   }
   const acknowledgement = acknowledgedLine(group);
   if (acknowledgement !== undefined) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: acknowledgement }] });
+  // While a silence made from Slack lasts, the message says so instead of looking forgotten.
+  const silenced = silencedLine(group);
+  if (silenced !== undefined) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: silenced }] });
   const buttons = [...alertButtons({ state: group, enrichment, workload: groupWorkload(group, enrichment), ref: groupRef(group.groupKey) }), ...linkButtons(group)];
   if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
   return { text: fallbackText(group), blocks };

@@ -595,6 +595,14 @@ export class SqliteStore implements Store {
     return row && toGroup(row);
   }
 
+  silencedGroups(): GroupRecord[] {
+    // Only at start, and only firing episodes (resolved_at IS NULL uses groups_resolved's column):
+    // a silence on a resolved group is no longer shown, so it needs no clearing.
+    return this.all<GroupRow>('SELECT * FROM groups WHERE resolved_at IS NULL ORDER BY id')
+      .map(toGroup)
+      .filter((group) => group.state.silenced !== undefined);
+  }
+
   requestEnrichment(groupId: number, alerts: PendingEnrichment, holdFirstPostUntil: number | null): void {
     // Read-merge-write rather than JSON functions in SQL, which differ between databases.
     const row = this.get<{ enrich_pending: string | null }>('SELECT enrich_pending FROM groups WHERE id = ?', groupId);

@@ -200,6 +200,11 @@ export interface Store {
   /** The group episode with this id. */
   groupById(id: number): GroupRecord | undefined;
   /**
+   * Firing group episodes whose message shows a silence made from Slack (state.silenced), so the
+   * silence watcher (src/silence-expiry.ts) can clear them when it ends. Read once at start.
+   */
+  silencedGroups(): GroupRecord[];
+  /**
    * Queue alerts of a group for enrichment (merged with what is already queued). When the group
    * is not posted yet and holds no deadline, its first post waits until `holdFirstPostUntil`.
    */

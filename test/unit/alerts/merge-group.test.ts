@@ -93,3 +93,17 @@ describe('mergeNotification and acknowledgements', () => {
     expect(again.state.acknowledged).toBeUndefined();
   });
 });
+
+describe('mergeNotification and silences made from Slack', () => {
+  const silenced = { by: 'U024BE7LH', until: '2026-01-01T02:00:00.000Z', silenceId: '8f0c1f9e-3b7a-4c1e-9a56-0f7c2d3e4b5a' };
+
+  it('keeps the silence for the episode and drops it with a new one', () => {
+    const first = mergeNotification(undefined, payload('g', [{ fingerprint: 'a' }]));
+    const joined = mergeNotification({ ...first.state, silenced }, payload('g', [{ fingerprint: 'b' }]));
+    expect(joined.state.silenced).toEqual(silenced);
+    const resolved = mergeNotification(joined.state, payload('g', [{ fingerprint: 'a', status: 'resolved' }, { fingerprint: 'b', status: 'resolved' }]));
+    const again = mergeNotification(resolved.state, payload('g', [{ fingerprint: 'a', startsAt: T1 }]));
+    expect(again.newEpisode).toBe(true);
+    expect(again.state.silenced).toBeUndefined();
+  });
+});

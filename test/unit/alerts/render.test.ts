@@ -413,6 +413,14 @@ describe('Acknowledge button', () => {
     expect(renderMessageAsText(message)).toContain('✋ Acknowledged by @U024BE7LH 2025-03-14 09:40 UTC');
   });
 
+  it('says "Silenced by … until …" while a silence made from Slack lasts', () => {
+    const group = { ...groupOf('firing-group'), silenced: { by: 'U024BE7LH', until: '2025-03-14T14:00:00.000Z', silenceId: '8f0c1f9e-3b7a-4c1e-9a56-0f7c2d3e4b5a' } };
+    const message = renderGroupMessage(group);
+    expectWithinSlackLimits(message);
+    expect(renderMessageAsText(message)).toContain('🔕 Silenced by @U024BE7LH until 2025-03-14 14:00 UTC');
+    expect(renderMessageAsText(renderGroupMessage(groupOf('firing-group')))).not.toContain('Silenced by');
+  });
+
   it('never renders a mention from anything but a Slack user id', () => {
     const group = { ...groupOf('firing-group'), acknowledged: { by: '!channel', at: '2025-03-14T09:40:00Z' } };
     expect(JSON.stringify(renderGroupMessage(group))).not.toContain('<!channel>');

@@ -1,0 +1,63 @@
+import type { SilenceMark } from './group-state.ts';
+import type { Store } from '../src/state/store.ts';
+
+/*
+ * The two writes of a silence made from Slack, each checked and written in one transaction: the
+ * group's message starts or stops saying "silenced by … until …", with a thread reply.
+ */
+
+type GroupWrites = Pick<Store, 'transaction' | 'groupByMessage' | 'groupById' | 'updateGroupState' | 'addReply'>;
+
+export interface MarkSilencedRequest {
+  channel: string;
+  messageTs: string;
+  /** The group the choice was checked against before the access review. */
+  groupId: number;
+  mark: SilenceMark;
+  at: number;
+}
+
+/**
+ * Shows the silence on the group, if the message still stands for that group (the action's own
+ * thread reply says who silenced what).
+ * @returns whether it did (a message edit is queued).
+ */
+export function markGroupSilenced(store: GroupWrites, { channel, messageTs, groupId, mark, at }: MarkSilencedRequest): boolean {
+  return store.transaction(() => {
+    const current = store.groupByMessage(channel, messageTs);
+    if (current === undefined || current.id !== groupId) return false;
+    store.updateGroupState(current.id, { ...current.state, silenced: mark }, at);
+    return true;
+  });
+}
+
+export interface ClearSilenceRequest {
+  groupId: number;
+  /** Only this silence is cleared: a newer one on the same group stays. */
+  silenceId: string;
+  reply: string;
+  at: number;
+}
+
+/** Stops showing the silence. @returns whether the group still showed it. */
+export function clearGroupSilence(store: GroupWrites, { groupId, silenceId, reply, at }: ClearSilenceRequest): boolean {
+  return store.transaction(() => {
+    const current = store.groupById(groupId);
+    if (current?.state.silenced?.silenceId !== silenceId) return false;
+    const { silenced: _ended, ...state } = current.state;
+    store.updateGroupState(current.id, state, at);
+    store.addReply(current.id, reply, at);
+    return true;
+  });
+}
+
+/** Shows a later end of the same silence (extended in Alertmanager's UI). */
+export function extendGroupSilence(store: GroupWrites, { groupId, silenceId, until, at }: { groupId: number; silenceId: string; until: string; at: number }): boolean {
+  return store.transaction(() => {
+    const current = store.groupById(groupId);
+    const mark = current?.state.silenced;
+    if (current === undefined || mark?.silenceId !== silenceId || mark.until === until) return false;
+    store.updateGroupState(current.id, { ...current.state, silenced: { ...mark, until } }, at);
+    return true;
+  });
+}

@@ -1,0 +1,129 @@
+import type { SilenceMark } from '../alerts/group-state.ts';
+import { clearGroupSilence, extendGroupSilence } from '../alerts/silence-group.ts';
+import { AlertmanagerError, type AlertmanagerPort } from './integrations/alertmanager.ts';
+import type { Logger } from './log.ts';
+import type { Store } from './state/store.ts';
+
+export interface SilenceExpiryOptions {
+  store: Pick<Store, 'silencedGroups' | 'transaction' | 'groupByMessage' | 'groupById' | 'updateGroupState' | 'addReply'>;
+  alertmanager: AlertmanagerPort;
+  log: Logger;
+  /** A message changed (edit and thread reply queued): wake the outbox. */
+  onChanged: () => void;
+  /** How often Alertmanager is asked whether the silences still hold (expired or extended there). */
+  recheckMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Keeps "silenced by … until …" on alert messages true. Lookout learns that a silence made from
+ * Slack ended in three ways: its own record of the end time (a timer at `until`), `/ops unsilence`
+ * or an Expire click through Lookout (expired()), and asking Alertmanager every `recheckMs`
+ * about each silence it shows (expired or extended in Alertmanager's UI or by amtool). The groups
+ * to watch are read from the store once at start, then tracked in memory as silences are made.
+ */
+export class SilenceExpiry {
+  private readonly options: SilenceExpiryOptions;
+  private readonly watched = new Map<number, SilenceMark>();
+  private readonly now: () => number;
+  private readonly recheckMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private lastRecheck = 0;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(options: SilenceExpiryOptions) {
+    this.options = options;
+    this.now = options.now ?? Date.now;
+    this.recheckMs = options.recheckMs ?? 60_000;
+  }
+
+  start(): void {
+    for (const group of this.options.store.silencedGroups()) {
+      if (group.state.silenced) this.watched.set(group.id, group.state.silenced);
+    }
+    this.lastRecheck = this.now();
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** A group now shows this silence. */
+  track(groupId: number, mark: SilenceMark): void {
+    this.watched.set(groupId, mark);
+    this.schedule();
+  }
+
+  /** A silence was expired through Lookout: clear the groups that show it now. */
+  expired(silenceId: string): void {
+    for (const [groupId, mark] of this.watched) {
+      if (mark.silenceId === silenceId) this.clear(groupId, mark, `🔔 Silence \`${silenceId}\` was ended early: this group notifies again.`);
+    }
+    this.schedule();
+  }
+
+  /** Runs one pass now (tests; also what the timer calls). */
+  async pass(): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.check().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async check(): Promise<void> {
+    const at = this.now();
+    for (const [groupId, mark] of this.watched) {
+      if (Date.parse(mark.until) <= at) this.clear(groupId, mark, `🔔 The silence by <@${mark.by}> has ended: this group notifies again.`);
+    }
+    if (at - this.lastRecheck < this.recheckMs || this.watched.size === 0) return;
+    this.lastRecheck = at;
+    for (const [groupId, mark] of [...this.watched]) {
+      if (this.stopped) return;
+      let silence;
+      try {
+        silence = await this.options.alertmanager.getSilence(mark.silenceId);
+      } catch (error) {
+        // Down for now: the end time still clears it; the next pass asks again.
+        this.options.log.warn({ reason: error instanceof AlertmanagerError ? error.reason : 'error', silenceId: mark.silenceId }, 'could not ask Alertmanager whether a silence still holds');
+        return;
+      }
+      if (silence === undefined || silence.state === 'expired') {
+        this.clear(groupId, mark, `🔔 Silence \`${mark.silenceId}\` was ended in Alertmanager: this group notifies again.`);
+      } else if (silence.endsAt !== mark.until && Date.parse(silence.endsAt) !== Date.parse(mark.until)) {
+        const until = new Date(Date.parse(silence.endsAt)).toISOString();
+        if (extendGroupSilence(this.options.store, { groupId, silenceId: mark.silenceId, until, at: this.now() })) this.options.onChanged();
+        this.watched.set(groupId, { ...mark, until });
+      }
+    }
+  }
+
+  private clear(groupId: number, mark: SilenceMark, reply: string): void {
+    this.watched.delete(groupId);
+    try {
+      if (clearGroupSilence(this.options.store, { groupId, silenceId: mark.silenceId, reply, at: this.now() })) this.options.onChanged();
+    } catch (error) {
+      // The store cannot write now: watch it again, so a later pass clears it.
+      this.watched.set(groupId, mark);
+      this.options.log.warn({ err: error, groupId }, 'could not clear an ended silence from its alert message; will retry');
+    }
+  }
+
+  /** Wakes at the earliest end, or for the next recheck, whichever comes first. */
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.watched.size === 0) return;
+    const ends = [...this.watched.values()].map((mark) => Date.parse(mark.until));
+    const due = Math.min(...ends, this.lastRecheck + this.recheckMs);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.pass().finally(() => this.schedule());
+    }, Math.max(0, due - this.now()) + 10);
+    this.timer.unref();
+  }
+}
