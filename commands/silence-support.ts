@@ -11,6 +11,8 @@ export interface SilenceCommandDeps {
   /** The `silences.maxDuration` setting. */
   maxDurationMs: number;
   now: () => number;
+  /** A silence was ended through Lookout: alert messages that show it stop saying so. */
+  onExpired?: (silenceId: string) => void;
 }
 
 export const NO_ALERTMANAGER_MESSAGE =

@@ -49,6 +49,7 @@ export function createUnsilenceCommand(deps: SilenceCommandDeps): CommandDefinit
       } catch (error) {
         alertmanagerFailure(error, 'The silence was not ended.');
       }
+      deps.onExpired?.(silence.id);
       return {
         text: `🔔 Silence \`${silence.id}\` (${matcherList(silence.matchers)}) has ended: the alerts it hid notify again.`,
         auditDetail: `expired silence ${silence.id}${namespace === undefined ? '' : ` in ${namespace}`}`,

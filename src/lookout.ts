@@ -17,6 +17,7 @@ import { defaultMaxConnections } from './http/connection-limits.ts';
 import { createHttpServer, safeRoute } from './http/server.ts';
 import { InboxWorker } from './inbox-worker.ts';
 import { AlertmanagerClient } from './integrations/alertmanager.ts';
+import { SilenceExpiry } from './silence-expiry.ts';
 import { IdentityResolver } from './identity/resolve-identity.ts';
 import type { SlackDirectory } from './identity/slack-directory.ts';
 import { SlackWebDirectory } from './identity/slack-web-directory.ts';
@@ -168,7 +169,13 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
         requests: metrics.alertmanagerRequests,
       })
     : undefined;
-  const commands = createCommands({ silences: { alertmanager, maxDurationMs: config.silences.maxDurationMs, now } });
+  // Keeps "silenced by … until …" on alert messages true (src/silence-expiry.ts).
+  const silenceExpiry = alertmanager
+    ? new SilenceExpiry({ store, alertmanager, log: log.child({ component: 'silence-expiry' }), onChanged: () => outbox.wake(), now })
+    : undefined;
+  const commands = createCommands({
+    silences: { alertmanager, maxDurationMs: config.silences.maxDurationMs, now, onExpired: (silenceId) => silenceExpiry?.expired(silenceId) },
+  });
 
   // Buttons, confirmations and forms: one registry (docs/architecture.md, "Interactive replies").
   const shutdownSignal = new AbortController();
@@ -256,6 +263,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       });
       outbox.start();
       retention.start();
+      silenceExpiry?.start();
       // Resumes enrichment a previous run left queued.
       enrichment?.wake();
       scheduleProcessing();
@@ -277,6 +285,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       shutdownSignal.abort();
       inbox.stop();
       await retention.stop();
+      await silenceExpiry?.stop();
       // No new requests; requests in progress finish while the outbox drains.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

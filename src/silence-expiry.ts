@@ -39,8 +39,13 @@ export class SilenceExpiry {
   }
 
   start(): void {
-    for (const group of this.options.store.silencedGroups()) {
-      if (group.state.silenced) this.watched.set(group.id, group.state.silenced);
+    try {
+      for (const group of this.options.store.silencedGroups()) {
+        if (group.state.silenced) this.watched.set(group.id, group.state.silenced);
+      }
+    } catch (error) {
+      // A store that cannot be read is reported by /readyz; only silences made from now on are watched.
+      this.options.log.warn({ err: error }, 'could not read which alert messages show a silence; their end will not be shown');
     }
     this.lastRecheck = this.now();
     this.schedule();
