@@ -1,4 +1,4 @@
-import type { SilenceMark } from './group-state.ts';
+import { isFiring, type SilenceMark } from './group-state.ts';
 import type { Store } from '../src/state/store.ts';
 
 /*
@@ -6,26 +6,24 @@ import type { Store } from '../src/state/store.ts';
  * group's message starts or stops saying "silenced by … until …", with a thread reply.
  */
 
-type GroupWrites = Pick<Store, 'transaction' | 'groupByMessage' | 'groupById' | 'updateGroupState' | 'addReply'>;
+type GroupWrites = Pick<Store, 'transaction' | 'groupById' | 'updateGroupState' | 'addReply'>;
 
 export interface MarkSilencedRequest {
-  channel: string;
-  messageTs: string;
-  /** The group the choice was checked against before the access review. */
+  /** The group the click was checked against before the access review. */
   groupId: number;
   mark: SilenceMark;
   at: number;
 }
 
 /**
- * Shows the silence on the group, if the message still stands for that group (the action's own
- * thread reply says who silenced what).
+ * Shows the silence on the group while it still fires (the action's own thread reply says who
+ * silenced what). A group episode keeps its message, so its id is enough to find it.
  * @returns whether it did (a message edit is queued).
  */
-export function markGroupSilenced(store: GroupWrites, { channel, messageTs, groupId, mark, at }: MarkSilencedRequest): boolean {
+export function markGroupSilenced(store: GroupWrites, { groupId, mark, at }: MarkSilencedRequest): boolean {
   return store.transaction(() => {
-    const current = store.groupByMessage(channel, messageTs);
-    if (current === undefined || current.id !== groupId) return false;
+    const current = store.groupById(groupId);
+    if (current === undefined || !isFiring(current.state)) return false;
     store.updateGroupState(current.id, { ...current.state, silenced: mark }, at);
     return true;
   });

@@ -5,7 +5,7 @@ import type { Logger } from './log.ts';
 import type { Store } from './state/store.ts';
 
 export interface SilenceExpiryOptions {
-  store: Pick<Store, 'silencedGroups' | 'transaction' | 'groupByMessage' | 'groupById' | 'updateGroupState' | 'addReply'>;
+  store: Pick<Store, 'silencedGroups' | 'transaction' | 'groupById' | 'updateGroupState' | 'addReply'>;
   alertmanager: AlertmanagerPort;
   log: Logger;
   /** A message changed (edit and thread reply queued): wake the outbox. */

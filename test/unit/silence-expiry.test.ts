@@ -89,7 +89,7 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
     const silencedGroup = (key: string, mark: SilenceMark): number => {
       const id = store.addGroup(key, 'C1', state({ alertname: key }), NOW);
       store.markMessageDelivered(id, `${id}.1`, 1);
-      expect(markGroupSilenced(store, { channel: 'C1', messageTs: `${id}.1`, groupId: id, mark, at: NOW })).toBe(true);
+      expect(markGroupSilenced(store, { groupId: id, mark, at: NOW })).toBe(true);
       alertmanager.silences.set(mark.silenceId, { state: 'active', endsAt: mark.until });
       return id;
     };
