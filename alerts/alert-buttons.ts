@@ -2,6 +2,7 @@ import type { Button } from '@slack/types';
 import type { GroupEnrichment, WorkloadKind } from './enrichers/enrichment.ts';
 import type { GroupState } from './group-state.ts';
 import { isFiring } from './group-state.ts';
+import { silenceButtons } from './silence-control.ts';
 
 /**
  * The one place where buttons that act are contributed to an alert group's message. Each
@@ -59,8 +60,11 @@ const acknowledgeButtons: AlertButtonContributor = ({ state, ref }) => {
   return [{ type: 'button', action_id: ACK_ACTION_ID, text: { type: 'plain_text', text: 'Acknowledge' }, value: ref }];
 };
 
+/** Silence 1h / 4h / 24h / for… while firing and not silenced (src/slack/silence-actions.ts). */
+const silenceButtonsOf: AlertButtonContributor = ({ state, ref }) => silenceButtons(state, ref);
+
 /** Contributors in the order their buttons appear; add yours here. */
-export const ALERT_BUTTONS: readonly AlertButtonContributor[] = [acknowledgeButtons];
+export const ALERT_BUTTONS: readonly AlertButtonContributor[] = [acknowledgeButtons, silenceButtonsOf];
 
 /** Every contributed button for the group, in contributor order. */
 export function alertButtons(group: AlertButtonGroup): Button[] {

@@ -1,4 +1,4 @@
-import type { types as slack } from '@slack/bolt';
+import type { Button } from '@slack/types';
 import { overBroadReason, type Matcher } from '../src/integrations/silence-matchers.ts';
 import { isFiring, type GroupState } from './group-state.ts';
 
@@ -28,10 +28,10 @@ export function groupSilenceMatchers(group: GroupState): Matcher[] {
  * (not a silence of nearly everything). Each carries the group's reference only; the handler
  * finds the group from the message clicked, never from the value.
  */
-export function silenceButtons(group: GroupState, ref: string): slack.Button[] {
+export function silenceButtons(group: GroupState, ref: string): Button[] {
   if (!isFiring(group) || group.silenced !== undefined) return [];
   if (overBroadReason(groupSilenceMatchers(group)) !== undefined) return [];
-  const button = (choice: SilenceChoice, text: string): slack.Button => ({ type: 'button', action_id: silenceActionId(choice), text: { type: 'plain_text', text }, value: ref });
+  const button = (choice: SilenceChoice, text: string): Button => ({ type: 'button', action_id: silenceActionId(choice), text: { type: 'plain_text', text }, value: ref });
   return [button('1h', 'Silence 1h'), button('4h', 'Silence 4h'), button('24h', 'Silence 24h'), button('custom', 'Silence for…')];
 }
 

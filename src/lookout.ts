@@ -18,6 +18,7 @@ import { createHttpServer, safeRoute } from './http/server.ts';
 import { InboxWorker } from './inbox-worker.ts';
 import { AlertmanagerClient } from './integrations/alertmanager.ts';
 import { SilenceExpiry } from './silence-expiry.ts';
+import { silenceActions } from './slack/silence-actions.ts';
 import { IdentityResolver } from './identity/resolve-identity.ts';
 import type { SlackDirectory } from './identity/slack-directory.ts';
 import { SlackWebDirectory } from './identity/slack-web-directory.ts';
@@ -173,9 +174,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const silenceExpiry = alertmanager
     ? new SilenceExpiry({ store, alertmanager, log: log.child({ component: 'silence-expiry' }), onChanged: () => outbox.wake(), now })
     : undefined;
-  const commands = createCommands({
-    silences: { alertmanager, maxDurationMs: config.silences.maxDurationMs, now, onExpired: (silenceId) => silenceExpiry?.expired(silenceId) },
-  });
+  const silenceDeps = { alertmanager, maxDurationMs: config.silences.maxDurationMs, now, onExpired: (silenceId: string) => silenceExpiry?.expired(silenceId) };
+  const commands = createCommands({ silences: silenceDeps });
 
   // Buttons, confirmations and forms: one registry (docs/architecture.md, "Interactive replies").
   const shutdownSignal = new AbortController();
@@ -195,6 +195,14 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     [
       // The audit Event goes on the object the alert's labels name, read as enrichment reads them.
       ...acknowledgeActions({ store, onQueued: () => outbox.wake(), targetLabels: config.enrichment.labels, now }),
+      ...silenceActions({
+        ...silenceDeps,
+        store,
+        onSilenced: (groupId, mark) => {
+          outbox.wake();
+          silenceExpiry?.track(groupId, mark);
+        },
+      }),
     ],
     {
       store,

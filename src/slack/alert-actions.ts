@@ -39,6 +39,11 @@ export interface AlertAction<Input = undefined> {
   modal?: AlertActionModal<Input>;
   /** The exact SubjectAccessReview attributes for the clicker, from the stored group (and input). */
   access(record: GroupRecord, input: Input): ResourceAttributes;
+  /**
+   * A sentence added to the gate's refusal, e.g. why the permission is asked cluster-wide and how
+   * to ask for less (as CommandDefinition.deniedHint). The refusal always names the permission.
+   */
+  deniedHint?(record: GroupRecord, input: Input): string | undefined;
   /** The object the audit Event goes on. */
   target?(record: GroupRecord): ObjectReference | undefined;
   /** Event reason when it succeeded, e.g. `ScaledBySlackUser`. */
@@ -279,7 +284,8 @@ async function act<Input>(action: AlertAction<Input>, deps: AlertActionDeps, act
     if (!authorization.allowed) {
       const identity = authorization.reason === 'denied' ? { identity: authorization.identity } : {};
       await audited(deps, action, actor, 'denied', { ...entry, ...identity, outcome: 'denied', detail: authorization.message });
-      await tell(authorization.message);
+      const hint = authorization.reason === 'denied' ? action.deniedHint?.(record, input) : undefined;
+      await tell(hint === undefined ? authorization.message : `${authorization.message} ${hint}`);
       return;
     }
     const { identity } = authorization;
