@@ -136,6 +136,16 @@ export interface Progress {
 /** See CommandReply.followUp; resolves to the final state of the reply. */
 export type FollowUpWork = (progress: Progress) => Promise<ReplyContent>;
 
+/**
+ * The action_id of a button, in a command's reply, that runs command `name` for whoever clicks it,
+ * with the button's value as its arguments: parsed, reviewed and audited exactly as if that person
+ * had typed `/ops <name> <value>` (src/slack/dispatcher.ts, createCommandButtons). A forged value
+ * gets no further than typing would, so it may name what to act on (an Expire button's silence id).
+ */
+export function commandButtonActionId(name: string): string {
+  return `command:run:${name}`;
+}
+
 // Definitions are stored side by side whatever their argument types.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry is heterogeneous by design
 export type AnyCommand = CommandDefinition<any>;

@@ -32,7 +32,7 @@ import { WebSlackApi } from './slack/slack-api.ts';
 import { createSlackApp } from './slack/slack-app.ts';
 import { acknowledgeActions } from './slack/acknowledge-action.ts';
 import { registerAlertActions } from './slack/alert-actions.ts';
-import { createConfirmationButtons, type CommandInteractivity } from './slack/dispatcher.ts';
+import { createCommandButtons, createConfirmationButtons, type CommandInteractivity } from './slack/dispatcher.ts';
 import { InteractionRegistry } from './slack/interaction-registry.ts';
 import { consoleInteractionSlack, createInteractionSlack } from './slack/interaction-slack.ts';
 import { PendingInteractions } from './slack/pending-interactions.ts';
@@ -189,7 +189,10 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     signal: shutdownSignal.signal,
   };
   const interactions = new InteractionRegistry();
-  for (const handler of createConfirmationButtons({ commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, interactive, ...(home ? { home } : {}) })) interactions.button(handler);
+  const dispatcherDeps = { commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, interactive, ...(home ? { home } : {}) };
+  for (const handler of createConfirmationButtons(dispatcherDeps)) interactions.button(handler);
+  // Buttons in replies that run a command as if typed: Expire in `/ops silences`.
+  for (const handler of createCommandButtons(dispatcherDeps, ['unsilence'])) interactions.button(handler);
   registerAlertActions(
     interactions,
     [

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KnownBlock } from '@slack/types';
 import type { AnyCommand, CommandContext, CommandReply, Confirmation, PersonAccess, ReplyContent } from '../../commands/command.ts';
-import { usageOf } from '../../commands/command.ts';
+import { commandButtonActionId, usageOf } from '../../commands/command.ts';
 import type { Gate } from '../access/access-gate.ts';
 import { FOREIGN_WORKSPACE_MESSAGE, isHomeTeam, type WorkspaceSource } from '../access/home-workspace.ts';
 import type { Actor, AuditEntry, AuditTrail } from '../access/authorization.ts';
@@ -298,6 +298,40 @@ export function createConfirmationButtons(deps: DispatcherDeps & { interactive: 
       },
     },
   ];
+}
+
+/**
+ * Buttons in command replies that run another command for the clicker, as if they had typed it
+ * with the button's value as its arguments (commands/command.ts, commandButtonActionId): the same
+ * workspace check, parsing, review, audit and reply path as a slash command. The answer is a new
+ * ephemeral reply through the click's response_url; the clicked reply stays.
+ */
+export function createCommandButtons(deps: DispatcherDeps & { interactive: CommandInteractivity }, names: readonly string[]): ButtonHandler[] {
+  const run = createSlashCommandHandler(deps);
+  return names.map((name) => ({
+    actionId: commandButtonActionId(name),
+    async handle(click) {
+      const { responseUrl } = click;
+      if (responseUrl === undefined) {
+        deps.log.warn({ command: name, user: click.actor.slackUserId }, 'command button click without a response_url; nothing done');
+        return;
+      }
+      await run({
+        command: {
+          command: deps.slashCommand,
+          text: `${name} ${click.value ?? ''}`,
+          user_id: click.actor.slackUserId,
+          user_name: click.actor.slackUserName,
+          channel_id: click.channelId,
+          response_url: responseUrl,
+          ...(click.actor.teamId !== undefined ? { team_id: click.actor.teamId } : {}),
+          ...(click.actor.enterpriseId !== undefined ? { enterprise_id: click.actor.enterpriseId } : {}),
+        },
+        ack: async () => {},
+        respond: (reply) => deps.interactive.slack.respond(responseUrl, { ...reply, replace_original: false }),
+      });
+    },
+  }));
 }
 
 /** The confirmed command: reviewed again, run, audited; every path ends in a reply. */

@@ -4,7 +4,10 @@ import { parseSilenceArgs } from '../../../commands/silence.ts';
 import { checkDuration, formatDuration, parseDuration } from '../../../commands/silence-support.ts';
 import type { KubeIdentity } from '../../../src/identity/resolve-identity.ts';
 import { AlertmanagerError, type AlertmanagerPort, type NewSilence, type Silence } from '../../../src/integrations/alertmanager.ts';
-import { createSlashCommandHandler } from '../../../src/slack/dispatcher.ts';
+import { commandButtonActionId } from '../../../commands/command.ts';
+import { createCommandButtons, createSlashCommandHandler, type PendingConfirmation } from '../../../src/slack/dispatcher.ts';
+import { PendingInteractions } from '../../../src/slack/pending-interactions.ts';
+import { RecordingInteractionSlack } from '../../helpers/interaction-fakes.ts';
 import { FakeGate, RecordingAuditTrail } from '../../helpers/access-fakes.ts';
 import { freshMetrics, recordingLogger } from '../../helpers/fakes.ts';
 
@@ -191,5 +194,52 @@ describe('the silence commands through the dispatcher', () => {
     expect(unknown.reply).toBe('Alertmanager has no silence `8f0c1f9e-3b7a-4c1e-9a56-0f7c2d3e4b5a`.');
     expect(unknown.gate.reviews).toEqual([]);
     expect((await ops('unsilence nope', { alertmanager })).reply).toMatch(/a silence id looks like/);
+  });
+});
+
+describe('the Expire buttons of /ops silences', () => {
+  const alice: KubeIdentity = { username: 'slack:alice', groups: [], derivation: [] };
+  const bob: KubeIdentity = { username: 'slack:bob', groups: [], derivation: [] };
+  const ID = '00000000-0000-4000-8000-000000000001';
+
+  function setUp() {
+    const alertmanager = new FakeAlertmanager();
+    alertmanager.silences = [{ id: ID, matchers: [{ name: 'namespace', value: 'shop', isRegex: false, isEqual: true }, { name: 'alertname', value: 'X', isRegex: false, isEqual: true }], startsAt: '2026-03-01T11:00:00Z', endsAt: '2026-03-01T13:00:00Z', createdBy: 'slack:alice (Slack UALICE)', comment: '', state: 'active' }];
+    const expired: string[] = [];
+    const gate = new FakeGate({ identities: { UALICE: alice, UBOB: bob }, allow: (identity) => identity.username === 'slack:alice' });
+    const audit = new RecordingAuditTrail();
+    const slack = new RecordingInteractionSlack();
+    const commands = createCommands({ silences: { alertmanager, maxDurationMs: 7 * DAY, now: () => Date.parse('2026-03-01T12:00:00Z'), onExpired: (id) => void expired.push(id) } });
+    const deps = { commands, slashCommand: '/ops', log: recordingLogger().log, metrics: freshMetrics(), gate, audit, kube: undefined, interactive: { pending: new PendingInteractions<PendingConfirmation>({ ttlMs: 60_000 }), slack, followUpIntervalMs: 0, signal: new AbortController().signal } };
+    const [button] = createCommandButtons(deps, ['unsilence']);
+    const click = (user: string, value: string) =>
+      button!.handle({ actor: { slackUserId: user, slackUserName: user.toLowerCase() }, actionId: commandButtonActionId('unsilence'), value, channelId: 'C1', messageTs: '1.2', ephemeral: true, triggerId: undefined, responseUrl: 'https://hooks.slack.test/r/1' });
+    return { alertmanager, expired, slack, audit, click, deps };
+  }
+
+  it('lists each silence with an Expire button carrying its id, behind a confirm dialog', async () => {
+    const { deps } = setUp();
+    let blocks: unknown;
+    await createSlashCommandHandler(deps)({ command: { command: '/ops', text: 'silences namespace=shop', user_id: 'UALICE', user_name: 'alice', channel_id: 'C1' }, ack: async () => {}, respond: async (body) => void (blocks = body.blocks) });
+    const expire = (blocks as Array<{ accessory?: { action_id: string; value: string; confirm?: object } }>).find((block) => block.accessory !== undefined)?.accessory;
+    expect(expire).toMatchObject({ action_id: 'command:run:unsilence', value: ID, confirm: expect.any(Object) });
+  });
+
+  it('expires as if the clicker typed /ops unsilence <id>: reviewed in the silence’s namespace, audited', async () => {
+    const { alertmanager, expired, slack, audit, click } = setUp();
+    await click('UBOB', ID);
+    expect(alertmanager.expired).toEqual([]);
+    expect(slack.responses.at(-1)?.body).toMatchObject({ replace_original: false, text: 'Not allowed: this needs `delete` on `silences.lookout.dev` in namespace shop.' });
+    await click('UALICE', ID);
+    expect(alertmanager.expired).toEqual([ID]);
+    expect(expired).toEqual([ID]);
+    expect(slack.responses.at(-1)?.body).toMatchObject({ text: expect.stringMatching(/^🔔 Silence `0.*has ended/) });
+    expect(audit.entries.map((entry) => [entry.action, entry.outcome])).toEqual([
+      ['unsilence', 'denied'],
+      ['unsilence', 'allowed'],
+    ]);
+    // A forged value is just another id to look up, as typing it would be.
+    await click('UALICE', 'not-an-id');
+    expect(slack.responses.at(-1)?.body).toMatchObject({ text: expect.stringMatching(/a silence id looks like/) });
   });
 });
