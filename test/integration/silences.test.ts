@@ -3,7 +3,7 @@ import { AlertmanagerClient, type Silence } from '../../src/integrations/alertma
 import { reviewAccess } from '../../src/kube/access-review.ts';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import { startAlertmanager, type AlertmanagerProcess } from '../support/alertmanager-process.ts';
-import type { FakeSlack } from '../support/fake-slack.ts';
+import type { FakeSlack, FakeSlackMessage } from '../support/fake-slack.ts';
 import { waitFor } from '../support/free-port.ts';
 import { eventually, freshNamespace, roleBinding } from '../support/kube-test-helpers.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
@@ -11,7 +11,7 @@ import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-tes
 import { createOrReplace, type KubeObject } from '../support/servers/kube-objects.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
-import { signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
+import { interactivityBody, signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
 
 /*
  * Silences end to end: Lookout as `npm start` runs it, with the bot's kubeconfig against the real
@@ -67,7 +67,7 @@ describe('silences through Alertmanager API v2, gated by RBAC', () => {
 
     bed = await startLookoutTestBed({
       slack: { users: [ALICE, BOB] },
-      config: { channel: 'C0ALERTS', identities: IDENTITIES, silences: { maxDuration: '3d' } },
+      config: { channel: 'C0ALERTS', identities: IDENTITIES, silences: { maxDuration: '3d' }, routes: [{ match: { team: 'incidents' }, channel: 'C0INCIDENTS' }] },
       signingSecret: SIGNING_SECRET,
       webhookToken: 'silences-webhook-token-0123456',
       extraEnv: { KUBECONFIG: servers.kube.kubeconfigs.bot, ALERTMANAGER_URL: alertmanager.url },
@@ -163,6 +163,109 @@ describe('silences through Alertmanager API v2, gated by RBAC', () => {
     expect(await ops(ALICE, `unsilence ${id}`)).toMatch(new RegExp(`^🔔 Silence \`${id}\` .* has ended`));
     expect((await am.getSilence(id))?.state).toBe('expired');
     expect(await ops(ALICE, `unsilence ${id}`)).toBe(`Silence \`${id}\` has already ended.`);
+  });
+
+  describe('the Silence buttons on alert messages (signed block_actions)', () => {
+    let silenceMe: FakeSlackMessage;
+    let other: FakeSlackMessage;
+    let clicks = 0;
+
+    const groupPayload = (alertname: string, extra: Record<string, string> = {}) => {
+      const labels = { alertname, namespace, severity: 'warning', ...extra };
+      return {
+        version: '4',
+        groupKey: `{}:{alertname="${alertname}", namespace="${namespace}"}`,
+        status: 'firing',
+        receiver: 'lookout',
+        groupLabels: { alertname, namespace },
+        commonLabels: labels,
+        commonAnnotations: {},
+        externalURL: alertmanager.url,
+        alerts: [{ status: 'firing', labels, annotations: {}, startsAt: new Date(Date.now() - 60_000).toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fp-${alertname}` }],
+      };
+    };
+
+    const buttonValue = (message: FakeSlackMessage, actionId: string): string => {
+      for (const block of (message.blocks ?? []) as Array<{ elements?: Array<{ action_id?: string; value?: string }> }>) {
+        const button = block.elements?.find((element) => element.action_id === actionId);
+        if (button?.value) return button.value;
+      }
+      throw new Error(`no ${actionId} button on ${message.ts}`);
+    };
+
+    /** A block_actions request shaped like Slack's documented example, signed. */
+    async function click(user: { id: string; name: string }, container: { channel: string; ts: string }, actionId: string, value: string): Promise<void> {
+      clicks += 1;
+      const payload = {
+        type: 'block_actions',
+        user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
+        api_app_id: 'A0LOOKOUT',
+        token: 'deprecated-verification-token',
+        container: { type: 'message', message_ts: container.ts, channel_id: container.channel, is_ephemeral: false },
+        trigger_id: slack.issueTriggerId(),
+        team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
+        channel: { id: container.channel, name: 'alerts' },
+        response_url: slack.responseUrl(),
+        actions: [{ action_id: actionId, block_id: `b${clicks}`, text: { type: 'plain_text', text: 'Silence' }, value, type: 'button', action_ts: `${Math.floor(Date.now() / 1000)}.00000${clicks}` }],
+      };
+      const request = signedSlackForm(SIGNING_SECRET, interactivityBody(payload), Date.now() / 1000);
+      const res = await fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...request.headers }, body: request.body });
+      expect(res.status).toBe(200);
+    }
+
+    const current = (message: FakeSlackMessage) => slack.messages(message.channel).find((candidate) => candidate.ts === message.ts)!;
+    const says = (message: FakeSlackMessage, text: string) => JSON.stringify(current(message).blocks ?? []).includes(text);
+    const ephemeralTo = (user: { id: string }, channel: string, text: string) => waitFor(`"${text}" to ${user.id}`, () => slack.ephemerals(channel).find((e) => e.user === user.id && e.text.includes(text)));
+    const silencesOf = async (alertname: string) => (await active()).filter((silence) => silence.matchers.some((m) => m.name === 'alertname' && m.value === alertname));
+
+    beforeAll(async () => {
+      for (const body of [groupPayload('SilenceMe'), groupPayload('OtherTeam', { team: 'incidents' })]) {
+        const res = await fetch(`${lookout.url}/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${bed.webhookToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect(res.status).toBe(200);
+      }
+      silenceMe = await waitFor('the SilenceMe message', () => slack.messages('C0ALERTS').find((m) => m.text.includes('SilenceMe')));
+      other = await waitFor('the OtherTeam message', () => slack.messages('C0INCIDENTS').find((m) => m.text.includes('OtherTeam')));
+    });
+
+    it('refuses forged values, clicks on another channel\'s message and people without the permission, with no side effect', async () => {
+      // The value names the other group: refused.
+      await click(ALICE, { channel: silenceMe.channel, ts: silenceMe.ts }, 'silence-1h', buttonValue(other, 'silence-1h'));
+      await ephemeralTo(ALICE, 'C0ALERTS', 'does not belong to this message');
+      // The other channel's message, claimed to be in this channel: no such message here.
+      await click(ALICE, { channel: 'C0ALERTS', ts: other.ts }, 'silence-1h', buttonValue(other, 'silence-1h'));
+      await waitFor('the second refusal', () => (slack.ephemerals('C0ALERTS').filter((e) => e.user === ALICE.id && e.text.includes('does not belong to this message')).length === 2 ? true : undefined));
+      // Bob may not create silences in the namespace.
+      await click(BOB, { channel: silenceMe.channel, ts: silenceMe.ts }, 'silence-1h', buttonValue(silenceMe, 'silence-1h'));
+      expect((await ephemeralTo(BOB, 'C0ALERTS', 'Not allowed')).text).toBe(`Not allowed: this needs \`create\` on \`silences.lookout.dev\` in namespace ${namespace}.`);
+      // Give a wrong implementation time to act, then check that nothing did.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(await silencesOf('SilenceMe')).toEqual([]);
+      expect(await silencesOf('OtherTeam')).toEqual([]);
+      expect(says(silenceMe, 'Silenced by')).toBe(false);
+      expect(says(other, 'Silenced by')).toBe(false);
+    });
+
+    it('silences exactly the group for 1h, the message says so, and it stops saying so when the silence is ended', async () => {
+      const before = Date.now();
+      await click(ALICE, { channel: silenceMe.channel, ts: silenceMe.ts }, 'silence-1h', buttonValue(silenceMe, 'silence-1h'));
+      const [silence] = await waitFor('the silence in Alertmanager', async () => {
+        const found = await silencesOf('SilenceMe');
+        return found.length > 0 ? found : undefined;
+      });
+      expect(silence?.matchers).toEqual([
+        { name: 'alertname', value: 'SilenceMe', isRegex: false, isEqual: true },
+        { name: 'namespace', value: namespace, isRegex: false, isEqual: true },
+      ]);
+      expect(silence?.createdBy).toBe(`slack:alice (Slack ${ALICE.id})`);
+      expect(Math.abs(Date.parse(silence?.endsAt ?? '') - (before + 3_600_000))).toBeLessThan(5000);
+      await waitFor('the message to say who silenced it', () => (says(silenceMe, `Silenced by <@${ALICE.id}> until`) ? true : undefined));
+      expect(says(silenceMe, '"silence-1h"')).toBe(false);
+      await waitFor('the thread reply', () => slack.replies('C0ALERTS', silenceMe.ts).find((reply) => reply.text.includes(`<@${ALICE.id}> silenced this group for 1h`)));
+
+      expect(await ops(ALICE, `unsilence ${silence?.id}`)).toMatch(/has ended/);
+      await waitFor('the message to stop saying it is silenced', () => (!says(silenceMe, 'Silenced by') && says(silenceMe, '"silence-1h"') ? true : undefined));
+      await waitFor('the thread reply about the end', () => slack.replies('C0ALERTS', silenceMe.ts).find((reply) => reply.text.includes('was ended early')));
+    });
   });
 
   it('audited what it did, and never leaked an internal error', () => {
