@@ -7,7 +7,7 @@ import { formatMatcher, overBroadReason } from '../integrations/silence-matchers
 import type { ResourceAttributes } from '../kube/access-review.ts';
 import { LOOKOUT_GROUP } from '../kube/resource-names.ts';
 import type { GroupRecord, Store } from '../state/store.ts';
-import type { AlertAction, AnyAlertAction } from './alert-actions.ts';
+import type { AlertAction, AlertActionContext, AlertActionOutcome, AnyAlertAction } from './alert-actions.ts';
 
 export interface SilenceActionsOptions extends SilenceCommandDeps {
   store: Pick<Store, 'transaction' | 'groupByMessage' | 'groupById' | 'updateGroupState' | 'addReply'>;
@@ -76,7 +76,8 @@ export function silenceActions(options: SilenceActionsOptions): AnyAlertAction[]
   return [quick('1h'), quick('4h'), quick('24h'), custom];
 }
 
-function common(options: SilenceActionsOptions, choice: SilenceChoice) {
+/** What every Silence button shares: the checks, the permission and its hint. */
+function common(options: SilenceActionsOptions, choice: SilenceChoice): Omit<AlertAction<unknown>, 'run' | 'modal'> {
   return {
     actionId: silenceActionId(choice),
     name: 'silence',
@@ -99,11 +100,7 @@ function refusal(record: GroupRecord, options: SilenceActionsOptions): string | 
   return undefined;
 }
 
-async function silence(
-  options: SilenceActionsOptions,
-  { record, actor, identity }: { record: GroupRecord; actor: { slackUserId: string; slackUserName: string }; identity: { username: string } },
-  { durationMs, comment }: SilenceInput,
-) {
+async function silence(options: SilenceActionsOptions, { record, actor, identity }: AlertActionContext<unknown>, { durationMs, comment }: SilenceInput): Promise<AlertActionOutcome> {
   const alertmanager = requireAlertmanager(options);
   const matchers = groupSilenceMatchers(record.state);
   const startsAt = new Date(options.now());
