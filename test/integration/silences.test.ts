@@ -266,6 +266,50 @@ describe('silences through Alertmanager API v2, gated by RBAC', () => {
       await waitFor('the message to stop saying it is silenced', () => (!says(silenceMe, 'Silenced by') && says(silenceMe, '"silence-1h"') ? true : undefined));
       await waitFor('the thread reply about the end', () => slack.replies('C0ALERTS', silenceMe.ts).find((reply) => reply.text.includes('was ended early')));
     });
+
+    it('takes any duration and a comment from the Silence for… form (a signed view_submission)', async () => {
+      const viewsBefore = slack.views().length;
+      await click(ALICE, { channel: silenceMe.channel, ts: silenceMe.ts }, 'silence-custom', buttonValue(current(silenceMe), 'silence-custom'));
+      const view = (await waitFor('the form', () => slack.views()[viewsBefore])) as { callback_id: string; private_metadata: string; blocks: unknown[] };
+      const submit = async (duration: string, user = ALICE) => {
+        const payload = {
+          type: 'view_submission',
+          team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
+          user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
+          api_app_id: 'A0LOOKOUT',
+          token: 'deprecated-verification-token',
+          trigger_id: slack.issueTriggerId(),
+          view: {
+            id: 'V0SILENCE',
+            type: 'modal',
+            callback_id: view.callback_id,
+            private_metadata: view.private_metadata,
+            blocks: view.blocks,
+            state: { values: { 'silence-duration': { value: { type: 'plain_text_input', value: duration } }, 'silence-comment': { value: { type: 'plain_text_input', value: 'rolling back' } } } },
+          },
+          response_urls: [],
+        };
+        const request = signedSlackForm(SIGNING_SECRET, interactivityBody(payload), Date.now() / 1000);
+        const res = await fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...request.headers }, body: request.body });
+        expect(res.status).toBe(200);
+        const text = await res.text();
+        return text === '' ? undefined : (JSON.parse(text) as { response_action?: string; errors?: Record<string, string> });
+      };
+      // Too long for silences.maxDuration (3d here): the form says so next to the input, nothing is made.
+      expect(await submit('4d')).toEqual({ response_action: 'errors', errors: { 'silence-duration': 'a silence from Slack lasts at most 3d (the silences.maxDuration setting); 4d is longer' } });
+      // Someone else cannot submit alice's form.
+      expect((await submit('2h', BOB))?.response_action).toBe('errors');
+      expect(await silencesOf('SilenceMe')).toEqual([]);
+      const before = Date.now();
+      expect(await submit('2h30m')).toBeUndefined();
+      const [silence] = await waitFor('the silence from the form', async () => {
+        const found = await silencesOf('SilenceMe');
+        return found.length > 0 ? found : undefined;
+      });
+      expect(silence?.comment).toBe('rolling back');
+      expect(Math.abs(Date.parse(silence?.endsAt ?? '') - (before + 150 * 60_000))).toBeLessThan(5000);
+      await waitFor('the message to say who silenced it', () => (says(silenceMe, `Silenced by <@${ALICE.id}> until`) ? true : undefined));
+    });
   });
 
   it('audited what it did, and never leaked an internal error', () => {
