@@ -109,6 +109,11 @@ export interface CommandReply extends ReplyContent {
    * final state as any command error would.
    */
   followUp?: FollowUpWork;
+  /**
+   * The object the audit Event goes on, when only `run` can tell (`/ops logs shop/cart` may name
+   * a pod or a Deployment); replaces `target(args)`.
+   */
+  auditTarget?: ObjectReference;
 }
 
 /** A question asked before a command acts; see CommandReply.confirm. */

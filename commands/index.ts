@@ -1,6 +1,7 @@
 import canI from './can-i.ts';
 import type { AnyCommand } from './command.ts';
 import help from './help.ts';
+import { createLogsCommand, type LogsCommandOptions } from './logs.ts';
 import { createSilenceCommand } from './silence.ts';
 import type { SilenceCommandDeps } from './silence-support.ts';
 import { createSilencesCommand } from './silences.ts';
@@ -10,9 +11,18 @@ import whoami from './whoami.ts';
 /** What commands that talk to other systems are built with (src/lookout.ts). */
 export interface CommandDeps {
   silences: SilenceCommandDeps;
+  logs: LogsCommandOptions;
 }
 
 /** Every subcommand of the slash command, in the order help lists them. */
 export function createCommands(deps: CommandDeps): readonly AnyCommand[] {
-  return [help, whoami, canI, createSilenceCommand(deps.silences), createSilencesCommand(deps.silences), createUnsilenceCommand(deps.silences)];
+  return [
+    help,
+    whoami,
+    canI,
+    createLogsCommand(deps.logs),
+    createSilenceCommand(deps.silences),
+    createSilencesCommand(deps.silences),
+    createUnsilenceCommand(deps.silences),
+  ];
 }

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { WebClient } from '@slack/web-api';
 import type { Writable } from 'node:stream';
-import { createEnrichmentSources } from '../alerts/enrichers/index.ts';
+import { createEnrichmentSources, createLokiClient } from '../alerts/enrichers/index.ts';
 import { EnrichmentRunner } from '../alerts/enrichment-runner.ts';
 import { processPendingNotifications } from '../alerts/process-notifications.ts';
 import { renderGroupDetail, renderGroupMessage } from '../alerts/render.ts';
@@ -126,9 +126,11 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
 
   // Alert enrichment (alerts/enrichers/): Kubernetes facts read with Lookout's own identity, and
   // Loki logs. Without either backend there is nothing to run and messages look as they always did.
+  // One Loki client for enrichment and `/ops logs`: one concurrency limit, one set of metrics.
+  const loki = config.lokiUrl ? createLokiClient(config.lokiUrl, config.enrichment, metrics) : undefined;
   const sources =
-    kube || config.lokiUrl
-      ? createEnrichmentSources({ ...(kube ? { kube } : {}), ...(config.lokiUrl ? { lokiUrl: config.lokiUrl } : {}), config: config.enrichment, metrics, now })
+    kube || loki
+      ? createEnrichmentSources({ ...(kube ? { kube } : {}), ...(loki ? { loki } : {}), config: config.enrichment, metrics, now })
       : undefined;
   const enrichment =
     sources && sources.enrichers.length > 0
@@ -175,7 +177,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     ? new SilenceExpiry({ store, alertmanager, log: log.child({ component: 'silence-expiry' }), onChanged: () => outbox.wake(), now })
     : undefined;
   const silenceDeps = { alertmanager, maxDurationMs: config.silences.maxDurationMs, now, onExpired: (silenceId: string) => silenceExpiry?.expired(silenceId) };
-  const commands = createCommands({ silences: silenceDeps });
+  const commands = createCommands({ silences: silenceDeps, logs: { ...(loki ? { loki: { client: loki, config: config.enrichment.loki } } : {}), redactor, now } });
 
   // Buttons, confirmations and forms: one registry (docs/architecture.md, "Interactive replies").
   const shutdownSignal = new AbortController();

@@ -1,5 +1,5 @@
 import type { Metrics } from '../../src/metrics.ts';
-import { LokiClient } from '../../src/integrations/loki.ts';
+import { LokiClient, type LokiPort } from '../../src/integrations/loki.ts';
 import { KubeReader, type KubeRequester } from '../../src/kube/kube-reader.ts';
 import type { Enricher, EnrichmentSources } from './enrichment.ts';
 import type { EnrichmentConfig } from './enrichment-config.ts';
@@ -20,8 +20,10 @@ export type { EnrichmentSources };
 export interface EnrichmentSourcesOptions {
   /** Lookout's own Kubernetes client (a KubeHttp); without it the Kubernetes sources are left out. */
   kube?: KubeRequester;
-  /** LOKI_URL; without it the logs source is left out. */
+  /** LOKI_URL; without it (and without `loki`) the logs source is left out. */
   lokiUrl?: string;
+  /** A Loki client to share (with `/ops logs`); takes the place of one built from `lokiUrl`. */
+  loki?: LokiPort;
   config: EnrichmentConfig;
   metrics: Metrics;
   now: () => number;
@@ -32,7 +34,7 @@ export interface EnrichmentSourcesOptions {
  * so the pod, its owner chain and its events are fetched once per alert however many sources
  * look at them, and once per storm for what alerts have in common.
  */
-export function createEnrichmentSources({ kube, lokiUrl, config, metrics, now }: EnrichmentSourcesOptions): EnrichmentSources {
+export function createEnrichmentSources({ kube, lokiUrl, loki: sharedLoki, config, metrics, now }: EnrichmentSourcesOptions): EnrichmentSources {
   const redactor = createRedactor(config.redact);
   const enrichers: Enricher[] = [];
   let reader: KubeReader | undefined;
@@ -56,18 +58,21 @@ export function createEnrichmentSources({ kube, lokiUrl, config, metrics, now }:
       createNodeEnricher({ reader, now, redactor }),
     );
   }
-  if (lokiUrl !== undefined && lokiUrl !== '') {
-    const loki = new LokiClient({
-      baseUrl: lokiUrl,
-      maxConcurrent: config.loki.maxConcurrentRequests,
-      requestTimeoutMs: config.loki.requestTimeoutMs,
-      requests: metrics.lokiRequests,
-      ...(config.loki.tenant === undefined ? {} : { tenant: config.loki.tenant }),
-    });
-    enrichers.push(createLogsEnricher({ loki, config: config.loki, redactor, now }));
-  }
+  const loki = sharedLoki ?? (lokiUrl !== undefined && lokiUrl !== '' ? createLokiClient(lokiUrl, config, metrics) : undefined);
+  if (loki !== undefined) enrichers.push(createLogsEnricher({ loki, config: config.loki, redactor, now }));
   return {
     resolveTarget: (alert, signal) => confirmTarget(readTarget(alert.labels, config.labels, config.scrapeTargets), reader, config.scrapeTargets, signal),
     enrichers,
   };
+}
+
+/** Lookout's one Loki client (enrichment and `/ops logs` share its concurrency limit and metrics). */
+export function createLokiClient(lokiUrl: string, config: EnrichmentConfig, metrics: Metrics): LokiClient {
+  return new LokiClient({
+    baseUrl: lokiUrl,
+    maxConcurrent: config.loki.maxConcurrentRequests,
+    requestTimeoutMs: config.loki.requestTimeoutMs,
+    requests: metrics.lokiRequests,
+    ...(config.loki.tenant === undefined ? {} : { tenant: config.loki.tenant }),
+  });
 }

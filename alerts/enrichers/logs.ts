@@ -2,7 +2,8 @@ import { logqlSelector, logqlString, msToNs, type LokiEntry, type LokiPort } fro
 import type { AlertTarget, Enricher } from './enrichment.ts';
 import { FACT_LIMITS } from './enrichment.ts';
 import type { LokiConfig } from './enrichment-config.ts';
-import { code, escapeMrkdwn, plural } from './format.ts';
+import { code, plural } from './format.ts';
+import { clipLogLine, exploreLink, fitCodeBlock, oneLogLine } from './log-excerpt.ts';
 import type { Redactor } from './redact.ts';
 import { withSafeErrors } from './source-errors.ts';
 
@@ -81,50 +82,11 @@ function streamSelector(target: AlertTarget, config: LokiConfig): string {
   return logqlSelector(matchers);
 }
 
-/** A multi-line entry (a stack trace pushed as one line) on one line. */
-function oneLogLine(line: string): string {
-  return line.replace(/\r?\n$/, '').replace(/\r?\n/g, ' ⏎ ');
-}
-
 /** "09:55:01 app | message", with the container only when the excerpt mixes several. */
 function formatLine(entry: LokiEntry, line: string, showContainer: boolean, config: LokiConfig): string {
   const ms = Number(BigInt(entry.timestampNs) / 1_000_000n);
   const container = showContainer ? `${entry.labels[config.labels.container] ?? '?'} | ` : '';
-  const cut = line.length > LINE_MAX ? `${[...line].slice(0, LINE_MAX - 1).join('')}…` : line;
-  return `${new Date(ms).toISOString().slice(11, 19)} ${container}${cut}`;
-}
-
-/**
- * Code block content for Slack: escaped (&, <, >) and with every backtick turned into a
- * look-alike (ˋ, U+02CB), so no run of backticks in a log line can close the block early
- * or open a new one. Lines that do not fit are dropped from the top: the newest matter most.
- */
-function fitCodeBlock(heading: string, body: string, max: number): string {
-  const lines = body.split('\n').map((line) => escapeMrkdwn(line).replace(/`/g, 'ˋ'));
-  const frame = heading.length + '\n```\n'.length + '\n```'.length;
-  let dropped = 0;
-  let length = lines.reduce((total, line) => total + line.length + 1, 0);
-  while (lines.length > 1 && frame + length + 20 > max) {
-    length -= (lines.shift()?.length ?? 0) + 1;
-    dropped += 1;
-  }
-  if (lines.length === 1 && frame + length > max) lines[0] = `${[...(lines[0] ?? '')].slice(0, Math.max(0, max - frame - 2)).join('')}…`;
-  const first = dropped > 0 ? [`… ${dropped} older lines not shown`] : [];
-  return `${heading}\n\`\`\`\n${[...first, ...lines].join('\n')}\n\`\`\``;
-}
-
-/** Grafana Explore with the same query and window (Grafana 10+ "panes" URL). */
-function exploreLink(config: LokiConfig, query: string, from: number, to: number): string | undefined {
-  if (config.grafanaUrl === undefined) return undefined;
-  const uid = config.grafanaDatasourceUid;
-  const datasource = uid === undefined ? {} : { datasource: uid };
-  const pane = {
-    ...datasource,
-    queries: [{ refId: 'A', expr: query, queryType: 'range', ...(uid === undefined ? {} : { datasource: { type: 'loki', uid } }) }],
-    range: { from: String(from), to: String(to) },
-  };
-  const url = `${config.grafanaUrl.replace(/\/+$/, '')}/explore?schemaVersion=1&panes=${encodeURIComponent(JSON.stringify({ lookout: pane }))}&orgId=${config.grafanaOrgId}`;
-  return `<${escapeMrkdwn(url)}|Open in Grafana>`;
+  return `${new Date(ms).toISOString().slice(11, 19)} ${container}${clipLogLine(line, LINE_MAX)}`;
 }
 
 function clock(ms: number): string {

@@ -17,6 +17,11 @@ export interface KubeRequest {
   /** Defaults to application/json; PATCH needs e.g. application/strategic-merge-patch+json. */
   contentType?: string;
   impersonate?: Impersonation;
+  /**
+   * `text` returns the body as a string instead of parsing JSON: `pods/log` answers text/plain.
+   * Default `json`.
+   */
+  responseType?: 'json' | 'text';
   /** Ends the request; without one, the client's own `timeoutMs` does. */
   signal?: AbortSignal;
 }
@@ -67,7 +72,7 @@ export class KubeHttp {
     this.timeoutMs = timeoutMs;
   }
 
-  async request<T>({ method, path, query, body, contentType = 'application/json', impersonate, signal = AbortSignal.timeout(this.timeoutMs) }: KubeRequest): Promise<T> {
+  async request<T>({ method, path, query, body, contentType = 'application/json', impersonate, responseType = 'json', signal = AbortSignal.timeout(this.timeoutMs) }: KubeRequest): Promise<T> {
     // An Impersonate-User header without a value is no impersonation at all: the API server
     // would run the request as Lookout. Fail closed before anything is sent.
     if (impersonate !== undefined && impersonate.username === '') throw new Error('refusing to impersonate an empty username');
@@ -82,7 +87,8 @@ export class KubeHttp {
       port: url.port,
       path: `${url.pathname}${url.search}`,
       headers: {
-        accept: 'application/json',
+        // Errors come as a JSON Status either way; text/plain is what pods/log serves.
+        accept: responseType === 'text' ? 'text/plain, application/json' : 'application/json',
         ...(payload ? { 'content-type': contentType, 'content-length': String(payload.length) } : {}),
       },
     };
@@ -105,7 +111,10 @@ export class KubeHttp {
       req.end(payload);
     });
 
-    if (status >= 200 && status < 300) return (text ? JSON.parse(text) : undefined) as T;
+    if (status >= 200 && status < 300) {
+      if (responseType === 'text') return text as T;
+      return (text ? JSON.parse(text) : undefined) as T;
+    }
     const statusBody = safeJson(text) as { reason?: string; message?: string } | undefined;
     throw new KubeApiError(method, url.pathname, status, statusBody?.reason ?? `HTTP${status}`, statusBody?.message ?? '');
   }

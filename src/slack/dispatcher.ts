@@ -234,7 +234,14 @@ async function review(deps: DispatcherDeps, audited: Omit<AuditEntry, 'outcome' 
 
 async function recordDone(deps: DispatcherDeps, command: AnyCommand, audited: Omit<AuditEntry, 'outcome' | 'detail'> | undefined, reply: CommandReply): Promise<void> {
   if (audited === undefined) return;
-  await deps.audit.record({ ...audited, outcome: 'allowed', detail: reply.auditDetail ?? 'done', ...(command.auditReason ? { reason: command.auditReason } : {}) });
+  await deps.audit.record({
+    ...audited,
+    // Only run() can tell what some names were (a pod or a Deployment): the Event goes there.
+    ...(reply.auditTarget ? { target: reply.auditTarget } : {}),
+    outcome: 'allowed',
+    detail: reply.auditDetail ?? 'done',
+    ...(command.auditReason ? { reason: command.auditReason } : {}),
+  });
 }
 
 /** One error path: a UserError's own text, anything else a reference to the log line. */
