@@ -6,7 +6,7 @@ import { InvalidInput, NotFound, UserError } from '../src/errors.ts';
 import { LokiError, logqlSelector, logqlString, msToNs, type LokiPort } from '../src/integrations/loki.ts';
 import type { ResourceAttributes } from '../src/kube/access-review.ts';
 import type { Redactor } from '../src/redact-secrets.ts';
-import type { CommandDefinition, PersonKube } from './command.ts';
+import type { CommandDefinition, CommandReply, PersonKube } from './command.ts';
 import { parseLogsArgs, type LogsArgs } from './logs-args.ts';
 import { asUserError, isStatus, resolveLogTarget, seg, type LogTarget } from './logs-target.ts';
 
@@ -76,14 +76,22 @@ export function createLogsCommand(options: LogsCommandOptions): CommandDefinitio
     auditReason: 'LogsReadBySlackUser',
     async run({ args, kube }) {
       if (kube === undefined) throw new UserError('Lookout is not connected to Kubernetes, so it cannot read logs for you.');
-      const target = await resolveLogTarget(kube, args, options.loki !== undefined);
-      const read = options.loki ? await readFromLoki(options.loki, target, args, options.now) : await readFromKubernetes(kube, target, args);
-      return {
-        text: renderLogs(target, args, read, options.redactor),
-        auditDetail: `read ${read.lines.length} log lines of ${target.namespace}/${target.pod}${target.container ? `/${target.container}` : ''} from ${read.source}`,
-        auditTarget: target.audited,
-      };
+      return readLogs(options, kube, args);
     },
+  };
+}
+
+/**
+ * What `/ops logs` replies, for a person whose `get pods/log` review (logsAccess) was allowed:
+ * the command and the Show logs button both end here.
+ */
+export async function readLogs(options: LogsCommandOptions, kube: PersonKube, args: LogsArgs): Promise<Required<Pick<CommandReply, 'text' | 'auditDetail' | 'auditTarget'>>> {
+  const target = await resolveLogTarget(kube, args, options.loki !== undefined);
+  const read = options.loki ? await readFromLoki(options.loki, target, args, options.now) : await readFromKubernetes(kube, target, args);
+  return {
+    text: renderLogs(target, args, read, options.redactor),
+    auditDetail: `read ${read.lines.length} log lines of ${target.namespace}/${target.pod}${target.container ? `/${target.container}` : ''} from ${read.source}`,
+    auditTarget: target.audited,
   };
 }
 
