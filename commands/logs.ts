@@ -119,9 +119,11 @@ async function readFromKubernetes(kube: PersonKube, target: LogTarget, args: Log
   try {
     text = await kube.request<string>({ method: 'GET', path: `/api/v1/namespaces/${seg(target.namespace)}/pods/${seg(target.pod)}/log`, query, responseType: 'text' });
   } catch (error) {
-    if (isStatus(error, 404)) throw new NotFound(`Pod \`${target.pod}\` is gone from namespace \`${target.namespace}\`.`, { cause: error });
-    // 400: the container is not running yet, or has no previous instance; the server's text stays in the log.
-    if (isStatus(error, 400)) throw new UserError(`Kubernetes has no log for container \`${container}\` of pod \`${target.pod}\`${args.previous ? ' (previous instance)' : ''} (it may not have started yet).`, { cause: error });
+    // 400 or 404: the container has not started, its node's kubelet has no log for it, or the pod
+    // just went away. The server's own text (kept in the log) can quote the request.
+    if (isStatus(error, 400) || isStatus(error, 404)) {
+      throw new NotFound(`Kubernetes has no log for container \`${container}\` of pod \`${target.pod}\`${args.previous ? ' (previous instance)' : ''}: it may not have started yet, or the pod is gone.`, { cause: error });
+    }
     throw asUserError(error, { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: target.namespace, name: target.pod });
   }
   const raw = text.split('\n');

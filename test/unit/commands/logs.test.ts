@@ -137,6 +137,14 @@ describe('/ops logs from pods/log', () => {
     expect(kube.requests).toHaveLength(1);
   });
 
+  it('says the kubelet has no log (never the server message) when pods/log answers 404', async () => {
+    const { reply } = await logs('logs shop/pod/cart-1', (request) => {
+      if (request.path.endsWith('/log')) throw new KubeApiError('GET', request.path, 404, 'NotFound', 'the server could not find the requested resource ( pods/log cart-1)');
+      return pod('cart-1');
+    });
+    expect(reply).toBe('Kubernetes has no log for container `app` of pod `cart-1`: it may not have started yet, or the pod is gone.');
+  });
+
   it('reports a missing pod and deployment plainly', async () => {
     const { reply } = await logs('logs shop/nothing', (request) => {
       throw notFound(request.path);
