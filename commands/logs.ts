@@ -4,6 +4,7 @@ import { escapeMrkdwn } from '../alerts/enrichers/format.ts';
 import { clipLogLine, exploreLink, fitCodeBlock, oneLogLine } from '../alerts/enrichers/log-excerpt.ts';
 import { InvalidInput, NotFound, UserError } from '../src/errors.ts';
 import { LokiError, logqlSelector, logqlString, msToNs, type LokiPort } from '../src/integrations/loki.ts';
+import type { ObjectReference } from '../src/access/authorization.ts';
 import type { ResourceAttributes } from '../src/kube/access-review.ts';
 import type { Redactor } from '../src/redact-secrets.ts';
 import type { CommandDefinition, CommandReply, PersonKube } from './command.ts';
@@ -67,12 +68,7 @@ export function createLogsCommand(options: LogsCommandOptions): CommandDefinitio
       return parsed;
     }),
     access: logsAccess,
-    target: (args) =>
-      args.kind === 'pod'
-        ? { apiVersion: 'v1', kind: 'Pod', namespace: args.namespace, name: args.name }
-        : args.kind === undefined
-          ? undefined
-          : { apiVersion: 'apps/v1', kind: WORKLOAD_KINDS[args.kind], namespace: args.namespace, name: args.name },
+    target: logsObject,
     auditReason: 'LogsReadBySlackUser',
     async run({ args, kube }) {
       if (kube === undefined) throw new UserError('Lookout is not connected to Kubernetes, so it cannot read logs for you.');
@@ -97,8 +93,15 @@ export async function readLogs(options: LogsCommandOptions, kube: PersonKube, ar
 
 const WORKLOAD_KINDS = { deployment: 'Deployment', statefulset: 'StatefulSet', daemonset: 'DaemonSet' } as const;
 
+/** The object named, where the audit Event goes; undefined while a name may be a pod or a Deployment. */
+export function logsObject(args: Omit<LogsArgs, 'previous'>): ObjectReference | undefined {
+  if (args.kind === 'pod') return { apiVersion: 'v1', kind: 'Pod', namespace: args.namespace, name: args.name };
+  if (args.kind === undefined) return undefined;
+  return { apiVersion: 'apps/v1', kind: WORKLOAD_KINDS[args.kind], namespace: args.namespace, name: args.name };
+}
+
 /** `get pods/log` in the namespace; with the pod's name when a pod is named explicitly. */
-export function logsAccess(args: LogsArgs): ResourceAttributes {
+export function logsAccess(args: Omit<LogsArgs, 'previous'>): ResourceAttributes {
   return { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: args.namespace, ...(args.kind === 'pod' ? { name: args.name } : {}) };
 }
 
