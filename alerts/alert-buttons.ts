@@ -2,6 +2,7 @@ import type { Button } from '@slack/types';
 import type { GroupEnrichment, WorkloadKind } from './enrichers/enrichment.ts';
 import type { GroupState } from './group-state.ts';
 import { isFiring } from './group-state.ts';
+import { groupLogTarget } from './group-log-target.ts';
 import { silenceButtons } from './silence-control.ts';
 
 /**
@@ -63,8 +64,17 @@ const acknowledgeButtons: AlertButtonContributor = ({ state, ref }) => {
 /** Silence 1h / 4h / 24h / for… while firing and not silenced (src/slack/silence-actions.ts). */
 const silenceButtonsOf: AlertButtonContributor = ({ state, ref }) => silenceButtons(state, ref);
 
+/** action_id of the Show logs button (src/slack/logs-action.ts). */
+export const LOGS_ACTION_ID = 'logs';
+
+/** Show logs while firing, when enrichment found the one pod or workload the alerts are about. */
+const logsButtons: AlertButtonContributor = ({ state, enrichment, ref }) => {
+  if (!isFiring(state) || groupLogTarget(state, enrichment) === undefined) return [];
+  return [{ type: 'button', action_id: LOGS_ACTION_ID, text: { type: 'plain_text', text: 'Show logs' }, value: ref }];
+};
+
 /** Contributors in the order their buttons appear; add yours here. */
-export const ALERT_BUTTONS: readonly AlertButtonContributor[] = [acknowledgeButtons, silenceButtonsOf];
+export const ALERT_BUTTONS: readonly AlertButtonContributor[] = [acknowledgeButtons, silenceButtonsOf, logsButtons];
 
 /** Every contributed button for the group, in contributor order. */
 export function alertButtons(group: AlertButtonGroup): Button[] {

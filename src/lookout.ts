@@ -7,6 +7,7 @@ import { processPendingNotifications } from '../alerts/process-notifications.ts'
 import { renderGroupDetail, renderGroupMessage } from '../alerts/render.ts';
 import { compileRoute } from '../alerts/route-channel.ts';
 import { createCommands } from '../commands/index.ts';
+import type { LogsCommandOptions } from '../commands/logs.ts';
 import { AccessGate } from './access/access-gate.ts';
 import { HomeWorkspace } from './access/home-workspace.ts';
 import { createAuditTrail } from './audit.ts';
@@ -31,6 +32,7 @@ import { Outbox } from './slack/outbox.ts';
 import { WebSlackApi } from './slack/slack-api.ts';
 import { createSlackApp } from './slack/slack-app.ts';
 import { acknowledgeActions } from './slack/acknowledge-action.ts';
+import { logsActions } from './slack/logs-action.ts';
 import { registerAlertActions } from './slack/alert-actions.ts';
 import { createCommandButtons, createConfirmationButtons, type CommandInteractivity } from './slack/dispatcher.ts';
 import { InteractionRegistry } from './slack/interaction-registry.ts';
@@ -177,7 +179,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     ? new SilenceExpiry({ store, alertmanager, log: log.child({ component: 'silence-expiry' }), onChanged: () => outbox.wake(), now })
     : undefined;
   const silenceDeps = { alertmanager, maxDurationMs: config.silences.maxDurationMs, now, onExpired: (silenceId: string) => silenceExpiry?.expired(silenceId) };
-  const commands = createCommands({ silences: silenceDeps, logs: { ...(loki ? { loki: { client: loki, config: config.enrichment.loki } } : {}), redactor, now } });
+  const logsOptions: LogsCommandOptions = { ...(loki ? { loki: { client: loki, config: config.enrichment.loki } } : {}), redactor, now };
+  const commands = createCommands({ silences: silenceDeps, logs: logsOptions });
 
   // Buttons, confirmations and forms: one registry (docs/architecture.md, "Interactive replies").
   const shutdownSignal = new AbortController();
@@ -208,6 +211,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
           silenceExpiry?.track(groupId, mark);
         },
       }),
+      // Show logs: /ops logs for the group's pod or workload, for the clicker only.
+      ...logsActions(logsOptions),
     ],
     {
       store,

@@ -3,6 +3,7 @@ import { createCommands } from '../../../commands/index.ts';
 import { parseSilenceArgs } from '../../../commands/silence.ts';
 import { checkDuration, formatDuration, parseDuration } from '../../../commands/silence-support.ts';
 import type { KubeIdentity } from '../../../src/identity/resolve-identity.ts';
+import { createSecretRedactor } from '../../../src/redact-secrets.ts';
 import { AlertmanagerError, type AlertmanagerPort, type NewSilence, type Silence } from '../../../src/integrations/alertmanager.ts';
 import { commandButtonActionId } from '../../../commands/command.ts';
 import { createCommandButtons, createSlashCommandHandler, type PendingConfirmation } from '../../../src/slack/dispatcher.ts';
@@ -102,7 +103,7 @@ describe('the silence commands through the dispatcher', () => {
   async function ops(text: string, { alertmanager = new FakeAlertmanager() as FakeAlertmanager | null, allow = (_attributes: { namespace?: string }): boolean => true } = {}) {
     const gate = new FakeGate({ identities: { UALICE: alice }, allow: (_identity, attributes) => allow(attributes) });
     const audit = new RecordingAuditTrail();
-    const commands = createCommands({ silences: { alertmanager: alertmanager ?? undefined, maxDurationMs: 7 * DAY, now: () => NOW } });
+    const commands = createCommands({ silences: { alertmanager: alertmanager ?? undefined, maxDurationMs: 7 * DAY, now: () => NOW }, logs: { redactor: createSecretRedactor(), now: () => NOW } });
     let reply = '';
     await createSlashCommandHandler({ commands, slashCommand: '/ops', log: recordingLogger().log, metrics: freshMetrics(), gate, audit, kube: undefined })({
       command: { command: '/ops', text, user_id: 'UALICE', user_name: 'alice', channel_id: 'C1' },
@@ -209,7 +210,7 @@ describe('the Expire buttons of /ops silences', () => {
     const gate = new FakeGate({ identities: { UALICE: alice, UBOB: bob }, allow: (identity) => identity.username === 'slack:alice' });
     const audit = new RecordingAuditTrail();
     const slack = new RecordingInteractionSlack();
-    const commands = createCommands({ silences: { alertmanager, maxDurationMs: 7 * DAY, now: () => Date.parse('2026-03-01T12:00:00Z'), onExpired: (id) => void expired.push(id) } });
+    const commands = createCommands({ silences: { alertmanager, maxDurationMs: 7 * DAY, now: () => Date.parse('2026-03-01T12:00:00Z'), onExpired: (id) => void expired.push(id) }, logs: { redactor: createSecretRedactor(), now: Date.now } });
     const deps = { commands, slashCommand: '/ops', log: recordingLogger().log, metrics: freshMetrics(), gate, audit, kube: undefined, interactive: { pending: new PendingInteractions<PendingConfirmation>({ ttlMs: 60_000 }), slack, followUpIntervalMs: 0, signal: new AbortController().signal } };
     const [button] = createCommandButtons(deps, ['unsilence']);
     const click = (user: string, value: string) =>
