@@ -1,3 +1,5 @@
+import { parseDuration } from './silence-support.ts';
+
 /**
  * The words of `/ops logs`, parsed. Kept apart from the command so the syntax — a contract
  * people type from memory — is tested on its own.
@@ -42,8 +44,6 @@ const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // Pods and workloads: DNS-1123 subdomains.
 const OBJECT_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const CONTAINER = NAMESPACE;
-const DURATION_PART = /(\d+)(d|h|m|s)/gy;
-const UNIT_MS: Readonly<Record<string, number>> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
 
 /**
  * `<namespace>/<pod|deployment>` or `<namespace>/<kind>/<name>`, or kubectl's
@@ -131,16 +131,4 @@ function parseTarget(text: string, flagNamespace: string | undefined): Pick<Logs
   }
   if (name === undefined || !OBJECT_NAME.test(name)) return { error: `\`${name ?? ''}\` is not a pod or workload name` };
   return { namespace, ...(kind === undefined ? {} : { kind }), name };
-}
-
-/** "90s", "15m", "1h30m", "2d" → milliseconds; undefined if not such a duration. */
-export function parseDuration(text: string): number | undefined {
-  let total = 0;
-  let at = 0;
-  DURATION_PART.lastIndex = 0;
-  for (let match = DURATION_PART.exec(text); match !== null; match = DURATION_PART.exec(text)) {
-    total += Number(match[1]) * (UNIT_MS[match[2] ?? ''] ?? Number.NaN);
-    at = DURATION_PART.lastIndex;
-  }
-  return at === text.length && at > 0 && Number.isFinite(total) ? total : undefined;
 }

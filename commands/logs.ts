@@ -9,6 +9,7 @@ import type { ResourceAttributes } from '../src/kube/access-review.ts';
 import type { Redactor } from '../src/redact-secrets.ts';
 import type { CommandDefinition, CommandReply, PersonKube } from './command.ts';
 import { parseLogsArgs, type LogsArgs } from './logs-args.ts';
+import { formatDuration } from './silence-support.ts';
 import { asUserError, isStatus, resolveLogTarget, seg, type LogTarget } from './logs-target.ts';
 
 export interface LogsCommandOptions {
@@ -223,16 +224,4 @@ function renderLogs(target: LogTarget, args: LogsArgs, read: LogRead, redactor: 
 function quoteInline(text: string): string {
   const escaped = escapeMrkdwn(text);
   return text.includes('`') ? `"${escaped}"` : `\`${escaped}\``;
-}
-
-function formatDuration(ms: number): string {
-  const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
-  let rest = ms;
-  let out = '';
-  for (const [unit, size] of units) {
-    const count = Math.floor(rest / size);
-    if (count > 0) out += `${count}${unit}`;
-    rest -= count * size;
-  }
-  return out || '0s';
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseLogsArgs } from '../../../commands/logs-args.ts';
+import { parseLogsArgs } from '../../../commands/logs-args.ts';
 import { splitWords } from '../../../src/slack/split-words.ts';
 
 describe('parseLogsArgs', () => {
@@ -54,16 +54,5 @@ describe('parseLogsArgs', () => {
   ];
   it.each(refused)('refuses %j', (text, message) => {
     expect(parseLogsArgs(splitWords(text))).toMatchObject({ error: expect.stringMatching(message) });
-  });
-});
-
-describe('parseDuration', () => {
-  it('reads Go-style durations with days', () => {
-    expect(parseDuration('90s')).toBe(90_000);
-    expect(parseDuration('1d2h3m4s')).toBe(93_784_000);
-    expect(parseDuration('')).toBeUndefined();
-    expect(parseDuration('1h ')).toBeUndefined();
-    expect(parseDuration('h')).toBeUndefined();
-    expect(parseDuration('-1m')).toBeUndefined();
   });
 });
