@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGS_REPLY_MAX } from '../../commands/logs.ts';
 import { reviewAccess } from '../../src/kube/access-review.ts';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
-import type { FakeSlack } from '../support/fake-slack.ts';
+import type { FakeSlack, FakeSlackMessage } from '../support/fake-slack.ts';
 import { registerFakeKubeletNode, startFakeKubeletLogs, type FakeKubeletLogs } from '../support/fake-kubelet-logs.ts';
 import { waitFor } from '../support/free-port.ts';
 import { freshNamespace, roleBinding, statusOf, writeStatus } from '../support/kube-test-helpers.ts';
@@ -14,7 +14,7 @@ import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-tes
 import { createOrReplace, type KubeObject } from '../support/servers/kube-objects.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
-import { signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
+import { interactivityBody, signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
 
 /*
  * `/ops logs` end to end: Lookout as `npm start` runs it (the bot's kubeconfig), signed slash
@@ -234,6 +234,87 @@ describe('/ops logs against the real kube-apiserver and Loki', () => {
     });
   });
 
+  describe('the Show logs button (signed block_actions, pods/log)', () => {
+    let crashing: FakeSlackMessage;
+    let other: FakeSlackMessage;
+    let clicks = 0;
+
+    const alert = (alertname: string, labels: Record<string, string>) => {
+      const all = { alertname, namespace: ns, severity: 'warning', ...labels };
+      return {
+        version: '4',
+        groupKey: `{}:{alertname="${alertname}", namespace="${ns}"}`,
+        status: 'firing',
+        receiver: 'lookout',
+        groupLabels: { alertname, namespace: ns },
+        commonLabels: all,
+        commonAnnotations: {},
+        externalURL: 'http://alertmanager.example',
+        alerts: [{ status: 'firing', labels: all, annotations: {}, startsAt: new Date(Date.now() - 60_000).toISOString(), endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fp-${alertname}` }],
+      };
+    };
+    const logsValue = (message: FakeSlackMessage): string | undefined => {
+      for (const block of (message.blocks ?? []) as Array<{ elements?: Array<{ action_id?: string; value?: string }> }>) {
+        const button = block.elements?.find((element) => element.action_id === 'logs');
+        if (button?.value) return button.value;
+      }
+      return undefined;
+    };
+    /** The group's message once enrichment has resolved its pod (the Show logs button is then there). */
+    const withLogsButton = (alertname: string) =>
+      waitFor(`the ${alertname} message with Show logs`, () => slack.messages('C0ALERTS').find((m) => m.text.includes(alertname) && logsValue(m) !== undefined), 30_000);
+
+    /** A block_actions request shaped like Slack's documented example, signed. */
+    async function click(user: { id: string; name: string }, message: FakeSlackMessage, value: string): Promise<void> {
+      clicks += 1;
+      const payload = {
+        type: 'block_actions',
+        user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
+        api_app_id: 'A0LOOKOUT',
+        token: 'deprecated-verification-token',
+        container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
+        trigger_id: slack.issueTriggerId(),
+        team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
+        channel: { id: message.channel, name: 'alerts' },
+        response_url: slack.responseUrl(),
+        actions: [{ action_id: 'logs', block_id: `b${clicks}`, text: { type: 'plain_text', text: 'Show logs' }, value, type: 'button', action_ts: `${Math.floor(Date.now() / 1000)}.00000${clicks}` }],
+      };
+      const request = signedSlackForm(SIGNING_SECRET, interactivityBody(payload), Date.now() / 1000);
+      const res = await fetch(`${fromKube.url}/slack/events`, { method: 'POST', headers: { ...request.headers }, body: request.body });
+      expect(res.status).toBe(200);
+    }
+    const ephemeralTo = (user: { id: string }, text: string) => waitFor(`"${text}" to ${user.id}`, () => slack.ephemerals('C0ALERTS').find((e) => e.user === user.id && e.text.includes(text)));
+
+    beforeAll(async () => {
+      for (const body of [alert('CartCrashLooping', { pod: 'cart-old', container: 'app' }), alert('LedgerDown', { pod: 'cart-new' })]) {
+        const res = await fetch(`${fromKube.url}/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${bed.webhookToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect(res.status).toBe(200);
+      }
+      crashing = await withLogsButton('CartCrashLooping');
+      other = await withLogsButton('LedgerDown');
+    });
+
+    it('shows the enriched pod’s log to the clicker alone, read as them through the API server', async () => {
+      await click(ALICE, crashing, logsValue(crashing) ?? '');
+      const shown = await ephemeralTo(ALICE, '*Logs*');
+      expect(shown.text).toContain(`*Logs* \`${ns}/cart-old/app\` from pods/log · 3 lines`);
+      expect(shown.text).toContain('ERROR upstream timed out');
+      expect(shown.text).not.toContain('s3cr3t-pw');
+    });
+
+    it('refuses a forged value and a person without `get pods/log`, and reads nothing', async () => {
+      const before = kubelet.requests.length;
+      await click(ALICE, crashing, logsValue(other) ?? '');
+      await ephemeralTo(ALICE, 'does not belong to this message');
+      await click(BOB, crashing, logsValue(crashing) ?? '');
+      expect((await ephemeralTo(BOB, 'Not allowed')).text).toBe(`Not allowed: this needs \`get\` on \`pods/log\` named cart-old in namespace ${ns}.`);
+      // Give a wrong implementation time to read, then check that nothing did.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(kubelet.requests.length).toBe(before);
+      expect(slack.ephemerals('C0ALERTS').filter((e) => e.text.includes('*Logs*'))).toHaveLength(1);
+    });
+  });
+
   describe('from Loki (LOKI_URL set)', () => {
     it('reads Loki after the same pods/log review, redacted, the newest that fit, with an Explore link', async () => {
       const reply = await ops(fromLoki, ALICE, `logs ${ns}/pod/cart-gone --since 10m`);
@@ -247,7 +328,7 @@ describe('/ops logs against the real kube-apiserver and Loki', () => {
       expect(reply).not.toContain('abcdefghijklmnopqrstuvwxyz012345');
     });
 
-    it('filters with --grep in Loki, and --since widens the window', async () => {
+    it('filters with --grep in Loki; the window is the last hour unless --since says otherwise', async () => {
       const grep = await ops(fromLoki, ALICE, `logs ${ns}/pod/cart-gone --grep Bearer`);
       expect(grep).toContain('lines containing `Bearer` · 1 line');
       expect(grep).toContain('login with Authorization: Bearer [REDACTED]');
