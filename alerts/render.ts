@@ -5,7 +5,7 @@ import { isFiring } from './group-state.ts';
 import type { AlertEnrichment, GroupEnrichment } from './enrichers/enrichment.ts';
 import { alertButtons, groupWorkload } from './alert-buttons.ts';
 import { cleanText, createSecretRedactor, type Redactor } from '../src/redact-secrets.ts';
-import { silencedLine } from './silence-control.ts';
+import { alertSilenceButton, silencedLine } from './silence-control.ts';
 
 /** action_id prefix of URL buttons: clicking one needs only an acknowledgement. */
 export const LINK_ACTION_PREFIX = 'link:';
@@ -458,6 +458,11 @@ function slackDate(timestamp: string): string | undefined {
   return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
 }
 
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
+}
+
 /** Slack's control characters; everything else is shown as typed. */
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -589,21 +594,26 @@ export function renderGroupDetail(rawGroup: GroupState, enrichment: GroupEnrichm
   const blocks: slack.KnownBlock[] = [];
   let total = 0;
   let omitted = 0;
-  for (const alert of group.alerts) {
+  for (const [index, alert] of group.alerts.entries()) {
     const entry = Object.hasOwn(enrichment, alert.fingerprint) ? enrichment[alert.fingerprint] : undefined;
     const details = (entry?.facts ?? []).filter((fact) => fact.detail !== undefined && fact.detail.trim() !== '');
     if (details.length === 0) continue;
+    // From the labels as Alertmanager sent them, and only when cleaning changed none (a redacted
+    // value would make a silence that matches nothing).
+    const raw = rawGroup.alerts[index];
+    const silence = alert.status === 'firing' && raw !== undefined && sameLabels(raw.labels, alert.labels) ? alertSilenceButton(raw.labels) : undefined;
     const identity = labelCodes(identityLabels(alert, group), BUDGET.alertIdentity);
     const title = `${alert.status === 'firing' ? '🔴' : '✅'} ${identity !== '' ? identity : labelValue(own(alert.labels, 'alertname') ?? alert.fingerprint, 120)}`;
     // Each source's detail opens with its own bold title ("*Pod* …", "*Logs* …").
     const sections = details.map((fact) => clipLines(fact.detail!.trim(), BUDGET.section));
     const size = title.length + sections.reduce((sum, text) => sum + text.length, 0);
-    if (omitted > 0 || blocks.length + 1 + sections.length > ENRICHMENT_BUDGET.detailBlocks || total + size > ENRICHMENT_BUDGET.detailTotal) {
+    if (omitted > 0 || blocks.length + 1 + sections.length + (silence ? 1 : 0) > ENRICHMENT_BUDGET.detailBlocks || total + size > ENRICHMENT_BUDGET.detailTotal) {
       omitted += 1;
       continue;
     }
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: title, verbatim: true }] });
     for (const text of sections) blocks.push(mrkdwnSection(text));
+    if (silence) blocks.push({ type: 'actions', elements: [silence] });
     total += size;
   }
   if (blocks.length === 0) return undefined;

@@ -1,5 +1,6 @@
 import type { Button } from '@slack/types';
-import { overBroadReason, type Matcher } from '../src/integrations/silence-matchers.ts';
+import { commandButtonActionId } from '../commands/command.ts';
+import { formatMatcher, overBroadReason, type Matcher } from '../src/integrations/silence-matchers.ts';
 import { isFiring, type GroupState } from './group-state.ts';
 
 /** The Silence buttons on alert messages: a duration each, and `custom` opens a modal (src/slack/silence-actions.ts). */
@@ -43,4 +44,21 @@ export function silencedLine(group: GroupState): string | undefined {
   if (!(ms > 0)) return undefined;
   const fallback = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   return `🔕 Silenced by <@${mark.by}> until <!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
+}
+
+/**
+ * "Silence this alert 1h" in the thread detail: a button that runs `/ops silence <its labels> 1h`
+ * for whoever clicks it, reviewed and audited as if typed (commands/command.ts,
+ * commandButtonActionId). All of the alert's labels, as equality matchers, name exactly this alert
+ * (they are what Alertmanager fingerprints). None when they would not fit a button's value.
+ */
+export function alertSilenceButton(labels: Readonly<Record<string, string>>): Button | undefined {
+  const matchers = Object.entries(labels)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]): Matcher => ({ name, value, isRegex: false, isEqual: true }));
+  if (overBroadReason(matchers) !== undefined) return undefined;
+  const value = `${matchers.map(formatMatcher).join(' ')} 1h`;
+  // Slack's limit for a button value.
+  if (value.length > 2000) return undefined;
+  return { type: 'button', action_id: commandButtonActionId('silence'), text: { type: 'plain_text', text: 'Silence this alert 1h' }, value };
 }

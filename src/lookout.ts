@@ -196,8 +196,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const interactions = new InteractionRegistry();
   const dispatcherDeps = { commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, interactive, ...(home ? { home } : {}) };
   for (const handler of createConfirmationButtons(dispatcherDeps)) interactions.button(handler);
-  // Buttons in replies that run a command as if typed: Expire in `/ops silences`.
-  for (const handler of createCommandButtons(dispatcherDeps, ['unsilence'])) interactions.button(handler);
+  // Buttons that run a command as if typed: Expire in `/ops silences`, "Silence this alert" in alert threads.
+  for (const handler of createCommandButtons(dispatcherDeps, ['unsilence', 'silence'])) interactions.button(handler);
   registerAlertActions(
     interactions,
     [

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { alertSilenceButton } from '../../../alerts/silence-control.ts';
 import { createCommands } from '../../../commands/index.ts';
 import { parseSilenceArgs } from '../../../commands/silence.ts';
 import { checkDuration, formatDuration, parseDuration } from '../../../commands/silence-support.ts';
@@ -242,5 +243,31 @@ describe('the Expire buttons of /ops silences', () => {
     // A forged value is just another id to look up, as typing it would be.
     await click('UALICE', 'not-an-id');
     expect(slack.responses.at(-1)?.body).toMatchObject({ text: expect.stringMatching(/a silence id looks like/) });
+  });
+});
+
+describe('"Silence this alert 1h" in the thread detail', () => {
+  it('runs /ops silence with exactly the alert’s labels for the clicker, reviewed in its namespace', async () => {
+    const labels = { alertname: 'KubePodCrashLooping', namespace: 'shop', pod: 'cart-1', team: 'web shop', msg: 'say "hi"' };
+    const button = alertSilenceButton(labels);
+    expect(button?.action_id).toBe('command:run:silence');
+    const alertmanager = new FakeAlertmanager();
+    const gate = new FakeGate({ identities: { UALICE: { username: 'slack:alice', groups: [], derivation: [] } }, allow: (_identity, attributes) => attributes.namespace === 'shop' });
+    const slack = new RecordingInteractionSlack();
+    const commands = createCommands({ silences: { alertmanager, maxDurationMs: 7 * DAY, now: () => Date.parse('2026-03-01T12:00:00Z') }, logs: { redactor: createSecretRedactor(), now: Date.now } });
+    const deps = { commands, slashCommand: '/ops', log: recordingLogger().log, metrics: freshMetrics(), gate, audit: new RecordingAuditTrail(), kube: undefined, interactive: { pending: new PendingInteractions<PendingConfirmation>({ ttlMs: 60_000 }), slack, followUpIntervalMs: 0, signal: new AbortController().signal } };
+    const [handler] = createCommandButtons(deps, ['silence']);
+    await handler!.handle({ actor: { slackUserId: 'UALICE', slackUserName: 'alice' }, actionId: 'command:run:silence', value: button?.value, channelId: 'C1', messageTs: '1.3', ephemeral: false, triggerId: undefined, responseUrl: 'https://hooks.slack.test/r/2' });
+    expect(gate.reviews.map((review) => review.attributes)).toEqual([{ verb: 'create', group: 'lookout.dev', resource: 'silences', namespace: 'shop' }]);
+    expect(alertmanager.created.map((silence) => Object.fromEntries(silence.matchers.map((m) => [m.name, m.value])))).toEqual([labels]);
+    expect(alertmanager.created[0]?.matchers.every((m) => m.isEqual && !m.isRegex)).toBe(true);
+    expect(alertmanager.created[0]?.endsAt).toEqual(new Date(Date.parse('2026-03-01T13:00:00Z')));
+    expect(slack.responses.at(-1)?.body).toMatchObject({ text: expect.stringMatching(/^🔕 Silenced /) });
+  });
+
+  it('is offered only when the labels name what to silence and fit a button', () => {
+    expect(alertSilenceButton({ alertname: 'X' })).toBeDefined();
+    expect(alertSilenceButton({})).toBeUndefined();
+    expect(alertSilenceButton({ alertname: 'X', big: 'x'.repeat(2000) })).toBeUndefined();
   });
 });
