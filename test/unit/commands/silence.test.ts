@@ -114,6 +114,13 @@ describe('the silence commands through the dispatcher', () => {
     return { reply, gate, audit, alertmanager };
   }
 
+  it('is listed by /ops help with its usage', async () => {
+    const { reply } = await ops('help');
+    expect(reply).toContain('`/ops silence <matcher>… <duration> [-- comment]`');
+    expect(reply).toContain('`/ops silences [matcher…]`');
+    expect(reply).toContain('`/ops unsilence <silence id>`');
+  });
+
   it('creates the silence as the person: createdBy, default comment, end time; reviewed in the namespace', async () => {
     const alertmanager = new FakeAlertmanager();
     const { reply, gate, audit } = await ops('silence alertname=KubePodCrashLooping namespace=shop 2h', { alertmanager });
