@@ -2,7 +2,7 @@ import type { Logger } from '../src/log.ts';
 import type { Metrics } from '../src/metrics.ts';
 import type { EnrichmentWork, PendingEnrichment, Store } from '../src/state/store.ts';
 import { startAlertEnrichment, type AlertEnrichmentRun } from './enrich-group.ts';
-import type { AlertEnrichment, EnrichmentSources, GroupEnrichment } from './enrichers/enrichment.ts';
+import type { AlertEnrichment, EnrichmentSources } from './enrichers/enrichment.ts';
 import type { TrackedAlert } from './group-state.ts';
 
 /** Timer functions, injected so tests drive time by hand. */
@@ -78,6 +78,9 @@ export class EnrichmentRunner {
   private readonly controllers = new Set<AbortController>();
   private retryTimer: unknown;
   private stopped = false;
+  /** Reading the queue; a wake meanwhile reads it again after (the read may predate what woke it). */
+  private reading = false;
+  private wokenWhileReading = false;
 
   constructor(options: EnrichmentRunnerOptions) {
     this.options = { now: Date.now, timers: UNREF_TIMERS, ...options };
@@ -85,21 +88,35 @@ export class EnrichmentRunner {
 
   /** Starts enriching queued groups, as many as the concurrency bound allows. */
   wake(): void {
-    const { store, config, log } = this.options;
+    const { store, config } = this.options;
     if (this.stopped || this.running.size >= config.maxConcurrentGroups) return;
     // While the store cannot write (or its file is damaged) every read or write here would fail and
     // retry; the store's recovery wakes the runner instead (lookout.ts, store.onRecovered).
     if (store.ping() !== undefined) return;
+    if (this.reading) {
+      this.wokenWhileReading = true;
+      return;
+    }
+    this.reading = true;
+    this.wokenWhileReading = false;
+    void this.startQueued().finally(() => {
+      this.reading = false;
+      if (this.wokenWhileReading) this.wake();
+    });
+  }
+
+  private async startQueued(): Promise<void> {
+    const { store, config, log } = this.options;
     let work: EnrichmentWork[];
     try {
-      work = store.groupsAwaitingEnrichment(config.maxConcurrentGroups + this.running.size);
+      work = await store.groupsAwaitingEnrichment(config.maxConcurrentGroups + this.running.size);
     } catch (error) {
       log.error({ err: error }, 'reading the enrichment queue failed; retrying shortly');
       this.retryLater();
       return;
     }
     for (const item of work) {
-      if (this.running.size >= config.maxConcurrentGroups) break;
+      if (this.stopped || this.running.size >= config.maxConcurrentGroups) break;
       if (this.running.has(item.group.id)) continue;
       const id = item.group.id;
       const run = this.enrichGroup(item).then((ok) => {
@@ -113,7 +130,10 @@ export class EnrichmentRunner {
 
   /** Resolves once no group is being enriched (for tests and shutdown). */
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.all(this.running.values());
+    while (this.running.size > 0 || this.reading) {
+      if (this.running.size > 0) await Promise.all(this.running.values());
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Abandons runs in flight without writing; their queue entries stay for the next start. */
@@ -150,15 +170,15 @@ export class EnrichmentRunner {
       if (runs.length > 0 && snapshotIn > 0 && (await this.outlasts(allDone, snapshotIn))) {
         if (this.stopped) return true;
         // The budget is over: the first post goes with what is known, and notes for the rest.
-        this.write(group.id, runs.map(([alert, run]) => [alert, run.snapshot()]), {}, log);
+        await this.write(group.id, runs.map(([alert, run]) => [alert, run.snapshot()]), {}, log);
       }
       const results = await allDone;
       if (this.stopped) return true;
-      this.write(group.id, results, pending, log);
+      await this.write(group.id, results, pending, log);
       return true;
     } catch (error) {
       log.error({ err: error }, 'enriching an alert group failed; it is shown without enrichment');
-      return this.release(group.id, pending, log);
+      return await this.release(group.id, pending, log);
     } finally {
       timers.clearTimeout(deadline);
       // After a failed write, sources may still be running (or queued for a request slot): stop them.
@@ -197,42 +217,17 @@ export class EnrichmentRunner {
     });
   }
 
-  private write(groupId: number, results: Result[], handled: PendingEnrichment, log: Logger): void {
-    const { store } = this.options;
-    const changed = store.transaction(() => {
-      const current = store.groupById(groupId);
-      if (current === undefined) return false;
-      const enrichment: GroupEnrichment = { ...current.enrichment };
-      for (const [alert, result] of results) {
-        const latest = current.state.alerts.find((candidate) => candidate.fingerprint === alert.fingerprint);
-        // A newer occurrence arrived meanwhile: it is queued and gets its own lookups.
-        if (latest === undefined || latest.startsAt !== alert.startsAt) continue;
-        enrichment[alert.fingerprint] = result;
-      }
-      const messageChanged = messageView(current.enrichment) !== messageView(enrichment);
-      const detailChanged = detailView(current.enrichment) !== detailView(enrichment);
-      store.saveEnrichment(groupId, { enrichment, handled, releaseFirstPost: true, messageChanged, detailChanged });
-      return messageChanged || detailChanged || current.enrichUntil !== null;
-    });
+  private async write(groupId: number, results: Result[], handled: PendingEnrichment, log: Logger): Promise<void> {
+    const found = results.map(([alert, result]) => ({ fingerprint: alert.fingerprint, startsAt: alert.startsAt, result }));
+    const changed = await this.options.store.saveEnrichmentResults(groupId, found, handled);
     log.debug({ alerts: results.length, final: Object.keys(handled).length > 0, changed }, 'enrichment written');
     if (changed) this.options.onChange();
   }
 
   /** After an unexpected error: let the post go and drop the queue entries, so nothing loops. */
-  private release(groupId: number, pending: PendingEnrichment, log: Logger): boolean {
-    const { store } = this.options;
+  private async release(groupId: number, pending: PendingEnrichment, log: Logger): Promise<boolean> {
     try {
-      store.transaction(() => {
-        const current = store.groupById(groupId);
-        if (current === undefined) return;
-        store.saveEnrichment(groupId, {
-          enrichment: current.enrichment,
-          handled: pending,
-          releaseFirstPost: true,
-          messageChanged: false,
-          detailChanged: false,
-        });
-      });
+      await this.options.store.releaseEnrichment(groupId, pending);
       this.options.onChange();
       return true;
     } catch (error) {
@@ -241,26 +236,4 @@ export class EnrichmentRunner {
       return false;
     }
   }
-}
-
-/** What the main message shows of the enrichment: summaries and notes, per alert. */
-function messageView(enrichment: GroupEnrichment): string {
-  return JSON.stringify(
-    Object.keys(enrichment)
-      .sort()
-      .map((fingerprint) => {
-        const { facts, failures } = enrichment[fingerprint]!;
-        return [fingerprint, facts.map((fact) => [fact.source, fact.summary]), failures.map((failure) => [failure.source, failure.reason])];
-      }),
-  );
-}
-
-/** What the thread detail message shows: the long texts, per alert. */
-function detailView(enrichment: GroupEnrichment): string {
-  return JSON.stringify(
-    Object.keys(enrichment)
-      .sort()
-      .map((fingerprint) => [fingerprint, enrichment[fingerprint]!.facts.flatMap((fact) => (fact.detail ? [[fact.source, fact.detail]] : []))])
-      .filter(([, details]) => details!.length > 0),
-  );
 }

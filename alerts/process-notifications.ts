@@ -1,13 +1,14 @@
 import type { Logger } from '../src/log.ts';
 import type { Redactor } from '../src/redact-secrets.ts';
-import type { Store, StoredNotification } from '../src/state/store.ts';
+import type { StoreEngine, StoredNotification } from '../src/state/store.ts';
 import { hasChanges, type TrackedAlert } from './group-state.ts';
 import { mergeNotification } from './merge-group.ts';
 import { renderChangeReply } from './render.ts';
 import { routeChannel, type CompiledRoute } from './route-channel.ts';
 
 export interface ProcessorDeps {
-  store: Store;
+  /** The synchronous engine: the fold runs where the connection lives (a named transaction, store-transactions.ts). */
+  store: StoreEngine;
   routes: CompiledRoute[];
   defaultChannel: string;
   log: Logger;
@@ -20,26 +21,21 @@ export interface ProcessorDeps {
   redactor?: Redactor;
 }
 
-/** Notifications folded per transaction; bounded so one pass never holds the database long. */
-const BATCH = 100;
-
 /**
- * Fold accepted notifications (the inbox) into group state and queue what Slack must show.
- * A batch is applied and removed from the inbox in one transaction, so a crash at any point
+ * Fold accepted notifications (the inbox) into group state and queue what Slack must show: at
+ * most `limit`, applied and removed from the inbox in one transaction, so a crash at any point
  * neither loses a notification nor applies it twice. One transaction per batch rather than per
- * notification: each commit is an fsync (synchronous=FULL) on the event loop, and under a storm
- * one per notification was a quarter of Lookout's CPU time and delayed webhook answers.
- * @returns how many notifications changed something Slack will show.
+ * notification: each commit is an fsync (synchronous=FULL), and under a storm one per
+ * notification was a quarter of Lookout's CPU time. Bounded so one call never holds the
+ * connection long; the caller asks again while `more` is set.
+ * @returns how many notifications changed something Slack will show, and whether more wait.
  */
-export function processPendingNotifications(deps: ProcessorDeps): number {
-  let changed = 0;
-  for (;;) {
-    const batch = deps.store.pendingNotifications(BATCH);
-    if (batch.length > 0) {
-      changed += deps.store.transaction(() => batch.filter((notification) => apply(deps, notification)).length);
-    }
-    if (batch.length < BATCH) return changed;
-  }
+export function foldNotificationBatch(deps: ProcessorDeps, limit: number): { changed: number; more: boolean } {
+  return deps.store.transaction(() => {
+    const batch = deps.store.pendingNotifications(limit);
+    const changed = batch.filter((notification) => apply(deps, notification)).length;
+    return { changed, more: batch.length === limit };
+  });
 }
 
 function apply({ store, routes, defaultChannel, log, enrichment, redactor }: ProcessorDeps, { id, payload, receivedAt }: StoredNotification): boolean {
@@ -68,7 +64,7 @@ function apply({ store, routes, defaultChannel, log, enrichment, redactor }: Pro
 }
 
 /** New or changed firing alerts get (re-)enriched; resolved ones never are. */
-function queueEnrichment(store: Store, groupId: number, firing: readonly TrackedAlert[], holdFirstPostUntil: number | null): void {
+function queueEnrichment(store: StoreEngine, groupId: number, firing: readonly TrackedAlert[], holdFirstPostUntil: number | null): void {
   if (firing.length === 0) return;
   store.requestEnrichment(groupId, Object.fromEntries(firing.map((alert) => [alert.fingerprint, alert.startsAt])), holdFirstPostUntil);
 }

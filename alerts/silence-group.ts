@@ -1,12 +1,13 @@
 import { isFiring, type SilenceMark } from './group-state.ts';
-import type { Store } from '../src/state/store.ts';
+import type { StoreEngine } from '../src/state/store.ts';
 
 /*
- * The two writes of a silence made from Slack, each checked and written in one transaction: the
- * group's message starts or stops saying "silenced by … until …", with a thread reply.
+ * The writes of a silence made from Slack, each checked and written in one transaction: the
+ * group's message starts or stops saying "silenced by … until …", with a thread reply. Named
+ * transactions of the store (src/state/store-transactions.ts), run where the connection lives.
  */
 
-type GroupWrites = Pick<Store, 'transaction' | 'groupById' | 'updateGroupState' | 'addReply'>;
+type GroupWrites = Pick<StoreEngine, 'transaction' | 'groupById' | 'updateGroupState' | 'addReply'>;
 
 export interface MarkSilencedRequest {
   /** The group the click was checked against before the access review. */
@@ -49,8 +50,16 @@ export function clearGroupSilence(store: GroupWrites, { groupId, silenceId, repl
   });
 }
 
+export interface ExtendSilenceRequest {
+  groupId: number;
+  silenceId: string;
+  /** The silence's new end (ISO 8601). */
+  until: string;
+  at: number;
+}
+
 /** Shows a later end of the same silence (extended in Alertmanager's UI). */
-export function extendGroupSilence(store: GroupWrites, { groupId, silenceId, until, at }: { groupId: number; silenceId: string; until: string; at: number }): boolean {
+export function extendGroupSilence(store: GroupWrites, { groupId, silenceId, until, at }: ExtendSilenceRequest): boolean {
   return store.transaction(() => {
     const current = store.groupById(groupId);
     const mark = current?.state.silenced;

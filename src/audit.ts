@@ -74,8 +74,8 @@ export function createAuditTrail(options: AuditTrailOptions): AuditTrail {
   if (auditChannel !== undefined) {
     sinks.push([
       'channel',
-      (entry) => {
-        store.addNotice(auditChannel, channelLine(entry, scrub), now());
+      async (entry) => {
+        await store.addNotice(auditChannel, channelLine(entry, scrub), now());
         onNotice?.();
       },
     ]);

@@ -1,8 +1,8 @@
 import type { Logger } from './log.ts';
 
 export interface InboxWorkerOptions {
-  /** Folds what is in the inbox; returns how many notifications changed something to deliver. */
-  process: () => number;
+  /** Folds what is in the inbox; resolves to how many notifications changed something to deliver. */
+  process: () => Promise<number>;
   /** Something changed: wake the outbox and enrichment. */
   onChanged: () => void;
   /** The store's problem (store.ping()), or undefined while it can write. */
@@ -25,6 +25,9 @@ export class InboxWorker {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs: number;
   private stopped = false;
+  /** A run is under way; a wake meanwhile runs once more after it (the new notifications may be too late for it). */
+  private running = false;
+  private again = false;
 
   constructor(options: InboxWorkerOptions) {
     this.options = { firstRetryMs: 1000, maxRetryMs: 30_000, ...options };
@@ -34,7 +37,11 @@ export class InboxWorker {
   /** New notifications (or the store recovered): process them soon, unless a retry is already pending. */
   wake(): void {
     if (this.stopped || this.retryTimer !== undefined) return;
-    this.immediate ??= setImmediate(() => this.run());
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.immediate ??= setImmediate(() => void this.run());
   }
 
   stop(): void {
@@ -45,14 +52,17 @@ export class InboxWorker {
     this.retryTimer = undefined;
   }
 
-  private run(): void {
+  private async run(): Promise<void> {
     this.immediate = undefined;
     const { process, onChanged, storeProblem, log } = this.options;
     if (this.stopped || storeProblem() !== undefined) return;
+    this.running = true;
+    this.again = false;
     try {
-      if (process() > 0) onChanged();
+      if ((await process()) > 0) onChanged();
       this.retryMs = this.options.firstRetryMs;
     } catch (error) {
+      this.again = false;
       const problem = storeProblem();
       if (problem !== undefined) {
         // The store logged the cause and probes on its own; it wakes this worker when it can write.
@@ -66,6 +76,9 @@ export class InboxWorker {
         this.wake();
       }, this.retryMs);
       this.retryMs = Math.min(this.options.maxRetryMs, this.retryMs * 2);
+    } finally {
+      this.running = false;
+      if (this.again) this.wake();
     }
   }
 }

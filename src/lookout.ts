@@ -3,9 +3,7 @@ import { WebClient } from '@slack/web-api';
 import type { Writable } from 'node:stream';
 import { createEnrichmentSources, createLokiClient } from '../alerts/enrichers/index.ts';
 import { EnrichmentRunner } from '../alerts/enrichment-runner.ts';
-import { processPendingNotifications } from '../alerts/process-notifications.ts';
 import { renderGroupDetail, renderGroupMessage } from '../alerts/render.ts';
-import { compileRoute } from '../alerts/route-channel.ts';
 import { createCommands } from '../commands/index.ts';
 import type { LogsCommandOptions } from '../commands/logs.ts';
 import { AccessGate } from './access/access-gate.ts';
@@ -42,8 +40,8 @@ import { createSlackRequestGuard } from './slack/slack-request-guard.ts';
 import { createSecretRedactor } from './redact-secrets.ts';
 import { CleanOutgoingSlackApi } from './slack/clean-outgoing.ts';
 import { RetentionPruner } from './state/retention.ts';
-import { SqliteStore } from './state/sqlite-store.ts';
 import type { Store } from './state/store.ts';
+import { WorkerStore } from './state/worker-store.ts';
 
 export interface LookoutOptions {
   config: Config;
@@ -55,7 +53,16 @@ export interface LookoutOptions {
   kubeCredentials?: KubeCredentials | undefined;
   /** The process's soft open-file limit, for the default HTTP connection cap; undefined when unknown. */
   openFileLimit?: number | undefined;
+  /**
+   * The state store's worker thread died: Lookout cannot store or deliver anything, so the
+   * process must end (src/main.ts exits; the orchestrator restarts it and the durable inbox and
+   * outbox resume). Without it the failure is only logged and reported by /readyz.
+   */
+  onStoreFailed?: (error: Error) => void;
 }
+
+/** Notifications folded per store call (one transaction each), so one call never holds the store long. */
+const FOLD_BATCH = 100;
 
 export interface Lookout {
   /** Listen, and resume anything a previous run left in the inbox or outbox. */
@@ -70,18 +77,37 @@ export interface Lookout {
 }
 
 /** Builds Lookout from validated configuration; reads no environment. */
-export function createLookout({ config, log, stdout, now = Date.now, kubeCredentials, openFileLimit }: LookoutOptions): Lookout {
+export function createLookout({ config, log, stdout, now = Date.now, kubeCredentials, openFileLimit, onStoreFailed }: LookoutOptions): Lookout {
   const metrics = createMetrics();
-  const store = new SqliteStore(config.statePath, {
+  // Alert enrichment (alerts/enrichers/): Kubernetes facts read with Lookout's own identity, and
+  // Loki logs. Without either backend there is nothing to run and messages look as they always did.
+  const kube = kubeCredentials ? new KubeHttp(kubeCredentials) : undefined;
+  // One Loki client for enrichment and `/ops logs`: one concurrency limit, one set of metrics.
+  const loki = config.lokiUrl ? createLokiClient(config.lokiUrl, config.enrichment, metrics) : undefined;
+  const sources =
+    kube || loki
+      ? createEnrichmentSources({ ...(kube ? { kube } : {}), ...(loki ? { loki } : {}), config: config.enrichment, metrics, now })
+      : undefined;
+  const enriching = sources !== undefined && sources.enrichers.length > 0;
+  // The SQLite engine runs in a worker thread: no statement, commit or fsync on the event loop
+  // (docs/architecture.md, "Event-loop stalls"). The inbox fold runs there too, with these settings.
+  const stateWorker = new WorkerStore({
+    path: config.statePath,
     log: log.child({ component: 'store' }),
-    now,
     checkIntervalMs: config.state.checkIntervalMs,
+    fold: {
+      routes: config.routes,
+      defaultChannel: config.channel,
+      enrichmentBudgetMs: enriching ? config.enrichment.budgetMs : undefined,
+      redactPatterns: config.enrichment.redact,
+    },
     onHealthChange: (problem) => {
       metrics.stateStoreProblem.set({ kind: 'unwritable' }, problem?.kind === 'unwritable' ? 1 : 0);
       metrics.stateStoreProblem.set({ kind: 'damaged' }, problem?.kind === 'damaged' ? 1 : 0);
     },
+    ...(onStoreFailed ? { onFailed: onStoreFailed } : {}),
   });
-  const routes = config.routes.map(compileRoute);
+  const store = stateWorker.store;
   // One redactor for all text Lookout did not write, wherever it goes (docs/architecture.md, "Redaction").
   const redactor = createSecretRedactor(config.enrichment.redact);
   // The Slack boundary: everything posted or edited is cleaned on the way out, whoever rendered it.
@@ -105,7 +131,6 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   });
 
   // The RBAC gate: Slack person → Kubernetes identity → SubjectAccessReview (src/access/).
-  const kube = kubeCredentials ? new KubeHttp(kubeCredentials) : undefined;
   const webDirectory = config.slack ? new SlackWebDirectory({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }) : undefined;
   const directory: SlackDirectory =
     webDirectory ??
@@ -126,26 +151,17 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     now,
   });
 
-  // Alert enrichment (alerts/enrichers/): Kubernetes facts read with Lookout's own identity, and
-  // Loki logs. Without either backend there is nothing to run and messages look as they always did.
-  // One Loki client for enrichment and `/ops logs`: one concurrency limit, one set of metrics.
-  const loki = config.lokiUrl ? createLokiClient(config.lokiUrl, config.enrichment, metrics) : undefined;
-  const sources =
-    kube || loki
-      ? createEnrichmentSources({ ...(kube ? { kube } : {}), ...(loki ? { loki } : {}), config: config.enrichment, metrics, now })
-      : undefined;
   const enrichment =
-    sources && sources.enrichers.length > 0
+    sources && enriching
       ? new EnrichmentRunner({ store, sources, metrics, log: log.child({ component: 'enrichment' }), config: config.enrichment, onChange: () => outbox.wake(), now })
       : undefined;
-  const enrichmentBudget = enrichment ? { enrichment: { budgetMs: config.enrichment.budgetMs } } : {};
 
   let stopping = false;
   // What /readyz reports; each part of Lookout that can stop doing its job adds its own check.
   const readiness: ReadinessCheck[] = [() => (stopping ? 'shutting down' : undefined), () => store.ping(), () => outbox.problem()];
 
   const inbox = new InboxWorker({
-    process: () => processPendingNotifications({ store, routes, defaultChannel: config.channel, log, redactor, ...enrichmentBudget }),
+    process: () => foldInbox(store),
     onChanged: () => {
       outbox.wake();
       enrichment?.wake();
@@ -178,7 +194,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const silenceExpiry = alertmanager
     ? new SilenceExpiry({ store, alertmanager, log: log.child({ component: 'silence-expiry' }), onChanged: () => outbox.wake(), now })
     : undefined;
-  const silenceDeps = { alertmanager, maxDurationMs: config.silences.maxDurationMs, now, onExpired: (silenceId: string) => silenceExpiry?.expired(silenceId) };
+  const silenceDeps = { alertmanager, maxDurationMs: config.silences.maxDurationMs, now, onExpired: (silenceId: string) => void silenceExpiry?.expired(silenceId) };
   const logsOptions: LogsCommandOptions = { ...(loki ? { loki: { client: loki, config: config.enrichment.loki } } : {}), redactor, now };
   const commands = createCommands({ silences: silenceDeps, logs: logsOptions });
 
@@ -275,6 +291,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     metrics,
     store,
     async start() {
+      // The file is opened and checked (quick_check) before anything is accepted.
+      await stateWorker.opened();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.http.port, config.http.host, () => resolve());
@@ -311,18 +329,29 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       // Not while the store cannot write (it said so when it failed): a damaged or full store
       // must not turn a clean stop into "shutdown failed" and exit 1.
       try {
-        if (store.ping() === undefined) processPendingNotifications({ store, routes, defaultChannel: config.channel, log, redactor, ...enrichmentBudget });
+        if (store.ping() === undefined) await foldInbox(store);
       } catch (error) {
         log.error({ err: error }, 'processing alert notifications at shutdown failed; they stay in the inbox for the next start');
       }
       await enrichment?.stop();
       const drainStarted = now();
       await outbox.stop(config.shutdown.drainTimeoutMs);
-      const pending = store.ping() === undefined ? store.outboxDepth() : 'unknown: the state store cannot be read';
+      const pending = store.ping() === undefined ? await store.outboxDepth().catch(() => 'unknown: the state store cannot be read') : 'unknown: the state store cannot be read';
       log.info({ drainedForMs: now() - drainStarted, pending }, 'outbox drained for shutdown');
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
       server.closeAllConnections();
-      store.close();
+      // Last: the outbox and the intake are drained, nothing else will ask the store.
+      await store.close();
     },
   };
+}
+
+/** Folds everything in the inbox, a bounded batch per store call. @returns how many changed something to deliver. */
+async function foldInbox(store: Store): Promise<number> {
+  let changed = 0;
+  for (;;) {
+    const batch = await store.foldInbox(FOLD_BATCH);
+    changed += batch.changed;
+    if (!batch.more) return changed;
+  }
 }

@@ -30,7 +30,16 @@ async function main(): Promise<void> {
     process.stderr.write(`lookout: cannot load Kubernetes credentials (KUBECONFIG or the in-cluster service account): ${reason}\n`);
     process.exit(78); // EX_CONFIG
   }
-  const lookout = createLookout({ config, log, stdout: process.stdout, kubeCredentials, openFileLimit: openFileLimit() });
+  const lookout = createLookout({
+    config,
+    log,
+    stdout: process.stdout,
+    kubeCredentials,
+    openFileLimit: openFileLimit(),
+    // Without its store thread Lookout can neither accept nor deliver: exit, and let the
+    // orchestrator restart it. Nothing accepted is lost (the inbox and outbox are on disk).
+    onStoreFailed: () => process.exit(1),
+  });
   handleProcessErrors(process, { log, metrics: lookout.metrics });
   await lookout.start();
 

@@ -1,11 +1,10 @@
 import type { SilenceMark } from '../alerts/group-state.ts';
-import { clearGroupSilence, extendGroupSilence } from '../alerts/silence-group.ts';
 import { AlertmanagerError, type AlertmanagerPort } from './integrations/alertmanager.ts';
 import type { Logger } from './log.ts';
 import type { Store } from './state/store.ts';
 
 export interface SilenceExpiryOptions {
-  store: Pick<Store, 'silencedGroups' | 'transaction' | 'groupById' | 'updateGroupState' | 'addReply'>;
+  store: Pick<Store, 'silencedGroups' | 'clearGroupSilence' | 'extendGroupSilence'>;
   alertmanager: AlertmanagerPort;
   log: Logger;
   /** A message changed (edit and thread reply queued): wake the outbox. */
@@ -30,6 +29,8 @@ export class SilenceExpiry {
   private timer: NodeJS.Timeout | undefined;
   private lastRecheck = 0;
   private running: Promise<void> | undefined;
+  /** The groups already showing a silence, read from the store at start. */
+  private loaded: Promise<void> | undefined;
   private stopped = false;
 
   constructor(options: SilenceExpiryOptions) {
@@ -39,16 +40,21 @@ export class SilenceExpiry {
   }
 
   start(): void {
+    this.loaded = this.load();
+    this.lastRecheck = this.now();
+    this.schedule();
+  }
+
+  /** The groups showing a silence, from the store; ones tracked meanwhile keep what they were told. */
+  private async load(): Promise<void> {
     try {
-      for (const group of this.options.store.silencedGroups()) {
-        if (group.state.silenced) this.watched.set(group.id, group.state.silenced);
+      for (const group of await this.options.store.silencedGroups()) {
+        if (group.state.silenced && !this.watched.has(group.id)) this.watched.set(group.id, group.state.silenced);
       }
     } catch (error) {
       // A store that cannot be read is reported by /readyz; only silences made from now on are watched.
       this.options.log.warn({ err: error }, 'could not read which alert messages show a silence; their end will not be shown');
     }
-    this.lastRecheck = this.now();
-    this.schedule();
   }
 
   async stop(): Promise<void> {
@@ -64,9 +70,10 @@ export class SilenceExpiry {
   }
 
   /** A silence was expired through Lookout: clear the groups that show it now. */
-  expired(silenceId: string): void {
-    for (const [groupId, mark] of this.watched) {
-      if (mark.silenceId === silenceId) this.clear(groupId, mark, `🔔 Silence \`${silenceId}\` was ended early: this group notifies again.`);
+  async expired(silenceId: string): Promise<void> {
+    await this.loaded;
+    for (const [groupId, mark] of [...this.watched]) {
+      if (mark.silenceId === silenceId) await this.clear(groupId, mark, `🔔 Silence \`${silenceId}\` was ended early: this group notifies again.`);
     }
     this.schedule();
   }
@@ -81,9 +88,10 @@ export class SilenceExpiry {
   }
 
   private async check(): Promise<void> {
+    await this.loaded;
     const at = this.now();
-    for (const [groupId, mark] of this.watched) {
-      if (Date.parse(mark.until) <= at) this.clear(groupId, mark, `🔔 The silence by <@${mark.by}> has ended: this group notifies again.`);
+    for (const [groupId, mark] of [...this.watched]) {
+      if (Date.parse(mark.until) <= at) await this.clear(groupId, mark, `🔔 The silence by <@${mark.by}> has ended: this group notifies again.`);
     }
     if (at - this.lastRecheck < this.recheckMs || this.watched.size === 0) return;
     this.lastRecheck = at;
@@ -98,19 +106,19 @@ export class SilenceExpiry {
         return;
       }
       if (silence === undefined || silence.state === 'expired') {
-        this.clear(groupId, mark, `🔔 Silence \`${mark.silenceId}\` was ended in Alertmanager: this group notifies again.`);
+        await this.clear(groupId, mark, `🔔 Silence \`${mark.silenceId}\` was ended in Alertmanager: this group notifies again.`);
       } else if (silence.endsAt !== mark.until && Date.parse(silence.endsAt) !== Date.parse(mark.until)) {
         const until = new Date(Date.parse(silence.endsAt)).toISOString();
-        if (extendGroupSilence(this.options.store, { groupId, silenceId: mark.silenceId, until, at: this.now() })) this.options.onChanged();
+        if (await this.options.store.extendGroupSilence({ groupId, silenceId: mark.silenceId, until, at: this.now() })) this.options.onChanged();
         this.watched.set(groupId, { ...mark, until });
       }
     }
   }
 
-  private clear(groupId: number, mark: SilenceMark, reply: string): void {
+  private async clear(groupId: number, mark: SilenceMark, reply: string): Promise<void> {
     this.watched.delete(groupId);
     try {
-      if (clearGroupSilence(this.options.store, { groupId, silenceId: mark.silenceId, reply, at: this.now() })) this.options.onChanged();
+      if (await this.options.store.clearGroupSilence({ groupId, silenceId: mark.silenceId, reply, at: this.now() })) this.options.onChanged();
     } catch (error) {
       // The store cannot write now: watch it again, so a later pass clears it.
       this.watched.set(groupId, mark);

@@ -2,7 +2,7 @@ import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import type { Store } from '../state/store.ts';
 
 export interface NotificationIntakeOptions {
-  store: Pick<Store, 'transaction' | 'addNotification'>;
+  store: Pick<Store, 'addNotifications'>;
   now: () => number;
   /** Runs the batch's commit later in this event-loop turn; setImmediate unless a test drives it. */
   schedule?: (flush: () => void) => void;
@@ -17,10 +17,10 @@ interface Waiting {
 
 /**
  * Puts accepted webhook payloads in the inbox with one transaction per event-loop turn (group
- * commit). Every commit is an fsync (synchronous=FULL) that blocks the event loop, so with one
- * per request a burst of webhooks spent most of Lookout's time in fsync and answers queued up
- * behind it. A caller's promise settles only after its payload's transaction committed, so a
- * 2xx still means "on disk"; if the commit fails, every payload of that batch is refused.
+ * commit). Every commit is an fsync (synchronous=FULL): with one per request a burst of webhooks
+ * spent most of Lookout's time in fsync. The store's worker thread commits batches that arrive
+ * while it is busy together too. A caller's promise settles only after its payload's transaction
+ * committed, so a 2xx still means "on disk"; if the commit fails, every payload of that batch is refused.
  */
 export class NotificationIntake {
   private readonly store: NotificationIntakeOptions['store'];
@@ -45,14 +45,13 @@ export class NotificationIntake {
   private flush(): void {
     const batch = this.waiting;
     this.waiting = [];
-    try {
-      this.store.transaction(() => {
-        for (const { payload, receivedAt } of batch) this.store.addNotification(payload, receivedAt);
-      });
-    } catch (error) {
-      for (const { reject } of batch) reject(error);
-      return;
-    }
-    for (const { resolve } of batch) resolve();
+    this.store.addNotifications(batch.map(({ payload, receivedAt }) => ({ payload, receivedAt }))).then(
+      () => {
+        for (const { resolve } of batch) resolve();
+      },
+      (error: unknown) => {
+        for (const { reject } of batch) reject(error);
+      },
+    );
   }
 }

@@ -3,15 +3,15 @@ import { defaultEnrichmentConfig, type TargetLabelsConfig } from '../../alerts/e
 import { resolveTarget } from '../../alerts/enrichers/target.ts';
 import type { GroupState } from '../../alerts/group-state.ts';
 import type { ObjectReference } from '../access/authorization.ts';
+import { notAcknowledgeable, notUnacknowledgeable } from '../../alerts/acknowledge-group.ts';
 import { Conflict } from '../errors.ts';
 import type { ResourceAttributes } from '../kube/access-review.ts';
 import { LOOKOUT_GROUP } from '../kube/resource-names.ts';
 import type { GroupRecord, Store } from '../state/store.ts';
 import type { AlertAction } from './alert-actions.ts';
-import { NOT_THIS_MESSAGE } from './alert-actions.ts';
 
 export interface AcknowledgeOptions {
-  store: Pick<Store, 'transaction' | 'groupByMessage' | 'groupById' | 'updateGroupState' | 'addReply'>;
+  store: Pick<Store, 'changeAcknowledgement'>;
   /** Called once the message edit and the thread reply are queued, to wake the outbox. */
   onQueued: () => void;
   /** Which labels name the alert's Kubernetes objects (the enrichment config's). */
@@ -86,19 +86,9 @@ export function acknowledgeActions(options: AcknowledgeOptions): [AlertAction, A
     access: (record: GroupRecord) => acknowledgeAttributes(record.state),
     target: (record: GroupRecord) => alertObject(record.state, labels),
   };
-  /** Changes the stored group if it is still as the click saw it; otherwise says why not. */
-  const change = (record: GroupRecord, conflict: (current: GroupRecord) => string | undefined, next: (state: GroupState, at: number) => GroupState, line: string): void => {
-    const at = now();
-    // Synchronous, in one transaction: two people clicking at once cannot both change it.
-    const problem = options.store.transaction(() => {
-      const current = options.store.groupById(record.id);
-      if (current === undefined) return NOT_THIS_MESSAGE;
-      const reason = conflict(current);
-      if (reason !== undefined) return reason;
-      options.store.updateGroupState(current.id, next(current.state, at), at);
-      options.store.addReply(current.id, line, at);
-      return undefined;
-    });
+  /** Changes the stored group if it still allows it (checked again in the store's transaction); otherwise says why not. */
+  const change = async (record: GroupRecord, acknowledge: boolean, by: string): Promise<void> => {
+    const problem = await options.store.changeAcknowledgement({ groupId: record.id, acknowledge, by, at: now() });
     if (problem !== undefined) throw new Conflict(problem);
     options.onQueued();
   };
@@ -111,7 +101,7 @@ export function acknowledgeActions(options: AcknowledgeOptions): [AlertAction, A
       auditReason: ACKNOWLEDGE_REASON,
       refusal: notAcknowledgeable,
       async run({ record, actor }) {
-        change(record, notAcknowledgeable, (state, at) => ({ ...state, acknowledged: { by: actor.slackUserId, at: new Date(at).toISOString() } }), `✋ Acknowledged by <@${actor.slackUserId}>`);
+        await change(record, true, actor.slackUserId);
         return { auditDetail: `acknowledged ${firingCount(record)} firing alert(s) of the group` };
       },
     },
@@ -122,34 +112,11 @@ export function acknowledgeActions(options: AcknowledgeOptions): [AlertAction, A
       auditReason: UNACKNOWLEDGE_REASON,
       refusal: notUnacknowledgeable,
       async run({ record, actor }) {
-        change(
-          record,
-          notUnacknowledgeable,
-          (state) => {
-            const { acknowledged: _dropped, ...rest } = state;
-            return rest;
-          },
-          `↩️ Acknowledgement withdrawn by <@${actor.slackUserId}>`,
-        );
+        await change(record, false, actor.slackUserId);
         return { auditDetail: `withdrew the acknowledgement of ${firingCount(record)} firing alert(s) of the group` };
       },
     },
   ];
-}
-
-/** Why there is nothing to acknowledge, or undefined when there is. */
-function notAcknowledgeable(record: GroupRecord): string | undefined {
-  const { acknowledged } = record.state;
-  if (acknowledged !== undefined) return `Already acknowledged by <@${acknowledged.by}>.`;
-  if (!record.state.alerts.some((alert) => alert.status === 'firing')) return 'Every alert of this group has resolved; there is nothing to acknowledge.';
-  return undefined;
-}
-
-/** Why there is no acknowledgement to withdraw, or undefined when there is. */
-function notUnacknowledgeable(record: GroupRecord): string | undefined {
-  if (record.state.acknowledged === undefined) return 'This group is not acknowledged (someone may have withdrawn it already).';
-  if (!record.state.alerts.some((alert) => alert.status === 'firing')) return 'Every alert of this group has resolved; the acknowledgement stays as it was.';
-  return undefined;
 }
 
 function own(record: Readonly<Record<string, string>>, key: string): string | undefined {

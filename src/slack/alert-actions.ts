@@ -134,7 +134,9 @@ export interface AlertActionDeps {
   signal: AbortSignal;
 }
 
-export const NOT_THIS_MESSAGE = 'This button does not belong to this message, so Lookout did nothing.';
+// Also what the store's acknowledgement transaction answers when the group is gone.
+export { NOT_THIS_MESSAGE } from '../../alerts/acknowledge-group.ts';
+import { NOT_THIS_MESSAGE } from '../../alerts/acknowledge-group.ts';
 export const MODAL_GONE = 'This form has expired or was already submitted, so Lookout did nothing. Click the button again.';
 
 /** The callback_id of an action's modal. */

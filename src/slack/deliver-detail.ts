@@ -7,7 +7,7 @@ export async function deliverDetail(delivery: DeliveryOf<'detail'>, flight: Flig
   const message = renderDetail(record);
   if (message === undefined && record.messageTs === null) {
     // Nothing to show and nothing shown: this version needs no call.
-    store.abandonDetail(record.groupId, record.version);
+    await store.abandonDetail(record.groupId, record.version);
     return;
   }
   const body = message ?? { text: 'No details.', blocks: [] };
@@ -16,7 +16,7 @@ export async function deliverDetail(delivery: DeliveryOf<'detail'>, flight: Flig
     const messageTs = record.messageTs;
     await calls.update((withBlocks) => ({ channel: target, ts: messageTs, text: body.text, ...blocksOf(withBlocks) }), { kind: 'detail', groupKey: record.groupKey }, flight);
     if (flight.abandoned) return;
-    store.markDetailDelivered(record.groupId, messageTs, record.version);
+    await store.markDetailDelivered(record.groupId, messageTs, record.version);
     return;
   }
   const marker = markerFor(DETAIL_MESSAGE_EVENT, record.groupKey, record.groupId);
@@ -28,7 +28,7 @@ export async function deliverDetail(delivery: DeliveryOf<'detail'>, flight: Flig
     if (flight.abandoned) return;
     if (found !== undefined) {
       // Version 0: it shows something older, so the next delivery edits it.
-      store.markDetailDelivered(record.groupId, found, 0);
+      await store.markDetailDelivered(record.groupId, found, 0);
       return;
     }
   }
@@ -39,5 +39,5 @@ export async function deliverDetail(delivery: DeliveryOf<'detail'>, flight: Flig
     flight,
   );
   if (flight.abandoned) return;
-  store.markDetailDelivered(record.groupId, ts, record.version);
+  await store.markDetailDelivered(record.groupId, ts, record.version);
 }

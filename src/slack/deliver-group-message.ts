@@ -22,7 +22,7 @@ export async function deliverGroupMessage(delivery: DeliveryOf<'message'>, fligh
       flight,
     );
     if (flight.abandoned) return;
-    store.markMessageDelivered(record.id, messageTs, record.version);
+    await store.markMessageDelivered(record.id, messageTs, record.version);
     metrics.deliveryLatency.observe(Math.max(0, now() - record.changedAt) / 1000);
     return;
   }
@@ -30,7 +30,7 @@ export async function deliverGroupMessage(delivery: DeliveryOf<'message'>, fligh
   const posted = await findOrPost(record, target, message, record.postStartedAt !== null, flight, deps);
   if (posted === undefined) return;
   // A found post shows some earlier version: recorded as showing none, so the next delivery edits it to the latest.
-  store.recordMessagePosted(record.id, posted.ts, target, posted.found ? 0 : record.version);
+  await store.recordMessagePosted(record.id, posted.ts, target, posted.found ? 0 : record.version);
   if (!posted.found) metrics.deliveryLatency.observe(Math.max(0, now() - record.changedAt) / 1000);
 }
 
@@ -41,7 +41,7 @@ export async function moveGroupMessage(delivery: DeliveryOf<'move'>, flight: Fli
   const rendered = render(record.state, record);
   const posted = await findOrPost(record, target, rendered, record.postStartedAt !== null && record.postChannel === target, flight, deps);
   if (posted === undefined) return;
-  store.recordMessagePosted(record.id, posted.ts, target, posted.found ? 0 : record.version);
+  await store.recordMessagePosted(record.id, posted.ts, target, posted.found ? 0 : record.version);
   log.info({ groupKey: record.groupKey, channel: target }, 'Lookout can post in the channel again: the alert message moved there from the default channel');
   if (record.messageTs === null || record.messageChannel === null) return;
   // The copy in the default channel says where the alert went; if this fails, it only stays stale.

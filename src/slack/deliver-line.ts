@@ -5,12 +5,12 @@ import { fallbackLine } from './fallback-lines.ts';
 export async function deliverReply({ record, target }: DeliveryOf<'reply'>, flight: Flight, { store, calls }: DeliveryDeps): Promise<void> {
   if (record.messageTs === null) return;
   await calls.postLine({ channel: target, text: record.text, threadTs: record.messageTs }, flight);
-  store.removeReply(record.id);
+  await store.removeReply(record.id);
 }
 
 /** A notice (an audit line); in the default channel, with the line naming its own channel. */
 export async function deliverNotice({ record, target, fallbackFrom }: DeliveryOf<'notice'>, flight: Flight, { store, calls, fallback }: DeliveryDeps): Promise<void> {
   const text = fallbackFrom === undefined ? record.text : `${fallbackLine(fallbackFrom, fallback.reasonFor(fallbackFrom))}\n${record.text}`;
   await calls.postLine({ channel: target, text }, flight);
-  store.removeNotice(record.id);
+  await store.removeNotice(record.id);
 }

@@ -40,11 +40,11 @@ export class DeliveryCalls {
    */
   async post(
     message: OutgoingMessage & { threadTs?: string; marker: MessageMarker },
-    recordIntent: () => void,
+    recordIntent: () => Promise<void>,
     context: CallContext,
     flight: Flight,
   ): Promise<string> {
-    recordIntent();
+    await recordIntent();
     this.pacing.spaceFromNow(message.channel);
     const { blocks, ...rest } = message;
     return this.withPlainTextFallback(

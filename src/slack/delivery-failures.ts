@@ -40,9 +40,9 @@ export class DeliveryFailures {
   }
 
   /** Records a failed delivery; a store that cannot write pauses the channel in memory instead. */
-  record(delivery: Delivery, failure: SlackFailure, method: string | undefined): void {
+  async record(delivery: Delivery, failure: SlackFailure, method: string | undefined): Promise<void> {
     try {
-      this.handle(delivery, failure, method);
+      await this.handle(delivery, failure, method);
     } catch (error) {
       const retryInMs = this.options.config.initialBackoffMs * 5;
       this.options.pacing.holdChannel(delivery.target, this.options.now() + retryInMs);
@@ -50,13 +50,13 @@ export class DeliveryFailures {
     }
   }
 
-  private handle(delivery: Delivery, failure: SlackFailure, method: string | undefined): void {
+  private async handle(delivery: Delivery, failure: SlackFailure, method: string | undefined): Promise<void> {
     const { store, log, config, pacing, fallback, pause } = this.options;
     const now = this.options.now();
     const { record, target } = delivery;
     // Slack answered (an error or a 429): the post did not happen, so nothing needs looking up.
     const postRefused = method === 'chat.postMessage' && !(failure.kind === 'retryable' && failure.uncertain === true);
-    if (postRefused) this.clearIntent(delivery);
+    if (postRefused) await this.clearIntent(delivery);
 
     if (failure.kind === 'rate_limited') {
       pacing.rateLimited(target, method, now + failure.retryAfterMs);
@@ -80,12 +80,12 @@ export class DeliveryFailures {
     }
     if ((delivery.kind === 'message' || delivery.kind === 'detail') && failure.kind === 'permanent' && failure.reason === 'message_not_found') {
       log.warn({ kind: delivery.kind, groupKey: delivery.record.groupKey, channel: target }, 'the message was deleted in Slack; posting it again');
-      if (delivery.kind === 'message') store.forgetMessage(delivery.record.id);
-      else store.forgetDetail(delivery.record.groupId);
+      if (delivery.kind === 'message') await store.forgetMessage(delivery.record.id);
+      else await store.forgetDetail(delivery.record.groupId);
       return;
     }
     if (failure.kind === 'permanent') {
-      this.abandon(delivery, failure.reason);
+      await this.abandon(delivery, failure.reason);
       return;
     }
 
@@ -103,16 +103,16 @@ export class DeliveryFailures {
     const line = { channel: target, kind: delivery.kind, reason: failure.reason, attempts: Math.min(attempts, record.delivery.attempts + 1) };
     if (failure.kind === 'channel') log.error(line, 'Lookout cannot post in this channel and has no other to use; invite Lookout to it. Retrying');
     else log.warn(line, 'Slack delivery failed; will retry');
-    if (delivery.kind === 'message') store.deferMessage(delivery.record.id, next);
-    else if (delivery.kind === 'notice') store.deferNotice(delivery.record.id, next);
-    else if (delivery.kind === 'detail') store.deferDetail(delivery.record.groupId, next);
-    else store.deferReply(delivery.record.id, next);
+    if (delivery.kind === 'message') await store.deferMessage(delivery.record.id, next);
+    else if (delivery.kind === 'notice') await store.deferNotice(delivery.record.id, next);
+    else if (delivery.kind === 'detail') await store.deferDetail(delivery.record.groupId, next);
+    else await store.deferReply(delivery.record.id, next);
   }
 
   /** Only called for a chat.postMessage that failed: replies and notices record no intent. */
-  private clearIntent(delivery: Delivery): void {
-    if (delivery.kind === 'message' || delivery.kind === 'move') this.options.store.clearMessagePost(delivery.record.id);
-    else if (delivery.kind === 'detail') this.options.store.clearDetailPost(delivery.record.groupId);
+  private async clearIntent(delivery: Delivery): Promise<void> {
+    if (delivery.kind === 'message' || delivery.kind === 'move') await this.options.store.clearMessagePost(delivery.record.id);
+    else if (delivery.kind === 'detail') await this.options.store.clearDetailPost(delivery.record.groupId);
   }
 
   /** Failing for longer than giveUpAfterMs: said loudly once; the delivery stays queued and is retried. */
@@ -126,7 +126,7 @@ export class DeliveryFailures {
   }
 
   /** A permanent error: this version (or this reply/notice) cannot be delivered as it is. */
-  private abandon(delivery: Delivery, reason: string): void {
+  private async abandon(delivery: Delivery, reason: string): Promise<void> {
     const { store, log, metrics } = this.options;
     metrics.outboxGaveUp.inc({ kind: delivery.kind === 'move' ? 'message' : delivery.kind, reason });
     if (delivery.kind === 'message' || delivery.kind === 'move') {
@@ -134,16 +134,16 @@ export class DeliveryFailures {
         { groupKey: delivery.record.groupKey, channel: delivery.target, version: delivery.record.version, reason },
         'Slack refused an alert message for good; it is sent again when the group changes',
       );
-      store.abandonMessage(delivery.record.id, delivery.record.version);
+      await store.abandonMessage(delivery.record.id, delivery.record.version);
     } else if (delivery.kind === 'detail') {
       log.error({ groupKey: delivery.record.groupKey, channel: delivery.target, reason }, 'Slack refused a detail message for good; it is sent again when the enrichment changes');
-      store.abandonDetail(delivery.record.groupId, delivery.record.version);
+      await store.abandonDetail(delivery.record.groupId, delivery.record.version);
     } else if (delivery.kind === 'notice') {
       log.error({ channel: delivery.target, noticeId: delivery.record.id, reason }, 'Slack refused a notice (audit line) for good; dropped');
-      store.removeNotice(delivery.record.id);
+      await store.removeNotice(delivery.record.id);
     } else {
       log.error({ channel: delivery.target, replyId: delivery.record.id, reason }, 'Slack refused a thread reply for good; dropped');
-      store.removeReply(delivery.record.id);
+      await store.removeReply(delivery.record.id);
     }
   }
 }

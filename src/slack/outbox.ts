@@ -2,7 +2,7 @@ import type { GroupState } from '../../alerts/group-state.ts';
 import type { OutboxConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { DetailRecord, GroupRecord, NoticeRecord, Store } from '../state/store.ts';
+import type { DetailRecord, GroupRecord, NoticeRecord, ReplyRecord, Store } from '../state/store.ts';
 import { AuthPause } from './auth-pause.ts';
 import { CallsInFlight } from './calls-in-flight.ts';
 import { ChannelFallback } from './channel-fallback.ts';
@@ -82,6 +82,8 @@ export class Outbox {
   private wokenEarly = false;
   /** No pass before this time (ms), however often the outbox is woken: see run(). */
   private quietUntil = 0;
+  /** While a pass reads the store: the channels whose deliveries finished meanwhile (see pass()). */
+  private finishedDuringRead: Set<string> | undefined;
 
   constructor(options: OutboxOptions) {
     this.options = {
@@ -140,7 +142,7 @@ export class Outbox {
    * work to do (null when nothing is pending).
    */
   async deliverDue(): Promise<number | null> {
-    await Promise.all(this.pass());
+    await Promise.all(await this.pass());
     return this.nextWakeAt(this.options.now());
   }
 
@@ -148,9 +150,9 @@ export class Outbox {
    * Starts a call for every channel that is free and has something due, without waiting for them.
    * @returns the started deliveries (they never reject).
    */
-  pass(): Array<Promise<void>> {
+  async pass(): Promise<Array<Promise<void>>> {
     const now = this.options.now();
-    this.expireDeadlines(now);
+    await this.expireDeadlines(now);
     const started: Array<Promise<void>> = [];
     // No Slack call whose result cannot be recorded: on a full disk a post Slack accepted but the
     // store could not mark was due again every pass (251 duplicates in 30 s). While the store
@@ -161,8 +163,19 @@ export class Outbox {
         this.pause.probeStarted();
         started.push(this.probe());
       }
-      this.reportDepth();
+      await this.reportDepth();
       return started;
+    }
+    // The reads answer asynchronously: a delivery that finishes meanwhile may have recorded its
+    // outcome after they were read, so its channel's rows are stale for this pass (a post seen as
+    // not yet made would be made twice). Such channels wait for the next pass, which finish() wakes.
+    const finished = new Set<string>();
+    this.finishedDuringRead = finished;
+    let candidates: Candidates;
+    try {
+      candidates = await this.readCandidates(now);
+    } finally {
+      this.finishedDuringRead = undefined;
     }
     const { maxConcurrentCalls } = this.options;
     const claimed = new Set<string>();
@@ -170,7 +183,7 @@ export class Outbox {
     const consider = (delivery: Delivery | undefined): void => {
       if (delivery === undefined) return;
       const { target } = delivery;
-      if (claimed.has(target) || !this.pacing.channelFree(target, now) || this.inFlight.busy(delivery)) return;
+      if (claimed.has(target) || finished.has(target) || !this.pacing.channelFree(target, now) || this.inFlight.busy(delivery)) return;
       if (this.inFlight.size >= maxConcurrentCalls) {
         this.capped = true;
         return;
@@ -178,30 +191,47 @@ export class Outbox {
       claimed.add(target);
       started.push(this.launch(delivery, now));
     };
-    const { store } = this.options;
     const editsPaused = this.pacing.editsPaused(now);
-    for (const record of store.nextMessagePerChannel(now)) {
+    for (const record of candidates.messages) {
       if (record.messageTs !== null && editsPaused) continue;
       consider(this.messageDelivery(record, now));
     }
     // A group's detail message right after the group's message, before change replies.
-    for (const record of store.nextDetailPerChannel(now)) {
+    for (const record of candidates.details) {
       if (record.messageTs !== null && editsPaused) continue;
       if (record.messageTs === null && record.postStartedAt !== null && this.pacing.lookupsPaused(now)) continue;
       consider({ kind: 'detail', record, target: record.channel });
     }
-    for (const record of store.nextReplyPerChannel(now)) consider({ kind: 'reply', record, target: record.channel });
+    for (const record of candidates.replies) consider({ kind: 'reply', record, target: record.channel });
     // Notices (audit lines) after alerts: in a shared channel an alert is the more urgent post.
-    for (const record of store.nextNoticePerChannel(now)) consider(this.noticeDelivery(record, now));
+    for (const record of candidates.notices) consider(this.noticeDelivery(record, now));
     // Alerts living in the default channel go home once their channel takes posts again.
-    for (const channel of store.channelsWithMessagesAway()) {
-      if (this.fallback.moveDueAt(channel, now) > now) continue;
-      const record = store.groupsAwayFromChannel(channel, 1)[0];
-      if (record === undefined || (record.postStartedAt !== null && this.pacing.lookupsPaused(now))) continue;
+    for (const [channel, record] of candidates.away) {
+      if (record.postStartedAt !== null && this.pacing.lookupsPaused(now)) continue;
       consider({ kind: 'move', record, target: channel });
     }
-    this.reportDepth();
+    await this.reportDepth();
     return started;
+  }
+
+  /** What each lane has due now, asked of the store at once (one batch for the store worker). */
+  private async readCandidates(now: number): Promise<Candidates> {
+    const { store } = this.options;
+    const [messages, details, replies, notices, awayChannels] = await Promise.all([
+      store.nextMessagePerChannel(now),
+      store.nextDetailPerChannel(now),
+      store.nextReplyPerChannel(now),
+      store.nextNoticePerChannel(now),
+      store.channelsWithMessagesAway(),
+    ]);
+    const moving = awayChannels.filter((channel) => this.fallback.moveDueAt(channel, now) <= now);
+    const firsts = await Promise.all(moving.map((channel) => store.groupsAwayFromChannel(channel, 1)));
+    const away: Array<[string, GroupRecord]> = [];
+    moving.forEach((channel, index) => {
+      const record = firsts[index]?.[0];
+      if (record !== undefined) away.push([channel, record]);
+    });
+    return { messages, details, replies, notices, away };
   }
 
   private messageDelivery(record: GroupRecord, now: number): Delivery | undefined {
@@ -223,15 +253,15 @@ export class Outbox {
   }
 
   /** When the next pass has work to do, or null when nothing is pending. */
-  private nextWakeAt(now: number): number | null {
+  private async nextWakeAt(now: number): Promise<number | null> {
     const deadlines = this.inFlight.deadlines();
     // The store cannot write (or its file is damaged): nothing to read, only calls in flight to expire.
     if (this.options.store.ping() !== undefined) return minOf(deadlines);
     if (this.pause.paused) return minOf([this.pause.wakeAt(), ...deadlines]);
     if (this.capped && this.inFlight.size < this.options.maxConcurrentCalls) return now;
     const { minIntervalMs } = this.options.config;
-    const due = this.options.store.nextDueAt();
-    const away = this.options.store.channelsWithMessagesAway().map((channel) => this.fallback.moveDueAt(channel, now));
+    const [due, awayChannels] = await Promise.all([this.options.store.nextDueAt(), this.options.store.channelsWithMessagesAway()]);
+    const away = awayChannels.map((channel) => this.fallback.moveDueAt(channel, now));
     let next: number | null = null;
     if (due !== null && due > now) next = due;
     // Work is due but every channel that has some is busy, or waiting out its interval or a 429.
@@ -240,18 +270,20 @@ export class Outbox {
   }
 
   /** Calls past the deadline free their channel; their outcome counts as unknown. */
-  private expireDeadlines(now: number): void {
-    for (const flight of this.inFlight.expire(now)) {
+  private async expireDeadlines(now: number): Promise<void> {
+    const expired = this.inFlight.expire(now);
+    for (const flight of expired) {
       const { delivery } = flight;
       this.options.log.warn({ channel: delivery.target, kind: delivery.kind, waitedMs: now - flight.callStartedAt }, 'a Slack call did not settle in time; freeing its channel');
-      this.failures.record(delivery, { kind: 'retryable', reason: 'no_answer', uncertain: true }, undefined);
     }
+    await Promise.all(expired.map(({ delivery }) => this.failures.record(delivery, { kind: 'retryable', reason: 'no_answer', uncertain: true }, undefined)));
   }
 
   private launch(delivery: Delivery, now: number): Promise<void> {
     const flight = this.inFlight.start(delivery, now);
     this.pacing.callStarted(delivery.target, now);
     return this.deliver(flight).finally(() => {
+      this.finishedDuringRead?.add(delivery.target);
       if (this.inFlight.finish(flight)) this.wake();
     });
   }
@@ -275,7 +307,7 @@ export class Outbox {
       const failure: SlackFailure =
         error instanceof SlackCallError ? error.failure : { kind: 'retryable', reason: 'unexpected_error', uncertain: true };
       if (!(error instanceof SlackCallError)) this.options.log.error({ err: error, channel: delivery.target, kind: delivery.kind }, 'unexpected error delivering to Slack');
-      this.failures.record(delivery, failure, error instanceof SlackCallError ? error.method : undefined);
+      await this.failures.record(delivery, failure, error instanceof SlackCallError ? error.method : undefined);
     }
   }
 
@@ -290,12 +322,12 @@ export class Outbox {
     this.wake();
   }
 
-  private reportDepth(): void {
+  private async reportDepth(): Promise<void> {
     try {
-      const depth = this.options.store.outboxDepth();
+      const [depth, notices] = await Promise.all([this.options.store.outboxDepth(), this.options.store.pendingNotices()]);
       this.options.metrics.outboxDepth.set({ kind: 'message' }, depth.messages);
       this.options.metrics.outboxDepth.set({ kind: 'reply' }, depth.replies);
-      this.options.metrics.outboxDepth.set({ kind: 'notice' }, this.options.store.pendingNotices());
+      this.options.metrics.outboxDepth.set({ kind: 'notice' }, notices);
     } catch (error) {
       this.options.log.warn({ err: error }, 'cannot read the outbox depth');
     }
@@ -310,8 +342,8 @@ export class Outbox {
       let next: number | null;
       const passStarted = this.options.now();
       try {
-        this.pass();
-        next = this.nextWakeAt(this.options.now());
+        await this.pass();
+        next = await this.nextWakeAt(this.options.now());
       } catch (error) {
         this.options.log.error({ err: error }, 'outbox pass failed; retrying shortly');
         next = this.options.now() + 1000;
@@ -348,6 +380,16 @@ export class Outbox {
       }
     });
   }
+}
+
+/** What each lane has due now, from the store (see readCandidates). */
+interface Candidates {
+  messages: GroupRecord[];
+  details: DetailRecord[];
+  replies: ReplyRecord[];
+  notices: NoticeRecord[];
+  /** For each channel whose alerts may move home now: the first one living elsewhere. */
+  away: Array<[string, GroupRecord]>;
 }
 
 /** The gap after a pass is this many times the pass's own duration. */

@@ -1,6 +1,5 @@
 import type { SilenceMark } from '../../alerts/group-state.ts';
 import { groupSilenceMatchers, SILENCE_CHOICES, silenceActionId, type SilenceChoice } from '../../alerts/silence-control.ts';
-import { markGroupSilenced } from '../../alerts/silence-group.ts';
 import { alertmanagerFailure, checkDuration, CLUSTER_WIDE_HINT, formatDuration, matcherList, requireAlertmanager, silenceAttributes, slackTime, type SilenceCommandDeps } from '../../commands/silence-support.ts';
 import { silenceCreator, SILENCE_REASON } from '../../commands/silence.ts';
 import { formatMatcher, overBroadReason } from '../integrations/silence-matchers.ts';
@@ -10,7 +9,7 @@ import type { GroupRecord, Store } from '../state/store.ts';
 import type { AlertAction, AlertActionContext, AlertActionOutcome, AnyAlertAction } from './alert-actions.ts';
 
 export interface SilenceActionsOptions extends SilenceCommandDeps {
-  store: Pick<Store, 'transaction' | 'groupByMessage' | 'groupById' | 'updateGroupState' | 'addReply'>;
+  store: Pick<Store, 'groupByMessage' | 'markGroupSilenced'>;
   /** A group now shows a silence: wake the outbox, and watch for its end (src/silence-expiry.ts). */
   onSilenced: (groupId: number, mark: SilenceMark) => void;
 }
@@ -119,7 +118,7 @@ async function silence(options: SilenceActionsOptions, { record, actor, identity
   }
   const mark: SilenceMark = { by: actor.slackUserId, until: endsAt.toISOString(), silenceId };
   // The silence exists: the message says so unless it stopped standing for this group meanwhile.
-  if (markGroupSilenced(options.store, { groupId: record.id, mark, at: options.now() })) {
+  if (await options.store.markGroupSilenced({ groupId: record.id, mark, at: options.now() })) {
     options.onSilenced(record.id, mark);
   }
   return {

@@ -13,13 +13,13 @@ export interface RetentionOptions {
 
 /** The longest time between passes; shorter retentions (tests, the soak benchmark) prune more often. */
 const MAX_PASS_INTERVAL_MS = 60 * 60_000;
-/** 200 episodes with their replies: about 2–4 ms of work and one fsync, per event-loop turn. */
+/** 200 episodes with their replies: about 2–4 ms of the store's work and one fsync, per batch. */
 const DEFAULT_BATCH = 200;
 
 /**
  * Deletes resolved group episodes (and their thread replies and detail rows) once they are older
  * than the retention, so the state file stops growing with every alert ever seen. A pass deletes
- * in small transactions, one per event-loop turn, so webhooks are answered between batches.
+ * in small transactions, so other store calls (webhooks) are served between batches.
  * An episode is only deleted once Slack shows its final state (or delivery was given up).
  * After that a notification for the same group starts a new episode with a new message, which is
  * what happens anyway when a resolved group fires again.
@@ -52,7 +52,7 @@ export class RetentionPruner {
     let deleted = 0;
     for (;;) {
       if (this.stopped || store.ping() !== undefined) break;
-      const count = store.pruneResolvedGroups(now() - resolvedGroupsMs, batchSize);
+      const count = await store.pruneResolvedGroups(now() - resolvedGroupsMs, batchSize);
       deleted += count;
       if (count < batchSize) break;
       await new Promise((resolve) => setImmediate(resolve));

@@ -9,7 +9,7 @@ import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import { isFiring, type GroupState } from '../../alerts/group-state.ts';
 import type { GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
 import type { DetailRecord, EnrichmentUpdate, EnrichmentWork, PendingEnrichment } from './store.ts';
-import type { DeliveryAttempts, GroupRecord, NoticeRecord, OutboxDepth, ReplyRecord, Store, StoredNotification } from './store.ts';
+import type { DeliveryAttempts, GroupRecord, NoticeRecord, OutboxDepth, ReplyRecord, StoreEngine, StoredNotification } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS notifications (
@@ -300,7 +300,7 @@ const PROBE_BYTES = 64 * 1024;
  * it unable to write (ping() says why, see StoreHealth), the file is checked with quick_check at
  * start and periodically, and a damaged file is never touched again by this process.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements StoreEngine {
   private readonly db: DatabaseSync;
   private readonly path: string;
   private readonly log: Logger;
@@ -311,6 +311,8 @@ export class SqliteStore implements Store {
   private schemaReady = false;
   private checkTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private savepoints = 0;
+  private commits = 0;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
@@ -386,10 +388,14 @@ export class SqliteStore implements Store {
   }
 
   transaction<T>(fn: () => T): T {
+    // Inside a transaction (the worker runs a batch of calls as one), a savepoint: a call that
+    // fails undoes its own writes only, and the batch still commits once.
+    if (this.db.isOpen && this.db.isTransaction) return this.savepoint(fn);
     this.exec('BEGIN IMMEDIATE');
     try {
       const result = fn();
       this.exec('COMMIT');
+      this.commits += 1;
       return result;
     } catch (error) {
       this.depth = undefined;
@@ -406,6 +412,37 @@ export class SqliteStore implements Store {
         }
       }
       throw error;
+    }
+  }
+
+  /** Transactions committed by this connection (each an fsync), for the bench and tests. */
+  commitCount(): number {
+    return this.commits;
+  }
+
+  private savepoint<T>(fn: () => T): T {
+    const name = `nested_${++this.savepoints}`;
+    this.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = fn();
+      this.exec(`RELEASE ${name}`);
+      return result;
+    } catch (error) {
+      this.depth = undefined;
+      this.noticeCount = undefined;
+      // As above: after some errors SQLite has already rolled the whole transaction back.
+      if (this.db.isOpen && this.db.isTransaction) {
+        try {
+          this.db.exec(`ROLLBACK TO ${name}`);
+          this.db.exec(`RELEASE ${name}`);
+        } catch (rollbackError) {
+          this.health.report(rollbackError);
+          this.log.error({ err: rollbackError, cause: describeError(error) }, 'ROLLBACK TO SAVEPOINT failed after a failed call');
+        }
+      }
+      throw error;
+    } finally {
+      this.savepoints -= 1;
     }
   }
 

@@ -1,6 +1,7 @@
 import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import type { GroupState } from '../../alerts/group-state.ts';
-import type { GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
+import type { ClearSilenceRequest, ExtendSilenceRequest, MarkSilencedRequest } from '../../alerts/silence-group.ts';
+import type { AlertEnrichment, GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
 
 /**
  * Lookout's durable state behind one small interface. The default is embedded SQLite
@@ -132,8 +133,13 @@ export interface OutboxDepth {
   replies: number;
 }
 
-export interface Store {
-  /** Runs fn in one transaction: all of its writes land, or none. */
+/**
+ * The synchronous engine under the store (SqliteStore): the connection lives where this runs.
+ * Everything else reaches it through `Store`, the asynchronous interface, whose named
+ * transactions (store-transactions.ts) are plain functions over this one.
+ */
+export interface StoreEngine {
+  /** Runs fn in one transaction: all of its writes land, or none. Nested: a savepoint. */
   transaction<T>(fn: () => T): T;
 
   addNotification(payload: AlertmanagerPayload, receivedAt: number): number;
@@ -243,3 +249,81 @@ export interface Store {
   onRecovered(listener: () => void): void;
   close(): void;
 }
+
+/** A method of the engine as the asynchronous store offers it. */
+type Answered<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never;
+
+/** The engine's reads and single writes, each answered asynchronously (same names, same meaning). */
+export type StoreCalls = { [K in keyof Omit<StoreEngine, 'transaction' | 'ping' | 'onRecovered' | 'close'>]: Answered<StoreEngine[K]> };
+
+/** One accepted webhook payload for the inbox. */
+export interface InboxEntry {
+  payload: AlertmanagerPayload;
+  receivedAt: number;
+}
+
+/** One alert's enrichment result, as the runner found it for the occurrence it looked up. */
+export interface AlertEnrichmentResult {
+  fingerprint: string;
+  startsAt: string;
+  result: AlertEnrichment;
+}
+
+/** A click on Acknowledge or Unacknowledge, authorised: applied only if the group still allows it. */
+export interface AcknowledgementChange {
+  /** The group the click was checked against before the access review. */
+  groupId: number;
+  /** true: acknowledge; false: withdraw the acknowledgement. */
+  acknowledge: boolean;
+  /** Slack user id of who clicked. */
+  by: string;
+  at: number;
+}
+
+/**
+ * Work that must read and write in one transaction, run where the connection lives
+ * (store-transactions.ts): a transaction cannot cross a thread.
+ */
+export interface StoreTransactions {
+  /** Puts payloads in the inbox in one transaction: resolves once committed (on disk). */
+  addNotifications(entries: InboxEntry[]): Promise<void>;
+  /**
+   * Folds at most `limit` notifications of the inbox into their groups in one transaction.
+   * @returns how many changed something Slack will show, and whether more are waiting.
+   */
+  foldInbox(limit: number): Promise<{ changed: number; more: boolean }>;
+  /**
+   * Writes enrichment results into the group's current enrichment (results for an older
+   * occurrence are dropped), releases its first post, and removes `handled` from the queue.
+   * @returns whether the outbox has something new to deliver.
+   */
+  saveEnrichmentResults(groupId: number, results: AlertEnrichmentResult[], handled: PendingEnrichment): Promise<boolean>;
+  /** After an enrichment that failed: release the first post and drop `pending` from the queue. */
+  releaseEnrichment(groupId: number, pending: PendingEnrichment): Promise<void>;
+  /**
+   * Acknowledges the group (or withdraws it) if it still allows that: still firing, and not
+   * (or still) acknowledged. Two people clicking at once cannot both change it.
+   * @returns undefined when changed, else why not (a text for the person who clicked).
+   */
+  changeAcknowledgement(change: AcknowledgementChange): Promise<string | undefined>;
+  /** The group shows the silence while it still fires (alerts/silence-group.ts). @returns whether it does. */
+  markGroupSilenced(request: MarkSilencedRequest): Promise<boolean>;
+  /** The group stops showing this silence, with a thread reply. @returns whether it still showed it. */
+  clearGroupSilence(request: ClearSilenceRequest): Promise<boolean>;
+  /** The group shows a later end of the same silence. @returns whether that changed the group. */
+  extendGroupSilence(request: ExtendSilenceRequest): Promise<boolean>;
+}
+
+/**
+ * Lookout's store as the rest of Lookout uses it: every call answered asynchronously, so the
+ * event loop never waits for SQLite or an fsync (the production store runs the engine in a
+ * worker thread: worker-store.ts).
+ */
+export type Store = StoreCalls &
+  StoreTransactions & {
+    /** As StoreEngine.ping, from the last health the engine reported: cheap, no round trip. */
+    ping(): string | undefined;
+    onRecovered(listener: () => void): void;
+    /** Resolves once the engine closed the connection; every later call rejects. */
+    close(): Promise<void>;
+  };

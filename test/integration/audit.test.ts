@@ -61,7 +61,7 @@ describe('audit Events on the real kube-apiserver, written with the bot credenti
 
   it('creates an Event on the target naming the Slack user and the Kubernetes identity', async () => {
     const metrics = freshMetrics();
-    const audit = createAuditTrail({ log: recordingLogger().log, metrics, store: { addNotice: () => 1 }, kube: bot, reportingInstance: 'lookout-test-pod' });
+    const audit = createAuditTrail({ log: recordingLogger().log, metrics, store: { addNotice: async () => 1 }, kube: bot, reportingInstance: 'lookout-test-pod' });
     await audit.record(entry);
     await audit.record({ ...entry, outcome: 'denied', identity: { username: 'slack:bob', groups: [], derivation: [] }, actor: { slackUserId: BOB.id, slackUserName: BOB.name }, detail: 'Not allowed' });
 
@@ -86,7 +86,7 @@ describe('audit Events on the real kube-apiserver, written with the bot credenti
   });
 
   it('puts the Event about a cluster-scoped object (a Namespace) in namespace default', async () => {
-    const audit = createAuditTrail({ log: recordingLogger().log, metrics: freshMetrics(), store: { addNotice: () => 1 }, kube: bot });
+    const audit = createAuditTrail({ log: recordingLogger().log, metrics: freshMetrics(), store: { addNotice: async () => 1 }, kube: bot });
     await audit.record({ ...entry, action: 'acknowledge', reason: 'AlertAcknowledgedBySlackUser', target: { apiVersion: 'v1', kind: 'Namespace', name: 'payments' } });
     const events = await lookoutEvents(admin, 'default', 'Namespace', 'payments');
     expect(events.map((event) => event.reason)).toContain('AlertAcknowledgedBySlackUser');

@@ -40,7 +40,7 @@ function setup(options: { auditChannel?: string | undefined; failNotices?: boole
   const notices: Array<{ channel: string; text: string; at: number }> = [];
   let wakes = 0;
   const store = {
-    addNotice(channel: string, text: string, at: number): number {
+    async addNotice(channel: string, text: string, at: number): Promise<number> {
       if (options.failNotices) throw new Error('database is locked');
       notices.push({ channel, text, at });
       return notices.length;

@@ -10,7 +10,7 @@ describe('InboxWorker', () => {
     const recorded = recordingLogger();
     let problem: string | undefined;
     let changed = 0;
-    const runs = vi.fn(process);
+    const runs = vi.fn(async () => process());
     const worker = new InboxWorker({ process: runs, onChanged: () => changed++, storeProblem: () => problem, log: recorded.log });
     return { worker, runs, lines: recorded.lines, changed: () => changed, setProblem: (text: string | undefined) => (problem = text) };
   }
@@ -64,5 +64,32 @@ describe('InboxWorker', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(h.runs).toHaveBeenCalledTimes(2);
     expect(h.changed()).toBe(1);
+  });
+
+  it('a wake during a run runs once more after it (its notifications may be too late for that run), not twice at once', async () => {
+    let release: (() => void) | undefined;
+    let active = 0;
+    let most = 0;
+    const recorded = recordingLogger();
+    const runs = vi.fn(async () => {
+      active += 1;
+      most = Math.max(most, active);
+      await new Promise<void>((resolve) => (release = resolve));
+      active -= 1;
+      return 1;
+    });
+    const worker = new InboxWorker({ process: runs, onChanged: () => undefined, storeProblem: () => undefined, log: recorded.log });
+    worker.wake();
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 0; i < 5; i++) worker.wake();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs).toHaveBeenCalledTimes(1);
+    release!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs).toHaveBeenCalledTimes(2);
+    release!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs).toHaveBeenCalledTimes(2);
+    expect(most).toBe(1);
   });
 });

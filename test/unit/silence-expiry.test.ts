@@ -4,6 +4,7 @@ import { groupSilenceMatchers, silenceButtons, silencedLine } from '../../alerts
 import { clearGroupSilence, markGroupSilenced } from '../../alerts/silence-group.ts';
 import type { AlertmanagerPort, Silence } from '../../src/integrations/alertmanager.ts';
 import { SilenceExpiry } from '../../src/silence-expiry.ts';
+import { inProcessStore } from '../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../src/state/sqlite-store.ts';
 import { ManualClock, payload, recordingLogger } from '../helpers/fakes.ts';
 
@@ -79,7 +80,7 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
     const alertmanager = new FakeAlertmanager();
     let changes = 0;
     const expiry = new SilenceExpiry({
-      store,
+      store: inProcessStore(store),
       alertmanager: alertmanager as unknown as AlertmanagerPort,
       log: recordingLogger().log,
       onChanged: () => changes++,
@@ -136,7 +137,7 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
     const a = silencedGroup('A', mark('s-a', NOW + 4 * HOUR));
     const b = silencedGroup('B', mark('s-b', NOW + 4 * HOUR));
     expiry.start();
-    expiry.expired('s-a');
+    await expiry.expired('s-a');
     expect(store.groupById(a)!.state.silenced).toBeUndefined();
     alertmanager.down = true;
     clock.advance(60_000);

@@ -5,13 +5,13 @@ import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vit
 import { EnrichmentRunner, MAX_ALERTS_PER_GROUP, SNAPSHOT_LEAD_MS, UNREF_TIMERS, type Timers } from '../../../alerts/enrichment-runner.ts';
 import { SourceUnavailable, type Enricher, type EnrichmentFact, type EnrichmentSource } from '../../../alerts/enrichers/enrichment.ts';
 import type { TrackedAlert } from '../../../alerts/group-state.ts';
-import { processPendingNotifications } from '../../../alerts/process-notifications.ts';
 import { renderGroupDetail, renderGroupMessage } from '../../../alerts/render.ts';
 import { renderMessageAsText } from '../../../alerts/render-text.ts';
 import type { AlertmanagerPayload } from '../../../alerts/payload.ts';
 import { Outbox } from '../../../src/slack/outbox.ts';
 import type { HistoryPage, OutgoingMessage, SlackApi } from '../../../src/slack/slack-api.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import type { Store } from '../../../src/state/store.ts';
 import type { Metrics } from '../../../src/metrics.ts';
 import { ManualClock, freshMetrics, metricValue, payload, recordingLogger } from '../../helpers/fakes.ts';
@@ -134,7 +134,7 @@ describe('enrichment pipeline: budget, edits, failures', () => {
   beforeEach(() => {
     clock = new ManualClock(start);
     timers = new ManualTimers(clock);
-    store = new SqliteStore(':memory:');
+    store = enrichingStore(new SqliteStore(':memory:'));
     slack = new RecordingSlack(clock);
     metrics = freshMetrics();
     outbox = newOutbox(store);
@@ -144,6 +144,24 @@ describe('enrichment pipeline: budget, edits, failures', () => {
   afterEach(async () => {
     for (const runner of runners) await runner.stop();
   });
+
+  /** The store as Lookout runs it with enrichment on: the fold holds first posts for the budget. */
+  function enrichingStore(engine: SqliteStore): Store {
+    return inProcessStore(engine, { fold: { routes: [], defaultChannel: CHANNEL, enrichmentBudgetMs: BUDGET_MS } });
+  }
+
+  /** A store whose enrichment writes fail (as on a disk I/O error). */
+  function brokenStore(): Store {
+    const engine = new SqliteStore(':memory:');
+    const broken = Object.assign(Object.create(engine) as SqliteStore, {
+      saveEnrichment: () => {
+        throw new Error('disk I/O error');
+      },
+    });
+    store = enrichingStore(broken);
+    outbox = newOutbox(store);
+    return store;
+  }
 
   function newOutbox(on: Store): Outbox {
     return new Outbox({
@@ -176,8 +194,8 @@ describe('enrichment pipeline: budget, edits, failures', () => {
 
   /** A notification arrives now; the processor folds it, the runner is woken, the outbox runs a pass. */
   async function receive(runner: EnrichmentRunner, notification: AlertmanagerPayload, on: Store = store): Promise<void> {
-    on.addNotification(notification, clock.now());
-    processPendingNotifications({ store: on, routes: [], defaultChannel: CHANNEL, log: recordingLogger().log, enrichment: { budgetMs: BUDGET_MS } });
+    await on.addNotification(notification, clock.now());
+    await on.foldInbox(100);
     runner.wake();
     await settle();
     await outbox.deliverDue();
@@ -240,7 +258,7 @@ describe('enrichment pipeline: budget, edits, failures', () => {
     expect(slack.topLevel()[0]?.text).toContain('logs unavailable: timeout');
     await at(TIMEOUT_MS + 5000);
     expect(await metricValue(metrics, 'lookout_enrichment_failures_total', { source: 'logs', reason: 'timeout' })).toBe(1);
-    expect(store.latestGroup('g')!.enrichment['a']).toMatchObject({ complete: true, failures: [{ source: 'logs', reason: 'timeout' }] });
+    expect((await store.latestGroup('g'))!.enrichment['a']).toMatchObject({ complete: true, failures: [{ source: 'logs', reason: 'timeout' }] });
     // The message already said so: no edit for the same note.
     expect(slack.calls.filter((call) => call.method === 'chat.update')).toEqual([]);
     await runner.idle();
@@ -285,11 +303,7 @@ describe('enrichment pipeline: budget, edits, failures', () => {
   });
 
   it('the pipeline itself failing never blocks the post beyond the budget', async () => {
-    const broken = Object.assign(Object.create(store) as SqliteStore, {
-      saveEnrichment: () => {
-        throw new Error('disk I/O error');
-      },
-    });
+    const broken = brokenStore();
     const runner = newRunner(broken, [new FakeEnricher('pod', after(10, podFact))]);
     await receive(runner, payload('g', [{ fingerprint: 'a' }]));
     await at(100);
@@ -300,11 +314,7 @@ describe('enrichment pipeline: budget, edits, failures', () => {
   });
 
   it('when writing fails, the sources still running are told to stop instead of running on for nobody', async () => {
-    const broken = Object.assign(Object.create(store) as SqliteStore, {
-      saveEnrichment: () => {
-        throw new Error('disk I/O error');
-      },
-    });
+    const broken = brokenStore();
     let signal: AbortSignal | undefined;
     const runner = newRunner(broken, [new FakeEnricher('logs', (_alert, given) => ((signal = given), new Promise(() => undefined)))]);
     await receive(runner, payload('g', [{ fingerprint: 'a' }]));
@@ -323,14 +333,14 @@ describe('enrichment pipeline: budget, edits, failures', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lookout-enrich-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true })); // after afterEach has stopped the runners
     const path = join(dir, 'state.db');
-    const before = new SqliteStore(path);
+    const before = enrichingStore(new SqliteStore(path));
     const oldRunner = newRunner(before, [new FakeEnricher('pod', () => new Promise(() => undefined))]);
     await receive(oldRunner, payload('g', [{ fingerprint: 'a' }]), before);
     await at(300);
     // Killed: the old runner and outbox are gone without writing anything more.
     await oldRunner.stop();
 
-    const after2 = new SqliteStore(path);
+    const after2 = enrichingStore(new SqliteStore(path));
     const restartedOutbox = newOutbox(after2);
     const pod = new FakeEnricher('pod', after(2000, podFact));
     const restarted = newRunner(after2, [pod]);
@@ -393,9 +403,9 @@ describe('enrichment pipeline: budget, edits, failures', () => {
     const pod = new FakeEnricher('pod', () => new Promise(() => undefined));
     const runner = newRunner(store, [pod], 2);
     for (let i = 0; i < 5; i++) {
-      store.addNotification(payload(`g${i}`, [{ fingerprint: `f${i}` }]), clock.now());
+      await store.addNotification(payload(`g${i}`, [{ fingerprint: `f${i}` }]), clock.now());
     }
-    processPendingNotifications({ store, routes: [], defaultChannel: CHANNEL, log: recordingLogger().log, enrichment: { budgetMs: BUDGET_MS } });
+    await store.foldInbox(100);
     runner.wake();
     await settle();
     expect(pod.calls).toEqual(['f0', 'f1']);
@@ -416,13 +426,15 @@ describe('enrichment pipeline: budget, edits, failures', () => {
     await at(100);
     await runner.idle();
     expect(pod.calls).toHaveLength(MAX_ALERTS_PER_GROUP);
-    expect(store.groupsAwaitingEnrichment(10)).toEqual([]);
+    expect(await store.groupsAwaitingEnrichment(10)).toEqual([]);
     expect(slack.topLevel()).toHaveLength(1);
   });
 
   it('without enrichment the processor holds nothing: the post goes at once', async () => {
-    store.addNotification(payload('g', [{ fingerprint: 'a' }]), clock.now());
-    processPendingNotifications({ store, routes: [], defaultChannel: CHANNEL, log: recordingLogger().log });
+    const plain = inProcessStore(new SqliteStore(':memory:'), { fold: { routes: [], defaultChannel: CHANNEL } });
+    outbox = newOutbox(plain);
+    await plain.addNotification(payload('g', [{ fingerprint: 'a' }]), clock.now());
+    await plain.foldInbox(100);
     await outbox.deliverDue();
     expect(slack.topLevel()).toHaveLength(1);
   });

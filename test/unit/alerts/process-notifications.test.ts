@@ -1,10 +1,20 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { processPendingNotifications } from '../../../alerts/process-notifications.ts';
+import { foldNotificationBatch, type ProcessorDeps } from '../../../alerts/process-notifications.ts';
 import { compileRoute } from '../../../alerts/route-channel.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { payload, recordingLogger } from '../../helpers/fakes.ts';
 
-describe('processPendingNotifications', () => {
+/** The whole inbox, in batches of 100 as Lookout folds it. */
+function processPendingNotifications(deps: ProcessorDeps): number {
+  let changed = 0;
+  for (;;) {
+    const batch = foldNotificationBatch(deps, 100);
+    changed += batch.changed;
+    if (!batch.more) return changed;
+  }
+}
+
+describe('foldNotificationBatch', () => {
   let store: SqliteStore;
   const routes = [compileRoute({ match: { team: 'payments' }, channel: 'CPAY' })];
   const deps = () => ({ store, routes, defaultChannel: 'CDEFAULT', log: recordingLogger().log });

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createAlertmanagerHandler } from '../../../src/http/alertmanager-route.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { freshMetrics, metricValue, payload, recordingLogger } from '../../helpers/fakes.ts';
 
@@ -41,7 +42,7 @@ describe('POST /alertmanager while the store cannot write', () => {
     const metrics = freshMetrics();
     const recorded = recordingLogger();
     let accepted = 0;
-    const handler = createAlertmanagerHandler({ store: watched, webhookToken: TOKEN, maxBodyBytes: 1 << 20, metrics, log: recorded.log, now: () => 1, onAccepted: () => accepted++ });
+    const handler = createAlertmanagerHandler({ store: inProcessStore(watched), webhookToken: TOKEN, maxBodyBytes: 1 << 20, metrics, log: recorded.log, now: () => 1, onAccepted: () => accepted++ });
     return { store, handler, metrics, lines: recorded.lines, writes: () => writes, accepted: () => accepted };
   }
 

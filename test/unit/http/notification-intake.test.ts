@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { NotificationIntake } from '../../../src/http/notification-intake.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { payload } from '../../helpers/fakes.ts';
 
@@ -25,7 +26,7 @@ describe('NotificationIntake', () => {
 
   it('stores the payloads of one turn in one transaction and answers none before the commit', async () => {
     let clock = 10;
-    const intake = new NotificationIntake({ store: counting, now: () => clock++, schedule: (flush) => flushes.push(flush) });
+    const intake = new NotificationIntake({ store: inProcessStore(counting), now: () => clock++, schedule: (flush) => flushes.push(flush) });
     const adds = ['g1', 'g2', 'g3'].map((key) => intake.add(payload(key, [{ fingerprint: 'a' }])));
     expect(flushes).toHaveLength(1);
     expect(await settled(adds[0]!)).toBe('waiting');
@@ -51,7 +52,7 @@ describe('NotificationIntake', () => {
         return store.addNotification(...args);
       },
     });
-    const intake = new NotificationIntake({ store: failing, now: () => 1, schedule: (flush) => flushes.push(flush) });
+    const intake = new NotificationIntake({ store: inProcessStore(failing), now: () => 1, schedule: (flush) => flushes.push(flush) });
     const adds = ['g1', 'bad'].map((key) => intake.add(payload(key, [{ fingerprint: 'a' }])));
     flushes[0]!();
     expect(await Promise.all(adds.map(settled))).toEqual(['refused', 'refused']);

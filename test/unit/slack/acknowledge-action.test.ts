@@ -10,6 +10,7 @@ import { ACKNOWLEDGE_REASON, UNACKNOWLEDGE_REASON, acknowledgeActions, alertObje
 import { NOT_THIS_MESSAGE, alertButtonHandler, type AlertActionDeps } from '../../../src/slack/alert-actions.ts';
 import type { ButtonClick } from '../../../src/slack/interaction-payloads.ts';
 import { PendingInteractions } from '../../../src/slack/pending-interactions.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { FakeGate, RecordingAuditTrail } from '../../helpers/access-fakes.ts';
 import { ManualClock, freshMetrics, metricValue, payload, recordingLogger } from '../../helpers/fakes.ts';
@@ -39,7 +40,7 @@ describe('Acknowledge and Unacknowledge buttons', () => {
     queued = 0;
     metrics = freshMetrics();
     deps = {
-      store,
+      store: inProcessStore(store),
       gate,
       audit,
       kube: undefined,
@@ -55,7 +56,7 @@ describe('Acknowledge and Unacknowledge buttons', () => {
   });
 
   function actions(options: Partial<AlertActionDeps> = {}) {
-    const [ack, unack] = acknowledgeActions({ store, onQueued: () => (queued += 1), now: clock.now });
+    const [ack, unack] = acknowledgeActions({ store: inProcessStore(store), onQueued: () => (queued += 1), now: clock.now });
     return { ack: alertButtonHandler(ack, { ...deps, ...options }), unack: alertButtonHandler(unack, { ...deps, ...options }) };
   }
 

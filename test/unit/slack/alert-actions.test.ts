@@ -7,6 +7,7 @@ import type { KubeIdentity } from '../../../src/identity/resolve-identity.ts';
 import { MODAL_GONE, NOT_THIS_MESSAGE, alertButtonHandler, alertModalHandler, modalCallbackId, type AlertAction, type AlertActionDeps } from '../../../src/slack/alert-actions.ts';
 import type { ButtonClick, ViewSubmission } from '../../../src/slack/interaction-payloads.ts';
 import { PendingInteractions } from '../../../src/slack/pending-interactions.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { FakeGate, FakeKubeHttp, RecordingAuditTrail } from '../../helpers/access-fakes.ts';
 import { freshMetrics, payload, recordingLogger } from '../../helpers/fakes.ts';
@@ -37,7 +38,7 @@ describe('alert-message actions with a modal', () => {
     audit = new RecordingAuditTrail();
     runs = [];
     deps = {
-      store,
+      store: inProcessStore(store),
       gate,
       audit,
       kube,

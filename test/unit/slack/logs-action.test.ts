@@ -11,6 +11,7 @@ import { alertButtonHandler, NOT_THIS_MESSAGE, type AlertActionDeps } from '../.
 import type { ButtonClick } from '../../../src/slack/interaction-payloads.ts';
 import { logsActions, NO_LOG_TARGET } from '../../../src/slack/logs-action.ts';
 import { PendingInteractions } from '../../../src/slack/pending-interactions.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { FakeGate, FakeKubeHttp, RecordingAuditTrail } from '../../helpers/access-fakes.ts';
 import { freshMetrics, payload, recordingLogger } from '../../helpers/fakes.ts';
@@ -48,7 +49,7 @@ describe('the Show logs button', () => {
     slack = new RecordingInteractionSlack();
     audit = new RecordingAuditTrail();
     deps = {
-      store,
+      store: inProcessStore(store),
       gate,
       audit,
       kube,

@@ -4,6 +4,7 @@ import { mergeNotification } from '../../../alerts/merge-group.ts';
 import { Outbox } from '../../../src/slack/outbox.ts';
 import { metricValue, payload } from '../../helpers/fakes.ts';
 import { createOutboxHarness, outboxConfig as config, renderForTest as render, settle } from './outbox-harness.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
 
 /*
  * The outbox under Slack faults (issue 9): a hanging channel, posts whose outcome is unknown, a
@@ -47,17 +48,17 @@ describe('Outbox: channels are independent', () => {
   });
 
   it('keeps the cap on calls in flight across channels', async () => {
-    const outbox = new Outbox({ store: h.store, slack: h.slack, render, metrics: h.metrics, log: h.logs.log, config, now: h.clock.now, maxConcurrentCalls: 2 });
+    const outbox = new Outbox({ store: inProcessStore(h.store), slack: h.slack, render, metrics: h.metrics, log: h.logs.log, config, now: h.clock.now, maxConcurrentCalls: 2 });
     for (const channel of ['C1', 'C2', 'C3', 'C4']) {
       h.addGroup(`g-${channel}`, channel);
       h.slack.scriptChannel(channel, { hold: true });
     }
-    outbox.pass();
+    void outbox.pass();
     await settle();
     expect(h.slack.held.map((call) => call.channel)).toEqual(['C1', 'C2']);
     h.slack.held[0]!.release();
     await settle();
-    outbox.pass();
+    void outbox.pass();
     await settle();
     expect(h.slack.held.map((call) => call.channel)).toEqual(['C1', 'C2', 'C3']);
   });
@@ -137,7 +138,7 @@ describe('Outbox: at most one top-level message per group when a post outcome is
     h.store.startMessagePost(id, 'C1', h.clock.now());
     await h.slack.postMessage({ channel: 'C1', text: 'g: 1 firing', marker: { eventType: 'lookout_alert_group', payload: { group: markerDigest('g'), episode: id } } });
     h.clock.advance(30_000);
-    const restarted = new Outbox({ store: h.store, slack: h.slack, render, metrics: h.metrics, log: h.logs.log, config, now: h.clock.now, random: () => 1 });
+    const restarted = new Outbox({ store: inProcessStore(h.store), slack: h.slack, render, metrics: h.metrics, log: h.logs.log, config, now: h.clock.now, random: () => 1 });
     for (let i = 0; i < 5; i++) {
       await restarted.deliverDue();
       h.clock.advance(1500);

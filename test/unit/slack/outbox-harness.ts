@@ -11,6 +11,7 @@ import {
   type SlackApi,
   type SlackFailure,
 } from '../../../src/slack/slack-api.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { ManualClock, freshMetrics, payload, recordingLogger } from '../../helpers/fakes.ts';
 
@@ -158,17 +159,22 @@ export function renderForTest(state: GroupState) {
 
 /** Lets promise callbacks (a settled Slack call and what the outbox does after it) run. */
 export async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await Promise.resolve();
+  // Turns of the event loop, not microtasks: the store answers asynchronously, many times a pass.
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-/** A fresh outbox over an in-memory store, a scripted Slack and a manual clock, plus drivers for its passes. */
+/**
+ * A fresh outbox over an in-memory store, a scripted Slack and a manual clock, plus drivers for its
+ * passes. `store` is the engine itself, for the test's own synchronous reads and set-up; the outbox
+ * gets the asynchronous Store over it.
+ */
 export function createOutboxHarness(overrides: Partial<OutboxOptions> = {}) {
   const clock = new ManualClock();
   const store = new SqliteStore(':memory:');
   const slack = new ScriptedSlack(clock);
   const metrics = freshMetrics();
   const logs = recordingLogger();
-  const outbox = new Outbox({ store, slack, render: renderForTest, metrics, log: logs.log, config: outboxConfig, now: clock.now, random: () => 1, ...overrides });
+  const outbox = new Outbox({ store: inProcessStore(store), slack, render: renderForTest, metrics, log: logs.log, config: outboxConfig, now: clock.now, random: () => 1, ...overrides });
 
   function addGroup(groupKey: string, channel: string, alerts = [{ fingerprint: 'a' }]): number {
     const { state } = mergeNotification(undefined, payload(groupKey, alerts));
@@ -197,7 +203,7 @@ export function createOutboxHarness(overrides: Partial<OutboxOptions> = {}) {
   /** Like pollEvery, but never waits for calls: held (hanging) calls stay in flight while time passes. */
   async function tickEvery(stepMs: number, durationMs: number): Promise<void> {
     for (let elapsed = 0; elapsed <= durationMs; elapsed += stepMs) {
-      outbox.pass();
+      void outbox.pass();
       await settle();
       clock.advance(stepMs);
     }

@@ -6,6 +6,7 @@ import { Outbox } from '../../../src/slack/outbox.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { metricValue } from '../../helpers/fakes.ts';
 import { createOutboxHarness, outboxConfig as config, renderForTest as render } from './outbox-harness.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
 
 type Harness = ReturnType<typeof createOutboxHarness>;
 
@@ -91,7 +92,7 @@ describe('Outbox notices lane (audit channel lines)', () => {
       first.close();
 
       const reopened = new SqliteStore(path);
-      const restarted = new Outbox({ store: reopened, slack, render, metrics, log: logs.log, config, now: clock.now });
+      const restarted = new Outbox({ store: inProcessStore(reopened), slack, render, metrics, log: logs.log, config, now: clock.now });
       await restarted.deliverDue();
       clock.advance(5000);
       await restarted.deliverDue();

@@ -3,6 +3,7 @@ import { mergeNotification } from '../../../alerts/merge-group.ts';
 import { Outbox } from '../../../src/slack/outbox.ts';
 import { metricValue, payload } from '../../helpers/fakes.ts';
 import { createOutboxHarness, outboxConfig as config, renderForTest as render } from './outbox-harness.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
 
 type Harness = ReturnType<typeof createOutboxHarness>;
 
@@ -152,7 +153,7 @@ describe('Outbox', () => {
 
   it('a pending delivery survives a restart: a new outbox on the same store sends it once', async () => {
     addGroup('g', 'C1');
-    const restarted = new Outbox({ store, slack, render, metrics, log: logs.log, config, now: clock.now });
+    const restarted = new Outbox({ store: inProcessStore(store), slack, render, metrics, log: logs.log, config, now: clock.now });
     await restarted.deliverDue();
     await restarted.deliverDue();
     expect(slack.calls).toHaveLength(1);

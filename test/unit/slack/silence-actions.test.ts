@@ -8,6 +8,7 @@ import { alertButtonHandler, alertModalHandler, modalCallbackId, type AlertActio
 import type { ButtonClick } from '../../../src/slack/interaction-payloads.ts';
 import { PendingInteractions } from '../../../src/slack/pending-interactions.ts';
 import { silenceActions } from '../../../src/slack/silence-actions.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { FakeGate, RecordingAuditTrail } from '../../helpers/access-fakes.ts';
 import { freshMetrics, payload, recordingLogger } from '../../helpers/fakes.ts';
@@ -48,8 +49,8 @@ describe('the Silence buttons on alert messages', () => {
     audit = new RecordingAuditTrail();
     alertmanager = new FakeAlertmanager();
     silenced = [];
-    deps = { store, gate, audit, kube: undefined, slack, modals: new PendingInteractions({ ttlMs: 60_000 }), log: recordingLogger().log, metrics: freshMetrics(), followUpIntervalMs: 0, signal: new AbortController().signal };
-    const built = silenceActions({ alertmanager: alertmanager as unknown as AlertmanagerPort, maxDurationMs: 7 * 86_400_000, now: () => NOW, store, onSilenced: (id) => void silenced.push(id) });
+    deps = { store: inProcessStore(store), gate, audit, kube: undefined, slack, modals: new PendingInteractions({ ttlMs: 60_000 }), log: recordingLogger().log, metrics: freshMetrics(), followUpIntervalMs: 0, signal: new AbortController().signal };
+    const built = silenceActions({ alertmanager: alertmanager as unknown as AlertmanagerPort, maxDurationMs: 7 * 86_400_000, now: () => NOW, store: inProcessStore(store), onSilenced: (id) => void silenced.push(id) });
     actions = new Map(built.map((action) => [action.actionId, action]));
   }
 

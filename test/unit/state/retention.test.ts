@@ -7,6 +7,7 @@ import type { GroupState } from '../../../alerts/group-state.ts';
 import { RetentionPruner } from '../../../src/state/retention.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { payload, recordingLogger } from '../../helpers/fakes.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
 
 const DAY = 86_400_000;
 
@@ -84,7 +85,7 @@ describe('retention of resolved group episodes', () => {
     expect(store.pruneResolvedGroups(2 * DAY, 20)).toBe(20);
     expect(store.storedRows().groups).toBe(25);
 
-    const pruner = new RetentionPruner({ store, resolvedGroupsMs: DAY, log: recordingLogger().log, now: () => 3 * DAY, batchSize: 10 });
+    const pruner = new RetentionPruner({ store: inProcessStore(store), resolvedGroupsMs: DAY, log: recordingLogger().log, now: () => 3 * DAY, batchSize: 10 });
     expect(await pruner.prune()).toBe(25);
     expect(store.storedRows()).toMatchObject({ groups: 0, replies: 0, details: 0 });
   });
@@ -93,7 +94,7 @@ describe('retention of resolved group episodes', () => {
     const store = open();
     episode(store, 'g', 'resolved', DAY);
     const broken = Object.assign(Object.create(store) as SqliteStore, { ping: () => 'state store cannot write (SQLITE_FULL)' });
-    const pruner = new RetentionPruner({ store: broken, resolvedGroupsMs: DAY, log: recordingLogger().log, now: () => 3 * DAY });
+    const pruner = new RetentionPruner({ store: inProcessStore(broken), resolvedGroupsMs: DAY, log: recordingLogger().log, now: () => 3 * DAY });
     expect(await pruner.prune()).toBe(0);
     expect(store.storedRows().groups).toBe(1);
   });

@@ -1,0 +1,87 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { SqliteStore } from './sqlite-store.ts';
+import { storageFailure } from './store-health.ts';
+import { errorFields, type FromWorker, type StoreAnswer, type StoreRequest, type StoreWorkerData, type ToWorker } from './store-worker-protocol.ts';
+import { runOnEngine, transactionContext } from './store-transactions.ts';
+
+/*
+ * The store worker: the one thread that owns the SQLite connection (see worker-store.ts). Calls
+ * that arrive while it is busy (a commit's fsync, a fold) form the next batch, run in order in
+ * ONE transaction, each call in a savepoint of its own: one fsync for the lot, and a call that
+ * fails (a bug, a constraint) undoes only its own writes. A storage failure (disk full, I/O
+ * error) or a failed COMMIT fails every call of the batch, since SQLite may have rolled the
+ * whole transaction back. Answers are sent only after the COMMIT: a webhook answered 2xx is on disk.
+ */
+
+const port = parentPort;
+if (port === null) throw new Error('store-worker.ts runs as a worker thread (worker-store.ts starts it)');
+const data = workerData as StoreWorkerData;
+const send = (message: FromWorker): void => port.postMessage(message);
+
+// Lines go to the main thread, which writes them through Lookout's logger (redaction included).
+const log = pino(
+  { level: data.logLevel, base: null, timestamp: false, formatters: { level: (label) => ({ level: label }) } },
+  { write: (line: string) => send({ type: 'log', line }) },
+);
+
+let engine: SqliteStore | undefined;
+try {
+  engine = new SqliteStore(data.path, {
+    log,
+    checkIntervalMs: data.checkIntervalMs,
+    onHealthChange: (problem) => send({ type: 'health', problem, ping: engine?.ping() }),
+  });
+} catch (error) {
+  send({ type: 'failed', error: errorFields(error) });
+}
+
+if (engine !== undefined) serve(engine);
+
+function serve(store: SqliteStore): void {
+  const context = transactionContext(data.fold, log);
+  store.onRecovered(() => send({ type: 'recovered', ping: store.ping() }));
+  let queue: StoreRequest[] = [];
+  let scheduled = false;
+
+  port!.on('message', (message: ToWorker) => {
+    if (message.type === 'close') {
+      if (queue.length > 0) drain();
+      store.close();
+      send({ type: 'closed' });
+      port!.close();
+      return;
+    }
+    queue.push(message.request);
+    // Every message that arrived meanwhile is delivered before setImmediate runs: one batch.
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(drain);
+    }
+  });
+  send({ type: 'ready', ping: store.ping() });
+
+  function drain(): void {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    let answers: StoreAnswer[] = [];
+    try {
+      store.transaction(() => {
+        for (const { id, name, args } of batch) {
+          try {
+            answers.push({ id, ok: true, value: store.transaction(() => runOnEngine(store, context, name, args)) });
+          } catch (error) {
+            if (storageFailure(error) !== undefined) throw error;
+            answers.push({ id, ok: false, error: errorFields(error) });
+          }
+        }
+      });
+    } catch (error) {
+      const fields = errorFields(error);
+      answers = batch.map(({ id }) => ({ id, ok: false, error: fields }));
+    }
+    send({ type: 'answers', answers, ping: store.ping(), commits: store.commitCount() });
+  }
+}
