@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../../src/state/sqlite-store.ts';
+import { WorkerStore, type WorkerStoreOptions } from '../../../src/state/worker-store.ts';
+import { payload, recordingLogger } from '../../helpers/fakes.ts';
+
+/*
+ * The production store: the engine in a worker thread. These run a real worker on a real file;
+ * a second connection of the test's own reads what the worker committed.
+ */
+describe('WorkerStore', () => {
+  let dir: string;
+  let path: string;
+  const opened: WorkerStore[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lookout-worker-store-'));
+    path = join(dir, 'state.db');
+  });
+
+  afterEach(async () => {
+    for (const worker of opened.splice(0)) await worker.store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function open(options: Partial<WorkerStoreOptions> = {}) {
+    const logs = recordingLogger();
+    const worker = new WorkerStore({ path, log: logs.log, fold: { routes: [{ match: { team: 'pay' }, channel: 'CPAY' }], defaultChannel: 'CDEFAULT' }, ...options });
+    opened.push(worker);
+    expect(worker.store.ping()).toBe('the state store is starting');
+    await worker.opened();
+    return { worker, store: worker.store, logs };
+  }
+
+  /** What is on disk, read by a connection of the test's own. */
+  function onDisk<T>(read: (engine: SqliteStore) => T): T {
+    const engine = new SqliteStore(path);
+    try {
+      return read(engine);
+    } finally {
+      engine.close();
+    }
+  }
+
+  it('answers a write only once it is committed: another connection reads it right after', async () => {
+    const { store } = await open();
+    expect(store.ping()).toBeUndefined();
+    await store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: 5 }]);
+    expect(onDisk((engine) => engine.pendingNotifications(10).map((n) => [n.payload.groupKey, n.receivedAt]))).toEqual([['g', 5]]);
+  });
+
+  it('commits calls that arrive while it is busy together: 200 webhooks in one turn are a few fsyncs, not 200', async () => {
+    const { worker, store } = await open();
+    const before = worker.commitCount();
+    await Promise.all(Array.from({ length: 200 }, (_, i) => store.addNotifications([{ payload: payload(`g${i}`, [{ fingerprint: 'a' }]), receivedAt: i }])));
+    const commits = worker.commitCount() - before;
+    expect(commits).toBeGreaterThanOrEqual(1);
+    expect(commits).toBeLessThanOrEqual(5);
+    expect(onDisk((engine) => engine.storedRows().notifications)).toBe(200);
+  });
+
+  it('a call that fails (not the storage) fails alone: the others of its batch are committed', async () => {
+    const { store } = await open();
+    const results = await Promise.allSettled([
+      store.addNotifications([{ payload: payload('before', [{ fingerprint: 'a' }]), receivedAt: 1 }]),
+      // A reply to a group that does not exist: the foreign key refuses it.
+      store.addReply(999_999, 'orphan', 1),
+      store.addNotifications([{ payload: payload('after', [{ fingerprint: 'a' }]), receivedAt: 2 }]),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ message: expect.stringMatching(/FOREIGN KEY/) });
+    expect(onDisk((engine) => engine.pendingNotifications(10).map((n) => n.payload.groupKey))).toEqual(['before', 'after']);
+    expect(store.ping()).toBeUndefined();
+  });
+
+  it('runs the inbox fold in the worker with the routes it was given, a bounded batch per call', async () => {
+    const { store, logs } = await open();
+    await store.addNotifications([
+      { payload: payload('g1', [{ fingerprint: 'a' }], { commonLabels: { alertname: 'X', team: 'pay' } }), receivedAt: 1 },
+      { payload: payload('g2', [{ fingerprint: 'b' }]), receivedAt: 2 },
+      { payload: payload('g3', [{ fingerprint: 'c' }]), receivedAt: 3 },
+    ]);
+    expect(await store.foldInbox(2)).toEqual({ changed: 2, more: true });
+    expect(await store.foldInbox(2)).toEqual({ changed: 1, more: false });
+    expect((await store.latestGroup('g1'))?.channel).toBe('CPAY');
+    expect((await store.latestGroup('g2'))?.channel).toBe('CDEFAULT');
+    // The worker's log lines come out of the main thread's logger.
+    expect(logs.lines().filter((line) => line.msg === 'new alert group').map((line) => line['groupKey'])).toEqual(['g1', 'g2', 'g3']);
+  });
+
+  it('acknowledges once: of two clicks at once, the second is told who was first', async () => {
+    const { store } = await open();
+    await store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: 1 }]);
+    await store.foldInbox(10);
+    const group = (await store.latestGroup('g'))!;
+    await store.recordMessagePosted(group.id, '1.000001', 'CDEFAULT', group.version);
+    const click = (by: string) => store.acknowledgeGroup({ channel: 'CDEFAULT', messageTs: '1.000001', groupId: group.id, by, at: 10 });
+    expect(await Promise.all([click('U1'), click('U2')])).toEqual([undefined, 'Already acknowledged by <@U1>.']);
+  });
+
+  it('a crash of the worker thread: calls waiting and later ones reject, ping() says Lookout must restart, onFailed is told', async () => {
+    const failures: Error[] = [];
+    const { worker, store, logs } = await open({ onFailed: (error) => failures.push(error) });
+    // Stands for any crash of the thread (an uncaught error, out of memory): it exits.
+    const thread = (worker as unknown as { worker: Worker }).worker;
+    const waiting = store.outboxDepth();
+    await thread.terminate();
+    await expect(waiting).rejects.toThrow(/worker thread stopped/);
+    await expect(store.outboxDepth()).rejects.toThrow(/Lookout must restart/);
+    expect(store.ping()).toMatch(/worker thread stopped .*Lookout must restart/);
+    expect(failures).toHaveLength(1);
+    expect(logs.lines().some((line) => line.level === 'fatal')).toBe(true);
+    await store.close();
+  });
+
+  it('close() waits for calls already made, then later calls reject', async () => {
+    const { store } = await open();
+    const write = store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: 1 }]);
+    const closed = store.close();
+    await write;
+    await closed;
+    await expect(store.outboxDepth()).rejects.toThrow(/closed/);
+    expect(onDisk((engine) => engine.storedRows().notifications)).toBe(1);
+  });
+});
