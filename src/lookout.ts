@@ -105,6 +105,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       metrics.stateStoreProblem.set({ kind: 'unwritable' }, problem?.kind === 'unwritable' ? 1 : 0);
       metrics.stateStoreProblem.set({ kind: 'damaged' }, problem?.kind === 'damaged' ? 1 : 0);
     },
+    onCommitted: (commits) => metrics.stateCommits.inc(commits),
     ...(onStoreFailed ? { onFailed: onStoreFailed } : {}),
   });
   const store = stateWorker.store;

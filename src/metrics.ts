@@ -56,6 +56,8 @@ export interface Metrics {
   httpConnectionsClosed: Counter<'reason'>;
   /** 1 while the state store cannot write (kind=unwritable: disk full, I/O error) or its file is damaged (kind=damaged). */
   stateStoreProblem: Gauge<'kind'>;
+  /** Transactions the state store committed, each an fsync: batching keeps it below one per request. */
+  stateCommits: Counter;
   /** Promise rejections nothing handled; each is an error log line with a ref, and Lookout keeps running. */
   unhandledRejections: Counter;
   /** How late the event loop ran (histogram, fed from perf_hooks; see event-loop-delay.ts). */
@@ -127,6 +129,11 @@ export function createMetrics(registry = new Registry()): Metrics {
       gauge.set({ kind: 'damaged' }, 0);
       return gauge;
     })(),
+    stateCommits: new Counter({
+      name: 'lookout_state_commits_total',
+      help: 'Transactions the state store committed (each an fsync of the state file); calls that arrive while one commits share the next.',
+      registers: [registry],
+    }),
     slackChannelsUnreachable: new Gauge({
       name: 'lookout_slack_channels_unreachable',
       help: 'Channels Lookout cannot post in (not invited, archived, missing); their alerts go to the default channel.',

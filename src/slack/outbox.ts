@@ -84,6 +84,8 @@ export class Outbox {
   private quietUntil = 0;
   /** While a pass reads the store: the channels whose deliveries finished meanwhile (see pass()). */
   private finishedDuringRead: Set<string> | undefined;
+  /** Time the current pass spent waiting for the store's answers: not the event loop's time (see run()). */
+  private storeWaitMs = 0;
 
   constructor(options: OutboxOptions) {
     this.options = {
@@ -217,15 +219,15 @@ export class Outbox {
   /** What each lane has due now, asked of the store at once (one batch for the store worker). */
   private async readCandidates(now: number): Promise<Candidates> {
     const { store } = this.options;
-    const [messages, details, replies, notices, awayChannels] = await Promise.all([
+    const [messages, details, replies, notices, awayChannels] = await this.fromStore(Promise.all([
       store.nextMessagePerChannel(now),
       store.nextDetailPerChannel(now),
       store.nextReplyPerChannel(now),
       store.nextNoticePerChannel(now),
       store.channelsWithMessagesAway(),
-    ]);
+    ]));
     const moving = awayChannels.filter((channel) => this.fallback.moveDueAt(channel, now) <= now);
-    const firsts = await Promise.all(moving.map((channel) => store.groupsAwayFromChannel(channel, 1)));
+    const firsts = await this.fromStore(Promise.all(moving.map((channel) => store.groupsAwayFromChannel(channel, 1))));
     const away: Array<[string, GroupRecord]> = [];
     moving.forEach((channel, index) => {
       const record = firsts[index]?.[0];
@@ -260,7 +262,7 @@ export class Outbox {
     if (this.pause.paused) return minOf([this.pause.wakeAt(), ...deadlines]);
     if (this.capped && this.inFlight.size < this.options.maxConcurrentCalls) return now;
     const { minIntervalMs } = this.options.config;
-    const [due, awayChannels] = await Promise.all([this.options.store.nextDueAt(), this.options.store.channelsWithMessagesAway()]);
+    const [due, awayChannels] = await this.fromStore(Promise.all([this.options.store.nextDueAt(), this.options.store.channelsWithMessagesAway()]));
     const away = awayChannels.map((channel) => this.fallback.moveDueAt(channel, now));
     let next: number | null = null;
     if (due !== null && due > now) next = due;
@@ -276,7 +278,17 @@ export class Outbox {
       const { delivery } = flight;
       this.options.log.warn({ channel: delivery.target, kind: delivery.kind, waitedMs: now - flight.callStartedAt }, 'a Slack call did not settle in time; freeing its channel');
     }
-    await Promise.all(expired.map(({ delivery }) => this.failures.record(delivery, { kind: 'retryable', reason: 'no_answer', uncertain: true }, undefined)));
+    await this.fromStore(Promise.all(expired.map(({ delivery }) => this.failures.record(delivery, { kind: 'retryable', reason: 'no_answer', uncertain: true }, undefined))));
+  }
+
+  /** Awaits the store, counting the wait: the store's own work happens elsewhere (its worker thread). */
+  private async fromStore<T>(answer: Promise<T>): Promise<T> {
+    const from = this.options.now();
+    try {
+      return await answer;
+    } finally {
+      this.storeWaitMs += this.options.now() - from;
+    }
   }
 
   private launch(delivery: Delivery, now: number): Promise<void> {
@@ -324,7 +336,7 @@ export class Outbox {
 
   private async reportDepth(): Promise<void> {
     try {
-      const [depth, notices] = await Promise.all([this.options.store.outboxDepth(), this.options.store.pendingNotices()]);
+      const [depth, notices] = await this.fromStore(Promise.all([this.options.store.outboxDepth(), this.options.store.pendingNotices()]));
       this.options.metrics.outboxDepth.set({ kind: 'message' }, depth.messages);
       this.options.metrics.outboxDepth.set({ kind: 'reply' }, depth.replies);
       this.options.metrics.outboxDepth.set({ kind: 'notice' }, notices);
@@ -341,6 +353,7 @@ export class Outbox {
       if (this.drainUntil !== undefined && this.options.now() >= this.drainUntil) return;
       let next: number | null;
       const passStarted = this.options.now();
+      this.storeWaitMs = 0;
       try {
         await this.pass();
         next = await this.nextWakeAt(this.options.now());
@@ -352,7 +365,10 @@ export class Outbox {
       // take much of the event loop from webhooks and slash command acks in a storm (a pass's reads
       // cost O(channels), not O(backlog), but a pass with many channels is still not free). So the
       // outbox spends at most about a fifth of the time in passes; the gap is usually a millisecond.
-      this.quietUntil = this.options.now() + QUIET_FACTOR * (this.options.now() - passStarted);
+      // Counted: the pass's own time on the event loop, not its waits for the store's worker thread
+      // (which is not the event loop's time, and under a slow disk would space the passes for nothing).
+      const passCost = Math.max(0, this.options.now() - passStarted - this.storeWaitMs);
+      this.quietUntil = this.options.now() + QUIET_FACTOR * passCost;
       if (this.drainUntil !== undefined) {
         const now = this.options.now();
         const nothingLeft = this.inFlight.size === 0 && (this.pause.paused || next === null || next > this.drainUntil);

@@ -35,7 +35,7 @@ export type ToWorker = { type: 'call'; request: StoreRequest } | { type: 'close'
 
 export type FromWorker =
   /** The engine opened; `ping` is its first health. */
-  | { type: 'ready'; ping: string | undefined }
+  | { type: 'ready'; ping: string | undefined; commits: number }
   /** The engine could not be opened at all (not a storage problem it can report through ping). */
   | { type: 'failed'; error: ErrorFields }
   /** One batch of calls, committed together (or failed together); the health after it. */

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { SqliteStore } from './sqlite-store.ts';
 import { storageFailure } from './store-health.ts';
 import { errorFields, type FromWorker, type StoreAnswer, type StoreRequest, type StoreWorkerData, type ToWorker } from './store-worker-protocol.ts';
-import { runOnEngine, transactionContext } from './store-transactions.ts';
+import { runOnEngine, transactionContext, type StoreCallName } from './store-transactions.ts';
 
 /*
  * The store worker: the one thread that owns the SQLite connection (see worker-store.ts). Calls
@@ -13,6 +13,25 @@ import { runOnEngine, transactionContext } from './store-transactions.ts';
  * error) or a failed COMMIT fails every call of the batch, since SQLite may have rolled the
  * whole transaction back. Answers are sent only after the COMMIT: a webhook answered 2xx is on disk.
  */
+
+/** Calls that only read: they need no transaction and no commit. */
+const READS: ReadonlySet<string> = new Set<StoreCallName>([
+  'pendingNotifications',
+  'latestGroup',
+  'nextMessagePerChannel',
+  'nextReplyPerChannel',
+  'nextDueAt',
+  'groupsAwayFromChannel',
+  'channelsWithMessagesAway',
+  'outboxDepth',
+  'groupByMessage',
+  'nextNoticePerChannel',
+  'pendingNotices',
+  'groupById',
+  'groupsAwaitingEnrichment',
+  'nextDetailPerChannel',
+  'storedRows',
+]);
 
 const port = parentPort;
 if (port === null) throw new Error('store-worker.ts runs as a worker thread (worker-store.ts starts it)');
@@ -59,12 +78,27 @@ function serve(store: SqliteStore): void {
       setImmediate(drain);
     }
   });
-  send({ type: 'ready', ping: store.ping() });
+  send({ type: 'ready', ping: store.ping(), commits: store.commitCount() });
 
   function drain(): void {
     scheduled = false;
-    const batch = queue;
+    let batch = queue;
     queue = [];
+    // Reads ahead of the batch's first write see only what is committed: answered at once,
+    // without waiting for the batch's fsync (the outbox's reads, mostly).
+    const firstWrite = batch.findIndex(({ name }) => !READS.has(name));
+    const leading = firstWrite === -1 ? batch : batch.slice(0, firstWrite);
+    if (leading.length > 0) {
+      const answers = leading.map(({ id, name, args }): StoreAnswer => {
+        try {
+          return { id, ok: true, value: runOnEngine(store, context, name, args) };
+        } catch (error) {
+          return { id, ok: false, error: errorFields(error) };
+        }
+      });
+      send({ type: 'answers', answers, ping: store.ping(), commits: store.commitCount() });
+      batch = batch.slice(leading.length);
+    }
     if (batch.length === 0) return;
     let answers: StoreAnswer[] = [];
     try {

@@ -15,6 +15,8 @@ export interface WorkerStoreOptions {
   checkIntervalMs?: number;
   /** Told when the store starts or stops being able to write, e.g. for a metric. */
   onHealthChange?: (problem: StoreProblem | undefined) => void;
+  /** Told how many more transactions the worker committed (each an fsync), e.g. for a metric. */
+  onCommitted?: (commits: number) => void;
   /**
    * The worker thread died (a crash, not close()): every call rejects from now on and ping()
    * says why. Lookout exits on it (src/main.ts); nothing accepted is lost, the inbox is on disk.
@@ -61,6 +63,7 @@ export class WorkerStore {
       this.worker.on('message', (message: FromWorker) => {
         if (message.type === 'ready') {
           this.health = message.ping;
+          this.commits = message.commits;
           resolve();
         } else if (message.type === 'failed') {
           reject(errorFrom(message.error));
@@ -120,6 +123,7 @@ export class WorkerStore {
       case 'answers':
         // Health first: a caller whose write failed finds the store marked when it asks ping().
         this.health = message.ping;
+        if (message.commits > this.commits) this.options.onCommitted?.(message.commits - this.commits);
         this.commits = message.commits;
         for (const answer of message.answers) {
           const waiting = this.pending.get(answer.id);

@@ -52,13 +52,15 @@ describe('WorkerStore', () => {
     expect(onDisk((engine) => engine.pendingNotifications(10).map((n) => [n.payload.groupKey, n.receivedAt]))).toEqual([['g', 5]]);
   });
 
-  it('commits calls that arrive while it is busy together: 200 webhooks in one turn are a few fsyncs, not 200', async () => {
+  it('commits calls that arrive while it is busy together: 200 webhooks in one turn are a handful of fsyncs, not 200', async () => {
     const { worker, store } = await open();
     const before = worker.commitCount();
     await Promise.all(Array.from({ length: 200 }, (_, i) => store.addNotifications([{ payload: payload(`g${i}`, [{ fingerprint: 'a' }]), receivedAt: i }])));
     const commits = worker.commitCount() - before;
     expect(commits).toBeGreaterThanOrEqual(1);
-    expect(commits).toBeLessThanOrEqual(5);
+    // How many the worker finds waiting each time depends on how the two threads interleave (a few
+    // on a quiet machine, more on a loaded one): what must not happen is one commit per call.
+    expect(commits).toBeLessThanOrEqual(20);
     expect(onDisk((engine) => engine.storedRows().notifications)).toBe(200);
   });
 
@@ -74,6 +76,20 @@ describe('WorkerStore', () => {
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ message: expect.stringMatching(/FOREIGN KEY/) });
     expect(onDisk((engine) => engine.pendingNotifications(10).map((n) => n.payload.groupKey))).toEqual(['before', 'after']);
     expect(store.ping()).toBeUndefined();
+  });
+
+  it('answers reads that come before any write of a batch without waiting for its commit, in order', async () => {
+    const { worker, store } = await open();
+    const before = worker.commitCount();
+    const [depth, , after] = await Promise.all([
+      store.storedRows(),
+      store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: 1 }]),
+      store.storedRows(),
+    ]);
+    // The read before the write does not see it; the one after does: the order of the calls holds.
+    expect(depth.notifications).toBe(0);
+    expect(after.notifications).toBe(1);
+    expect(worker.commitCount() - before).toBe(1);
   });
 
   it('runs the inbox fold in the worker with the routes it was given, a bounded batch per call', async () => {
