@@ -105,7 +105,10 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       metrics.stateStoreProblem.set({ kind: 'unwritable' }, problem?.kind === 'unwritable' ? 1 : 0);
       metrics.stateStoreProblem.set({ kind: 'damaged' }, problem?.kind === 'damaged' ? 1 : 0);
     },
-    onCommitted: (commits) => metrics.stateCommits.inc(commits),
+    onCommitted: ({ full, normal }) => {
+      if (full > 0) metrics.stateCommits.inc({ sync: 'full' }, full);
+      if (normal > 0) metrics.stateCommits.inc({ sync: 'normal' }, normal);
+    },
     ...(onStoreFailed ? { onFailed: onStoreFailed } : {}),
   });
   const store = stateWorker.store;

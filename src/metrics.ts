@@ -56,8 +56,8 @@ export interface Metrics {
   httpConnectionsClosed: Counter<'reason'>;
   /** 1 while the state store cannot write (kind=unwritable: disk full, I/O error) or its file is damaged (kind=damaged). */
   stateStoreProblem: Gauge<'kind'>;
-  /** Transactions the state store committed, each an fsync: batching keeps it below one per request. */
-  stateCommits: Counter;
+  /** Transactions the state store committed, by sync (full: with an fsync; normal: made durable by the next full one). */
+  stateCommits: Counter<'sync'>;
   /** Promise rejections nothing handled; each is an error log line with a ref, and Lookout keeps running. */
   unhandledRejections: Counter;
   /** How late the event loop ran (histogram, fed from perf_hooks; see event-loop-delay.ts). */
@@ -131,7 +131,8 @@ export function createMetrics(registry = new Registry()): Metrics {
     })(),
     stateCommits: new Counter({
       name: 'lookout_state_commits_total',
-      help: 'Transactions the state store committed (each an fsync of the state file); calls that arrive while one commits share the next.',
+      help: 'Transactions the state store committed; sync=full with an fsync, sync=normal without (durable with the next full one). Calls that arrive while one commits share the next.',
+      labelNames: ['sync'],
       registers: [registry],
     }),
     slackChannelsUnreachable: new Gauge({

@@ -1,4 +1,4 @@
-import { DEFAULT_REDACT_PATTERNS } from '../alerts/enrichers/enrichment-config.ts';
+import { DEFAULT_REDACT_PATTERNS } from '../alerts/enrichers/redact-patterns.ts';
 import { REDACT_LINE_MAX, createRedactor, type Redactor } from '../alerts/enrichers/redact.ts';
 
 export { REDACTED, type Redactor } from '../alerts/enrichers/redact.ts';

@@ -1,4 +1,4 @@
-import { compilePattern } from './enrichment-config.ts';
+import { compilePattern } from './redact-patterns.ts';
 
 export const REDACTED = '[REDACTED]';
 

@@ -312,7 +312,8 @@ export class SqliteStore implements StoreEngine {
   private checkTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private savepoints = 0;
-  private commits = 0;
+  private commits = { full: 0, normal: 0 };
+  private synchronous: 'FULL' | 'NORMAL' = 'FULL';
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     this.path = path;
@@ -395,7 +396,7 @@ export class SqliteStore implements StoreEngine {
     try {
       const result = fn();
       this.exec('COMMIT');
-      this.commits += 1;
+      this.commits[this.synchronous === 'FULL' ? 'full' : 'normal'] += 1;
       return result;
     } catch (error) {
       this.depth = undefined;
@@ -415,9 +416,21 @@ export class SqliteStore implements StoreEngine {
     }
   }
 
-  /** Transactions committed by this connection (each an fsync), for the bench and tests. */
-  commitCount(): number {
-    return this.commits;
+  /** Transactions committed by this connection: with an fsync (full), or without (normal). */
+  commitCount(): { full: number; normal: number } {
+    return { ...this.commits };
+  }
+
+  /**
+   * How the next commits reach the disk. FULL (the default): each commit fsyncs the WAL, so it
+   * survives a power loss. NORMAL: no fsync; it survives the process being killed (the OS has the
+   * write) and becomes power-loss durable with the next FULL commit, whose fsync covers the whole
+   * WAL. Only for writes whose loss in a power cut the state already covers (store-worker.ts).
+   */
+  setSynchronous(mode: 'FULL' | 'NORMAL'): void {
+    if (mode === this.synchronous) return;
+    this.exec(`PRAGMA synchronous = ${mode}`);
+    this.synchronous = mode;
   }
 
   private savepoint<T>(fn: () => T): T {

@@ -14,6 +14,12 @@ export interface StoreWorkerData {
   logLevel: string;
 }
 
+/** Transactions the engine committed so far: with an fsync (full), or without (normal). */
+export interface Commits {
+  full: number;
+  normal: number;
+}
+
 export interface StoreRequest {
   id: number;
   name: StoreCallName | StoreTransactionName;
@@ -35,11 +41,11 @@ export type ToWorker = { type: 'call'; request: StoreRequest } | { type: 'close'
 
 export type FromWorker =
   /** The engine opened; `ping` is its first health. */
-  | { type: 'ready'; ping: string | undefined; commits: number }
+  | { type: 'ready'; ping: string | undefined; commits: Commits }
   /** The engine could not be opened at all (not a storage problem it can report through ping). */
   | { type: 'failed'; error: ErrorFields }
   /** One batch of calls, committed together (or failed together); the health after it. */
-  | { type: 'answers'; answers: StoreAnswer[]; ping: string | undefined; commits: number }
+  | { type: 'answers'; answers: StoreAnswer[]; ping: string | undefined; commits: Commits }
   | { type: 'health'; problem: StoreProblem | undefined; ping: string | undefined }
   | { type: 'recovered'; ping: string | undefined }
   | { type: 'log'; line: string }

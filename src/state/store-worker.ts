@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { SqliteStore } from './sqlite-store.ts';
 import { storageFailure } from './store-health.ts';
 import { errorFields, type FromWorker, type StoreAnswer, type StoreRequest, type StoreWorkerData, type ToWorker } from './store-worker-protocol.ts';
-import { runOnEngine, transactionContext, type StoreCallName } from './store-transactions.ts';
+import { runOnEngine, transactionContext, type StoreCallName, type StoreTransactionName } from './store-transactions.ts';
 
 /*
  * The store worker: the one thread that owns the SQLite connection (see worker-store.ts). Calls
@@ -31,6 +31,35 @@ const READS: ReadonlySet<string> = new Set<StoreCallName>([
   'groupsAwaitingEnrichment',
   'nextDetailPerChannel',
   'storedRows',
+]);
+
+/**
+ * Writes whose loss in a power cut the state already covers, so a batch of only these (and reads)
+ * commits without an fsync (synchronous=NORMAL): what Slack shows is recorded again from the post
+ * intent (looked up by its marker), a delivery attempt or an edit is repeated, enrichment or
+ * pruning is redone, a fold is undone together with the inbox rows it removed. Every write that
+ * promises something outside (a webhook's 2xx, an intent before its post, a reply or notice
+ * removed as sent, an acknowledgement) commits with an fsync, which also makes everything
+ * committed before it durable: nothing reaches Slack on the strength of an unsynced write.
+ */
+const RELAXED: ReadonlySet<string> = new Set<StoreCallName | StoreTransactionName>([
+  'recordMessagePosted',
+  'markMessageDelivered',
+  'markDetailDelivered',
+  'clearMessagePost',
+  'clearDetailPost',
+  'deferMessage',
+  'deferReply',
+  'deferNotice',
+  'deferDetail',
+  'abandonMessage',
+  'abandonDetail',
+  'forgetMessage',
+  'forgetDetail',
+  'saveEnrichmentResults',
+  'releaseEnrichment',
+  'pruneResolvedGroups',
+  'foldInbox',
 ]);
 
 const port = parentPort;
@@ -102,6 +131,7 @@ function serve(store: SqliteStore): void {
     if (batch.length === 0) return;
     let answers: StoreAnswer[] = [];
     try {
+      store.setSynchronous(batch.every(({ name }) => READS.has(name) || RELAXED.has(name)) ? 'NORMAL' : 'FULL');
       store.transaction(() => {
         for (const { id, name, args } of batch) {
           try {

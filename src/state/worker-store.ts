@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.ts';
 import type { StoreProblem } from './store-health.ts';
-import { errorFrom, type FromWorker, type StoreWorkerData, type ToWorker } from './store-worker-protocol.ts';
+import { errorFrom, type Commits, type FromWorker, type StoreWorkerData, type ToWorker } from './store-worker-protocol.ts';
 import { STORE_CALLS, STORE_TRANSACTIONS, type FoldSettings, type StoreCallName, type StoreTransactionName } from './store-transactions.ts';
 import type { Store } from './store.ts';
 
@@ -15,8 +15,8 @@ export interface WorkerStoreOptions {
   checkIntervalMs?: number;
   /** Told when the store starts or stops being able to write, e.g. for a metric. */
   onHealthChange?: (problem: StoreProblem | undefined) => void;
-  /** Told how many more transactions the worker committed (each an fsync), e.g. for a metric. */
-  onCommitted?: (commits: number) => void;
+  /** Told how many more transactions the worker committed, with and without an fsync, e.g. for a metric. */
+  onCommitted?: (commits: Commits) => void;
   /**
    * The worker thread died (a crash, not close()): every call rejects from now on and ping()
    * says why. Lookout exits on it (src/main.ts); nothing accepted is lost, the inbox is on disk.
@@ -45,7 +45,7 @@ export class WorkerStore {
   private health: string | undefined = 'the state store is starting';
   private failure: string | undefined;
   private closing: Promise<void> | undefined;
-  private commits = 0;
+  private commits: Commits = { full: 0, normal: 0 };
 
   constructor(options: WorkerStoreOptions) {
     this.options = options;
@@ -58,7 +58,10 @@ export class WorkerStore {
     };
     // From src/ (node strips the types) and from dist/ (compiled), the worker sits beside this file.
     const file = import.meta.url.endsWith('.ts') ? './store-worker.ts' : './store-worker.js';
-    this.worker = new Worker(new URL(file, import.meta.url), { workerData });
+    // A small young generation: the worker's garbage collections stall no request (they are off
+    // the event loop), and the Deployment's --max-semi-space-size=16 would let each thread grow
+    // its own young generation to 16 MB a semi-space (RSS counts in the storm budget).
+    this.worker = new Worker(new URL(file, import.meta.url), { workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.ready = new Promise((resolve, reject) => {
       this.worker.on('message', (message: FromWorker) => {
         if (message.type === 'ready') {
@@ -99,9 +102,9 @@ export class WorkerStore {
     return this.ready;
   }
 
-  /** Transactions the worker committed (each an fsync), for the bench. */
-  commitCount(): number {
-    return this.commits;
+  /** Transactions the worker committed, with an fsync (full) and without (normal). */
+  commitCount(): Commits {
+    return { ...this.commits };
   }
 
   private call(name: StoreCallName | StoreTransactionName, args: unknown[]): Promise<unknown> {
@@ -123,7 +126,7 @@ export class WorkerStore {
       case 'answers':
         // Health first: a caller whose write failed finds the store marked when it asks ping().
         this.health = message.ping;
-        if (message.commits > this.commits) this.options.onCommitted?.(message.commits - this.commits);
+        this.options.onCommitted?.({ full: message.commits.full - this.commits.full, normal: message.commits.normal - this.commits.normal });
         this.commits = message.commits;
         for (const answer of message.answers) {
           const waiting = this.pending.get(answer.id);

@@ -62,8 +62,8 @@ describe('HTTP surface', () => {
       const res = await send();
       expect(res.status).toBe(status);
       expect(await res.text()).toMatch(message);
-      expect(lookout.store.pendingNotifications(10)).toEqual([]);
-      expect(lookout.store.latestGroup('{}:{alertname="Valid"}')).toBeUndefined();
+      expect(await lookout.store.pendingNotifications(10)).toEqual([]);
+      expect(await lookout.store.latestGroup('{}:{alertname="Valid"}')).toBeUndefined();
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
     });
 

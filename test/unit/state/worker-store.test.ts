@@ -56,7 +56,7 @@ describe('WorkerStore', () => {
     const { worker, store } = await open();
     const before = worker.commitCount();
     await Promise.all(Array.from({ length: 200 }, (_, i) => store.addNotifications([{ payload: payload(`g${i}`, [{ fingerprint: 'a' }]), receivedAt: i }])));
-    const commits = worker.commitCount() - before;
+    const commits = worker.commitCount().full - before.full;
     expect(commits).toBeGreaterThanOrEqual(1);
     // How many the worker finds waiting each time depends on how the two threads interleave (a few
     // on a quiet machine, more on a loaded one): what must not happen is one commit per call.
@@ -89,7 +89,30 @@ describe('WorkerStore', () => {
     // The read before the write does not see it; the one after does: the order of the calls holds.
     expect(depth.notifications).toBe(0);
     expect(after.notifications).toBe(1);
-    expect(worker.commitCount() - before).toBe(1);
+    expect(worker.commitCount().full - before.full).toBe(1);
+  });
+
+  it('a batch of writes a power cut cannot make lie (outcomes of posts) commits without an fsync; a webhook or a post intent with one', async () => {
+    const { worker, store } = await open();
+    await store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: 1 }]);
+    await store.foldInbox(10);
+    const group = (await store.latestGroup('g'))!;
+    let before = worker.commitCount();
+    // The intent before the post: on disk (fsync) before Slack is called.
+    await store.startMessagePost(group.id, 'CDEFAULT', 5);
+    expect(worker.commitCount().full - before.full).toBe(1);
+    // Its outcome: after a power cut the intent makes the outbox look the post up instead.
+    before = worker.commitCount();
+    await store.recordMessagePosted(group.id, '1.000001', 'CDEFAULT', group.version);
+    expect(worker.commitCount()).toEqual({ full: before.full, normal: before.normal + 1 });
+    // A webhook's 2xx promises it is on disk: an fsync, which also covers the outcome above.
+    before = worker.commitCount();
+    await Promise.all([
+      store.markMessageDelivered(group.id, '1.000001', group.version),
+      store.addNotifications([{ payload: payload('h', [{ fingerprint: 'b' }]), receivedAt: 2 }]),
+    ]);
+    expect(worker.commitCount().full - before.full).toBe(1);
+    expect(onDisk((engine) => engine.latestGroup('g')?.messageTs)).toBe('1.000001');
   });
 
   it('runs the inbox fold in the worker with the routes it was given, a bounded batch per call', async () => {
