@@ -136,8 +136,9 @@ describe('WorkerStore', () => {
     await store.foldInbox(10);
     const group = (await store.latestGroup('g'))!;
     await store.recordMessagePosted(group.id, '1.000001', 'CDEFAULT', group.version);
-    const click = (by: string) => store.acknowledgeGroup({ channel: 'CDEFAULT', messageTs: '1.000001', groupId: group.id, by, at: 10 });
+    const click = (by: string) => store.changeAcknowledgement({ groupId: group.id, acknowledge: true, by, at: 10 });
     expect(await Promise.all([click('U1'), click('U2')])).toEqual([undefined, 'Already acknowledged by <@U1>.']);
+    expect((await store.latestGroup('g'))?.state.acknowledged).toEqual({ by: 'U1', at: new Date(10).toISOString() });
   });
 
   it('a crash of the worker thread: calls waiting and later ones reject, ping() says Lookout must restart, onFailed is told', async () => {
