@@ -13,7 +13,8 @@ import { WorkerStore } from '../../src/state/worker-store.ts';
  * unsent groups over 20 channels, the calls of an outbox pass and of a webhook, REPEATS times each,
  * (a) on the event loop as before (SqliteStore called directly: the loop is blocked for all of it)
  * and (b) through WorkerStore: the round trip, and the event loop's own share of it (posting the
- * request, structured clone of the answer), from performance.eventLoopUtilization().
+ * request, structured clone of the answer), from performance.eventLoopUtilization(). Then one
+ * Slack post's two writes (intent, outcome) in a row, counting the commits with and without an fsync.
  * Figures: median / max in ms. Not part of `npm run bench`; run it by hand:
  *
  *   node test/bench/measure-store-transfer.ts
@@ -96,6 +97,17 @@ try {
     roundTrip.webhook.push(performance.now() - started);
     loopShare.webhook.push(performance.eventLoopUtilization(elu).active);
   }
+  // One Slack post as the outbox records it: the intent before the call, the outcome after.
+  const group = (await store.latestGroup('new-0'))!;
+  const postCommits = worker.commitCount();
+  const post: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const started = performance.now();
+    await store.startMessagePost(group.id, 'C0', i);
+    await store.recordMessagePosted(group.id, `${i}.000100`, 'C0', group.version);
+    post.push(performance.now() - started);
+  }
+  const after = worker.commitCount();
   await store.close();
 
   console.log(`store calls, ${UNSENT} unsent groups over ${CHANNELS} channels, ${REPEATS} times; median / max ms`);
@@ -103,6 +115,9 @@ try {
   console.log('|---|---|---|---|');
   console.log(`| outbox pass reads (nextMessagePerChannel, nextDueAt, outboxDepth) | ${summary(onLoop.pass)} | ${summary(roundTrip.pass)} | ${summary(loopShare.pass)} |`);
   console.log(`| one webhook committed (fsync) | ${summary(onLoop.webhook)} | ${summary(roundTrip.webhook)} | ${summary(loopShare.webhook)} |`);
+  console.log(
+    `one post (intent, then outcome), ${REPEATS} times: ${summary(post)} ms round trips; commits with an fsync ${after.full - postCommits.full}, without ${after.normal - postCommits.normal}`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
