@@ -31,6 +31,7 @@ const READS: ReadonlySet<string> = new Set<StoreCallName>([
   'groupsAwaitingEnrichment',
   'nextDetailPerChannel',
   'storedRows',
+  'silencedGroups',
 ]);
 
 /**
