@@ -73,8 +73,42 @@ const logsButtons: AlertButtonContributor = ({ state, enrichment, ref }) => {
   return [{ type: 'button', action_id: LOGS_ACTION_ID, text: { type: 'plain_text', text: 'Show logs' }, value: ref }];
 };
 
+
+
+/** action_ids of the Scale and Restart buttons (src/slack/workload-actions.ts). */
+export const SCALE_ACTION_ID = 'workload:scale';
+export const RESTART_ACTION_ID = 'workload:restart';
+
+/** "shop/cart", or "shop/statefulset/db": how /ops commands name the workload. */
+export function workloadName(workload: GroupWorkload): string {
+  return workload.kind === 'Deployment' ? `${workload.namespace}/${workload.name}` : `${workload.namespace}/${workload.kind.toLowerCase()}/${workload.name}`;
+}
+
+/** Scale (a form) and Restart (a confirm dialog), while firing, when enrichment found one Deployment or StatefulSet. */
+const workloadButtons: AlertButtonContributor = ({ state, workload, ref }) => {
+  if (!isFiring(state) || workload === undefined || (workload.kind !== 'Deployment' && workload.kind !== 'StatefulSet')) return [];
+  const name = workloadName(workload);
+  return [
+    { type: 'button', action_id: SCALE_ACTION_ID, text: { type: 'plain_text', text: 'Scale' }, value: ref },
+    {
+      type: 'button',
+      action_id: RESTART_ACTION_ID,
+      text: { type: 'plain_text', text: 'Restart' },
+      value: ref,
+      confirm: {
+        title: { type: 'plain_text', text: 'Restart?' },
+        // Slack allows 300 characters here; a workload name is at most 253, so cut the name, not the sense.
+        text: { type: 'plain_text', text: `Rolling restart of ${name.slice(0, 200)}: its pods are replaced one by one.` },
+        confirm: { type: 'plain_text', text: 'Restart' },
+        deny: { type: 'plain_text', text: 'Cancel' },
+        style: 'danger',
+      },
+    },
+  ];
+};
+
 /** Contributors in the order their buttons appear; add yours here. */
-export const ALERT_BUTTONS: readonly AlertButtonContributor[] = [acknowledgeButtons, silenceButtonsOf, logsButtons];
+export const ALERT_BUTTONS: readonly AlertButtonContributor[] = [acknowledgeButtons, silenceButtonsOf, logsButtons, workloadButtons];
 
 /** Every contributed button for the group, in contributor order. */
 export function alertButtons(group: AlertButtonGroup): Button[] {

@@ -29,7 +29,7 @@ export interface CommandDefinition<Args = unknown> {
    * must declare it. It may read what it needs to know where the action lands (the silence an id
    * names); a UserError it throws is the reply, with nothing audited (nothing was attempted).
    */
-  access?(args: Args): ResourceAttributes | Promise<ResourceAttributes>;
+  access?(args: Args, lookup: AccessLookup): ResourceAttributes | Promise<ResourceAttributes>;
   /**
    * A sentence added to the gate's refusal, e.g. why the permission is asked cluster-wide and how
    * to ask for less. The refusal itself always names the missing permission.
@@ -40,6 +40,15 @@ export interface CommandDefinition<Args = unknown> {
   /** Event reason recorded when the action succeeded, e.g. `ScaledBySlackUser`. */
   auditReason?: string;
   run(ctx: CommandContext<Args>): Promise<CommandReply>;
+}
+
+/**
+ * What `access` may consult when the permission depends on what exists (the HPA that scales a
+ * workload names the HPA to review): reads as Lookout, before the person is reviewed. A
+ * UserError thrown from `access` (no such HPA) is the reply.
+ */
+export interface AccessLookup {
+  lookoutReads?: LookoutReads;
 }
 
 export interface CommandContext<Args> {
@@ -62,7 +71,41 @@ export interface CommandContext<Args> {
   kube?: PersonKube;
   /** Questions about the person's own access (whoami, can-i), answered by the RBAC gate. */
   access: PersonAccess;
+  /** Kubernetes reads as Lookout itself (see LookoutReads); absent without Kubernetes. */
+  lookoutReads?: LookoutReads;
+  /** Limits and timeouts from the config file that commands apply. */
+  settings: CommandSettings;
 }
+
+/**
+ * Kubernetes reads made as Lookout itself, with its narrow read-only ClusterRole (the reads
+ * enrichment makes): for facts that decide what Lookout tells the person — an HPA that scales
+ * the workload, rollout status while it progresses — never for what the person asked to read
+ * or change, which goes through `kube` as them.
+ */
+export interface LookoutReads {
+  get<T>(path: string, query?: Record<string, string>): Promise<T>;
+}
+
+/** Settings commands read (config file: `scale`, `rollout`); see docs/configuration.md. */
+export interface CommandSettings {
+  scale: {
+    /** Replicas at most, unless the namespace has its own maximum. */
+    maxReplicas: number;
+    maxReplicasByNamespace: Readonly<Record<string, number>>;
+  };
+  rollout: {
+    /** Progress is followed for at most this long, then the reply says so. */
+    timeoutMs: number;
+    /** How often the workload's status is read while following it. */
+    pollIntervalMs: number;
+  };
+}
+
+export const DEFAULT_COMMAND_SETTINGS: CommandSettings = {
+  scale: { maxReplicas: 50, maxReplicasByNamespace: {} },
+  rollout: { timeoutMs: 5 * 60_000, pollIntervalMs: 2000 },
+};
 
 /** The RBAC gate, bound to the person who typed the command. */
 export interface PersonAccess {

@@ -6,6 +6,8 @@ import { createSilenceCommand } from './silence.ts';
 import type { SilenceCommandDeps } from './silence-support.ts';
 import { createSilencesCommand } from './silences.ts';
 import { createUnsilenceCommand } from './unsilence.ts';
+import restart from './restart.ts';
+import scale from './scale.ts';
 import whoami from './whoami.ts';
 
 /** What commands that talk to other systems are built with (src/lookout.ts). */
@@ -20,6 +22,8 @@ export function createCommands(deps: CommandDeps): readonly AnyCommand[] {
     help,
     whoami,
     canI,
+    scale,
+    restart,
     createLogsCommand(deps.logs),
     createSilenceCommand(deps.silences),
     createSilencesCommand(deps.silences),

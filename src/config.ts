@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { enrichmentSchema } from '../alerts/enrichers/enrichment-config.ts';
+import type { CommandSettings } from '../commands/command.ts';
 import { ConfigError } from './errors.ts';
 import { identitiesSchema, type IdentitiesConfig } from './identity/identity-config.ts';
 
@@ -108,6 +109,20 @@ const interactionsSchema = z.strictObject({
   confirmationTimeout: duration.refine((ms) => ms >= 10_000 && ms <= 30 * 60_000, 'must be between 10s and 30m').prefault('10m'),
 });
 
+/** `/ops scale` limits. */
+const scaleSchema = z.strictObject({
+  /** The most replicas Lookout sets, in any namespace without its own maximum. */
+  maxReplicas: z.number().int().min(1).max(100_000).default(50),
+  /** Per-namespace maximums: namespace → replicas. */
+  maxReplicasByNamespace: z.record(z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a namespace name'), z.number().int().min(1).max(100_000)).default({}),
+});
+
+/** How long and how often `/ops scale` and `/ops restart` follow a rollout. */
+const rolloutSchema = z.strictObject({
+  timeout: duration.refine((ms) => ms >= 1000 && ms <= 30 * 60_000, 'must be between 1s and 30m').prefault('5m'),
+  pollInterval: duration.refine((ms) => ms >= 100 && ms <= 60_000, 'must be between 100ms and 60s').prefault('2s'),
+});
+
 /** The sources' settings (alerts/enrichers/enrichment-config.ts) plus the pipeline's timing. */
 const enrichmentConfigSchema = enrichmentSchema.extend({
   /** The longest a group's first post waits for enrichment; what comes later is added by an edit. */
@@ -160,6 +175,8 @@ const fileSchema = z.strictObject({
   interactions: interactionsSchema.prefault({}),
   alertmanager: alertmanagerSchema.optional(),
   silences: silencesSchema.prefault({}),
+  scale: scaleSchema.prefault({}),
+  rollout: rolloutSchema.prefault({}),
 });
 
 const envSchema = z.object({
@@ -211,6 +228,8 @@ export interface Config {
   state: { checkIntervalMs: number };
   /** Replies that go on: progress edits, confirmations and forms. */
   interactions: { progressIntervalMs: number; confirmationTimeoutMs: number };
+  /** Limits and timeouts of commands that act (`scale`, `rollout`). */
+  commands: CommandSettings;
   /** Alertmanager's API v2, for silences; absent without ALERTMANAGER_URL (silence commands then say so). */
   alertmanager?: AlertmanagerConfig;
   /** Limits of silences made from Slack. */
@@ -291,6 +310,10 @@ export function loadConfig(
     retention: { resolvedGroupsMs: file.retention.resolvedGroups },
     state: { checkIntervalMs: file.state.checkInterval },
     interactions: { progressIntervalMs: file.interactions.progressInterval, confirmationTimeoutMs: file.interactions.confirmationTimeout },
+    commands: {
+      scale: { maxReplicas: file.scale.maxReplicas, maxReplicasByNamespace: file.scale.maxReplicasByNamespace },
+      rollout: { timeoutMs: file.rollout.timeout, pollIntervalMs: file.rollout.pollInterval },
+    },
     ...(alertmanager ? { alertmanager } : {}),
     silences: { maxDurationMs: file.silences.maxDuration },
   };

@@ -32,6 +32,7 @@ import { createSlackApp } from './slack/slack-app.ts';
 import { acknowledgeActions } from './slack/acknowledge-action.ts';
 import { logsActions } from './slack/logs-action.ts';
 import { registerAlertActions } from './slack/alert-actions.ts';
+import { workloadActions } from './slack/workload-actions.ts';
 import { createCommandButtons, createConfirmationButtons, type CommandInteractivity } from './slack/dispatcher.ts';
 import { InteractionRegistry } from './slack/interaction-registry.ts';
 import { consoleInteractionSlack, createInteractionSlack } from './slack/interaction-slack.ts';
@@ -214,7 +215,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     signal: shutdownSignal.signal,
   };
   const interactions = new InteractionRegistry();
-  const dispatcherDeps = { commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, interactive, ...(home ? { home } : {}) };
+  const dispatcherDeps = { commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, interactive, settings: config.commands, ...(home ? { home } : {}) };
   for (const handler of createConfirmationButtons(dispatcherDeps)) interactions.button(handler);
   // Buttons that run a command as if typed: Expire in `/ops silences`, "Silence this alert" in alert threads.
   for (const handler of createCommandButtons(dispatcherDeps, ['unsilence', 'silence'])) interactions.button(handler);
@@ -233,6 +234,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       }),
       // Show logs: /ops logs for the group's pod or workload, for the clicker only.
       ...logsActions(logsOptions),
+      ...workloadActions({ kube, settings: config.commands }),
     ],
     {
       store,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { KnownBlock } from '@slack/types';
-import type { AnyCommand, CommandContext, CommandReply, Confirmation, PersonAccess, ReplyContent } from '../../commands/command.ts';
-import { commandButtonActionId, usageOf } from '../../commands/command.ts';
+import type { AccessLookup, AnyCommand, CommandContext, CommandReply, CommandSettings, Confirmation, PersonAccess, ReplyContent } from '../../commands/command.ts';
+import { commandButtonActionId, DEFAULT_COMMAND_SETTINGS, usageOf } from '../../commands/command.ts';
+import { LookoutKubeReads } from '../kube/lookout-reads.ts';
 import type { Gate } from '../access/access-gate.ts';
 import { FOREIGN_WORKSPACE_MESSAGE, isHomeTeam, type WorkspaceSource } from '../access/home-workspace.ts';
 import type { Actor, AuditEntry, AuditTrail } from '../access/authorization.ts';
@@ -53,6 +54,8 @@ export interface DispatcherDeps {
   home?: WorkspaceSource;
   /** Confirmations and follow-up edits; without it (console mode) replies are text only. */
   interactive?: CommandInteractivity;
+  /** Limits and timeouts commands apply; defaults when absent (tests). */
+  settings?: CommandSettings;
 }
 
 /** What the dispatcher needs for replies that go on after the first answer. */
@@ -198,7 +201,7 @@ async function attempt(deps: DispatcherDeps, { payload, name, words, command, lo
 
     let identity: KubeIdentity | undefined;
     if (command.access) {
-      const attributes: ResourceAttributes = await command.access(args);
+      const attributes: ResourceAttributes = await command.access(args, lookup(deps));
       const target = command.target?.(args);
       audited = { action: command.name, actor, attributes, ...(target ? { target } : {}) };
       const refusal = await review(deps, audited, log);
@@ -363,8 +366,10 @@ async function confirmed(deps: DispatcherDeps, entry: PendingConfirmation, log: 
 async function refuseForeign(deps: DispatcherDeps, actor: Actor, command: AnyCommand | undefined, words: string[], log: Logger): Promise<CommandReply> {
   log.warn({ teamId: actor.teamId, enterpriseId: actor.enterpriseId }, 'command from a person of another Slack workspace refused');
   const parsed = command?.access ? command.args.safeParse(words) : undefined;
-  // An `access` that looks something up (a silence by id) may fail: the refusal stands, unaudited.
-  const attributes = command?.access && parsed?.success ? await Promise.resolve(command.access(parsed.data)).catch(() => undefined) : undefined;
+  // An `access` that looks something up (a silence by id, an HPA) may fail: the refusal stands,
+  // unaudited. No lookups as Lookout for a stranger: `access` gets none.
+  const access = command?.access;
+  const attributes = access && parsed?.success ? await (async () => access(parsed.data, {}))().catch(() => undefined) : undefined;
   if (command && parsed?.success && attributes) {
     const args: unknown = parsed.data;
     const target = command.target?.(args);
@@ -378,6 +383,10 @@ async function refuseForeign(deps: DispatcherDeps, actor: Actor, command: AnyCom
     });
   }
   return { text: FOREIGN_WORKSPACE_MESSAGE };
+}
+
+function lookup(deps: DispatcherDeps): AccessLookup {
+  return deps.kube ? { lookoutReads: new LookoutKubeReads(deps.kube) } : {};
 }
 
 function context(deps: DispatcherDeps, payload: SlashCommandPayload, actor: Actor, args: unknown, log: Logger, identity: KubeIdentity | undefined): CommandContext<unknown> {
@@ -401,6 +410,7 @@ function context(deps: DispatcherDeps, payload: SlashCommandPayload, actor: Acto
     log,
     access,
     ...(identity ? { identity } : {}),
-    ...(deps.kube ? { kube: new PersonKubeClient({ kube: deps.kube, identity: personIdentity }) } : {}),
+    ...(deps.kube ? { kube: new PersonKubeClient({ kube: deps.kube, identity: personIdentity }), lookoutReads: new LookoutKubeReads(deps.kube) } : {}),
+    settings: deps.settings ?? DEFAULT_COMMAND_SETTINGS,
   };
 }

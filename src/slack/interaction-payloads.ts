@@ -41,6 +41,8 @@ export interface ViewInputState {
   type: string;
   value?: string | null;
   selected_option?: { value: string } | null;
+  /** Checkboxes. */
+  selected_options?: Array<{ value: string }> | null;
 }
 
 const slackUserId = /^[UW][A-Z0-9]{2,}$/;
@@ -66,6 +68,7 @@ const inputState = z.object({
   type: z.string(),
   value: z.string().nullish(),
   selected_option: z.object({ value: z.string() }).nullish(),
+  selected_options: z.array(z.object({ value: z.string() })).nullish(),
 });
 
 const viewSubmissionSchema = z.object({

@@ -67,7 +67,7 @@ export function createSlackApp({ config, log, metrics, commands, customRoutes, i
       ? { token: config.slack.botToken, clientOptions: { slackApiUrl: config.slack.apiUrl } }
       : { authorize: async () => Promise.reject(new Error('console mode: Slack is not configured')) }),
   });
-  const handleCommand = createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, ...(home ? { home } : {}), ...(interactive ? { interactive } : {}) });
+  const handleCommand = createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, ...(home ? { home } : {}), ...(interactive ? { interactive } : {}), settings: config.commands });
   // Replies quote what people typed and what commands read (logs, Kubernetes messages): cleaned
   // here, the one place a command's reply leaves for Slack (src/slack/clean-outgoing.ts for posts).
   app.command(config.slashCommand, async ({ command, ack, respond }) =>

@@ -1,0 +1,281 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reviewAccess } from '../../src/kube/access-review.ts';
+import type { KubeHttp } from '../../src/kube/kube-http.ts';
+import type { FakeSlack } from '../support/fake-slack.ts';
+import { eventually, freshNamespace, roleBinding, writeStatus } from '../support/kube-test-helpers.ts';
+import { waitFor } from '../support/free-port.ts';
+import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
+import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
+import { createOrReplace, type KubeObject } from '../support/servers/kube-objects.ts';
+import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
+import { testServers } from '../support/servers/test-servers.ts';
+import { interactivityBody, signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
+
+/*
+ * `/ops scale` and `/ops restart` end to end: Lookout as `npm start` runs it (the bot's
+ * kubeconfig), the real kube-apiserver, the fake Slack, signed slash commands and signed
+ * Confirm clicks. No controller-manager runs here: nothing creates pods or writes a workload's
+ * status, so the tests write status as admin where they follow a rollout.
+ *
+ *   alice  slack:alice  Role "scaler": deployments/scale + statefulsets/scale (get, patch) ONLY,
+ *                       plus patch horizontalpodautoscalers named `web`
+ *   bob    slack:bob    nothing
+ *   carol  slack:carol  Role "restarter": patch deployments, statefulsets, daemonsets
+ */
+
+const SIGNING_SECRET = 'workload-actions-signing-secret-0123';
+const ALICE = { id: 'U0ALICE', name: 'alice' };
+const BOB = { id: 'U0BOB', name: 'bob' };
+const CAROL = { id: 'U0CAROL', name: 'carol' };
+const IDENTITIES = { prefix: 'slack:', users: [{ slack: ALICE.id, user: 'alice' }, { slack: BOB.id, user: 'bob' }, { slack: CAROL.id, user: 'carol' }] };
+
+const template = (app: string) => ({ metadata: { labels: { app } }, spec: { containers: [{ name: app, image: `registry.example/${app}:1` }] } });
+const deployment = (namespace: string, name: string, replicas: number, extra: Record<string, unknown> = {}): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace },
+  spec: { replicas, selector: { matchLabels: { app: name } }, template: template(name), ...extra },
+});
+const statefulSet = (namespace: string, name: string, replicas: number, strategy = 'RollingUpdate'): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'StatefulSet',
+  metadata: { name, namespace },
+  spec: { replicas, serviceName: name, selector: { matchLabels: { app: name } }, template: template(name), updateStrategy: { type: strategy } },
+});
+const role = (namespace: string, name: string, rules: unknown[]): KubeObject => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace }, rules });
+
+describe('scale and restart against the real kube-apiserver', () => {
+  const servers = testServers();
+  let namespace: string;
+  let admin: KubeHttp;
+  let bed: LookoutTestBed;
+  let slack: FakeSlack;
+  let lookout: LookoutProcess;
+  let originalImpersonateRole: KubeObject | undefined;
+  let clicks = 0;
+
+  const path = (resource: string, name: string) => `/apis/apps/v1/namespaces/${namespace}/${resource}/${name}`;
+  const replicasOf = async (resource: string, name: string) => (await admin.request<{ spec: { replicas: number } }>({ method: 'GET', path: path(resource, name) })).spec.replicas;
+
+  beforeAll(async () => {
+    admin = kubeHttpFor(servers.kube.kubeconfigs.admin);
+    namespace = await freshNamespace(admin, 'actions');
+    for (const object of [
+      deployment(namespace, 'cart', 2),
+      deployment(namespace, 'web', 3),
+      deployment(namespace, 'frozen', 1, { paused: true }),
+      deployment(namespace, 'rollout', 1),
+      statefulSet(namespace, 'db', 1),
+      statefulSet(namespace, 'legacy', 1, 'OnDelete'),
+      {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name: 'web', namespace },
+        spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, minReplicas: 2, maxReplicas: 5, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }] },
+      },
+    ]) {
+      await createOrReplace(admin, object);
+    }
+    // Only the scale subresource: no get/patch on deployments themselves.
+    await createOrReplace(admin, role(namespace, 'scaler', [
+      { apiGroups: ['apps'], resources: ['deployments/scale', 'statefulsets/scale'], verbs: ['get', 'patch'] },
+      { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], resourceNames: ['web'], verbs: ['patch'] },
+    ]));
+    await createOrReplace(admin, role(namespace, 'restarter', [{ apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['patch'] }]));
+    await createOrReplace(admin, roleBinding(namespace, 'alice-scales', { kind: 'Role', name: 'scaler' }, { kind: 'User', name: 'slack:alice' }));
+    await createOrReplace(admin, roleBinding(namespace, 'carol-restarts', { kind: 'Role', name: 'restarter' }, { kind: 'User', name: 'slack:carol' }));
+
+    originalImpersonateRole = await admin.request<KubeObject>({ method: 'GET', path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/lookout-impersonate' });
+    await createOrReplace(admin, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'lookout-impersonate', labels: { 'app.kubernetes.io/name': 'lookout' } },
+      rules: [{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: ['slack:alice', 'slack:bob', 'slack:carol'] }],
+    });
+    await eventually('the RoleBindings to take effect', async () =>
+      (await reviewAccess(admin, { username: 'slack:alice', groups: [] }, { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace, name: 'cart' })).allowed &&
+      (await reviewAccess(admin, { username: 'slack:carol', groups: [] }, { verb: 'patch', group: 'apps', resource: 'deployments', namespace, name: 'cart' })).allowed,
+    );
+
+    bed = await startLookoutTestBed({
+      slack: { users: [ALICE, BOB, CAROL] },
+      config: { channel: 'C0ALERTS', identities: IDENTITIES, scale: { maxReplicas: 50, maxReplicasByNamespace: { [namespace]: 10 } }, rollout: { timeout: '20s', pollInterval: '100ms' }, interactions: { progressInterval: '500ms' } },
+      signingSecret: SIGNING_SECRET,
+      extraEnv: { KUBECONFIG: servers.kube.kubeconfigs.bot },
+    });
+    slack = bed.slack;
+    lookout = await startLookout(bed.env);
+  });
+
+  afterAll(async () => {
+    await lookout?.stop();
+    await bed?.close();
+    if (originalImpersonateRole) {
+      const { metadata, rules } = originalImpersonateRole as KubeObject & { rules: unknown };
+      await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: metadata.name, labels: metadata['labels'] }, rules });
+    }
+  });
+
+  type Post = { text: string; blocks?: Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>; replace_original?: boolean };
+  const postsTo = (url: string): Post[] => {
+    const id = url.slice(url.lastIndexOf('/') + 1);
+    return slack.responseUrlPosts.filter((post) => post.id === id).map((post) => post.body as Post);
+  };
+
+  /** Sends a signed `/ops …`; returns its response_url and the first reply. */
+  async function ops(user: { id: string; name: string }, text: string): Promise<{ url: string; reply: Post }> {
+    const url = slack.responseUrl();
+    const signed = signedSlackForm(SIGNING_SECRET, slashCommandBody({ user_id: user.id, user_name: user.name, text, response_url: url }), Math.floor(Date.now() / 1000));
+    const res = await fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...signed.headers }, body: signed.body });
+    expect(res.status).toBe(200);
+    const reply = await waitFor(`the reply to "${text}"`, () => postsTo(url)[0]);
+    return { url, reply };
+  }
+
+  /** A signed block_actions click on a button of an ephemeral reply, shaped like Slack's. */
+  async function clickButton(user: { id: string; name: string }, actionId: string, value: string): Promise<string> {
+    clicks += 1;
+    const url = slack.responseUrl();
+    const payload = {
+      type: 'block_actions',
+      user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
+      api_app_id: 'A0LOOKOUT',
+      token: 'deprecated-verification-token',
+      container: { type: 'message', message_ts: `1700000100.00000${clicks}`, channel_id: 'C0ALERTS', is_ephemeral: true },
+      trigger_id: `1000000000${clicks}.1000000000.0123456789abcdef0123456789abcdef`,
+      team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
+      channel: { id: 'C0ALERTS', name: 'alerts' },
+      response_url: url,
+      actions: [{ action_id: actionId, block_id: `b${clicks}`, text: { type: 'plain_text', text: 'Confirm' }, value, type: 'button', action_ts: `${Math.floor(Date.now() / 1000)}.00000${clicks}` }],
+    };
+    const signed = signedSlackForm(SIGNING_SECRET, interactivityBody(payload), Date.now() / 1000);
+    const res = await fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...signed.headers }, body: signed.body });
+    expect(res.status).toBe(200);
+    return url;
+  }
+
+  const confirmId = (reply: Post): string => {
+    const button = reply.blocks?.find((block) => block.type === 'actions')?.elements?.find((element) => element.action_id === 'command:confirm');
+    if (button === undefined) throw new Error(`no Confirm button in: ${reply.text}`);
+    return button.value;
+  };
+  const finalOf = (url: string, pattern: RegExp) => waitFor(`a reply matching ${pattern}`, () => postsTo(url).find((post) => pattern.test(post.text)));
+
+  it('scales through the scale subresource with a Role that grants only deployments/scale', async () => {
+    const { reply } = await ops(ALICE, `scale ${namespace}/cart 4`);
+    expect(reply.text).toBe(`${namespace}/cart: 2 → 4 replicas`);
+    expect(await replicasOf('deployments', 'cart')).toBe(4);
+  });
+
+  it('refuses a person without the permission, names it, and changes nothing', async () => {
+    const { reply } = await ops(BOB, `scale ${namespace}/cart 7`);
+    expect(reply.text).toBe(`Not allowed: this needs \`patch\` on \`deployments/scale.apps\` named cart in namespace ${namespace}.`);
+    expect(await replicasOf('deployments', 'cart')).toBe(4);
+  });
+
+  it('scales a StatefulSet (kind in the path, and kubectl’s -n form)', async () => {
+    expect((await ops(ALICE, `scale ${namespace}/sts/db 2`)).reply.text).toBe(`${namespace}/statefulset/db: 1 → 2 replicas`);
+    expect(await replicasOf('statefulsets', 'db')).toBe(2);
+    expect((await ops(ALICE, `scale -n ${namespace} statefulset/db --replicas=3`)).reply.text).toBe(`${namespace}/statefulset/db: 2 → 3 replicas`);
+    expect(await replicasOf('statefulsets', 'db')).toBe(3);
+  });
+
+  it('refuses more than the namespace maximum, naming the limit', async () => {
+    const { reply } = await ops(ALICE, `scale ${namespace}/cart 11`);
+    expect(reply.text).toContain(`Lookout's limit of 10 for namespace ${namespace}`);
+    expect(await replicasOf('deployments', 'cart')).toBe(4);
+  });
+
+  it('refuses plain scaling of a workload an HPA scales, naming its bounds, and changes the bounds with --hpa-max', async () => {
+    const { reply } = await ops(ALICE, `scale ${namespace}/web 4`);
+    expect(reply.text).toContain('is scaled by HPA `web` (min 2, max 5');
+    expect(reply.text).toContain('--hpa-max');
+    expect(await replicasOf('deployments', 'web')).toBe(3);
+
+    expect((await ops(ALICE, `scale ${namespace}/web --hpa-max 8`)).reply.text).toContain('HPA `web` max 5 → 8');
+    const hpa = await admin.request<{ spec: { minReplicas: number; maxReplicas: number } }>({ method: 'GET', path: `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers/web` });
+    expect(hpa.spec).toMatchObject({ minReplicas: 2, maxReplicas: 8 });
+    // Reviewed separately as `patch horizontalpodautoscalers`: bob may not.
+    expect((await ops(BOB, `scale ${namespace}/web --hpa-min 1`)).reply.text).toBe(
+      `Not allowed: this needs \`patch\` on \`horizontalpodautoscalers.autoscaling\` named web in namespace ${namespace}.`,
+    );
+  });
+
+  it('asks before scaling down by more than half; Confirm acts, a forged Confirm does nothing', async () => {
+    const { reply } = await ops(ALICE, `scale ${namespace}/cart 1`);
+    expect(reply.text).toContain('from 4 to 1 replicas');
+    expect(await replicasOf('deployments', 'cart')).toBe(4);
+
+    const forged = await clickButton(ALICE, 'command:confirm', 'AAAAAAAAAAAAAAAAAAAAAA');
+    await finalOf(forged, /expired, was already answered, or is not yours/);
+    // Someone else clicking the real button does nothing either.
+    const stolen = await clickButton(BOB, 'command:confirm', confirmId(reply));
+    await finalOf(stolen, /is not yours/);
+    expect(await replicasOf('deployments', 'cart')).toBe(4);
+
+    const confirmed = await clickButton(ALICE, 'command:confirm', confirmId(reply));
+    await finalOf(confirmed, new RegExp(`^${namespace}/cart: 4 → 1 replicas`));
+    expect(await replicasOf('deployments', 'cart')).toBe(1);
+  });
+
+  it('a change made between the question and Confirm is a conflict: nothing is overwritten', async () => {
+    const { reply } = await ops(ALICE, `scale ${namespace}/cart 0`);
+    expect(reply.text).toContain('from 1 to 0 replicas');
+    await admin.request({ method: 'PATCH', path: `${path('deployments', 'cart')}/scale`, contentType: 'application/merge-patch+json', body: { spec: { replicas: 6 } } });
+    const url = await clickButton(ALICE, 'command:confirm', confirmId(reply));
+    const answer = await finalOf(url, /now has 6 replicas, not 1/);
+    expect(answer.text).toContain('nothing was changed');
+    expect(await replicasOf('deployments', 'cart')).toBe(6);
+  });
+
+  it('follows the rollout until complete (status written as admin: no controller-manager runs here)', async () => {
+    const { url, reply } = await ops(ALICE, `scale ${namespace}/rollout 3`);
+    expect(reply.text).toBe(`${namespace}/rollout: 1 → 3 replicas`);
+    const progress = await finalOf(url, /Rolling out: desired 3/);
+    expect(progress.replace_original).toBe(true);
+    const generation = (await admin.request<{ metadata: { generation: number } }>({ method: 'GET', path: path('deployments', 'rollout') })).metadata.generation;
+    await writeStatus(admin, path('deployments', 'rollout'), { observedGeneration: generation, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 });
+    const done = await finalOf(url, /Rollout complete: desired 3 · updated 3 · ready 3 · available 3/);
+    expect(done.text.startsWith(`${namespace}/rollout: 1 → 3 replicas`)).toBe(true);
+    expect(postsTo(url).length).toBeLessThanOrEqual(5);
+  });
+
+  it('reports a stalled rollout with its reason', async () => {
+    const { url } = await ops(ALICE, `scale ${namespace}/rollout 4`);
+    await writeStatus(admin, path('deployments', 'rollout'), {
+      conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "rollout-1" has timed out progressing.', lastUpdateTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() }],
+    });
+    const stalled = await finalOf(url, /Rollout stalled \(ProgressDeadlineExceeded: ReplicaSet "rollout-1" has timed out progressing\.\)/);
+    expect(stalled.text).toContain('desired 4');
+  });
+
+  it('restarts after Confirm: sets restartedAt (RFC 3339) on the pod template as the person', async () => {
+    const before = Date.now();
+    const { reply } = await ops(CAROL, `restart ${namespace}/cart`);
+    expect(reply.text).toContain(`Restart *${namespace}/cart*?`);
+    const url = await clickButton(CAROL, 'command:confirm', confirmId(reply));
+    await finalOf(url, /restarting \(restartedAt/);
+    const object = await admin.request<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>({ method: 'GET', path: path('deployments', 'cart') });
+    const stamp = object.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt'] ?? '';
+    expect(stamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(Date.parse(stamp)).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+  });
+
+  it('refuses a person without patch on deployments, naming it', async () => {
+    const { reply } = await ops(ALICE, `restart ${namespace}/cart`);
+    expect(reply.text).toBe(`Not allowed: this needs \`patch\` on \`deployments.apps\` named cart in namespace ${namespace}.`);
+  });
+
+  it('refuses to restart a paused Deployment, saying it is paused', async () => {
+    const { reply } = await ops(CAROL, `restart ${namespace}/frozen`);
+    expect(reply.text).toContain(`${namespace}/frozen is paused`);
+    expect(reply.blocks).toBeUndefined();
+  });
+
+  it('warns that a StatefulSet with updateStrategy OnDelete restarts nothing by itself', async () => {
+    const { reply } = await ops(CAROL, `restart ${namespace}/statefulset/legacy`);
+    expect(reply.text).toContain('updateStrategy is OnDelete');
+    const url = await clickButton(CAROL, 'command:confirm', confirmId(reply));
+    await finalOf(url, /OnDelete: no pod restarts until it is deleted/);
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { alertButtons, groupWorkload, RESTART_ACTION_ID, SCALE_ACTION_ID, type AlertButtonGroup } from '../../../alerts/alert-buttons.ts';
+import type { GroupEnrichment, WorkloadKind } from '../../../alerts/enrichers/enrichment.ts';
+import type { GroupState } from '../../../alerts/group-state.ts';
+
+function state(fingerprints: string[], status: 'firing' | 'resolved' = 'firing'): GroupState {
+  return {
+    groupKey: 'g',
+    receiver: 'r',
+    externalURL: '',
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    alerts: fingerprints.map((fingerprint) => ({ fingerprint, status, labels: {}, annotations: {}, startsAt: '2026-01-01T00:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: '' })),
+    truncatedAlerts: 0,
+  } as GroupState;
+}
+const found = (kind: WorkloadKind, name: string) => ({ target: { namespace: 'shop', workload: { kind, name } }, facts: [], failures: [], complete: true });
+
+function buttons(group: GroupState, enrichment: GroupEnrichment): string[] {
+  const view: AlertButtonGroup = { state: group, enrichment, workload: groupWorkload(group, enrichment), ref: 'g1:x' };
+  return alertButtons(view).map((button) => button.action_id ?? '');
+}
+
+describe('alert-message buttons', () => {
+  it('offers Scale and Restart when enrichment found one Deployment or StatefulSet', () => {
+    expect(buttons(state(['a', 'b']), { a: found('Deployment', 'cart'), b: found('Deployment', 'cart') })).toEqual(['ack', SCALE_ACTION_ID, RESTART_ACTION_ID]);
+    expect(buttons(state(['a']), { a: found('StatefulSet', 'db') })).toEqual(['ack', SCALE_ACTION_ID, RESTART_ACTION_ID]);
+  });
+
+  it('offers neither without a workload, for other kinds, when alerts disagree, or once resolved', () => {
+    expect(buttons(state(['a']), {})).toEqual(['ack']);
+    expect(buttons(state(['a']), { a: found('DaemonSet', 'agent') })).toEqual(['ack']);
+    expect(buttons(state(['a', 'b']), { a: found('Deployment', 'cart'), b: found('Deployment', 'ledger') })).toEqual(['ack']);
+    expect(buttons(state(['a'], 'resolved'), { a: found('Deployment', 'cart') })).toEqual([]);
+  });
+
+  it('puts a confirm dialog on Restart within Slack limits, and carries only the group reference', () => {
+    const group = state(['a']);
+    const enrichment = { a: found('Deployment', 'x'.repeat(253)) };
+    const all = alertButtons({ state: group, enrichment, workload: groupWorkload(group, enrichment), ref: 'g1:x' });
+    const restart = all.find((button) => button.action_id === RESTART_ACTION_ID)!;
+    expect(restart.confirm?.text.text.length).toBeLessThanOrEqual(300);
+    expect(restart.confirm?.title?.text.length).toBeLessThanOrEqual(100);
+    expect(all.every((button) => button.value === 'g1:x')).toBe(true);
+  });
+});
