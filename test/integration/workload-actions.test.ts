@@ -278,4 +278,150 @@ describe('scale and restart against the real kube-apiserver', () => {
     const url = await clickButton(CAROL, 'command:confirm', confirmId(reply));
     await finalOf(url, /OnDelete: no pod restarts until it is deleted/);
   });
+
+  describe('the Scale and Restart buttons on an alert message', () => {
+    let alert: { ts: string; channel: string; blocks?: readonly unknown[] | undefined };
+    let other: { ts: string; channel: string; blocks?: readonly unknown[] | undefined };
+
+    const buttonValue = (message: { blocks?: readonly unknown[] | undefined }, actionId: string): string | undefined => {
+      for (const block of (message.blocks ?? []) as Array<{ elements?: Array<{ action_id?: string; value?: string }> }>) {
+        const button = block.elements?.find((element) => element.action_id === actionId);
+        if (button?.value) return button.value;
+      }
+      return undefined;
+    };
+    const current = (ts: string) => slack.messages('C0ALERTS').find((message) => message.ts === ts)!;
+
+    /** A signed block_actions click on a button of an alert message, shaped like Slack's documented example. */
+    async function clickAlert(user: { id: string; name: string }, message: { ts: string; channel: string }, actionId: string, value: string, triggerId = slack.issueTriggerId()): Promise<void> {
+      clicks += 1;
+      const payload = {
+        type: 'block_actions',
+        user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
+        api_app_id: 'A0LOOKOUT',
+        token: 'deprecated-verification-token',
+        container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
+        trigger_id: triggerId,
+        team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
+        channel: { id: message.channel, name: 'alerts' },
+        response_url: slack.responseUrl(),
+        actions: [{ action_id: actionId, block_id: `b${clicks}`, text: { type: 'plain_text', text: actionId }, value, type: 'button', action_ts: `${Math.floor(Date.now() / 1000)}.00000${clicks}` }],
+      };
+      const signed = signedSlackForm(SIGNING_SECRET, interactivityBody(payload), Date.now() / 1000);
+      const res = await fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...signed.headers }, body: signed.body });
+      expect(res.status).toBe(200);
+    }
+
+    /** A signed view_submission of the Scale form, shaped like Slack's documented example. */
+    async function submitScale(user: { id: string; name: string }, privateMetadata: string, replicasBlock: string, replicas: string, largeDown = false): Promise<Response> {
+      const payload = {
+        type: 'view_submission',
+        team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
+        user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
+        api_app_id: 'A0LOOKOUT',
+        token: 'deprecated-verification-token',
+        trigger_id: slack.issueTriggerId(),
+        view: {
+          id: 'V00000001',
+          team_id: 'T0LOOKOUT',
+          type: 'modal',
+          blocks: [],
+          private_metadata: privateMetadata,
+          callback_id: 'alert-action:workload:scale',
+          state: {
+            values: {
+              [replicasBlock]: { value: { type: 'plain_text_input', value: replicas } },
+              'confirm-large': { value: { type: 'checkboxes', selected_options: largeDown ? [{ text: { type: 'plain_text', text: 'Yes' }, value: 'yes' }] : [] } },
+            },
+          },
+          hash: '156772938.1827394',
+          title: { type: 'plain_text', text: 'Scale' },
+        },
+        response_urls: [],
+      };
+      const signed = signedSlackForm(SIGNING_SECRET, interactivityBody(payload), Date.now() / 1000);
+      return fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...signed.headers }, body: signed.body });
+    }
+
+    beforeAll(async () => {
+      await createOrReplace(admin, deployment(namespace, 'api', 2));
+      await createOrReplace(admin, deployment(namespace, 'worker', 1));
+      await createOrReplace(admin, roleBinding(namespace, 'alice-restarts', { kind: 'Role', name: 'restarter' }, { kind: 'User', name: 'slack:alice' }));
+      for (const name of ['api', 'worker']) {
+        const res = await fetch(`${lookout.url}/alertmanager`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${bed.webhookToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            version: '4',
+            groupKey: `{}:{alertname="Down-${name}"}`,
+            status: 'firing',
+            receiver: 'lookout',
+            groupLabels: { alertname: `Down-${name}` },
+            commonLabels: { alertname: `Down-${name}`, namespace, deployment: name },
+            commonAnnotations: {},
+            externalURL: 'http://alertmanager.example',
+            alerts: [{ status: 'firing', labels: { alertname: `Down-${name}`, namespace, deployment: name }, annotations: {}, startsAt: '2026-01-01T00:00:00Z', endsAt: '0001-01-01T00:00:00Z', generatorURL: '', fingerprint: `fp-${name}` }],
+          }),
+        });
+        expect(res.status).toBe(200);
+      }
+      // Enrichment finds the Deployment and the message is edited to offer Scale and Restart.
+      [alert, other] = await waitFor('both alert messages with Scale buttons', () => {
+        const api = slack.messages('C0ALERTS').find((message) => message.text.includes('Down-api'));
+        const worker = slack.messages('C0ALERTS').find((message) => message.text.includes('Down-worker'));
+        return api && worker && buttonValue(api, 'workload:scale') && buttonValue(worker, 'workload:scale') ? [api, worker] : undefined;
+      });
+    });
+
+    it('Scale opens the form at once, fills in the current replicas, and a submission scales as the clicker with a thread reply', async () => {
+      const opened = slack.views().length;
+      await clickAlert(ALICE, alert, 'workload:scale', buttonValue(current(alert.ts), 'workload:scale')!);
+      const view = await waitFor('the Scale form', () => slack.views()[opened] as { private_metadata: string; callback_id: string } | undefined);
+      expect(view.callback_id).toBe('alert-action:workload:scale');
+      const filled = await waitFor('the form filled in', () => slack.viewUpdates().find((update) => JSON.stringify(update.view).includes('"initial_value":"2"')));
+      const block = ((filled.view as { blocks: Array<{ block_id?: string }> }).blocks.find((b) => b.block_id?.startsWith('replicas')))!.block_id!;
+
+      expect((await submitScale(ALICE, view.private_metadata, block, '3')).status).toBe(200);
+      await eventually('api at 3 replicas', async () => (await replicasOf('deployments', 'api')) === 3);
+      const reply = await waitFor('the thread reply', () => slack.replies('C0ALERTS', alert.ts).find((message) => message.text.includes('scaled')));
+      expect(reply.text).toContain(`<@${ALICE.id}> scaled: ${namespace}/api: 2 → 3 replicas`);
+    });
+
+    it('a forged value (another group) or a click on another message opens nothing and changes nothing', async () => {
+      const opened = slack.views().length;
+      await clickAlert(ALICE, alert, 'workload:scale', buttonValue(current(other.ts), 'workload:scale')!);
+      await clickAlert(ALICE, { ts: alert.ts, channel: 'C0ELSEWHERE' }, 'workload:restart', buttonValue(current(alert.ts), 'workload:restart')!);
+      await waitFor('the refusal', () => slack.ephemerals('C0ALERTS').find((message) => message.user === ALICE.id && message.text.includes('does not belong to this message')));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      expect(slack.views()).toHaveLength(opened);
+      expect(await replicasOf('deployments', 'api')).toBe(3);
+      const template = await admin.request<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>({ method: 'GET', path: path('deployments', 'api') });
+      expect(template.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeUndefined();
+    });
+
+    it('a forged form reference does nothing', async () => {
+      const res = await submitScale(ALICE, 'AAAAAAAAAAAAAAAAAAAAAA', 'replicas', '9');
+      expect(await res.json()).toMatchObject({ response_action: 'errors' });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await replicasOf('deployments', 'api')).toBe(3);
+    });
+
+    it('Scale by a person without the permission is refused, naming it, and changes nothing', async () => {
+      const opened = slack.views().length;
+      await clickAlert(BOB, alert, 'workload:scale', buttonValue(current(alert.ts), 'workload:scale')!);
+      const view = await waitFor('the Scale form', () => slack.views()[opened] as { private_metadata: string } | undefined);
+      await submitScale(BOB, view.private_metadata, 'replicas', '5');
+      const refusal = await waitFor('the refusal to bob', () => slack.ephemerals('C0ALERTS').find((message) => message.user === BOB.id && message.text.startsWith('Not allowed')));
+      expect(refusal.text).toBe(`Not allowed: this needs \`patch\` on \`deployments/scale.apps\` named api in namespace ${namespace}.`);
+      expect(await replicasOf('deployments', 'api')).toBe(3);
+    });
+
+    it('Restart (confirmed in Slack\'s dialog) sets restartedAt as the clicker and says so in the thread', async () => {
+      await clickAlert(ALICE, other, 'workload:restart', buttonValue(current(other.ts), 'workload:restart')!);
+      const reply = await waitFor('the thread reply', () => slack.replies('C0ALERTS', other.ts).find((message) => message.text.includes('restarted')));
+      expect(reply.text).toContain(`<@${ALICE.id}> restarted: ${namespace}/worker: restarting (restartedAt`);
+      const object = await admin.request<{ spec: { template: { metadata: { annotations?: Record<string, string> } } } }>({ method: 'GET', path: path('deployments', 'worker') });
+      expect(object.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    });
+  });
 });

@@ -194,6 +194,8 @@ export interface FakeSlack {
   ephemerals(channel: string): FakeSlackEphemeral[];
   /** Views opened with `views.open`, as sent. */
   views(): unknown[];
+  /** Views replaced with `views.update`, as sent, with the id of the view they replaced. */
+  viewUpdates(): Array<{ viewId: string; view: unknown }>;
   /**
    * Makes the next `n` calls to `method` fail: `'http500'`, `'ratelimited'` (429 with
    * Retry-After), `'hang'` (never answered, until `close()`), or any other string as an
@@ -306,6 +308,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const messagesByChannel = new Map<string, StoredMessage[]>();
   const ephemerals: FakeSlackEphemeral[] = [];
   const views: unknown[] = [];
+  const viewUpdates: Array<{ viewId: string; view: unknown }> = [];
   const responseUrlPosts: FakeSlackResponseUrlPost[] = [];
   const failures = new Map<string, Array<{ kind: FakeSlackFailure; retryAfterSeconds: number }>>();
   const lastPostAt = new Map<string, number>();
@@ -644,6 +647,18 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       views.push(structuredClone(view));
       return ok({ view: { id: `V${String(views.length).padStart(8, '0')}`, team_id: teamId, app_id: appId, bot_id: botId, ...view } });
     },
+
+    // Replaces an open view by its id (Slack also takes external_id; Lookout does not use it).
+    'views.update': (params) => {
+      const viewId = requireString(params, 'view_id');
+      const view = params['view'];
+      if (typeof view !== 'object' || view === null || Array.isArray(view)) throw new SlackMethodError('invalid_arguments');
+      const index = /^V(\d{8})$/.exec(viewId);
+      if (index === null || Number(index[1]) < 1 || Number(index[1]) > views.length) throw new SlackMethodError('not_found');
+      validateView(view as Params);
+      viewUpdates.push({ viewId, view: structuredClone(view) });
+      return ok({ view: { id: viewId, team_id: teamId, app_id: appId, bot_id: botId, ...view } });
+    },
   };
 
   // ---- HTTP ---------------------------------------------------------------------------------
@@ -747,6 +762,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     replies: (channel, threadTs) => channelMessages(channel).filter((m) => m.threadTs === threadTs).map(snapshot),
     ephemerals: (channel) => structuredClone(ephemerals.filter((e) => e.channel === channel)),
     views: () => structuredClone(views),
+    viewUpdates: () => structuredClone(viewUpdates),
     failNext(method, n, kind, failOptions = {}) {
       const queue = failures.get(method) ?? [];
       for (let i = 0; i < n; i++) queue.push({ kind, retryAfterSeconds: failOptions.retryAfterSeconds ?? 1 });
