@@ -1,6 +1,6 @@
 import type { FollowUpWork, ReplyContent } from '../../commands/command.ts';
 import type { Logger } from '../log.ts';
-import type { SlackApi } from './slack-api.ts';
+import { SlackCallError, type SlackApi } from './slack-api.ts';
 
 /**
  * Where one reply is shown and later edited. The dispatcher owns it; commands and actions only
@@ -85,14 +85,27 @@ export class ThreadMessageReply implements ReplyChannel {
   }
 
   async show(content: ReplyContent, final: boolean): Promise<boolean> {
-    try {
-      const message = { channel: this.channel, text: content.text, ...(content.blocks ? { blocks: content.blocks } : {}) };
-      if (this.ts === undefined) this.ts = (await this.slack.postMessage({ ...message, threadTs: this.threadTs })).ts;
-      else await this.slack.updateMessage({ ...message, ts: this.ts });
-      return true;
-    } catch (error) {
-      this.log.warn({ err: error, final, channel: this.channel }, 'could not post or edit the thread reply of an action');
-      return false;
+    const message = { channel: this.channel, text: content.text, ...(content.blocks ? { blocks: content.blocks } : {}) };
+    // The outbox posts in the same channel at ~1/s (Slack's limit), so a 429 is likely while it
+    // has a burst to send: wait out Retry-After (plus jitter, so as not to race its next post
+    // to the millisecond) for up to ~15 s rather than leave the thread without the outcome.
+    let waited = 0;
+    for (;;) {
+      try {
+        if (this.ts === undefined) this.ts = (await this.slack.postMessage({ ...message, threadTs: this.threadTs })).ts;
+        else await this.slack.updateMessage({ ...message, ts: this.ts });
+        return true;
+      } catch (error) {
+        const retryAfter = error instanceof SlackCallError && error.failure.kind === 'rate_limited' ? error.failure.retryAfterMs : undefined;
+        if (retryAfter !== undefined && waited + retryAfter <= 15_000) {
+          const wait = retryAfter + Math.floor(Math.random() * 400);
+          waited += wait;
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          continue;
+        }
+        this.log.warn({ err: error, final, channel: this.channel }, 'could not post or edit the thread reply of an action');
+        return false;
+      }
     }
   }
 }

@@ -54,6 +54,12 @@ describe('scale and restart against the real kube-apiserver', () => {
   let originalImpersonateRole: KubeObject | undefined;
   let clicks = 0;
 
+  /** Creates a workload or HPA (the harness's createOrReplace knows only RBAC and core kinds). */
+  const create = async (object: KubeObject): Promise<void> => {
+    const plural = `${object.kind.toLowerCase()}s`;
+    const base = object.apiVersion.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
+    await admin.request({ method: 'POST', path: `${base}/namespaces/${object.metadata.namespace ?? ''}/${plural}`, body: object });
+  };
   const path = (resource: string, name: string) => `/apis/apps/v1/namespaces/${namespace}/${resource}/${name}`;
   const replicasOf = async (resource: string, name: string) => (await admin.request<{ spec: { replicas: number } }>({ method: 'GET', path: path(resource, name) })).spec.replicas;
 
@@ -74,7 +80,7 @@ describe('scale and restart against the real kube-apiserver', () => {
         spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, minReplicas: 2, maxReplicas: 5, metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }] },
       },
     ]) {
-      await createOrReplace(admin, object);
+      await create(object);
     }
     // Only the scale subresource: no get/patch on deployments themselves.
     await createOrReplace(admin, role(namespace, 'scaler', [
@@ -344,8 +350,8 @@ describe('scale and restart against the real kube-apiserver', () => {
     }
 
     beforeAll(async () => {
-      await createOrReplace(admin, deployment(namespace, 'api', 2));
-      await createOrReplace(admin, deployment(namespace, 'worker', 1));
+      await create(deployment(namespace, 'api', 2));
+      await create(deployment(namespace, 'worker', 1));
       await createOrReplace(admin, roleBinding(namespace, 'alice-restarts', { kind: 'Role', name: 'restarter' }, { kind: 'User', name: 'slack:alice' }));
       for (const name of ['api', 'worker']) {
         const res = await fetch(`${lookout.url}/alertmanager`, {
@@ -380,7 +386,6 @@ describe('scale and restart against the real kube-apiserver', () => {
       expect(view.callback_id).toBe('alert-action:workload:scale');
       const filled = await waitFor('the form filled in', () => slack.viewUpdates().find((update) => JSON.stringify(update.view).includes('"initial_value":"2"')));
       const block = ((filled.view as { blocks: Array<{ block_id?: string }> }).blocks.find((b) => b.block_id?.startsWith('replicas')))!.block_id!;
-
       expect((await submitScale(ALICE, view.private_metadata, block, '3')).status).toBe(200);
       await eventually('api at 3 replicas', async () => (await replicasOf('deployments', 'api')) === 3);
       const reply = await waitFor('the thread reply', () => slack.replies('C0ALERTS', alert.ts).find((message) => message.text.includes('scaled')));

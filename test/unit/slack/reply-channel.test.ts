@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ReplyContent } from '../../../commands/command.ts';
 import { followThrough, ResponseUrlReply, ThreadMessageReply, type ReplyChannel } from '../../../src/slack/reply-channel.ts';
+import { SlackCallError } from '../../../src/slack/slack-api.ts';
 import { ManualClock, recordingLogger } from '../../helpers/fakes.ts';
 import { RecordingInteractionSlack } from '../../helpers/interaction-fakes.ts';
 
@@ -58,6 +59,29 @@ describe('ThreadMessageReply', () => {
     await reply.show({ text: 'scaled — rollout complete' }, true);
     expect(slack.posts).toEqual([{ channel: 'C0ALERTS', threadTs: '1700000000.000100', text: 'scaled', ts: '1800000000.000001' }]);
     expect(slack.updates).toEqual([{ channel: 'C0ALERTS', ts: '1800000000.000001', text: 'scaled — rollout complete' }]);
+  });
+});
+
+describe('ThreadMessageReply under a busy channel', () => {
+  it('waits out a 429 (Retry-After) and posts, rather than leaving the thread without the outcome', async () => {
+    const slack = new RecordingInteractionSlack();
+    let refusals = 1;
+    const busy = {
+      postMessage: async (message: { channel: string; text: string; threadTs?: string }) => {
+        if (refusals-- > 0) throw new SlackCallError('chat.postMessage', { kind: 'rate_limited', retryAfterMs: 20 });
+        return slack.thread.postMessage(message);
+      },
+      updateMessage: slack.thread.updateMessage,
+    };
+    const reply = new ThreadMessageReply({ slack: busy, channel: 'C0ALERTS', threadTs: '1700000000.000100', log });
+    expect(await reply.show({ text: 'scaled' }, false)).toBe(true);
+    expect(slack.posts.map((post) => post.text)).toEqual(['scaled']);
+  });
+
+  it('gives up on errors that are not rate limits', async () => {
+    const failing = { postMessage: async () => Promise.reject(new SlackCallError('chat.postMessage', { kind: 'permanent', reason: 'invalid_blocks' })), updateMessage: async () => undefined };
+    const reply = new ThreadMessageReply({ slack: failing, channel: 'C0ALERTS', threadTs: '1', log });
+    expect(await reply.show({ text: 'x' }, true)).toBe(false);
   });
 });
 
