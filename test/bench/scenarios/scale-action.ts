@@ -28,11 +28,16 @@ export const scaleAction: Scenario = {
     const commands = context.option('scale-commands', context.quick ? 30 : 100);
     const admin = kubeHttpFor(kube.admin);
     const namespace = await freshNamespace(admin, 'bench-scale');
-    await createOrReplace(admin, {
+    // The harness's createOrReplace knows RBAC and core kinds only: the Deployment is POSTed.
+    await admin.request({
+      method: 'POST',
+      path: `/apis/apps/v1/namespaces/${namespace}/deployments`,
+      body: {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'bench', namespace },
       spec: { replicas: 2, selector: { matchLabels: { app: 'bench' } }, template: { metadata: { labels: { app: 'bench' } }, spec: { containers: [{ name: 'bench', image: 'registry.example/bench:1' }] } } },
+      },
     });
     await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'scaler', namespace }, rules: [{ apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] }] });
     await createOrReplace(admin, roleBinding(namespace, 'alice-scales', { kind: 'Role', name: 'scaler' }, { kind: 'User', name: 'slack:alice' }));
