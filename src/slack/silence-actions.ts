@@ -1,4 +1,5 @@
 import type { SilenceMark } from '../../alerts/group-state.ts';
+import { InvalidInput } from '../errors.ts';
 import { groupSilenceMatchers, SILENCE_CHOICES, silenceActionId, type SilenceChoice } from '../../alerts/silence-control.ts';
 import { alertmanagerFailure, checkDuration, CLUSTER_WIDE_HINT, formatDuration, matcherList, requireAlertmanager, silenceAttributes, slackTime, type SilenceCommandDeps } from '../../commands/silence-support.ts';
 import { silenceCreator, SILENCE_REASON } from '../../commands/silence.ts';
@@ -100,6 +101,12 @@ function refusal(record: GroupRecord, options: SilenceActionsOptions): string | 
 }
 
 async function silence(options: SilenceActionsOptions, { record, actor, identity }: AlertActionContext<unknown>, { durationMs, comment }: SilenceInput): Promise<AlertActionOutcome> {
+  // The quick buttons' durations are fixed; the configured maximum may be shorter than 24h.
+  if (durationMs > options.maxDurationMs) {
+    throw new InvalidInput(
+      `A silence from Slack lasts at most ${formatDuration(options.maxDurationMs)} (the \`silences.maxDuration\` setting); ${formatDuration(durationMs)} is longer. Nothing was silenced; use Silence for… to choose a shorter time.`,
+    );
+  }
   const alertmanager = requireAlertmanager(options);
   const matchers = groupSilenceMatchers(record.state);
   const startsAt = new Date(options.now());

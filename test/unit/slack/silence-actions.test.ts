@@ -39,7 +39,7 @@ describe('the Silence buttons on alert messages', () => {
   let silenced: number[];
   let groupId: number;
 
-  function setUp(groupLabels: Record<string, string>) {
+  function setUp(groupLabels: Record<string, string>, maxDurationMs = 7 * 86_400_000) {
     store = new SqliteStore(':memory:');
     const { state } = mergeNotification(undefined, payload(GROUP, [{ fingerprint: 'a', name: 'KubePodCrashLooping', labels: { namespace: 'shop' } }], { groupLabels, commonLabels: { ...groupLabels, severity: 'warning' } }));
     groupId = store.addGroup(GROUP, 'C0ALERTS', state, 0);
@@ -50,7 +50,7 @@ describe('the Silence buttons on alert messages', () => {
     alertmanager = new FakeAlertmanager();
     silenced = [];
     deps = { store: inProcessStore(store), gate, audit, kube: undefined, slack, modals: new PendingInteractions({ ttlMs: 60_000 }), log: recordingLogger().log, metrics: freshMetrics(), followUpIntervalMs: 0, signal: new AbortController().signal };
-    const built = silenceActions({ alertmanager: alertmanager as unknown as AlertmanagerPort, maxDurationMs: 7 * 86_400_000, now: () => NOW, store: inProcessStore(store), onSilenced: (id) => void silenced.push(id) });
+    const built = silenceActions({ alertmanager: alertmanager as unknown as AlertmanagerPort, maxDurationMs, now: () => NOW, store: inProcessStore(store), onSilenced: (id) => void silenced.push(id) });
     actions = new Map(built.map((action) => [action.actionId, action]));
   }
 
@@ -135,5 +135,16 @@ describe('the Silence buttons on alert messages', () => {
     expect(accepted.answer).toBeUndefined();
     await accepted.after?.();
     expect(alertmanager.created).toEqual([expect.objectContaining({ endsAt: new Date(NOW + 90 * 60_000), comment: 'deploying the fix' })]);
+  });
+
+  it('keeps the quick buttons within silences.maxDuration: Silence 24h is refused when the limit is 4h', async () => {
+    setUp({ alertname: 'KubePodCrashLooping', namespace: 'shop' }, 4 * 3_600_000);
+    await press('silence-24h');
+    expect(alertmanager.created).toEqual([]);
+    expect(store.groupById(groupId)!.state.silenced).toBeUndefined();
+    expect(slack.ephemerals.at(-1)?.text).toBe('A silence from Slack lasts at most 4h (the `silences.maxDuration` setting); 1d is longer. Nothing was silenced; use Silence for… to choose a shorter time.');
+    expect(audit.entries).toEqual([expect.objectContaining({ action: 'silence', outcome: 'failed' })]);
+    await press('silence-4h');
+    expect(alertmanager.created).toEqual([expect.objectContaining({ endsAt: new Date(NOW + 4 * 3_600_000) })]);
   });
 });
