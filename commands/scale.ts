@@ -87,6 +87,11 @@ const scale: CommandDefinition<ScaleArgs> = {
 };
 
 async function changeHpa(ctx: CommandContext<ScaleArgs>, kube: PersonKube, reads: LookoutReads, args: ScaleArgs & { mode: 'hpa' }): Promise<CommandReply> {
+  // The HPA scales up to its max on its own: a bound above the limit is a scale above it, later.
+  const max = maxReplicasFor(ctx.settings, args.target.namespace);
+  for (const [flag, value] of [['--hpa-min', args.min], ['--hpa-max', args.max]] as const) {
+    if (value !== undefined && value > max) throw new InvalidInput(`\`${flag} ${value}\` is above Lookout's limit of ${max} replicas for namespace ${args.target.namespace} (config \`scale.maxReplicas\`); nothing was changed.`);
+  }
   const hpa = await requireHpa(reads, args.target);
   await writeHpaBounds(kube, args.target.namespace, hpa, { ...(args.min !== undefined ? { min: args.min } : {}), ...(args.max !== undefined ? { max: args.max } : {}) });
   const change = [args.min !== undefined ? `min ${hpa.minReplicas} → ${args.min}` : undefined, args.max !== undefined ? `max ${hpa.maxReplicas} → ${args.max}` : undefined].filter(Boolean).join(', ');

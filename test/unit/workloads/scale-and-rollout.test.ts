@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COMMAND_SETTINGS, type LookoutReads, type PersonKube, type PersonKubeRequest } from '../../../commands/command.ts';
-import { scaleTo } from '../../../commands/scale.ts';
+import scale, { scaleTo, type ScaleArgs } from '../../../commands/scale.ts';
+import type { CommandContext } from '../../../commands/command.ts';
 import { Conflict, Forbidden } from '../../../src/errors.ts';
 import { KubeApiError } from '../../../src/kube/kube-http.ts';
 import { followRollout, readRollout } from '../../../src/workloads/rollout-progress.ts';
@@ -137,5 +138,24 @@ describe('restart checks', () => {
 
   it('stamps RFC 3339 to the second, in UTC', () => {
     expect(restartStamp(Date.parse('2026-12-02T10:15:15.123Z'))).toBe('2026-12-02T10:15:15Z');
+  });
+});
+
+describe('/ops scale --hpa-min / --hpa-max', () => {
+  const hpa = { items: [{ metadata: { name: 'cart-hpa' }, spec: { scaleTargetRef: { kind: 'Deployment', name: 'cart' }, minReplicas: 2, maxReplicas: 10 }, status: { currentReplicas: 4 } }] };
+  const run = (args: ScaleArgs, kube: PersonKube, maxReplicasByNamespace: Record<string, number> = {}) =>
+    scale.run({ args, settings: { ...DEFAULT_COMMAND_SETTINGS, scale: { maxReplicas: 50, maxReplicasByNamespace } }, log, kube, lookoutReads: reads({ [HPAS]: hpa }) } as unknown as CommandContext<ScaleArgs>);
+
+  it('changes the bounds within the namespace maximum', async () => {
+    const { kube, writes } = personKube(4);
+    expect((await run({ target: cart, mode: 'hpa', max: 20 }, kube)).text).toContain('HPA `cart-hpa` max 10 → 20');
+    expect(writes).toEqual([expect.objectContaining({ method: 'PATCH', path: `${HPAS}/cart-hpa`, body: { spec: { maxReplicas: 20 } } })]);
+  });
+
+  it('refuses bounds above the namespace maximum, naming it, as for a replica count', async () => {
+    const { kube, writes } = personKube(4);
+    await expect(run({ target: cart, mode: 'hpa', max: 500 }, kube)).rejects.toThrow("`--hpa-max 500` is above Lookout's limit of 50 replicas for namespace shop (config `scale.maxReplicas`); nothing was changed.");
+    await expect(run({ target: cart, mode: 'hpa', min: 9 }, kube, { shop: 8 })).rejects.toThrow("`--hpa-min 9` is above Lookout's limit of 8 replicas for namespace shop");
+    expect(writes).toEqual([]);
   });
 });
