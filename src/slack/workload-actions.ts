@@ -2,7 +2,7 @@ import { groupWorkload, RESTART_ACTION_ID, SCALE_ACTION_ID, type GroupWorkload }
 import { isFiring } from '../../alerts/group-state.ts';
 import type { CommandReply, CommandSettings, LookoutReads } from '../../commands/command.ts';
 import { restartNow } from '../../commands/restart.ts';
-import { scaleTo } from '../../commands/scale.ts';
+import { maxReplicasFor, scaleTo } from '../../commands/scale.ts';
 import { InvalidInput } from '../errors.ts';
 import type { KubeHttp } from '../kube/kube-http.ts';
 import { LookoutKubeReads } from '../kube/lookout-reads.ts';
@@ -121,7 +121,7 @@ export function workloadActions({ kube, settings }: WorkloadActionOptions): [Ale
           if (target === undefined || asClicker === undefined) return undefined;
           try {
             const current = await readScale(asClicker, target);
-            return replicasForm(target, `Now ${current.replicas} replicas. Lookout's limit here: ${settings.scale.maxReplicasByNamespace[target.namespace] ?? settings.scale.maxReplicas}.`, current.replicas);
+            return replicasForm(target, `Now ${current.replicas} replicas. Lookout's limit here: ${maxReplicasFor(settings, target.namespace)}.`, current.replicas);
           } catch (error) {
             return replicasForm(target, `_${error instanceof Error && error.name !== 'Error' ? error.message : 'Lookout could not read the current replica count.'}_`, undefined);
           }
