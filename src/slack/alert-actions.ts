@@ -205,7 +205,16 @@ export function alertModalHandler<Input>(action: AlertAction<Input>, deps: Alert
 /** The modal, opened before anything slow; then filled in (as the clicker) if the action wants. */
 async function openModal<Input>(action: AlertAction<Input>, modal: AlertActionModal<Input>, deps: AlertActionDeps, click: ButtonClick, log: Logger): Promise<void> {
   const tell = teller(deps, click.actor, click.channelId, log);
-  // Only local reads before views.open: the trigger_id expires 3 s after the click.
+  // Before the form's reads as the clicker. Lookout's workspace is learned at start, so this
+  // is no Slack call (the trigger_id expires 3 s after the click).
+  try {
+    if (await refusedForeign(deps, action, click.actor, action.coarseAccess, tell, log)) return;
+  } catch (error) {
+    log.warn({ err: error }, "Lookout's Slack workspace is not known (auth.test failed): no form opened");
+    await tell("Lookout does not know its own Slack workspace yet (Slack's auth.test failed), so it cannot tell who may act. Click the button again in a moment.");
+    return;
+  }
+  // Only local reads before views.open.
   const record = await deps.store.groupByMessage(click.channelId, click.messageTs);
   if (record === undefined || click.value !== groupRef(record.groupKey)) {
     log.warn({ known: record !== undefined }, 'click does not match the stored group of its message; refused');
@@ -260,13 +269,7 @@ async function act<Input>(action: AlertAction<Input>, deps: AlertActionDeps, act
   const tell = teller(deps, actor, where.channelId, log);
   let entry: Omit<AuditEntry, 'action' | 'actor' | 'outcome' | 'detail'> = { attributes: action.coarseAccess };
   try {
-    // A person of another workspace (a Slack Connect channel) is refused before anything is read.
-    if (deps.home !== undefined && !isHomeTeam(await deps.home.get(), actor)) {
-      log.warn({ teamId: actor.teamId, enterpriseId: actor.enterpriseId }, 'click by a person of another Slack workspace refused');
-      await audited(deps, action, actor, 'refused', { ...entry, outcome: 'denied', detail: `refused: not a member of this Slack workspace (team ${actor.teamId ?? 'not stated'})` });
-      await tell(FOREIGN_WORKSPACE_MESSAGE);
-      return;
-    }
+    if (await refusedForeign(deps, action, actor, entry.attributes, tell, log)) return;
     const record = await deps.store.groupByMessage(where.channelId, where.messageTs);
     if (record === undefined || where.value !== groupRef(record.groupKey) || (where.groupId !== undefined && where.groupId !== record.id)) {
       log.warn({ known: record !== undefined }, 'click does not match the stored group of its message; refused');
@@ -309,6 +312,15 @@ async function act<Input>(action: AlertAction<Input>, deps: AlertActionDeps, act
     await audited(deps, action, actor, 'error', { ...entry, outcome: 'failed', detail: `internal error (ref ${ref})` });
     await tell(`Internal error (ref ${ref}). The details are in Lookout's log.`);
   }
+}
+
+/** A person of another workspace (a Slack Connect channel) is refused, audited, before anything is read. */
+async function refusedForeign(deps: AlertActionDeps, action: AnyAlertAction, actor: Actor, attributes: ResourceAttributes, tell: (text: string) => Promise<void>, log: Logger): Promise<boolean> {
+  if (deps.home === undefined || isHomeTeam(await deps.home.get(), actor)) return false;
+  log.warn({ teamId: actor.teamId, enterpriseId: actor.enterpriseId }, 'click by a person of another Slack workspace refused');
+  await audited(deps, action, actor, 'refused', { attributes, outcome: 'denied', detail: `refused: not a member of this Slack workspace (team ${actor.teamId ?? 'not stated'})` });
+  await tell(FOREIGN_WORKSPACE_MESSAGE);
+  return true;
 }
 
 /** The outcome shown: the clicker's ephemeral, the thread reply, and its follow-up edits. */

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { mergeNotification } from '../../../alerts/merge-group.ts';
 import { groupRef } from '../../../alerts/render.ts';
 import type { Actor } from '../../../src/access/authorization.ts';
+import { FOREIGN_WORKSPACE_MESSAGE } from '../../../src/access/home-workspace.ts';
 import { InvalidInput } from '../../../src/errors.ts';
 import type { KubeIdentity } from '../../../src/identity/resolve-identity.ts';
 import { MODAL_GONE, NOT_THIS_MESSAGE, alertButtonHandler, alertModalHandler, modalCallbackId, type AlertAction, type AlertActionDeps } from '../../../src/slack/alert-actions.ts';
@@ -181,6 +182,18 @@ describe('alert-message actions with a modal', () => {
     await after?.();
     expect(slack.ephemerals.map((message) => message.text)).toEqual(['at most 50 replicas in shop']);
     expect(audit.entries).toEqual([expect.objectContaining({ outcome: 'failed', detail: 'at most 50 replicas in shop' })]);
+  });
+
+  it('a person of another workspace (Slack Connect) gets no form and nothing is read as them', async () => {
+    deps.home = { get: async () => ({ teamId: 'T0HOME' }) };
+    await alertButtonHandler(action, deps).handle(click({ actor: { ...alice, teamId: 'T0OTHER' } }));
+    expect(slack.views).toEqual([]);
+    expect(kube.requests).toEqual([]);
+    expect(deps.modals.size).toBe(0);
+    expect(slack.ephemerals.map((message) => message.text)).toEqual([FOREIGN_WORKSPACE_MESSAGE]);
+    expect(audit.entries).toEqual([expect.objectContaining({ outcome: 'denied', attributes: SCALE, detail: 'refused: not a member of this Slack workspace (team T0OTHER)' })]);
+    await alertButtonHandler(action, deps).handle(click({ actor: { ...alice, teamId: 'T0HOME' } }));
+    expect(slack.views).toHaveLength(1);
   });
 
   it('when views.open fails (trigger expired), the clicker is told to click again and no form is pending', async () => {
