@@ -126,7 +126,9 @@ function parseTarget(text: string, flagNamespace: string | undefined): Pick<Logs
   if (namespace === undefined || !NAMESPACE.test(namespace)) return { error: `\`${namespace ?? ''}\` is not a namespace name` };
   let kind: LogsKind | undefined;
   if (kindWord !== undefined) {
-    kind = KINDS[kindWord.toLowerCase()];
+    const word = kindWord.toLowerCase();
+    // Own keys only: `constructor` or `__proto__` must not find Object's properties.
+    kind = Object.hasOwn(KINDS, word) ? KINDS[word] : undefined;
     if (kind === undefined) return { error: `\`${kindWord}\` is not a kind logs can be read from: pod, deployment, statefulset (sts) or daemonset (ds)` };
   }
   if (name === undefined || !OBJECT_NAME.test(name)) return { error: `\`${name ?? ''}\` is not a pod or workload name` };

@@ -37,6 +37,9 @@ describe('parseLogsArgs', () => {
     ['Shop/cart', /`Shop` is not a namespace name/],
     ['shop/Cart', /`Cart` is not a pod or workload name/],
     ['shop/job/x', /`job` is not a kind logs can be read from/],
+    // Words that name Object properties are no kinds either.
+    ['shop/constructor/cart', /`constructor` is not a kind logs can be read from/],
+    ['-n shop __proto__/cart', /`__proto__` is not a kind logs can be read from/],
     ['a/b/c/d', /is not `<namespace>\/<name>`/],
     ['-n shop a/b/c', /with `-n`/],
     ['shop/cart -c', /`-c` needs a container name/],
