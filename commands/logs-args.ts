@@ -60,7 +60,8 @@ export function parseLogsArgs(words: readonly string[]): LogsArgs | { error: str
       previous = true;
       continue;
     }
-    const option = OPTIONS[word.split('=', 1)[0] ?? ''];
+    const optionWord = word.split('=', 1)[0] ?? '';
+    const option = Object.hasOwn(OPTIONS, optionWord) ? OPTIONS[optionWord] : undefined;
     if (option === undefined) {
       if (word.startsWith('-')) return { error: `unknown option \`${word}\`` };
       positional.push(word);

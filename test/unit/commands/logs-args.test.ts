@@ -40,6 +40,9 @@ describe('parseLogsArgs', () => {
     // Words that name Object properties are no kinds either.
     ['shop/constructor/cart', /`constructor` is not a kind logs can be read from/],
     ['-n shop __proto__/cart', /`__proto__` is not a kind logs can be read from/],
+    ['shop/cart toString', /takes one pod or workload/],
+    ['constructor shop/cart', /takes one pod or workload/],
+    ['shop/cart __proto__=x', /takes one pod or workload/],
     ['a/b/c/d', /is not `<namespace>\/<name>`/],
     ['-n shop a/b/c', /with `-n`/],
     ['shop/cart -c', /`-c` needs a container name/],
