@@ -15,7 +15,7 @@ export function restartAttributes(ref: WorkloadRef): ResourceAttributes {
 
 /** What decides whether a restart can do anything, read as Lookout. */
 export interface RestartCheck {
-  /** A StatefulSet with updateStrategy OnDelete: the annotation changes, no pod restarts by itself. */
+  /** A StatefulSet or DaemonSet with updateStrategy OnDelete: the annotation changes, no pod restarts by itself. */
   onDelete: boolean;
 }
 
@@ -34,7 +34,8 @@ export async function checkRestart(reads: LookoutReads, ref: WorkloadRef): Promi
   if (ref.kind === 'Deployment' && object.spec?.paused === true) {
     throw new Conflict(`${describeWorkload(ref)} is paused (\`spec.paused\`), so a restart would roll nothing out; nothing was changed. Resume it first (\`kubectl rollout resume deployment/${ref.name} -n ${ref.namespace}\`).`);
   }
-  return { onDelete: ref.kind === 'StatefulSet' && object.spec?.updateStrategy?.type === 'OnDelete' };
+  // Deployments have no OnDelete; StatefulSets and DaemonSets both do.
+  return { onDelete: ref.kind !== 'Deployment' && object.spec?.updateStrategy?.type === 'OnDelete' };
 }
 
 /** RFC 3339 in UTC to the second, as kubectl writes restartedAt. */

@@ -136,6 +136,13 @@ describe('restart checks', () => {
     expect(await checkRestart(reads({ '/apis/apps/v1/namespaces/shop/statefulsets/db': { spec: { updateStrategy: { type: 'OnDelete' } } } }), db)).toEqual({ onDelete: true });
   });
 
+  it('flags an OnDelete DaemonSet too: its pods are not replaced by a restart either, so there is no rollout to follow', async () => {
+    const agent: WorkloadRef = { kind: 'DaemonSet', namespace: 'shop', name: 'agent' };
+    const path = '/apis/apps/v1/namespaces/shop/daemonsets/agent';
+    expect(await checkRestart(reads({ [path]: { spec: { updateStrategy: { type: 'OnDelete' } } } }), agent)).toEqual({ onDelete: true });
+    expect(await checkRestart(reads({ [path]: { spec: { updateStrategy: { type: 'RollingUpdate' } } } }), agent)).toEqual({ onDelete: false });
+  });
+
   it('stamps RFC 3339 to the second, in UTC', () => {
     expect(restartStamp(Date.parse('2026-12-02T10:15:15.123Z'))).toBe('2026-12-02T10:15:15Z');
   });
