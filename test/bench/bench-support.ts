@@ -92,7 +92,7 @@ export function channelRoutes(channels: readonly string[]): Array<{ match: Recor
   return channels.map((channel) => ({ match: { bench_channel: channel }, channel }));
 }
 
-/** Lookout as `npm start` runs it, with the fake Slack in front of it and everything to stop it. */
+/** Lookout as the container image runs it, with the fake Slack in front of it and everything to stop it. */
 export interface BenchLookout {
   readonly bed: LookoutTestBed;
   readonly slack: FakeSlack;
@@ -110,7 +110,9 @@ export interface BenchLookout {
 
 /**
  * Starts a fake Slack and Lookout (child process, LOG_LEVEL=warn so logging does not dominate),
- * with the NODE_OPTIONS the Deployment ships, so memory figures are those of production.
+ * compiled (dist/, which run.ts builds first) and with the NODE_OPTIONS the Deployment ships, as
+ * the container image runs it, so memory figures are those of production. BENCH_LOOKOUT_FROM=source
+ * runs src/main.ts instead, as `npm start` does (each thread then also holds the type stripper).
  * BENCH_LOOKOUT_NODE_OPTIONS, if set, replaces them (e.g. to try heap flags or `--cpu-prof`);
  * BENCH_LOOKOUT_NODE_ARGS adds flags NODE_OPTIONS refuses (`--trace-gc`), space-separated;
  * BENCH_LOOKOUT_OUTPUT_DIR, if set, keeps what Lookout printed (the --trace-gc lines go to
@@ -122,7 +124,7 @@ export async function startBenchLookout(options: LookoutTestBedOptions): Promise
   let lookout: LookoutProcess;
   try {
     const nodeArgs = (process.env.BENCH_LOOKOUT_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
-    lookout = await startLookout(bed.env, undefined, { nodeArgs });
+    lookout = await startLookout(bed.env, undefined, { nodeArgs, compiled: benchRunsCompiled() });
   } catch (error) {
     await bed.close();
     throw error;
@@ -332,4 +334,9 @@ export function loopDelayReport(phase: string, rounds: readonly LoopDelay[]): { 
       { what: `event-loop delay max, ${phase}`, limit: `< ${LOOP_DELAY_MAX_MS} ms`, measured: spreadText(max, ms, rounds.length), pass: max.median < LOOP_DELAY_MAX_MS },
     ],
   };
+}
+
+/** Whether the bench runs Lookout compiled (the default, as the image does) or from src/ (BENCH_LOOKOUT_FROM=source). */
+export function benchRunsCompiled(): boolean {
+  return process.env.BENCH_LOOKOUT_FROM !== 'source';
 }

@@ -2,6 +2,7 @@
 // Lookout's performance budgets (shared/DESIGN.md "Budgets"), measured against real servers.
 // Prints the figures and a PASS/FAIL table, and rewrites docs/benchmarks.md. Not a CI gate: the
 // exit code is 1 only when a scenario could not run at all, never for a FAILed budget.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { processWatchdog } from '../support/watchdog.ts';
 import { buildServers, REPO_ROOT } from '../support/servers/binaries.ts';
 import { stopOnSignals, Supervisor } from '../support/servers/processes.ts';
 import { startTestServers } from '../support/servers/start-servers.ts';
-import type { BenchContext, Scenario, ScenarioResult } from './bench-support.ts';
+import { benchRunsCompiled, type BenchContext, type Scenario, type ScenarioResult } from './bench-support.ts';
 import { benchmarksMarkdown, budgetTable, figuresText, machineLine } from './report.ts';
 import { alertToSlack } from './scenarios/alert-to-slack.ts';
 import { kubeRequests } from './scenarios/kube-requests.ts';
@@ -54,6 +55,12 @@ async function main(argv: readonly string[]): Promise<number> {
   const startedAt = new Date();
   const machine = machineLine();
   log(`machine: ${machine}`);
+  if (benchRunsCompiled()) {
+    // Lookout runs compiled, as the image does (bench-support.ts): built from this checkout first,
+    // so a stale dist/ is never what gets measured.
+    log('compiling Lookout (npm run build)…');
+    execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(REPO_ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  }
 
   // The real kube-apiserver (and the rest of the integration tier's servers) only when needed.
   const supervisor = new Supervisor();

@@ -106,7 +106,7 @@ export const slackFaults: Scenario = {
       ]),
       budgets,
       notes: [
-        `Each fault is a fresh Lookout (npm start, the Deployment's NODE_OPTIONS) and fake Slack: ${groups} groups of one alert over ${channelCount} channels (1 msg/s each), then a second notification for ${spec.changed} of them (a second alert, or resolved) once they are posted.`,
+        `Each fault is a fresh Lookout (compiled, with the Deployment's NODE_OPTIONS) and fake Slack: ${groups} groups of one alert over ${channelCount} channels (1 msg/s each), then a second notification for ${spec.changed} of them (a second alert, or resolved) once they are posted.`,
         '"Beyond pacing": the k-th group of a channel may wait k seconds; the figure is the largest wait beyond that in channels the fault does not touch. For invalid-auth every channel is touched (all deliveries pause), so only the counts are judged.',
         'Lookout ran with outbox.channelRetryMs 3000 and authProbeMaxMs 2000 (defaults 60 s), so recovery shows within a run. BENCH_FAULTS=hang,slow selects faults.',
       ],
