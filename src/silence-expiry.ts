@@ -24,6 +24,8 @@ export interface SilenceExpiryOptions {
 export class SilenceExpiry {
   private readonly options: SilenceExpiryOptions;
   private readonly watched = new Map<number, SilenceMark>();
+  /** Groups whose clearing failed (store unwritable): not tried again before this time (ms). */
+  private readonly retryAt = new Map<number, number>();
   private readonly now: () => number;
   private readonly recheckMs: number;
   private timer: NodeJS.Timeout | undefined;
@@ -40,9 +42,9 @@ export class SilenceExpiry {
   }
 
   start(): void {
-    this.loaded = this.load();
     this.lastRecheck = this.now();
-    this.schedule();
+    // Scheduled once the groups are known: before that there is nothing to wake for.
+    this.loaded = this.load().then(() => this.schedule());
   }
 
   /** The groups showing a silence, from the store; ones tracked meanwhile keep what they were told. */
@@ -66,6 +68,7 @@ export class SilenceExpiry {
   /** A group now shows this silence. */
   track(groupId: number, mark: SilenceMark): void {
     this.watched.set(groupId, mark);
+    this.retryAt.delete(groupId);
     this.schedule();
   }
 
@@ -91,7 +94,7 @@ export class SilenceExpiry {
     await this.loaded;
     const at = this.now();
     for (const [groupId, mark] of [...this.watched]) {
-      if (Date.parse(mark.until) <= at) await this.clear(groupId, mark, `🔔 The silence by <@${mark.by}> has ended: this group notifies again.`);
+      if (Date.parse(mark.until) <= at && (this.retryAt.get(groupId) ?? 0) <= at) await this.clear(groupId, mark, `🔔 The silence by <@${mark.by}> has ended: this group notifies again.`);
     }
     if (at - this.lastRecheck < this.recheckMs || this.watched.size === 0) return;
     this.lastRecheck = at;
@@ -119,9 +122,12 @@ export class SilenceExpiry {
     this.watched.delete(groupId);
     try {
       if (await this.options.store.clearGroupSilence({ groupId, silenceId: mark.silenceId, reply, at: this.now() })) this.options.onChanged();
+      this.retryAt.delete(groupId);
     } catch (error) {
-      // The store cannot write now: watch it again, so a later pass clears it.
+      // The store cannot write now: watch it again, and try at the next recheck rather than at
+      // once (its end is past, so the timer would otherwise spin every few milliseconds).
       this.watched.set(groupId, mark);
+      this.retryAt.set(groupId, this.now() + this.recheckMs);
       this.options.log.warn({ err: error, groupId }, 'could not clear an ended silence from its alert message; will retry');
     }
   }
@@ -131,7 +137,7 @@ export class SilenceExpiry {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     if (this.watched.size === 0) return;
-    const ends = [...this.watched.values()].map((mark) => Date.parse(mark.until));
+    const ends = [...this.watched].map(([groupId, mark]) => Math.max(Date.parse(mark.until), this.retryAt.get(groupId) ?? 0));
     const due = Math.min(...ends, this.lastRecheck + this.recheckMs);
     this.timer = setTimeout(() => {
       this.timer = undefined;

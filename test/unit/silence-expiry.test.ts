@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { GroupState, SilenceMark } from '../../alerts/group-state.ts';
 import { groupSilenceMatchers, silenceButtons, silencedLine } from '../../alerts/silence-control.ts';
 import { clearGroupSilence, markGroupSilenced } from '../../alerts/silence-group.ts';
@@ -144,6 +144,53 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
     await expiry.pass();
     expect(store.groupById(b)!.state.silenced).toBeDefined();
     await expiry.stop();
+  });
+
+  it('after a restart, a silence the store shows is cleared at its end time by the timer alone', async () => {
+    vi.useFakeTimers();
+    try {
+      const { store, clock, expiry, silencedGroup } = setUp();
+      const id = silencedGroup('A', mark('s-a', NOW + HOUR));
+      expiry.start();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(store.groupById(id)!.state.silenced).toBeDefined();
+      clock.advance(HOUR);
+      await vi.advanceTimersByTimeAsync(HOUR);
+      expect(store.groupById(id)!.state.silenced).toBeUndefined();
+      await expiry.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('while the store cannot clear an ended silence, retries at the recheck interval, not in a tight loop', async () => {
+    vi.useFakeTimers();
+    try {
+      const { store, clock, silencedGroup } = setUp();
+      const id = silencedGroup('A', mark('s-a', NOW + HOUR));
+      let attempts = 0;
+      let failing = true;
+      const flaky = inProcessStore(store);
+      const clear = flaky.clearGroupSilence.bind(flaky);
+      flaky.clearGroupSilence = async (...args) => {
+        attempts += 1;
+        if (failing) throw new Error('database is locked');
+        return clear(...args);
+      };
+      const watcher = new SilenceExpiry({ store: flaky, alertmanager: { getSilence: async () => undefined } as unknown as AlertmanagerPort, log: recordingLogger().log, onChanged: () => {}, recheckMs: 60_000, now: clock.now });
+      clock.advance(HOUR);
+      watcher.start();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(attempts).toBe(1);
+      failing = false;
+      clock.advance(60_000);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(attempts).toBe(2);
+      expect(store.groupById(id)!.state.silenced).toBeUndefined();
+      await watcher.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('clears only the silence it was asked about (a newer one on the group stays)', () => {
