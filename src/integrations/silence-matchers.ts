@@ -13,8 +13,6 @@ export interface Matcher {
   isEqual: boolean;
 }
 
-export type MatcherOperator = '=' | '!=' | '=~' | '!~';
-
 // Alertmanager 0.25 validates silence matcher names as classic Prometheus label names.
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 // Longest operator first, so `=~` is not read as `=` followed by a value starting with `~`.
