@@ -1,7 +1,7 @@
-import { z } from 'zod';
 import { describePermission, type ResourceAttributes } from '../src/kube/access-review.ts';
 import { parseResource } from '../src/kube/resource-names.ts';
 import type { CommandDefinition } from './command.ts';
+import { wordsArgs } from './words-args.ts';
 
 const VERB = /^([a-z]+|\*)$/;
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -51,14 +51,7 @@ const canI: CommandDefinition<ResourceAttributes> = {
   name: 'can-i',
   summary: 'Check whether you may do something in Kubernetes (as your mapped identity)',
   usage: '<verb> <resource> [-n namespace] [name]',
-  args: z.array(z.string()).transform((words, ctx) => {
-    const parsed = parseCanI(words);
-    if ('error' in parsed) {
-      ctx.addIssue({ code: 'custom', message: parsed.error, input: words });
-      return z.NEVER;
-    }
-    return parsed;
-  }),
+  args: wordsArgs(parseCanI),
   async run({ args, access, log }) {
     const authorization = await access.authorize(args);
     log.info({ attributes: args, allowed: authorization.allowed, reason: authorization.allowed ? 'allowed' : authorization.reason }, 'can-i answered');

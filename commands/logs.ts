@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { LokiConfig } from '../alerts/enrichers/enrichment-config.ts';
 import { escapeMrkdwn } from '../alerts/enrichers/format.ts';
 import { clipLogLine, exploreLink, fitCodeBlock, oneLogLine } from '../alerts/enrichers/log-excerpt.ts';
@@ -11,6 +10,7 @@ import type { CommandDefinition, CommandReply, PersonKube } from './command.ts';
 import { parseLogsArgs, type LogsArgs } from './logs-args.ts';
 import { formatDuration } from './silence-support.ts';
 import { asUserError, isStatus, resolveLogTarget, seg, type LogTarget } from './logs-target.ts';
+import { wordsArgs } from './words-args.ts';
 
 export interface LogsCommandOptions {
   /** Loki (LOKI_URL) and its settings: logs are read there when set, else from `pods/log`. */
@@ -60,14 +60,7 @@ export function createLogsCommand(options: LogsCommandOptions): CommandDefinitio
     name: 'logs',
     summary: 'Show the last lines of a pod’s or a workload’s log (only you see them)',
     usage: '<namespace>/<pod|deployment> [-c container] [--since 15m] [--grep text] [--previous]',
-    args: z.array(z.string()).transform((words, ctx) => {
-      const parsed = parseLogsArgs(words);
-      if ('error' in parsed) {
-        ctx.addIssue({ code: 'custom', message: parsed.error, input: words });
-        return z.NEVER;
-      }
-      return parsed;
-    }),
+    args: wordsArgs(parseLogsArgs),
     access: logsAccess,
     target: logsObject,
     auditReason: 'LogsReadBySlackUser',

@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import { followRollout } from '../src/workloads/rollout-progress.ts';
 import { checkRestart, restartAttributes, writeRestart } from '../src/workloads/restart-workload.ts';
 import { splitOptions } from '../src/workloads/workload-words.ts';
 import { describeWorkload, parseWorkloadRef, workloadObject, type WorkloadRef } from '../src/workloads/workload-ref.ts';
 import type { CommandContext, CommandDefinition, CommandReply, LookoutReads, PersonKube } from './command.ts';
+import { wordsArgs } from './words-args.ts';
 
 /** Words → the workload to restart, or what is wrong. */
 export function parseRestart(words: readonly string[]): { target: WorkloadRef } | { error: string } {
@@ -24,14 +24,7 @@ const restart: CommandDefinition<{ target: WorkloadRef }> = {
   name: 'restart',
   summary: 'Rolling restart of a Deployment, StatefulSet or DaemonSet (asks first)',
   usage: '<namespace>/<name>  ·  <namespace>/statefulset/<name>  ·  <namespace>/daemonset/<name>  ·  -n <namespace> deployment/<name>',
-  args: z.array(z.string()).transform((words, ctx) => {
-    const parsed = parseRestart(words);
-    if ('error' in parsed) {
-      ctx.addIssue({ code: 'custom', message: parsed.error, input: words });
-      return z.NEVER;
-    }
-    return parsed;
-  }),
+  args: wordsArgs(parseRestart),
   access: ({ target }) => restartAttributes(target),
   target: ({ target }) => workloadObject(target),
   auditReason: 'RestartedBySlackUser',

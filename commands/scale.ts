@@ -1,10 +1,10 @@
-import { z } from 'zod';
 import { Conflict, InvalidInput, NotFound } from '../src/errors.ts';
 import { followRollout } from '../src/workloads/rollout-progress.ts';
 import { describeHpa, findHpa, hpaAttributes, readScale, scaleAttributes, writeHpaBounds, writeScale, type CurrentScale } from '../src/workloads/scale-workload.ts';
 import { count, splitOptions } from '../src/workloads/workload-words.ts';
 import { describeWorkload, parseWorkloadRef, workloadObject, type WorkloadRef } from '../src/workloads/workload-ref.ts';
 import type { CommandContext, CommandDefinition, CommandReply, CommandSettings, LookoutReads, PersonKube } from './command.ts';
+import { wordsArgs } from './words-args.ts';
 
 export type ScaleArgs = { target: WorkloadRef } & ({ mode: 'replicas'; replicas: number } | { mode: 'hpa'; min?: number; max?: number });
 
@@ -63,14 +63,7 @@ const scale: CommandDefinition<ScaleArgs> = {
   name: 'scale',
   summary: 'Scale a Deployment or StatefulSet (or change the bounds of its HPA)',
   usage: '<namespace>/<name> <replicas>  ·  <namespace>/statefulset/<name> <replicas>  ·  -n <namespace> deployment/<name> --replicas=N  ·  <namespace>/<name> --hpa-min N --hpa-max N',
-  args: z.array(z.string()).transform((words, ctx) => {
-    const parsed = parseScale(words);
-    if ('error' in parsed) {
-      ctx.addIssue({ code: 'custom', message: parsed.error, input: words });
-      return z.NEVER;
-    }
-    return parsed;
-  }),
+  args: wordsArgs(parseScale),
   async access(args, { lookoutReads }) {
     if (args.mode === 'replicas') return scaleAttributes(args.target);
     const hpa = await requireHpa(lookoutReads, args.target);

@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import { formatMatcher, overBroadReason, parseMatchers, type Matcher } from '../src/integrations/silence-matchers.ts';
 import type { CommandDefinition } from './command.ts';
+import { wordsArgs } from './words-args.ts';
 import {
   alertmanagerFailure,
   checkDuration,
@@ -49,14 +49,7 @@ export function createSilenceCommand(deps: SilenceCommandDeps): CommandDefinitio
     name: 'silence',
     summary: "Silence alerts in Alertmanager for a while (matchers in Alertmanager's syntax)",
     usage: '<matcher>… <duration> [-- comment]',
-    args: z.array(z.string()).transform((words, ctx) => {
-      const parsed = parseSilenceArgs(words, deps.maxDurationMs);
-      if ('error' in parsed) {
-        ctx.addIssue({ code: 'custom', message: parsed.error, input: words });
-        return z.NEVER;
-      }
-      return parsed;
-    }),
+    args: wordsArgs((words) => parseSilenceArgs(words, deps.maxDurationMs)),
     access: (args) => silenceAttributes('create', args.matchers),
     deniedHint: (args) => (silenceAttributes('create', args.matchers).namespace === undefined ? CLUSTER_WIDE_HINT : undefined),
     auditReason: SILENCE_REASON,

@@ -1,8 +1,8 @@
-import { z } from 'zod';
 import type { Silence } from '../src/integrations/alertmanager.ts';
 import { formatMatcher, parseMatchers, silenceNamespace, type Matcher } from '../src/integrations/silence-matchers.ts';
 import type { Button, KnownBlock } from '@slack/types';
 import { commandButtonActionId, type CommandDefinition } from './command.ts';
+import { wordsArgs } from './words-args.ts';
 import { alertmanagerFailure, CLUSTER_WIDE_HINT, requireAlertmanager, silenceAttributes, silenceLine, type SilenceCommandDeps } from './silence-support.ts';
 
 export interface SilencesArgs {
@@ -22,13 +22,9 @@ export function createSilencesCommand(deps: SilenceCommandDeps): CommandDefiniti
     name: 'silences',
     summary: 'List the active Alertmanager silences (optionally only those matching some matchers)',
     usage: '[matcher…]',
-    args: z.array(z.string()).transform((words, ctx) => {
+    args: wordsArgs((words) => {
       const filter = parseMatchers(words);
-      if ('error' in filter) {
-        ctx.addIssue({ code: 'custom', message: filter.error, input: words });
-        return z.NEVER;
-      }
-      return { filter };
+      return 'error' in filter ? filter : { filter };
     }),
     access: (args) => silenceAttributes('list', args.filter),
     deniedHint: (args) =>
