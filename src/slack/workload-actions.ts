@@ -3,7 +3,7 @@ import { isFiring } from '../../alerts/group-state.ts';
 import type { CommandReply, CommandSettings, LookoutReads } from '../../commands/command.ts';
 import { restartNow } from '../../commands/restart.ts';
 import { maxReplicasFor, scaleTo } from '../../commands/scale.ts';
-import { InvalidInput } from '../errors.ts';
+import { InvalidInput, UserError } from '../errors.ts';
 import type { KubeHttp } from '../kube/kube-http.ts';
 import { LookoutKubeReads } from '../kube/lookout-reads.ts';
 import type { GroupRecord } from '../state/store.ts';
@@ -116,14 +116,16 @@ export function workloadActions({ kube, settings }: WorkloadActionOptions): [Ale
           if (target === undefined) throw new Error('Scale opened for a group without a workload');
           return replicasForm(target, '_Reading the current replica count…_', undefined);
         },
-        fill: async ({ record, kube: asClicker }) => {
+        fill: async ({ record, kube: asClicker, log }) => {
           const target = targetOf(record);
           if (target === undefined || asClicker === undefined) return undefined;
           try {
             const current = await readScale(asClicker, target);
             return replicasForm(target, `Now ${current.replicas} replicas. Lookout's limit here: ${maxReplicasFor(settings, target.namespace)}.`, current.replicas);
           } catch (error) {
-            return replicasForm(target, `_${error instanceof Error && error.name !== 'Error' ? error.message : 'Lookout could not read the current replica count.'}_`, undefined);
+            // Only a UserError's text is for people (a refusal naming the permission); the rest is logged.
+            if (!(error instanceof UserError)) log.warn({ err: error }, 'could not read the current replica count for the Scale form');
+            return replicasForm(target, `_${error instanceof UserError ? error.message : 'Lookout could not read the current replica count.'}_`, undefined);
           }
         },
         parse: parseReplicas,
