@@ -1,5 +1,7 @@
 import type { Button } from '@slack/types';
 import { commandButtonActionId } from '../commands/command.ts';
+import { parseSilenceArgs } from '../commands/silence.ts';
+import { splitWords } from '../src/slack/split-words.ts';
 import { formatMatcher, overBroadReason, type Matcher } from '../src/integrations/silence-matchers.ts';
 import { isFiring, type GroupState } from './group-state.ts';
 
@@ -60,5 +62,9 @@ export function alertSilenceButton(labels: Readonly<Record<string, string>>): Bu
   const value = `${matchers.map(formatMatcher).join(' ')} 1h`;
   // Slack's limit for a button value.
   if (value.length > 2000) return undefined;
+  // The value is read back as typed words: a label value that the word splitting changes
+  // (quotes with spaces, runs of blanks, a ` -- `) would make a silence of something else.
+  const typed = parseSilenceArgs(splitWords(value), Number.MAX_SAFE_INTEGER);
+  if ('error' in typed || typed.matchers.length !== matchers.length || typed.matchers.some((matcher, i) => formatMatcher(matcher) !== formatMatcher(matchers[i]!))) return undefined;
   return { type: 'button', action_id: commandButtonActionId('silence'), text: { type: 'plain_text', text: 'Silence this alert 1h' }, value };
 }

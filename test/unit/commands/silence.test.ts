@@ -277,4 +277,11 @@ describe('"Silence this alert 1h" in the thread detail', () => {
     expect(alertSilenceButton({})).toBeUndefined();
     expect(alertSilenceButton({ alertname: 'X', big: 'x'.repeat(2000) })).toBeUndefined();
   });
+
+  it('is left out when a label value would not come back the same through the typed command (it would silence something else)', () => {
+    for (const value of ["it's 'quoted' here", 'two  spaces', 'tab\there', 'a -- b']) {
+      expect(alertSilenceButton({ alertname: 'X', note: value }), value).toBeUndefined();
+    }
+    expect(alertSilenceButton({ alertname: 'X', note: "it's fine", team: 'web shop' })).toBeDefined();
+  });
 });
