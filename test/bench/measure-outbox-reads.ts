@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GroupState } from '../../alerts/group-state.ts';
 import { SqliteStore } from '../../src/state/sqlite-store.ts';
+import { backlogGroupState as state } from './backlog-group-state.ts';
 
 /*
  * What one outbox pass costs the store against its backlog (docs/architecture.md, "Event-loop
@@ -19,19 +19,6 @@ import { SqliteStore } from '../../src/state/sqlite-store.ts';
 const sizes = (process.argv[2] ?? '100,1000,3000,10000').split(',').map(Number);
 const CHANNELS = 20;
 const REPEATS = 20;
-
-function state(g: number): GroupState {
-  const alerts = Array.from({ length: 3 }, (_, a) => ({
-    fingerprint: `${g}-${a}`,
-    status: 'firing' as const,
-    labels: { alertname: 'KubePodNotReady', namespace: `team-${g % 17}`, pod: `svc-${g}-7d9f8b6c5-${a}`, severity: 'warning' },
-    annotations: { summary: `Pod team/svc-${g}-${a} has been in a non-ready state for longer than 15 minutes.` },
-    startsAt: '2026-01-01T00:00:00Z',
-    endsAt: '0001-01-01T00:00:00Z',
-    generatorURL: '',
-  }));
-  return { groupKey: `svc-${g}`, receiver: 'lookout', externalURL: '', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, alerts, truncatedAlerts: 0 };
-}
 
 function fill(store: SqliteStore, unsent: number, now: number): void {
   store.transaction(() => {

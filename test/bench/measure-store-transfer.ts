@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import type { GroupState } from '../../alerts/group-state.ts';
 import { SqliteStore } from '../../src/state/sqlite-store.ts';
 import { WorkerStore } from '../../src/state/worker-store.ts';
+import { backlogGroupState as state } from './backlog-group-state.ts';
 
 /*
  * What the store's worker thread costs the event loop, against what it takes off it
@@ -23,19 +23,6 @@ import { WorkerStore } from '../../src/state/worker-store.ts';
 const CHANNELS = 20;
 const UNSENT = 2000;
 const REPEATS = 200;
-
-function state(g: number): GroupState {
-  const alerts = Array.from({ length: 3 }, (_, a) => ({
-    fingerprint: `${g}-${a}`,
-    status: 'firing' as const,
-    labels: { alertname: 'KubePodNotReady', namespace: `team-${g % 17}`, pod: `svc-${g}-7d9f8b6c5-${a}`, severity: 'warning' },
-    annotations: { summary: `Pod team/svc-${g}-${a} has been in a non-ready state for longer than 15 minutes.` },
-    startsAt: '2026-01-01T00:00:00Z',
-    endsAt: '0001-01-01T00:00:00Z',
-    generatorURL: '',
-  }));
-  return { groupKey: `svc-${g}`, receiver: 'lookout', externalURL: '', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, alerts, truncatedAlerts: 0 };
-}
 
 const webhook = (i: number) => ({
   payload: {
