@@ -11,7 +11,7 @@ import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-tes
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { createOrReplace } from '../support/servers/kube-objects.ts';
 import { testServers } from '../support/servers/test-servers.ts';
-import { interactivityBody, signedSlackForm } from '../support/sign-slack-request.ts';
+import { blockActionsPayload, postSignedInteraction } from '../support/slack-interactions.ts';
 
 /** An Event as the core API lists it (kubectl get events reads this view). */
 interface CoreEvent {
@@ -106,7 +106,6 @@ describe('the Acknowledge button end to end: Lookout as a child process, fake Sl
   let admin: KubeHttp;
   let cart: FakeSlackMessage;
   let ledger: FakeSlackMessage;
-  let clicks = 0;
 
   const groupPayload = (groupKey: string, alertname: string, deployment: string) => ({
     version: '4',
@@ -138,24 +137,9 @@ describe('the Acknowledge button end to end: Lookout as a child process, fake Sl
     throw new Error(`no Acknowledge button on message ${message.ts}`);
   }
 
-  /** A block_actions request as Slack sends it, signed; `container` names the clicked message. */
+  /** A signed block_actions click on the Acknowledge button of `message`. */
   async function click(user: { id: string; name: string }, message: FakeSlackMessage, value: string): Promise<Response> {
-    clicks += 1;
-    const payload = {
-      type: 'block_actions',
-      user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
-      api_app_id: 'A0LOOKOUT',
-      token: 'deprecated-verification-token',
-      container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
-      trigger_id: `1000000000${clicks}.1000000000.0123456789abcdef0123456789abcdef`,
-      team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
-      channel: { id: message.channel, name: 'alerts' },
-      message: { type: 'message', ts: message.ts, text: message.text, blocks: message.blocks },
-      response_url: slack.responseUrl(),
-      actions: [{ action_id: 'ack', block_id: `b${clicks}`, text: { type: 'plain_text', text: 'Acknowledge' }, value, type: 'button', action_ts: `${Math.floor(Date.now() / 1000)}.00000${clicks}` }],
-    };
-    const request = signedSlackForm(signingSecret, interactivityBody(payload), Date.now() / 1000);
-    return fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...request.headers }, body: request.body });
+    return postSignedInteraction(lookout.url, signingSecret, blockActionsPayload({ user, message, button: { actionId: 'ack', value, label: 'Acknowledge' }, responseUrl: slack.responseUrl() }));
   }
 
   const message = (ts: string) => slack.messages('C0ALERTS').find((m) => m.ts === ts)!;

@@ -14,7 +14,8 @@ import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-tes
 import { createOrReplace, type KubeObject } from '../support/servers/kube-objects.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
-import { interactivityBody, signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
+import { signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
+import { blockActionsPayload, postSignedInteraction } from '../support/slack-interactions.ts';
 
 /*
  * `/ops logs` end to end: Lookout as `npm start` runs it (the bot's kubeconfig), signed slash
@@ -237,7 +238,6 @@ describe('/ops logs against the real kube-apiserver and Loki', () => {
   describe('the Show logs button (signed block_actions, pods/log)', () => {
     let crashing: FakeSlackMessage;
     let other: FakeSlackMessage;
-    let clicks = 0;
 
     const alert = (alertname: string, labels: Record<string, string>) => {
       const all = { alertname, namespace: ns, severity: 'warning', ...labels };
@@ -264,23 +264,10 @@ describe('/ops logs against the real kube-apiserver and Loki', () => {
     const withLogsButton = (alertname: string) =>
       waitFor(`the ${alertname} message with Show logs`, () => slack.messages('C0ALERTS').find((m) => m.text.includes(alertname) && logsValue(m) !== undefined), 30_000);
 
-    /** A block_actions request shaped like Slack's documented example, signed. */
+    /** A signed block_actions click on the Show logs button of an alert message. */
     async function click(user: { id: string; name: string }, message: FakeSlackMessage, value: string): Promise<void> {
-      clicks += 1;
-      const payload = {
-        type: 'block_actions',
-        user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
-        api_app_id: 'A0LOOKOUT',
-        token: 'deprecated-verification-token',
-        container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
-        trigger_id: slack.issueTriggerId(),
-        team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
-        channel: { id: message.channel, name: 'alerts' },
-        response_url: slack.responseUrl(),
-        actions: [{ action_id: 'logs', block_id: `b${clicks}`, text: { type: 'plain_text', text: 'Show logs' }, value, type: 'button', action_ts: `${Math.floor(Date.now() / 1000)}.00000${clicks}` }],
-      };
-      const request = signedSlackForm(SIGNING_SECRET, interactivityBody(payload), Date.now() / 1000);
-      const res = await fetch(`${fromKube.url}/slack/events`, { method: 'POST', headers: { ...request.headers }, body: request.body });
+      const payload = blockActionsPayload({ user, message, button: { actionId: 'logs', value, label: 'Show logs' }, triggerId: slack.issueTriggerId(), responseUrl: slack.responseUrl() });
+      const res = await postSignedInteraction(fromKube.url, SIGNING_SECRET, payload);
       expect(res.status).toBe(200);
     }
     const ephemeralTo = (user: { id: string }, text: string) => waitFor(`"${text}" to ${user.id}`, () => slack.ephemerals('C0ALERTS').find((e) => e.user === user.id && e.text.includes(text)));

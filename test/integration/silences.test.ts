@@ -11,7 +11,8 @@ import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-tes
 import { createOrReplace, type KubeObject } from '../support/servers/kube-objects.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
-import { interactivityBody, signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
+import { signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
+import { blockActionsPayload, postSignedInteraction, viewSubmissionPayload } from '../support/slack-interactions.ts';
 
 /*
  * Silences end to end: Lookout as `npm start` runs it, with the bot's kubeconfig against the real
@@ -168,7 +169,6 @@ describe('silences through Alertmanager API v2, gated by RBAC', () => {
   describe('the Silence buttons on alert messages (signed block_actions)', () => {
     let silenceMe: FakeSlackMessage;
     let other: FakeSlackMessage;
-    let clicks = 0;
 
     const groupPayload = (alertname: string, extra: Record<string, string> = {}) => {
       const labels = { alertname, namespace, severity: 'warning', ...extra };
@@ -193,23 +193,10 @@ describe('silences through Alertmanager API v2, gated by RBAC', () => {
       throw new Error(`no ${actionId} button on ${message.ts}`);
     };
 
-    /** A block_actions request shaped like Slack's documented example, signed. */
+    /** A signed block_actions click on a button of a channel message. */
     async function click(user: { id: string; name: string }, container: { channel: string; ts: string }, actionId: string, value: string): Promise<void> {
-      clicks += 1;
-      const payload = {
-        type: 'block_actions',
-        user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
-        api_app_id: 'A0LOOKOUT',
-        token: 'deprecated-verification-token',
-        container: { type: 'message', message_ts: container.ts, channel_id: container.channel, is_ephemeral: false },
-        trigger_id: slack.issueTriggerId(),
-        team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
-        channel: { id: container.channel, name: 'alerts' },
-        response_url: slack.responseUrl(),
-        actions: [{ action_id: actionId, block_id: `b${clicks}`, text: { type: 'plain_text', text: 'Silence' }, value, type: 'button', action_ts: `${Math.floor(Date.now() / 1000)}.00000${clicks}` }],
-      };
-      const request = signedSlackForm(SIGNING_SECRET, interactivityBody(payload), Date.now() / 1000);
-      const res = await fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...request.headers }, body: request.body });
+      const payload = blockActionsPayload({ user, message: container, button: { actionId, value, label: 'Silence' }, triggerId: slack.issueTriggerId(), responseUrl: slack.responseUrl() });
+      const res = await postSignedInteraction(lookout.url, SIGNING_SECRET, payload);
       expect(res.status).toBe(200);
     }
 
@@ -272,25 +259,13 @@ describe('silences through Alertmanager API v2, gated by RBAC', () => {
       await click(ALICE, { channel: silenceMe.channel, ts: silenceMe.ts }, 'silence-custom', buttonValue(current(silenceMe), 'silence-custom'));
       const view = (await waitFor('the form', () => slack.views()[viewsBefore])) as { callback_id: string; private_metadata: string; blocks: unknown[] };
       const submit = async (duration: string, user = ALICE) => {
-        const payload = {
-          type: 'view_submission',
-          team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
-          user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
-          api_app_id: 'A0LOOKOUT',
-          token: 'deprecated-verification-token',
-          trigger_id: slack.issueTriggerId(),
-          view: {
-            id: 'V0SILENCE',
-            type: 'modal',
-            callback_id: view.callback_id,
-            private_metadata: view.private_metadata,
-            blocks: view.blocks,
-            state: { values: { 'silence-duration': { value: { type: 'plain_text_input', value: duration } }, 'silence-comment': { value: { type: 'plain_text_input', value: 'rolling back' } } } },
-          },
-          response_urls: [],
-        };
-        const request = signedSlackForm(SIGNING_SECRET, interactivityBody(payload), Date.now() / 1000);
-        const res = await fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...request.headers }, body: request.body });
+        const payload = viewSubmissionPayload({
+          user,
+          triggerId: slack.issueTriggerId(),
+          view: { callbackId: view.callback_id, privateMetadata: view.private_metadata, blocks: view.blocks },
+          values: { 'silence-duration': { value: { type: 'plain_text_input', value: duration } }, 'silence-comment': { value: { type: 'plain_text_input', value: 'rolling back' } } },
+        });
+        const res = await postSignedInteraction(lookout.url, SIGNING_SECRET, payload);
         expect(res.status).toBe(200);
         const text = await res.text();
         return text === '' ? undefined : (JSON.parse(text) as { response_action?: string; errors?: Record<string, string> });

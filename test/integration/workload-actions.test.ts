@@ -9,7 +9,8 @@ import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-tes
 import { createOrReplace, type KubeObject } from '../support/servers/kube-objects.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
-import { interactivityBody, signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
+import { signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
+import { blockActionsPayload, postSignedInteraction, viewSubmissionPayload } from '../support/slack-interactions.ts';
 
 /*
  * `/ops scale` and `/ops restart` end to end: Lookout as `npm start` runs it (the bot's
@@ -138,24 +139,12 @@ describe('scale and restart against the real kube-apiserver', () => {
     return { url, reply };
   }
 
-  /** A signed block_actions click on a button of an ephemeral reply, shaped like Slack's. */
+  /** A signed block_actions click on a button of an ephemeral reply; returns the click's response_url. */
   async function clickButton(user: { id: string; name: string }, actionId: string, value: string): Promise<string> {
     clicks += 1;
     const url = slack.responseUrl();
-    const payload = {
-      type: 'block_actions',
-      user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
-      api_app_id: 'A0LOOKOUT',
-      token: 'deprecated-verification-token',
-      container: { type: 'message', message_ts: `1700000100.00000${clicks}`, channel_id: 'C0ALERTS', is_ephemeral: true },
-      trigger_id: `1000000000${clicks}.1000000000.0123456789abcdef0123456789abcdef`,
-      team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
-      channel: { id: 'C0ALERTS', name: 'alerts' },
-      response_url: url,
-      actions: [{ action_id: actionId, block_id: `b${clicks}`, text: { type: 'plain_text', text: 'Confirm' }, value, type: 'button', action_ts: `${Math.floor(Date.now() / 1000)}.00000${clicks}` }],
-    };
-    const signed = signedSlackForm(SIGNING_SECRET, interactivityBody(payload), Date.now() / 1000);
-    const res = await fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...signed.headers }, body: signed.body });
+    const message = { channel: 'C0ALERTS', ts: `1700000100.${String(clicks).padStart(6, '0')}`, ephemeral: true };
+    const res = await postSignedInteraction(lookout.url, SIGNING_SECRET, blockActionsPayload({ user, message, button: { actionId, value, label: 'Confirm' }, responseUrl: url }));
     expect(res.status).toBe(200);
     return url;
   }
@@ -298,55 +287,24 @@ describe('scale and restart against the real kube-apiserver', () => {
     };
     const current = (ts: string) => slack.messages('C0ALERTS').find((message) => message.ts === ts)!;
 
-    /** A signed block_actions click on a button of an alert message, shaped like Slack's documented example. */
+    /** A signed block_actions click on a button of an alert message. */
     async function clickAlert(user: { id: string; name: string }, message: { ts: string; channel: string }, actionId: string, value: string, triggerId = slack.issueTriggerId()): Promise<void> {
-      clicks += 1;
-      const payload = {
-        type: 'block_actions',
-        user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
-        api_app_id: 'A0LOOKOUT',
-        token: 'deprecated-verification-token',
-        container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
-        trigger_id: triggerId,
-        team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
-        channel: { id: message.channel, name: 'alerts' },
-        response_url: slack.responseUrl(),
-        actions: [{ action_id: actionId, block_id: `b${clicks}`, text: { type: 'plain_text', text: actionId }, value, type: 'button', action_ts: `${Math.floor(Date.now() / 1000)}.00000${clicks}` }],
-      };
-      const signed = signedSlackForm(SIGNING_SECRET, interactivityBody(payload), Date.now() / 1000);
-      const res = await fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...signed.headers }, body: signed.body });
+      const res = await postSignedInteraction(lookout.url, SIGNING_SECRET, blockActionsPayload({ user, message, button: { actionId, value }, triggerId, responseUrl: slack.responseUrl() }));
       expect(res.status).toBe(200);
     }
 
-    /** A signed view_submission of the Scale form, shaped like Slack's documented example. */
+    /** A signed view_submission of the Scale form. */
     async function submitScale(user: { id: string; name: string }, privateMetadata: string, replicasBlock: string, replicas: string, largeDown = false): Promise<Response> {
-      const payload = {
-        type: 'view_submission',
-        team: { id: 'T0LOOKOUT', domain: 'lookout-test' },
-        user: { id: user.id, username: user.name, name: user.name, team_id: 'T0LOOKOUT' },
-        api_app_id: 'A0LOOKOUT',
-        token: 'deprecated-verification-token',
-        trigger_id: slack.issueTriggerId(),
-        view: {
-          id: 'V00000001',
-          team_id: 'T0LOOKOUT',
-          type: 'modal',
-          blocks: [],
-          private_metadata: privateMetadata,
-          callback_id: 'alert-action:workload:scale',
-          state: {
-            values: {
-              [replicasBlock]: { value: { type: 'plain_text_input', value: replicas } },
-              'confirm-large': { value: { type: 'checkboxes', selected_options: largeDown ? [{ text: { type: 'plain_text', text: 'Yes' }, value: 'yes' }] : [] } },
-            },
-          },
-          hash: '156772938.1827394',
-          title: { type: 'plain_text', text: 'Scale' },
+      const payload = viewSubmissionPayload({
+        user,
+        triggerId: slack.issueTriggerId(),
+        view: { callbackId: 'alert-action:workload:scale', privateMetadata, title: 'Scale' },
+        values: {
+          [replicasBlock]: { value: { type: 'plain_text_input', value: replicas } },
+          'confirm-large': { value: { type: 'checkboxes', selected_options: largeDown ? [{ text: { type: 'plain_text', text: 'Yes' }, value: 'yes' }] : [] } },
         },
-        response_urls: [],
-      };
-      const signed = signedSlackForm(SIGNING_SECRET, interactivityBody(payload), Date.now() / 1000);
-      return fetch(`${lookout.url}/slack/events`, { method: 'POST', headers: { ...signed.headers }, body: signed.body });
+      });
+      return postSignedInteraction(lookout.url, SIGNING_SECRET, payload);
     }
 
     beforeAll(async () => {

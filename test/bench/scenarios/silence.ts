@@ -7,7 +7,7 @@ import { waitFor } from '../../support/free-port.ts';
 import { createNamespace, eventually, roleBinding } from '../../support/kube-test-helpers.ts';
 import { createOrReplace, type KubeObject } from '../../support/servers/kube-objects.ts';
 import { kubeHttpFor } from '../../support/servers/kubeconfigs.ts';
-import { interactivityBody, signedSlackForm } from '../../support/sign-slack-request.ts';
+import { blockActionsPayload, postSignedInteraction } from '../../support/slack-interactions.ts';
 import {
   benchChannels,
   channelRoutes,
@@ -62,25 +62,11 @@ export const silenceClicks: Scenario = {
       extraEnv: { KUBECONFIG: context.kube.bot, ALERTMANAGER_URL: alertmanager.url },
     });
     try {
-      let sent = 0;
       let non200 = 0;
       const click = async (message: FakeSlackMessage, value: string): Promise<number> => {
-        sent += 1;
-        const payload = {
-          type: 'block_actions',
-          user: { id: USER.id, username: USER.name, name: USER.name, team_id: 'T0LOOKOUT' },
-          api_app_id: 'A0LOOKOUT',
-          container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
-          trigger_id: `1000000000${sent}.1000000000.0123456789abcdef0123456789abcdef`,
-          team: { id: 'T0LOOKOUT', domain: 'lookout-bench' },
-          channel: { id: message.channel, name: 'alerts' },
-          message: { type: 'message', ts: message.ts, text: message.text, blocks: message.blocks },
-          response_url: bench.slack.responseUrl(),
-          actions: [{ action_id: 'silence-1h', block_id: `b${sent}`, text: { type: 'plain_text', text: 'Silence 1h' }, value, type: 'button', action_ts: `${Math.floor(Date.now() / 1000)}.00000${sent}` }],
-        };
-        const request = signedSlackForm(bench.bed.signingSecret, interactivityBody(payload), Date.now() / 1000);
+        const payload = blockActionsPayload({ user: USER, message, button: { actionId: 'silence-1h', value, label: 'Silence 1h' }, responseUrl: bench.slack.responseUrl() });
         const started = performance.now();
-        const res = await fetch(`${bench.lookout.url}/slack/events`, { method: 'POST', headers: { ...request.headers }, body: request.body });
+        const res = await postSignedInteraction(bench.lookout.url, bench.bed.signingSecret, payload);
         await res.arrayBuffer();
         if (res.status !== 200) non200 += 1;
         return performance.now() - started;
