@@ -5,6 +5,7 @@ import type { Authorization, ObjectReference } from '../src/access/authorization
 import type { KubeIdentity } from '../src/identity/resolve-identity.ts';
 import type { ResourceAttributes } from '../src/kube/access-review.ts';
 import type { KubeRequest } from '../src/kube/kube-http.ts';
+import { DEFAULT_WARN_WITHIN_MS } from '../src/certificates/expiry-window.ts';
 import type { Logger } from '../src/log.ts';
 
 /**
@@ -87,7 +88,7 @@ export interface LookoutReads {
   get<T>(path: string, query?: Record<string, string>): Promise<T>;
 }
 
-/** Settings commands read (config file: `scale`, `rollout`); see docs/configuration.md. */
+/** Settings commands read (config file: `scale`, `rollout`, `certificates`); see docs/configuration.md. */
 export interface CommandSettings {
   scale: {
     /** Replicas at most, unless the namespace has its own maximum. */
@@ -100,11 +101,20 @@ export interface CommandSettings {
     /** How often the workload's status is read while following it. */
     pollIntervalMs: number;
   };
+  certificates: {
+    /** `/ops certs` highlights what expires within this (the scanner's warning window). */
+    warnWithinMs: number;
+    /** `--probe`: the `host:port` globs that may be dialled, and the handshake's deadline. */
+    probe: { allow: readonly string[]; timeoutMs: number };
+    /** Renew follows the Certificate for at most `timeoutMs`, reading it every `pollIntervalMs`. */
+    renew: { timeoutMs: number; pollIntervalMs: number };
+  };
 }
 
 export const DEFAULT_COMMAND_SETTINGS: CommandSettings = {
   scale: { maxReplicas: 50, maxReplicasByNamespace: {} },
   rollout: { timeoutMs: 5 * 60_000, pollIntervalMs: 2000 },
+  certificates: { warnWithinMs: DEFAULT_WARN_WITHIN_MS, probe: { allow: [], timeoutMs: 5000 }, renew: { timeoutMs: 5 * 60_000, pollIntervalMs: 2000 } },
 };
 
 /** The RBAC gate, bound to the person who typed the command. */

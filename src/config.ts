@@ -3,6 +3,8 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { enrichmentSchema } from '../alerts/enrichers/enrichment-config.ts';
 import type { CommandSettings } from '../commands/command.ts';
+import { DEFAULT_WARN_WITHIN_MS } from './certificates/expiry-window.ts';
+import { PROBE_GLOB } from './certificates/probe-allow-list.ts';
 import { ConfigError } from './errors.ts';
 import { identitiesSchema, type IdentitiesConfig } from './identity/identity-config.ts';
 
@@ -153,6 +155,28 @@ const silencesSchema = z.strictObject({
   maxDuration: duration.refine((ms) => ms >= 60_000, 'must be at least 1m').prefault('7d'),
 });
 
+/**
+ * Certificates: `/ops certs --probe`'s allow-list and timeout, and how long Renew follows a
+ * Certificate. (`scan`, the background scanner's settings, sits beside these.)
+ */
+const certificatesSchema = z.strictObject({
+  probe: z
+    .strictObject({
+      /** `host:port` globs a probe may connect to; empty: no probes. */
+      allow: z.array(z.string().regex(PROBE_GLOB, 'must be host:port, with * as a wildcard (e.g. "*.example.com:443")')).default([]),
+      /** TCP connect plus TLS handshake, at most. */
+      timeout: duration.refine((ms) => ms >= 100 && ms <= 30_000, 'must be between 100ms and 30s').prefault('5s'),
+    })
+    .prefault({}),
+  renew: z
+    .strictObject({
+      /** How long a renewal is followed before the reply says it is still going. */
+      timeout: duration.refine((ms) => ms >= 1000 && ms <= 30 * 60_000, 'must be between 1s and 30m').prefault('5m'),
+      pollInterval: duration.refine((ms) => ms >= 100 && ms <= 60_000, 'must be between 100ms and 60s').prefault('2s'),
+    })
+    .prefault({}),
+});
+
 const fileSchema = z.strictObject({
   channel: channelId.optional(),
   auditChannel: channelId.optional(),
@@ -177,6 +201,7 @@ const fileSchema = z.strictObject({
   silences: silencesSchema.prefault({}),
   scale: scaleSchema.prefault({}),
   rollout: rolloutSchema.prefault({}),
+  certificates: certificatesSchema.prefault({}),
 });
 
 const envSchema = z.object({
@@ -313,6 +338,11 @@ export function loadConfig(
     commands: {
       scale: { maxReplicas: file.scale.maxReplicas, maxReplicasByNamespace: file.scale.maxReplicasByNamespace },
       rollout: { timeoutMs: file.rollout.timeout, pollIntervalMs: file.rollout.pollInterval },
+      certificates: {
+        warnWithinMs: DEFAULT_WARN_WITHIN_MS,
+        probe: { allow: file.certificates.probe.allow, timeoutMs: file.certificates.probe.timeout },
+        renew: { timeoutMs: file.certificates.renew.timeout, pollIntervalMs: file.certificates.renew.pollInterval },
+      },
     },
     ...(alertmanager ? { alertmanager } : {}),
     silences: { maxDurationMs: file.silences.maxDuration },

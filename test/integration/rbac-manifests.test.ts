@@ -47,6 +47,10 @@ describe('manifests/base/rbac.yaml: what the bot may do', () => {
     ['get resourcequotas', { verb: 'get', group: '', resource: 'resourcequotas', namespace: 'shop', name: 'compute' }],
     ['get persistentvolumeclaims', { verb: 'get', group: '', resource: 'persistentvolumeclaims', namespace: 'shop', name: 'data' }],
     ['get persistentvolumes', { verb: 'get', group: '', resource: 'persistentvolumes', name: 'pv-1' }],
+    ['list TLS Secrets (the certificate inventory)', { verb: 'list', group: '', resource: 'secrets', namespace: 'shop' }],
+    ['list Secrets of every namespace', { verb: 'list', group: '', resource: 'secrets' }],
+    ['list certificates.cert-manager.io', { verb: 'list', group: 'cert-manager.io', resource: 'certificates', namespace: 'shop' }],
+    ['get a cert-manager Certificate (Renew follows it)', { verb: 'get', group: 'cert-manager.io', resource: 'certificates', namespace: 'shop', name: 'web' }],
     ['impersonate a listed user', { verb: 'impersonate', group: '', resource: 'users', name: 'slack:alice' }],
     ['impersonate a listed group', { verb: 'impersonate', group: '', resource: 'groups', name: 'slack:oncall' }],
   ])('may %s', async (_what, attributes) => {
@@ -55,7 +59,9 @@ describe('manifests/base/rbac.yaml: what the bot may do', () => {
 
   it.each<[string, ResourceAttributes]>([
     ['get secrets', { verb: 'get', group: '', resource: 'secrets', namespace: 'shop', name: 'db' }],
-    ['list secrets', { verb: 'list', group: '', resource: 'secrets', namespace: 'lookout' }],
+    ['watch secrets', { verb: 'watch', group: '', resource: 'secrets', namespace: 'shop' }],
+    ['update secrets', { verb: 'update', group: '', resource: 'secrets', namespace: 'shop', name: 'db' }],
+    ['write a Certificate status itself', { verb: 'update', group: 'cert-manager.io', resource: 'certificates', subresource: 'status', namespace: 'shop', name: 'web' }],
     ['read pod logs', { verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace: 'shop', name: 'p' }],
     ['patch deployments', { verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'shop', name: 'cart' }],
     ['scale deployments', { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'shop', name: 'cart' }],
@@ -67,7 +73,7 @@ describe('manifests/base/rbac.yaml: what the bot may do', () => {
     ['impersonate service accounts', { verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: 'kube-system', name: 'default' }],
     ['act on Lookout virtual resources itself', { verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts', namespace: 'shop', name: 'X' }],
     // Granted only for what the code calls: nothing watches, lists claims, quotas or PDBs, reads
-    // ConfigMaps, events.k8s.io events or cert-manager Certificates (yet).
+    // ConfigMaps or events.k8s.io events.
     ['watch pods', { verb: 'watch', group: '', resource: 'pods', namespace: 'shop' }],
     ['watch core events', { verb: 'watch', group: '', resource: 'events', namespace: 'shop' }],
     ['list deployments', { verb: 'list', group: 'apps', resource: 'deployments', namespace: 'shop' }],
@@ -77,7 +83,6 @@ describe('manifests/base/rbac.yaml: what the bot may do', () => {
     ['get configmaps', { verb: 'get', group: '', resource: 'configmaps', namespace: 'shop', name: 'c' }],
     ['patch resourcequotas', { verb: 'patch', group: '', resource: 'resourcequotas', namespace: 'shop', name: 'compute' }],
     ['list events.k8s.io events', { verb: 'list', group: 'events.k8s.io', resource: 'events', namespace: 'shop' }],
-    ['list certificates.cert-manager.io', { verb: 'list', group: 'cert-manager.io', resource: 'certificates', namespace: 'shop' }],
     ['edit RBAC', { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' }],
   ])('may not %s', async (_what, attributes) => {
     expect(await may(attributes)).toBe(false);
