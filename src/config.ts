@@ -3,7 +3,6 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { enrichmentSchema } from '../alerts/enrichers/enrichment-config.ts';
 import type { CommandSettings } from '../commands/command.ts';
-import { DEFAULT_WARN_WITHIN_MS } from './certificates/expiry-window.ts';
 import { PROBE_GLOB } from './certificates/probe-allow-list.ts';
 import { ConfigError } from './errors.ts';
 import { identitiesSchema, type IdentitiesConfig } from './identity/identity-config.ts';
@@ -15,6 +14,9 @@ import { identitiesSchema, type IdentitiesConfig } from './identity/identity-con
  */
 
 const channelId = z.string().regex(/^[A-Za-z0-9#_.-]{1,80}$/, 'must be a Slack channel id such as C0123ABCD');
+
+/** A Kubernetes namespace name (RFC 1123 label). */
+const namespaceName = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a namespace name');
 
 const labelRegex = z.string().refine(
   (source) => {
@@ -116,7 +118,7 @@ const scaleSchema = z.strictObject({
   /** The most replicas Lookout sets, in any namespace without its own maximum. */
   maxReplicas: z.number().int().min(1).max(100_000).default(50),
   /** Per-namespace maximums: namespace → replicas. */
-  maxReplicasByNamespace: z.record(z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a namespace name'), z.number().int().min(1).max(100_000)).default({}),
+  maxReplicasByNamespace: z.record(namespaceName, z.number().int().min(1).max(100_000)).default({}),
 });
 
 /** How long and how often `/ops scale` and `/ops restart` follow a rollout. */
@@ -155,6 +157,18 @@ const silencesSchema = z.strictObject({
   maxDuration: duration.refine((ms) => ms >= 60_000, 'must be at least 1m').prefault('7d'),
 });
 
+/** The background certificate scanner (src/certificates/certificate-scanner.ts); docs/configuration.md. */
+const certificateScanSchema = z.strictObject({
+  /** Time between two scans; 0s turns the scanner off. */
+  interval: duration.refine((ms) => ms === 0 || (ms >= 1000 && ms <= 7 * 86_400_000), 'must be 0s (off) or between 1s and 7d').prefault('1h'),
+  /** Namespaces to scan; absent: every namespace. */
+  namespaces: z.array(namespaceName).min(1, 'must name at least one namespace (leave it out to scan every namespace)').optional(),
+  /** Certificates expiring within this long are listed in the digest. */
+  warnWithin: duration.refine((ms) => ms >= 3_600_000 && ms <= 365 * 86_400_000, 'must be between 1h and 365d').prefault('21d'),
+  /** Where the daily digest goes; without it there is no digest (the metric and the rules still work). */
+  channel: channelId.optional(),
+});
+
 /**
  * Certificates: `/ops certs --probe`'s allow-list and timeout, and how long Renew follows a
  * Certificate. (`scan`, the background scanner's settings, sits beside these.)
@@ -168,6 +182,7 @@ const certificatesSchema = z.strictObject({
       timeout: duration.refine((ms) => ms >= 100 && ms <= 30_000, 'must be between 100ms and 30s').prefault('5s'),
     })
     .prefault({}),
+  scan: certificateScanSchema.prefault({}),
   renew: z
     .strictObject({
       /** How long a renewal is followed before the reply says it is still going. */
@@ -259,6 +274,19 @@ export interface Config {
   alertmanager?: AlertmanagerConfig;
   /** Limits of silences made from Slack. */
   silences: { maxDurationMs: number };
+  /** Certificates: the background scanner's settings. */
+  certificates: { scan: CertificateScanConfig };
+}
+
+/** `certificates.scan`, durations in ms. */
+export interface CertificateScanConfig {
+  /** 0: the scanner is off. */
+  intervalMs: number;
+  /** undefined: every namespace. */
+  namespaces?: string[];
+  warnWithinMs: number;
+  /** undefined: no digest. */
+  channel?: string;
 }
 
 /** ALERTMANAGER_URL plus the `alertmanager` section, its credential files read. Never logged. */
@@ -339,13 +367,24 @@ export function loadConfig(
       scale: { maxReplicas: file.scale.maxReplicas, maxReplicasByNamespace: file.scale.maxReplicasByNamespace },
       rollout: { timeoutMs: file.rollout.timeout, pollIntervalMs: file.rollout.pollInterval },
       certificates: {
-        warnWithinMs: DEFAULT_WARN_WITHIN_MS,
+        // /ops certs highlights what the scanner's digest would list.
+        warnWithinMs: file.certificates.scan.warnWithin,
         probe: { allow: file.certificates.probe.allow, timeoutMs: file.certificates.probe.timeout },
         renew: { timeoutMs: file.certificates.renew.timeout, pollIntervalMs: file.certificates.renew.pollInterval },
       },
     },
     ...(alertmanager ? { alertmanager } : {}),
     silences: { maxDurationMs: file.silences.maxDuration },
+    certificates: { scan: certificateScanConfig(file.certificates.scan) },
+  };
+}
+
+function certificateScanConfig(scan: z.output<typeof certificateScanSchema>): CertificateScanConfig {
+  return {
+    intervalMs: scan.interval,
+    ...(scan.namespaces ? { namespaces: scan.namespaces } : {}),
+    warnWithinMs: scan.warnWithin,
+    ...(scan.channel ? { channel: scan.channel } : {}),
   };
 }
 

@@ -109,10 +109,11 @@ export class DeliveryFailures {
     else await store.deferReply(delivery.record.id, next);
   }
 
-  /** Only called for a chat.postMessage that failed: replies and notices record no intent. */
+  /** Only called for a chat.postMessage that failed: replies record no intent. */
   private async clearIntent(delivery: Delivery): Promise<void> {
     if (delivery.kind === 'message' || delivery.kind === 'move') await this.options.store.clearMessagePost(delivery.record.id);
     else if (delivery.kind === 'detail') await this.options.store.clearDetailPost(delivery.record.groupId);
+    else if (delivery.kind === 'notice') await this.options.store.clearNoticePost(delivery.record.id);
   }
 
   /** Failing for longer than giveUpAfterMs: said loudly once; the delivery stays queued and is retried. */

@@ -4,6 +4,8 @@ import type { MessageMarker, SlackApi } from './slack-api.ts';
 /** `event_type` of a group's top-level message and of its thread detail message. */
 export const GROUP_MESSAGE_EVENT = 'lookout_alert_group';
 export const DETAIL_MESSAGE_EVENT = 'lookout_alert_detail';
+/** `event_type` of a notice (an audit line, a certificate digest). */
+export const NOTICE_EVENT = 'lookout_notice';
 
 /** Messages read per page, and pages at most, when looking for a marker: bounded, whatever the channel's traffic. */
 const PAGE_SIZE = 200;
@@ -16,6 +18,11 @@ const MAX_PAGES = 5;
  */
 export function markerFor(eventType: string, groupKey: string, episode: number): MessageMarker {
   return { eventType, payload: { group: createHash('sha256').update(groupKey).digest('hex').slice(0, 16), episode } };
+}
+
+/** A notice's marker: the store's notice id, unique for the life of the state file. */
+export function noticeMarker(id: number): MessageMarker {
+  return { eventType: NOTICE_EVENT, payload: { notice: id } };
 }
 
 export type LookupResult = { found: string } | { notFound: true; complete: boolean };

@@ -7,7 +7,7 @@ import { SlackCallError, type MessageMarker, type SlackApi } from './slack-api.t
 const LOOKUP_MARGIN_MS = 60_000;
 
 export interface UnknownPost {
-  kind: 'message' | 'detail';
+  kind: 'message' | 'detail' | 'notice';
   /** Where the post went: the channel, or the thread of the group's message. */
   where: { channel: string; threadTs?: string };
   marker: MessageMarker;

@@ -249,7 +249,13 @@ export class Outbox {
     return fallback ? { kind: 'message', record, target: fallback, fallbackFrom: record.channel } : { kind: 'message', record, target: record.channel };
   }
 
-  private noticeDelivery(record: NoticeRecord, now: number): Delivery {
+  private noticeDelivery(record: NoticeRecord, now: number): Delivery | undefined {
+    if (record.postStartedAt !== null) {
+      // As for a group's message: an earlier post's outcome is unknown, so it is looked up where it went.
+      if (this.pacing.lookupsPaused(now)) return undefined;
+      const target = record.postChannel ?? record.channel;
+      return target === record.channel ? { kind: 'notice', record, target } : { kind: 'notice', record, target, fallbackFrom: record.channel };
+    }
     const fallback = this.fallback.fallbackFor(record.channel, now);
     return fallback ? { kind: 'notice', record, target: fallback, fallbackFrom: record.channel } : { kind: 'notice', record, target: record.channel };
   }

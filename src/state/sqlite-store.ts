@@ -190,6 +190,31 @@ export const OUTBOX_READS = {
   noticeDue: 'SELECT next_attempt_at AS due FROM notices INDEXED BY notices_due ORDER BY next_attempt_at LIMIT 1',
 } as const;
 
+/*
+ * Notices carry a durable intent to post, like group messages (added with issue 14, for the
+ * certificate digest): a notice whose post outcome is unknown is looked up by its marker before
+ * it is posted again, so a crash between Slack's answer and the row's deletion does not repeat it.
+ */
+const NOTICE_COLUMNS: Record<string, string> = {
+  /** A post started at (ms) with no recorded outcome yet; NULL when none. */
+  post_started_at: 'INTEGER',
+  /** Where that post went (the notice's channel, or the default channel standing in for it). */
+  post_channel: 'TEXT',
+};
+
+/*
+ * The certificate digest (issue 14): when each certificate was last listed in a digest, so it is
+ * listed at most once a day, across restarts. Keyed by the certificate's metric identity
+ * (src/certificates/certificate-digest.ts); rows older than a day mean nothing and are deleted.
+ */
+const CERTIFICATE_DIGEST_SCHEMA = `
+CREATE TABLE IF NOT EXISTS certificate_reports (
+  certificate TEXT PRIMARY KEY,
+  reported_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS certificate_reports_by_time ON certificate_reports (reported_at);
+`;
+
 /** The recovery probe's row (StoreHealth): one row, rewritten by each probe. */
 const HEALTH_SCHEMA = `
 CREATE TABLE IF NOT EXISTS store_probe (
@@ -252,6 +277,8 @@ interface NoticeRow {
   channel: string;
   text: string;
   created_at: number;
+  post_started_at: number | null;
+  post_channel: string | null;
   attempts: number;
   next_attempt_at: number;
   failing_since: number | null;
@@ -369,6 +396,8 @@ export class SqliteStore implements StoreEngine {
       }
     });
     this.db.exec(BOUNDED_OUTBOX_SCHEMA);
+    this.addMissingColumns('notices', NOTICE_COLUMNS);
+    this.db.exec(CERTIFICATE_DIGEST_SCHEMA);
     this.db.exec(HEALTH_SCHEMA);
     this.schemaReady = true;
   }
@@ -632,6 +661,28 @@ export class SqliteStore implements StoreEngine {
 
   deferNotice(id: number, delivery: DeliveryAttempts): void {
     this.defer(NOTICES, id, delivery);
+  }
+
+  startNoticePost(id: number, channel: string, at: number): void {
+    this.run('UPDATE notices SET post_started_at = ?, post_channel = ? WHERE id = ?', at, channel, id);
+  }
+
+  clearNoticePost(id: number): void {
+    this.run('UPDATE notices SET post_started_at = NULL, post_channel = NULL WHERE id = ?', id);
+  }
+
+  certificateReportedAt(certificate: string): number | undefined {
+    return this.get<{ reported_at: number }>('SELECT reported_at FROM certificate_reports WHERE certificate = ?', certificate)?.reported_at;
+  }
+
+  recordCertificateReported(certificate: string, at: number): void {
+    // No upsert: ON CONFLICT spellings differ between SQLite and PostgreSQL versions.
+    this.run('DELETE FROM certificate_reports WHERE certificate = ?', certificate);
+    this.run('INSERT INTO certificate_reports (certificate, reported_at) VALUES (?, ?)', certificate, at);
+  }
+
+  forgetCertificateReports(before: number): void {
+    this.run('DELETE FROM certificate_reports WHERE reported_at <= ?', before);
   }
 
   pendingNotices(): number {
@@ -1039,5 +1090,13 @@ function toReply(row: ReplyRow): ReplyRecord {
 }
 
 function toNotice(row: NoticeRow): NoticeRecord {
-  return { id: row.id, channel: row.channel, text: row.text, createdAt: row.created_at, delivery: attemptsOf(row) };
+  return {
+    id: row.id,
+    channel: row.channel,
+    text: row.text,
+    createdAt: row.created_at,
+    postStartedAt: row.post_started_at ?? null,
+    postChannel: row.post_channel ?? null,
+    delivery: attemptsOf(row),
+  };
 }

@@ -3,6 +3,7 @@ import { foldNotificationBatch, type ProcessorDeps } from '../../alerts/process-
 import { compileRoute, type RouteSpec } from '../../alerts/route-channel.ts';
 import { releaseEnrichment, saveEnrichmentResults } from '../../alerts/save-enrichment-results.ts';
 import { clearGroupSilence, extendGroupSilence, markGroupSilenced } from '../../alerts/silence-group.ts';
+import { queueCertificateDigest } from '../certificates/certificate-digest.ts';
 import type { Logger } from '../log.ts';
 import { createSecretRedactor } from '../redact-secrets.ts';
 import type { StoreEngine, StoreTransactions } from './store.ts';
@@ -61,6 +62,7 @@ export const STORE_TRANSACTIONS: { [K in keyof StoreTransactions]: Transaction<K
   markGroupSilenced: (engine, _context, request) => markGroupSilenced(engine, request),
   clearGroupSilence: (engine, _context, request) => clearGroupSilence(engine, request),
   extendGroupSilence: (engine, _context, request) => extendGroupSilence(engine, request),
+  queueCertificateDigest: (engine, _context, request) => queueCertificateDigest(engine, request),
 };
 
 /** The engine's own methods the Store offers asynchronously, one call each (see StoreCalls). */
@@ -93,6 +95,11 @@ export const STORE_CALLS = [
   'removeNotice',
   'deferNotice',
   'pendingNotices',
+  'startNoticePost',
+  'clearNoticePost',
+  'certificateReportedAt',
+  'recordCertificateReported',
+  'forgetCertificateReports',
   'groupById',
   'requestEnrichment',
   'groupsAwaitingEnrichment',

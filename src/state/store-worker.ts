@@ -49,6 +49,7 @@ const RELAXED: ReadonlySet<string> = new Set<StoreCallName | StoreTransactionNam
   'markDetailDelivered',
   'clearMessagePost',
   'clearDetailPost',
+  'clearNoticePost',
   'deferMessage',
   'deferReply',
   'deferNotice',

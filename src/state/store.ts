@@ -2,6 +2,7 @@ import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import type { GroupState } from '../../alerts/group-state.ts';
 import type { ClearSilenceRequest, ExtendSilenceRequest, MarkSilencedRequest } from '../../alerts/silence-group.ts';
 import type { AlertEnrichment, GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
+import type { CertificateDigestRequest } from '../certificates/certificate-digest.ts';
 
 /**
  * Lookout's durable state behind one small interface. The default is embedded SQLite
@@ -118,6 +119,9 @@ export interface NoticeRecord {
   channel: string;
   text: string;
   createdAt: number;
+  /** A post started (durably, before chat.postMessage) with no recorded outcome: look it up in `postChannel` first. */
+  postStartedAt: number | null;
+  postChannel: string | null;
   delivery: DeliveryAttempts;
 }
 
@@ -202,6 +206,16 @@ export interface StoreEngine {
   deferNotice(id: number, delivery: DeliveryAttempts): void;
   /** Notices waiting to be delivered. */
   pendingNotices(): number;
+  /** Like startMessagePost, for a notice: before chat.postMessage, so an unknown outcome is looked up. */
+  startNoticePost(id: number, channel: string, at: number): void;
+  /** The notice's post is known not to have happened. */
+  clearNoticePost(id: number): void;
+
+  /** When the certificate (its digest key) was last listed in a digest, if in the last day (see forgetCertificateReports). */
+  certificateReportedAt(certificate: string): number | undefined;
+  recordCertificateReported(certificate: string, at: number): void;
+  /** Forgets reports made at or before `before` (ms): older than a day, they no longer hold anything back. */
+  forgetCertificateReports(before: number): void;
 
   /** The group episode with this id. */
   groupById(id: number): GroupRecord | undefined;
@@ -312,6 +326,12 @@ export interface StoreTransactions {
   clearGroupSilence(request: ClearSilenceRequest): Promise<boolean>;
   /** The group shows a later end of the same silence. @returns whether that changed the group. */
   extendGroupSilence(request: ExtendSilenceRequest): Promise<boolean>;
+  /**
+   * Decides which certificates of the request a digest lists now (those not listed in the last
+   * day), records that, and queues the digest as a notice, in one transaction
+   * (src/certificates/certificate-digest.ts). @returns how many certificates it lists (0: no digest).
+   */
+  queueCertificateDigest(request: CertificateDigestRequest): Promise<number>;
 }
 
 /**

@@ -80,6 +80,30 @@ describe('Outbox notices lane (audit channel lines)', () => {
     expect(logs.lines().some((line) => line.level === 'error' && line.channel === 'C0AUDIT')).toBe(true);
   });
 
+  it('a notice Slack accepted but answered too late is found by its marker, not posted again', async () => {
+    const id = store.addNotice('C0DIGEST', 'digest', clock.now());
+    slack.failNext({ acceptThenFail: { kind: 'retryable', reason: 'network_error', uncertain: true } });
+    await outbox.deliverDue();
+    expect(store.nextNoticePerChannel(Number.MAX_SAFE_INTEGER)[0]?.postStartedAt).toBe(clock.now());
+    await drain();
+
+    expect(slack.posts('C0DIGEST')).toHaveLength(1);
+    expect(slack.posts('C0DIGEST')[0]!.marker).toEqual({ eventType: 'lookout_notice', payload: { notice: id } });
+    expect(slack.historyCalls.map((query) => query.channel)).toEqual(['C0DIGEST']);
+    expect(store.pendingNotices()).toBe(0);
+    expect(await metricValue(metrics, 'lookout_outbox_lookups_total', { kind: 'notice', outcome: 'found' })).toBe(1);
+  });
+
+  it('a notice whose post Slack refused is posted again without a lookup', async () => {
+    store.addNotice('C0DIGEST', 'digest', clock.now());
+    // ok:false: Slack answered, so the post did not happen.
+    slack.failNext({ kind: 'retryable', reason: 'internal_error' });
+    await drain();
+
+    expect(slack.posts('C0DIGEST')).toHaveLength(1);
+    expect(slack.historyCalls).toHaveLength(0);
+  });
+
   describe('with a state file', () => {
     let dir: string;
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
