@@ -9,6 +9,8 @@ import type { LogsCommandOptions } from '../commands/logs.ts';
 import { AccessGate } from './access/access-gate.ts';
 import { HomeWorkspace } from './access/home-workspace.ts';
 import { createAuditTrail } from './audit.ts';
+import { CertificateScanner } from './certificates/certificate-scanner.ts';
+import { CertificateExpiryMetric } from './certificates/expiry-metric.ts';
 import type { Config } from './config.ts';
 import { createAlertmanagerHandler } from './http/alertmanager-route.ts';
 import { createMetricsRoute, createReadyz, healthz, type ReadinessCheck } from './http/health-routes.ts';
@@ -22,6 +24,7 @@ import { IdentityResolver } from './identity/resolve-identity.ts';
 import type { SlackDirectory } from './identity/slack-directory.ts';
 import { SlackWebDirectory } from './identity/slack-web-directory.ts';
 import { KubeHttp } from './kube/kube-http.ts';
+import { LookoutKubeReads } from './kube/lookout-reads.ts';
 import type { KubeCredentials } from './kube/kube-credentials.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -199,6 +202,20 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const silenceExpiry = alertmanager
     ? new SilenceExpiry({ store, alertmanager, log: log.child({ component: 'silence-expiry' }), onChanged: () => outbox.wake(), now })
     : undefined;
+  // Certificate expiry in the background (src/certificates/certificate-scanner.ts): the metric and the daily digest.
+  const certificateScanner =
+    kube && config.certificates.scan.intervalMs > 0
+      ? new CertificateScanner({
+          reads: new LookoutKubeReads(kube),
+          metric: new CertificateExpiryMetric(metrics.certificateExpiry),
+          scans: metrics.certificateScans,
+          store,
+          config: config.certificates.scan,
+          log: log.child({ component: 'certificate-scanner' }),
+          onDigestQueued: () => outbox.wake(),
+          now,
+        })
+      : undefined;
   const silenceDeps = { alertmanager, maxDurationMs: config.silences.maxDurationMs, now, onExpired: (silenceId: string) => void silenceExpiry?.expired(silenceId) };
   const logsOptions: LogsCommandOptions = { ...(loki ? { loki: { client: loki, config: config.enrichment.loki } } : {}), redactor, now };
   const commands = createCommands({ silences: silenceDeps, logs: logsOptions });
@@ -306,6 +323,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       outbox.start();
       retention.start();
       silenceExpiry?.start();
+      certificateScanner?.start();
       // Resumes enrichment a previous run left queued.
       enrichment?.wake();
       scheduleProcessing();
@@ -328,6 +346,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       inbox.stop();
       await retention.stop();
       await silenceExpiry?.stop();
+      await certificateScanner?.stop();
       // No new requests; requests in progress finish while the outbox drains.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -67,6 +67,14 @@ export interface Metrics {
    * ok, not_found, refused, unauthorized, http_error, invalid, timeout, unreachable.
    */
   alertmanagerRequests: Counter<'operation' | 'outcome'>;
+  /**
+   * When each certificate the scanner found expires (notAfter, seconds since the epoch), by
+   * namespace, name, kind (Certificate, Secret) and source (status, leaf, chain). Series of
+   * objects that are gone are removed (src/certificates/expiry-metric.ts).
+   */
+  certificateExpiry: Gauge<'namespace' | 'name' | 'kind' | 'source'>;
+  /** Certificate scans by outcome: ok, error (a list failed; each is also a log line). */
+  certificateScans: Counter<'outcome'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -221,6 +229,18 @@ export function createMetrics(registry = new Registry()): Metrics {
     unhandledRejections: new Counter({
       name: 'lookout_unhandled_rejections_total',
       help: 'Promise rejections that nothing handled (each logged with a ref id; Lookout keeps running).',
+      registers: [registry],
+    }),
+    certificateExpiry: new Gauge({
+      name: 'lookout_certificate_expiry_timestamp_seconds',
+      help: 'When each certificate found by the certificate scanner expires (notAfter), in seconds since the epoch.',
+      labelNames: ['namespace', 'name', 'kind', 'source'],
+      registers: [registry],
+    }),
+    certificateScans: new Counter({
+      name: 'lookout_certificate_scans_total',
+      help: 'Background certificate scans, by outcome (ok, error).',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
   };
