@@ -170,8 +170,8 @@ const certificateScanSchema = z.strictObject({
 });
 
 /**
- * Certificates: `/ops certs --probe`'s allow-list and timeout, and how long Renew follows a
- * Certificate. (`scan`, the background scanner's settings, sits beside these.)
+ * Certificates: `/ops certs --probe`'s allow-list and timeout, the background scanner, and how
+ * long Renew follows a Certificate.
  */
 const certificatesSchema = z.strictObject({
   probe: z

@@ -22,7 +22,7 @@ export interface Metrics {
   slackDeliveriesPaused: Gauge<'reason'>;
   /** Channels Lookout cannot post in (not invited, archived, missing); their alerts go to the default channel. */
   slackChannelsUnreachable: Gauge;
-  /** Looking a post up by its marker after an unknown outcome, by kind (message, detail) and outcome: found, not_found, error. */
+  /** Looking a post up by its marker after an unknown outcome, by kind (message, detail, notice) and outcome: found, not_found, error. */
   outboxLookups: Counter<'kind' | 'outcome'>;
   /** From receiving a notification to Slack showing it. */
   deliveryLatency: Histogram;

@@ -31,4 +31,32 @@ describe('config: certificates', () => {
       expect.stringMatching(/^lookout\.yaml: certificates: Unrecognized key: "colour"/),
     ]);
   });
+
+  it('scan: defaults every hour, every namespace, 21 d window, no digest', () => {
+    expect(load('{}').certificates.scan).toEqual({ intervalMs: 3_600_000, warnWithinMs: 21 * 86_400_000 });
+  });
+
+  it('scan: reads interval, namespaces, warnWithin and channel; warnWithin is /ops certs\' window too; 0s turns it off', () => {
+    const config = load('certificates:\n  scan: { interval: 30m, namespaces: [shop, pay], warnWithin: 30d, channel: C0CERTS }\n');
+    expect(config.certificates.scan).toEqual({ intervalMs: 1_800_000, namespaces: ['shop', 'pay'], warnWithinMs: 30 * 86_400_000, channel: 'C0CERTS' });
+    expect(config.commands.certificates.warnWithinMs).toBe(30 * 86_400_000);
+    expect(load('certificates: { scan: { interval: 0s } }').certificates.scan.intervalMs).toBe(0);
+  });
+
+  it('scan: names every bad value at once', () => {
+    let problems: readonly string[] = [];
+    try {
+      load('certificates:\n  scan: { interval: 500ms, namespaces: [], warnWithin: 10m, channel: "#no such", every: 1h }\n');
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems = error.problems;
+    }
+    expect(problems).toEqual([
+      'lookout.yaml: certificates.scan.interval: must be 0s (off) or between 1s and 7d',
+      'lookout.yaml: certificates.scan.namespaces: must name at least one namespace (leave it out to scan every namespace)',
+      'lookout.yaml: certificates.scan.warnWithin: must be between 1h and 365d',
+      'lookout.yaml: certificates.scan.channel: must be a Slack channel id such as C0123ABCD',
+      expect.stringMatching(/^lookout\.yaml: certificates\.scan: Unrecognized key: "every"/),
+    ]);
+  });
 });
