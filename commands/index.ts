@@ -7,6 +7,7 @@ import type { SilenceCommandDeps } from './silence-support.ts';
 import { createSilencesCommand } from './silences.ts';
 import { createUnsilenceCommand } from './unsilence.ts';
 import restart from './restart.ts';
+import { createRotateCommand, type RotateCommandOptions } from './rotate.ts';
 import scale from './scale.ts';
 import whoami from './whoami.ts';
 
@@ -14,6 +15,8 @@ import whoami from './whoami.ts';
 export interface CommandDeps {
   silences: SilenceCommandDeps;
   logs: LogsCommandOptions;
+  /** Without it (tests of other commands), rotate refuses every path. */
+  rotate?: RotateCommandOptions;
 }
 
 /** Every subcommand of the slash command, in the order help lists them. */
@@ -28,5 +31,6 @@ export function createCommands(deps: CommandDeps): readonly AnyCommand[] {
     createSilenceCommand(deps.silences),
     createSilencesCommand(deps.silences),
     createUnsilenceCommand(deps.silences),
+    createRotateCommand(deps.rotate ?? { rules: [] }),
   ];
 }

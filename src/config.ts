@@ -6,6 +6,7 @@ import type { CommandSettings } from '../commands/command.ts';
 import { PROBE_GLOB } from './certificates/probe-allow-list.ts';
 import { ConfigError } from './errors.ts';
 import { identitiesSchema, type IdentitiesConfig } from './identity/identity-config.ts';
+import { vaultConfig, vaultSectionSchema, type VaultConfig } from './vault/vault-config.ts';
 
 /**
  * Lookout's whole configuration: environment variables plus an optional YAML file
@@ -217,6 +218,7 @@ const fileSchema = z.strictObject({
   scale: scaleSchema.prefault({}),
   rollout: rolloutSchema.prefault({}),
   certificates: certificatesSchema.prefault({}),
+  vault: vaultSectionSchema.optional(),
 });
 
 const envSchema = z.object({
@@ -232,6 +234,12 @@ const envSchema = z.object({
   LOOKOUT_STATE: z.string().min(1).default('data/lookout.db'),
   LOKI_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://loki:3100' }).optional(),
   ALERTMANAGER_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://alertmanager:9093' }).optional(),
+  // Checked with the file's `vault:` section (src/vault/vault-config.ts).
+  VAULT_ADDR: z.string().optional(),
+  VAULT_TOKEN: z.string().optional(),
+  VAULT_K8S_ROLE: z.string().optional(),
+  VAULT_NAMESPACE: z.string().regex(/^[A-Za-z0-9_./-]{1,256}$/, 'must be a Vault namespace path such as team-a/').optional(),
+  VAULT_CACERT: z.string().optional(),
 });
 
 export type RouteConfig = z.output<typeof routeSchema>;
@@ -276,6 +284,8 @@ export interface Config {
   silences: { maxDurationMs: number };
   /** Certificates: the background scanner's settings. */
   certificates: { scan: CertificateScanConfig };
+  /** Vault (or OpenBao) for `/ops rotate`; absent without VAULT_ADDR (rotate then says so). */
+  vault?: VaultConfig;
 }
 
 /** `certificates.scan`, durations in ms. */
@@ -340,6 +350,7 @@ export function loadConfig(
     problems.push('channel: set LOOKOUT_CHANNEL or `channel` in the config file (where unrouted alerts go)');
   }
   const alertmanager = alertmanagerConfig(e.ALERTMANAGER_URL, file.alertmanager, configPath ?? 'config', readFile, problems);
+  const vault = vaultConfig(e, file.vault, configPath ?? 'config', readFile, problems);
   if (problems.length > 0 || channel === undefined) throw new ConfigError(problems);
 
   return {
@@ -376,6 +387,7 @@ export function loadConfig(
     ...(alertmanager ? { alertmanager } : {}),
     silences: { maxDurationMs: file.silences.maxDuration },
     certificates: { scan: certificateScanConfig(file.certificates.scan) },
+    ...(vault ? { vault } : {}),
   };
 }
 

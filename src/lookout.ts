@@ -46,6 +46,7 @@ import { CleanOutgoingSlackApi } from './slack/clean-outgoing.ts';
 import { RetentionPruner } from './state/retention.ts';
 import type { Store } from './state/store.ts';
 import { WorkerStore } from './state/worker-store.ts';
+import { VaultClient } from './vault/vault-client.ts';
 
 export interface LookoutOptions {
   config: Config;
@@ -218,7 +219,20 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       : undefined;
   const silenceDeps = { alertmanager, maxDurationMs: config.silences.maxDurationMs, now, onExpired: (silenceId: string) => void silenceExpiry?.expired(silenceId) };
   const logsOptions: LogsCommandOptions = { ...(loki ? { loki: { client: loki, config: config.enrichment.loki } } : {}), redactor, now };
-  const commands = createCommands({ silences: silenceDeps, logs: logsOptions });
+  // Vault (or OpenBao) for `/ops rotate`; it logs in at the first rotation, not at start.
+  const vault = config.vault
+    ? new VaultClient({
+        addr: config.vault.addr,
+        ...(config.vault.namespace !== undefined ? { namespace: config.vault.namespace } : {}),
+        ...(config.vault.ca !== undefined ? { ca: config.vault.ca } : {}),
+        requestTimeoutMs: config.vault.requestTimeoutMs,
+        auth: config.vault.auth,
+        log: log.child({ component: 'vault' }),
+        requests: metrics.vaultRequests,
+      })
+    : undefined;
+  const rotateOptions = { ...(vault ? { vault } : {}), rules: config.vault?.secrets ?? [], now };
+  const commands = createCommands({ silences: silenceDeps, logs: logsOptions, rotate: rotateOptions });
 
   // Buttons, confirmations and forms: one registry (docs/architecture.md, "Interactive replies").
   const shutdownSignal = new AbortController();
@@ -234,8 +248,9 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const interactions = new InteractionRegistry();
   const dispatcherDeps = { commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, interactive, settings: config.commands, ...(home ? { home } : {}) };
   for (const handler of createConfirmationButtons(dispatcherDeps)) interactions.button(handler);
-  // Buttons that run a command as if typed: Expire in `/ops silences`, "Silence this alert" in alert threads.
-  for (const handler of createCommandButtons(dispatcherDeps, ['unsilence', 'silence'])) interactions.button(handler);
+  // Buttons that run a command as if typed: Expire in `/ops silences`, "Silence this alert" in alert
+  // threads, Roll back under a rotation (`/ops rotate <path> --rollback N`, asked first).
+  for (const handler of createCommandButtons(dispatcherDeps, ['unsilence', 'silence', 'rotate'])) interactions.button(handler);
   registerAlertActions(
     interactions,
     [
@@ -347,6 +362,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       await retention.stop();
       await silenceExpiry?.stop();
       await certificateScanner?.stop();
+      vault?.stop();
       // No new requests; requests in progress finish while the outbox drains.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -75,6 +75,7 @@ export interface Metrics {
   certificateExpiry: Gauge<'namespace' | 'name' | 'kind' | 'source'>;
   /** Certificate scans by outcome: ok, error (a list failed; each is also a log line). */
   certificateScans: Counter<'outcome'>;
+  vaultRequests: Counter<'operation' | 'outcome'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -201,6 +202,12 @@ export function createMetrics(registry = new Registry()): Metrics {
       name: 'lookout_kube_requests_total',
       help: 'Kubernetes API requests sent for enrichment, by resource and outcome.',
       labelNames: ['resource', 'outcome'],
+      registers: [registry],
+    }),
+    vaultRequests: new Counter({
+      name: 'lookout_vault_requests_total',
+      help: 'Vault (or OpenBao) HTTP requests, by operation (login, renew, lookup of its own token, api) and outcome (ok or the failure reason).',
+      labelNames: ['operation', 'outcome'],
       registers: [registry],
     }),
     alertmanagerRequests: new Counter({
