@@ -171,8 +171,9 @@ export function auditEvent(entry: AuditEntry, target: ObjectReference, reporting
     kind: 'Event',
     metadata: {
       // <object>.<hex>, like the names Kubernetes' own recorders give. The object's name is cut
-      // to leave room, and a cut that ends in "-" or "." would make an invalid DNS subdomain.
-      name: `${target.name.slice(0, 200).replace(/[-.]+$/, '')}.${at.toString(16)}${randomBytes(4).toString('hex')}`,
+      // to leave room, and a cut that ends in "-" or "." would make an invalid DNS subdomain; so
+      // would a virtual object's name such as a Vault path (`secret/payments/db`).
+      name: `${eventNamePrefix(target.name)}.${at.toString(16)}${randomBytes(4).toString('hex')}`,
       namespace,
       labels: { 'app.kubernetes.io/managed-by': REPORTING_CONTROLLER },
     },
@@ -190,6 +191,12 @@ export function auditEvent(entry: AuditEntry, target: ObjectReference, reporting
     },
     note: clipBytes(eventNote(entry, scrub), NOTE_MAX_BYTES),
   };
+}
+
+/** The object's name as the start of a DNS subdomain: `secret/payments/db` → `secret-payments-db`. */
+function eventNamePrefix(name: string): string {
+  const prefix = name.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').slice(0, 200).replace(/^[-.]+|[-.]+$/g, '');
+  return prefix === '' ? 'object' : prefix;
 }
 
 /** "AcknowledgeDeniedForSlackUser", "ScaleFailedForSlackUser", "CanIBySlackUser". */

@@ -158,6 +158,15 @@ describe('audit trail', () => {
     expect((kube.requests[0]!.body as { regarding: Record<string, unknown> }).regarding).toEqual({ apiVersion: 'v1', kind: 'Node', name: 'node-1' });
   });
 
+  it('names the Event validly for a virtual object named by a Vault path, keeping the path in regarding', async () => {
+    const { audit, kube } = setup();
+    const target = { apiVersion: 'lookout.dev/v1', kind: 'VaultSecret', namespace: 'payments', name: 'secret/Payments/db_main' };
+    await audit.record({ ...allowed, target });
+    const body = kube.requests[0]!.body as { metadata: { name: string }; regarding: Record<string, unknown> };
+    expect(body.metadata.name).toMatch(/^secret-payments-db-main\.[0-9a-f]+$/);
+    expect(body.regarding).toEqual(target);
+  });
+
   it('names the Event validly even when the cut object name ends in a hyphen or dot', async () => {
     const { audit, kube } = setup();
     // A valid 253-character name whose 200th character is a hyphen.
