@@ -91,7 +91,14 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const loki = config.lokiUrl ? createLokiClient(config.lokiUrl, config.enrichment, metrics) : undefined;
   const sources =
     kube || loki
-      ? createEnrichmentSources({ ...(kube ? { kube } : {}), ...(loki ? { loki } : {}), config: config.enrichment, metrics, now })
+      ? createEnrichmentSources({
+          ...(kube ? { kube } : {}),
+          ...(loki ? { loki } : {}),
+          config: config.enrichment,
+          metrics,
+          now,
+          certificateWarnWithinMs: config.certificates.scan.warnWithinMs,
+        })
       : undefined;
   const enriching = sources !== undefined && sources.enrichers.length > 0;
   // The SQLite engine runs in a worker thread: no statement, commit or fsync on the event loop

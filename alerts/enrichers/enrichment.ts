@@ -20,9 +20,19 @@ export interface AlertTarget {
   horizontalPodAutoscaler?: string;
   podDisruptionBudget?: string;
   resourceQuota?: string;
+  /** A certificate the alert names (cert-manager's or Lookout's expiry metrics; certificate-target.ts). */
+  certificate?: CertificateTarget;
 }
 
-export type EnrichmentSource = 'pod' | 'workload' | 'hpa' | 'pdb' | 'quota' | 'volume' | 'events' | 'node' | 'logs';
+/** A cert-manager Certificate or a kubernetes.io/tls Secret, in the target's namespace. */
+export interface CertificateTarget {
+  kind: 'Certificate' | 'Secret';
+  name: string;
+  /** For a Secret: the cert-manager Certificate that manages it, when it has one. */
+  managedBy?: string;
+}
+
+export type EnrichmentSource = 'pod' | 'workload' | 'hpa' | 'pdb' | 'quota' | 'volume' | 'events' | 'node' | 'logs' | 'certificate';
 
 /** What one source found about one alert. All text is Slack mrkdwn, already escaped and redacted. */
 export interface EnrichmentFact {
@@ -56,7 +66,7 @@ export interface EnrichmentSources {
    * label may be the exporter's. Never rejects for a failed lookup: it then says less.
    */
   resolveTarget(alert: TrackedAlert, signal: AbortSignal): AlertTarget | Promise<AlertTarget>;
-  /** In the order their facts should be shown: pod, workload, hpa, pdb, quota, volume, events, node, logs. */
+  /** In the order their facts should be shown: certificate, pod, workload, hpa, pdb, quota, volume, events, node, logs. */
   enrichers: readonly Enricher[];
 }
 

@@ -1,6 +1,9 @@
 import type { Metrics } from '../../src/metrics.ts';
 import { LokiClient, type LokiPort } from '../../src/integrations/loki.ts';
 import { KubeReader, type KubeRequester } from '../../src/kube/kube-reader.ts';
+import { DEFAULT_WARN_WITHIN_MS } from '../../src/certificates/expiry-window.ts';
+import { createCertificateEnricher } from './certificate.ts';
+import { readCertificateTarget, readsUntil, resolveCertificateTarget } from './certificate-target.ts';
 import type { Enricher, EnrichmentSources } from './enrichment.ts';
 import type { EnrichmentConfig } from './enrichment-config.ts';
 import { createEventsEnricher } from './events.ts';
@@ -27,6 +30,8 @@ export interface EnrichmentSourcesOptions {
   config: EnrichmentConfig;
   metrics: Metrics;
   now: () => number;
+  /** Certificate expiries within this are highlighted (certificates.scan.warnWithin; default 21 d). */
+  certificateWarnWithinMs?: number;
 }
 
 /**
@@ -34,7 +39,7 @@ export interface EnrichmentSourcesOptions {
  * so the pod, its owner chain and its events are fetched once per alert however many sources
  * look at them, and once per storm for what alerts have in common.
  */
-export function createEnrichmentSources({ kube, lokiUrl, loki: sharedLoki, config, metrics, now }: EnrichmentSourcesOptions): EnrichmentSources {
+export function createEnrichmentSources({ kube, lokiUrl, loki: sharedLoki, config, metrics, now, certificateWarnWithinMs = DEFAULT_WARN_WITHIN_MS }: EnrichmentSourcesOptions): EnrichmentSources {
   const redactor = createRedactor(config.redact);
   const enrichers: Enricher[] = [];
   let reader: KubeReader | undefined;
@@ -48,6 +53,7 @@ export function createEnrichmentSources({ kube, lokiUrl, loki: sharedLoki, confi
       requestTimeoutMs: config.kube.requestTimeoutMs,
     });
     enrichers.push(
+      createCertificateEnricher({ kube, now, redactor, warnWithinMs: certificateWarnWithinMs }),
       createPodEnricher({ reader, now, redactor }),
       createWorkloadEnricher({ reader, now, redactor }),
       createHpaEnricher({ reader, now, redactor }),
@@ -61,7 +67,12 @@ export function createEnrichmentSources({ kube, lokiUrl, loki: sharedLoki, confi
   const loki = sharedLoki ?? (lokiUrl !== undefined && lokiUrl !== '' ? createLokiClient(lokiUrl, config, metrics) : undefined);
   if (loki !== undefined) enrichers.push(createLogsEnricher({ loki, config: config.loki, redactor, now }));
   return {
-    resolveTarget: (alert, signal) => confirmTarget(readTarget(alert.labels, config.labels, config.scrapeTargets), reader, config.scrapeTargets, signal),
+    resolveTarget: (alert, signal) => {
+      // An alert about a certificate is about nothing else: a pod label beside it is the exporter's.
+      const certificate = readCertificateTarget(alert.labels);
+      if (certificate !== undefined) return resolveCertificateTarget(certificate, kube === undefined ? undefined : readsUntil(kube, signal));
+      return confirmTarget(readTarget(alert.labels, config.labels, config.scrapeTargets), reader, config.scrapeTargets, signal);
+    },
     enrichers,
   };
 }

@@ -54,9 +54,9 @@ describe('createEnrichmentSources', () => {
     deadline.abort(new DOMException('enrichment budget spent', 'TimeoutError'));
     const outcomes = await Promise.all(running);
     const reasons = outcomes.map((outcome) => (outcome instanceof SourceUnavailable ? outcome.reason : outcome));
-    // pod, workload and events wait for the pod; hpa, pdb, quota, volume and node have nothing to do for a pod alert.
-    expect(sources.enrichers.map((enricher) => enricher.source)).toEqual(['pod', 'workload', 'hpa', 'pdb', 'quota', 'volume', 'events', 'node']);
-    expect(reasons).toEqual(['timeout', 'timeout', undefined, undefined, undefined, undefined, 'timeout', undefined]);
+    // pod, workload and events wait for the pod; certificate, hpa, pdb, quota, volume and node have nothing to do for a pod alert.
+    expect(sources.enrichers.map((enricher) => enricher.source)).toEqual(['certificate', 'pod', 'workload', 'hpa', 'pdb', 'quota', 'volume', 'events', 'node']);
+    expect(reasons).toEqual([undefined, 'timeout', 'timeout', undefined, undefined, undefined, undefined, 'timeout', undefined]);
     expect(requests).toHaveLength(1);
     expect(requests[0]?.signal?.aborted).toBe(true);
   });
