@@ -121,14 +121,32 @@ build_server() {
 	exec {lock}>&-
 }
 
+# Downloads the modules a server's binaries import, if it is not built yet. Run in the background
+# while another server compiles: with cold caches the downloads then overlap the compile (network
+# beside CPU) instead of following it. Failures are ignored here: the server's own build reports them.
+prefetch() {
+	local server=$1 pkg
+	[[ -d $cache/$server-$(key_of "$server") ]] && return 0
+	while read -r _ pkg _; do
+		(cd "$here/$server" && go list -deps "$pkg" >/dev/null 2>&1) || true
+	done < <(binaries "$server")
+}
+
 main() {
 	if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then PATH=/usr/local/go/bin:$PATH; fi
 	command -v go >/dev/null || { echo "build.sh: go not found on PATH; Go 1.26.5 or newer is needed" >&2; exit 1; }
-	local servers=("$@")
+	local servers=("$@") s
 	[[ ${#servers[@]} -gt 0 ]] || servers=("${all_servers[@]}")
 	for s in "${servers[@]}"; do binaries "$s" >/dev/null; done
 	mkdir -p "$cache"
+	local prefetching=()
+	for s in "${servers[@]:1}"; do
+		prefetch "$s" &
+		prefetching+=($!)
+	done
 	for s in "${servers[@]}"; do build_server "$s"; done
+	# Normally long done; never leave one running behind the script.
+	[[ ${#prefetching[@]} -eq 0 ]] || wait "${prefetching[@]}"
 }
 
 main "$@"
