@@ -110,7 +110,8 @@ export interface BenchLookout {
 
 /**
  * Starts a fake Slack and Lookout (child process, LOG_LEVEL=warn so logging does not dominate),
- * compiled (dist/, which run.ts builds first) and with the NODE_OPTIONS the Deployment ships, as
+ * compiled (dist/, which run.ts builds first) and with the runtime env the Deployment ships
+ * (NODE_OPTIONS, MALLOC_ARENA_MAX: deploymentRuntimeEnv), as
  * the container image runs it, so memory figures are those of production. BENCH_LOOKOUT_FROM=source
  * runs src/main.ts instead, as `npm start` does (each thread then also holds the type stripper).
  * BENCH_LOOKOUT_NODE_OPTIONS, if set, replaces them (e.g. to try heap flags or `--cpu-prof`);
@@ -119,8 +120,9 @@ export interface BenchLookout {
  * stdout) in a file there when it stops. Together they find what stalls the event loop.
  */
 export async function startBenchLookout(options: LookoutTestBedOptions): Promise<BenchLookout> {
-  const nodeOptions = process.env.BENCH_LOOKOUT_NODE_OPTIONS ?? deploymentNodeOptions();
-  const bed = await startLookoutTestBed({ ...options, extraEnv: { LOG_LEVEL: 'warn', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...options.extraEnv } });
+  const runtime = deploymentRuntimeEnv();
+  const nodeOptions = process.env.BENCH_LOOKOUT_NODE_OPTIONS ?? runtime.NODE_OPTIONS;
+  const bed = await startLookoutTestBed({ ...options, extraEnv: { LOG_LEVEL: 'warn', ...runtime, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...options.extraEnv } });
   let lookout: LookoutProcess;
   try {
     const nodeArgs = (process.env.BENCH_LOOKOUT_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
@@ -222,15 +224,24 @@ export function firingPayload(options: {
   });
 }
 
-/** NODE_OPTIONS of the lookout container in manifests/deployment.yaml. */
-export function deploymentNodeOptions(): string {
+/** The runtime settings of the lookout container in manifests/deployment.yaml that shape its memory and speed. */
+export function deploymentRuntimeEnv(): { NODE_OPTIONS: string; MALLOC_ARENA_MAX?: string } {
   const deployment = parseYaml(readFileSync(new URL('../../manifests/deployment.yaml', import.meta.url), 'utf8')) as {
     spec: { template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } } };
   };
   const container = deployment.spec.template.spec.containers.find((candidate) => candidate.name === 'lookout');
-  const value = container?.env?.find((variable) => variable.name === 'NODE_OPTIONS')?.value;
-  if (value === undefined) throw new Error('manifests/deployment.yaml: the lookout container sets no NODE_OPTIONS');
-  return value;
+  const value = (name: string) => container?.env?.find((variable) => variable.name === name)?.value;
+  const nodeOptions = value('NODE_OPTIONS');
+  if (nodeOptions === undefined) throw new Error('manifests/deployment.yaml: the lookout container sets no NODE_OPTIONS');
+  const arenas = value('MALLOC_ARENA_MAX');
+  return { NODE_OPTIONS: nodeOptions, ...(arenas === undefined ? {} : { MALLOC_ARENA_MAX: arenas }) };
+}
+
+/** How the bench ran Lookout, for the notes of the memory scenarios. */
+export function runtimeEnvText(): string {
+  const runtime = deploymentRuntimeEnv();
+  const nodeOptions = process.env.BENCH_LOOKOUT_NODE_OPTIONS ?? runtime.NODE_OPTIONS;
+  return `NODE_OPTIONS=\`${nodeOptions}\`${runtime.MALLOC_ARENA_MAX === undefined ? '' : ` and MALLOC_ARENA_MAX=${runtime.MALLOC_ARENA_MAX}`} (manifests/deployment.yaml's; BENCH_LOOKOUT_NODE_OPTIONS replaces the NODE_OPTIONS)`;
 }
 
 /** Rounds of each latency phase: one round can be lucky or unlucky, so budgets judge the median of these. */

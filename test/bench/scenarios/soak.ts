@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { waitFor } from '../../support/free-port.ts';
-import { benchChannels, channelRoutes, deploymentNodeOptions, firingPayload, okCalls, runPool, sleep, startBenchLookout, type Scenario } from '../bench-support.ts';
+import { benchChannels, channelRoutes, firingPayload, okCalls, runPool, runtimeEnvText, sleep, startBenchLookout, type Scenario } from '../bench-support.ts';
 
 /*
  * Issue 9: RSS went 142 → 288 MB over 8 storms and the state file grew forever (resolved groups
@@ -148,7 +148,7 @@ export const soak: Scenario = {
         notes: [
           `Each storm fires ${groups} new groups (new group keys each storm, as new incidents bring), waits until each is posted, resolves them all, waits until each message is edited, then waits until retention has deleted them; the figures are read 1 s after that.`,
           'The fake Slack\'s workspace-wide chat.update limit is lifted here (the outbox still paces each channel at 1 call/s): the scenario measures memory and state, not Slack pacing.',
-          `RSS is VmRSS from /proc/<pid>/status; heap is nodejs_heap_size_used_bytes from /metrics (not forced through a GC). Lookout ran with NODE_OPTIONS=\`${process.env.BENCH_LOOKOUT_NODE_OPTIONS ?? deploymentNodeOptions()}\`.`,
+          `RSS is VmRSS from /proc/<pid>/status; heap is nodejs_heap_size_used_bytes from /metrics (not forced through a GC). Lookout ran with ${runtimeEnvText()}.`,
           'Database pages are PRAGMA page_count read beside Lookout (the file\'s size once checkpointed): deleted rows free pages that later storms reuse, so it stays flat while the rows come and go.',
         ],
       };
