@@ -1,4 +1,5 @@
 import canI from './can-i.ts';
+import certs from './certs.ts';
 import type { AnyCommand } from './command.ts';
 import help from './help.ts';
 import { createLogsCommand, type LogsCommandOptions } from './logs.ts';
@@ -32,5 +33,6 @@ export function createCommands(deps: CommandDeps): readonly AnyCommand[] {
     createSilencesCommand(deps.silences),
     createUnsilenceCommand(deps.silences),
     createRotateCommand(deps.rotate ?? { rules: [] }),
+    certs,
   ];
 }

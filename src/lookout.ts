@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import { createEnrichmentSources, createLokiClient } from '../alerts/enrichers/index.ts';
 import { EnrichmentRunner } from '../alerts/enrichment-runner.ts';
 import { renderGroupDetail, renderGroupMessage } from '../alerts/render.ts';
+import { CERTS_COMMAND } from '../commands/certs-renew.ts';
 import { createCommands } from '../commands/index.ts';
 import type { LogsCommandOptions } from '../commands/logs.ts';
 import { AccessGate } from './access/access-gate.ts';
@@ -256,8 +257,9 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const dispatcherDeps = { commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, interactive, settings: config.commands, ...(home ? { home } : {}) };
   for (const handler of createConfirmationButtons(dispatcherDeps)) interactions.button(handler);
   // Buttons that run a command as if typed: Expire in `/ops silences`, "Silence this alert" in alert
-  // threads, Roll back under a rotation (`/ops rotate <path> --rollback N`, asked first).
-  for (const handler of createCommandButtons(dispatcherDeps, ['unsilence', 'silence', 'rotate'])) interactions.button(handler);
+  // threads, Roll back under a rotation (`/ops rotate <path> --rollback N`, asked first),
+  // Renew in `/ops certs` and on certificate alerts (`/ops certs renew <ns>/<name>`).
+  for (const handler of createCommandButtons(dispatcherDeps, ['unsilence', 'silence', 'rotate', CERTS_COMMAND])) interactions.button(handler);
   registerAlertActions(
     interactions,
     [

@@ -1,4 +1,5 @@
 import type { LookoutReads } from '../../commands/command.ts';
+import { utcMinute } from './expiry-window.ts';
 import { listPages } from './list-pages.ts';
 import { DEFAULT_PAGE_SIZE, type InventoryScope } from './tls-secrets.ts';
 
@@ -63,8 +64,14 @@ export function issuanceBackoff(certificate: ManagedCertificate): string | undef
   if (!failed && lastFailureTime === undefined) return undefined;
   const attempts = failedIssuanceAttempts ?? 1;
   const since = lastFailureTime ?? issuing?.lastTransitionTime;
-  const parts = [`${attempts} failed issuance${attempts === 1 ? '' : 's'}`, since !== undefined ? `last at ${new Date(since).toISOString().slice(0, 16).replace('T', ' ')} UTC` : undefined];
+  const parts = [`${attempts} failed issuance${attempts === 1 ? '' : 's'}`, since !== undefined ? `last at ${utcMinute(since)}` : undefined];
   return `in issuance backoff (${parts.filter(Boolean).join(', ')})${issuing?.message ? `: ${issuing.message}` : ''}`;
+}
+
+/** " (Reason: message)" of a condition, or "" when it has neither. */
+export function describeCondition(condition: { reason?: string; message?: string }): string {
+  const parts = [condition.reason, condition.message].filter(Boolean);
+  return parts.length > 0 ? ` (${parts.join(': ')})` : '';
 }
 
 /** The Certificate object as the API serves it (the fields read). */

@@ -17,3 +17,8 @@ export function expiryLevel(notAfter: number, now: number, warnWithinMs: number)
   if (left < warnWithinMs) return 'warning';
   return 'ok';
 }
+
+/** "2026-11-30 10:00 UTC": to the minute, as the lists show times. */
+export function utcMinute(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}

@@ -1,7 +1,8 @@
 import type { FollowUpWork, LookoutReads, PersonAccess, PersonKube, ReplyContent } from '../../commands/command.ts';
 import { Forbidden, UserError } from '../errors.ts';
 import { checkRestart, restartAttributes, writeRestart } from '../workloads/restart-workload.ts';
-import { readRollout, sleep, type RolloutStatus } from '../workloads/rollout-progress.ts';
+import { pause } from '../pause.ts';
+import { readRollout, type RolloutStatus } from '../workloads/rollout-progress.ts';
 import type { WorkloadRef } from '../workloads/workload-ref.ts';
 
 /** `api` for a Deployment, `statefulset/db` otherwise: how the reply names a consumer in its namespace. */
@@ -74,7 +75,7 @@ export function restartConsumers(options: {
       if (now() - started >= timeoutMs) return finish(`${text} (Lookout stopped following after ${Math.round(timeoutMs / 1000)} s)`);
       if (text !== last) progress.update({ text });
       last = text;
-      await sleep(pollIntervalMs, progress.signal);
+      await pause(pollIntervalMs, progress.signal);
     }
   };
 }

@@ -1,4 +1,5 @@
 import type { FollowUpWork, LookoutReads, ReplyContent } from '../../commands/command.ts';
+import { pause } from '../pause.ts';
 import { workloadPath, type WorkloadRef } from './workload-ref.ts';
 
 /** Where a rollout stands, from the workload's status. */
@@ -106,20 +107,7 @@ export function followRollout({ reads, ref, timeoutMs, pollIntervalMs, headline,
       const line = `⏳ Rolling out: ${describeRollout(status)}`;
       if (line !== last) progress.update(show(line));
       last = line;
-      await sleep(pollIntervalMs, progress.signal);
+      await pause(pollIntervalMs, progress.signal);
     }
   };
-}
-
-/** Waits `ms`, or less when `signal` aborts (shutdown). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
