@@ -112,6 +112,8 @@ describe('manifests/examples/roles.yaml: the example Roles grant what docs/rbac.
     expect(await oncall({ verb: 'list', group: 'apps', resource: 'deployments', namespace: 'shop' })).toBe(true);
     expect(await oncall({ verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'shop', name: 'cart' })).toBe(false);
     expect(await oncall({ verb: 'create', group: 'lookout.dev', resource: 'silences', namespace: 'shop' })).toBe(false);
+    expect(await oncall({ verb: 'list', group: 'lookout.dev', resource: 'certificates' })).toBe(true);
+    expect(await oncall({ verb: 'renew', group: 'lookout.dev', resource: 'certificates', namespace: 'shop', name: 'web' })).toBe(false);
   });
 
   it('a deployer (group slack:developers) scales and restarts in shop only', async () => {
@@ -127,6 +129,15 @@ describe('manifests/examples/roles.yaml: the example Roles grant what docs/rbac.
     expect(await may('slack:dan', ['slack:sre'], { verb: 'delete', group: 'lookout.dev', resource: 'silences', namespace: 'shop' })).toBe(true);
     expect(await may('slack:dan', ['slack:sre'], { verb: 'list', group: 'lookout.dev', resource: 'silences' })).toBe(true);
     expect(await may('slack:dan', [], { verb: 'create', group: 'lookout.dev', resource: 'silences', namespace: 'shop' })).toBe(false);
+  });
+
+  it('a certificate keeper (group slack:developers) lists, probes and renews certificates in shop, with the status write renew needs', async () => {
+    const keeper = (attributes: ResourceAttributes) => may('slack:bob@example.com', ['slack:developers'], attributes);
+    for (const verb of ['list', 'probe', 'renew']) expect(await keeper({ verb, group: 'lookout.dev', resource: 'certificates', namespace: 'shop', name: 'web' })).toBe(true);
+    expect(await keeper({ verb: 'update', group: 'cert-manager.io', resource: 'certificates', subresource: 'status', namespace: 'shop', name: 'web' })).toBe(true);
+    expect(await keeper({ verb: 'renew', group: 'lookout.dev', resource: 'certificates', namespace: 'payments', name: 'ledger' })).toBe(false);
+    expect(await keeper({ verb: 'list', group: 'lookout.dev', resource: 'certificates' })).toBe(false);
+    expect(await keeper({ verb: 'update', group: 'cert-manager.io', resource: 'certificates', namespace: 'shop', name: 'web' })).toBe(false);
   });
 
   it('the vault rotator rotates exactly the listed secret paths', async () => {
