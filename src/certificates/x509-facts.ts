@@ -60,7 +60,7 @@ export function readChain(pem: string): ChainReading {
 }
 
 /** Leaf, earliest expiry and count of a chain read in order; a chain must have one certificate at least. */
-export function summarise(chain: readonly X509Facts[]): ChainReading {
+function summarise(chain: readonly X509Facts[]): ChainReading {
   const [leaf] = chain;
   if (leaf === undefined) return { readable: false, problem: 'no certificate in it' };
   const earliest = chain.reduce((first, next) => (next.notAfter < first.notAfter ? next : first), leaf);
