@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reviewAccess } from '../../src/kube/access-review.ts';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import type { FakeSlack } from '../support/fake-slack.ts';
-import { eventually, freshNamespace, roleBinding, writeStatus } from '../support/kube-test-helpers.ts';
+import { eventually, freshNamespace, impersonateOnly, roleBinding, writeStatus } from '../support/kube-test-helpers.ts';
 import { freePort, waitFor } from '../support/free-port.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
@@ -45,7 +45,7 @@ describe('/ops certs against the real kube-apiserver', () => {
   let bed: LookoutTestBed;
   let slack: FakeSlack;
   let lookout: LookoutProcess;
-  let originalImpersonateRole: KubeObject | undefined;
+  let restoreImpersonation: (() => Promise<void>) | undefined;
   const authorities: TestAuthority[] = [];
   const keys: string[] = [];
   const tlsServers: Array<TlsServer | TcpServer> = [];
@@ -154,13 +154,7 @@ describe('/ops certs against the real kube-apiserver', () => {
     await createOrReplace(admin, roleBinding(namespace, 'alice-certs', { kind: 'Role', name: 'certs' }, { kind: 'User', name: 'slack:alice' }));
     await createOrReplace(admin, roleBinding(namespace, 'bob-lists', { kind: 'Role', name: 'lister' }, { kind: 'User', name: 'slack:bob' }));
     await createOrReplace(admin, roleBinding(namespace, 'carol-renews', { kind: 'Role', name: 'renewer' }, { kind: 'User', name: 'slack:carol' }));
-    originalImpersonateRole = await admin.request<KubeObject>({ method: 'GET', path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/lookout-impersonate' });
-    await createOrReplace(admin, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: 'lookout-impersonate', labels: { 'app.kubernetes.io/name': 'lookout' } },
-      rules: [{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: ['slack:alice', 'slack:bob', 'slack:carol'] }],
-    } as KubeObject);
+    restoreImpersonation = await impersonateOnly(admin, ['slack:alice', 'slack:bob', 'slack:carol']);
     await eventually('the RoleBindings to take effect', async () =>
       (await reviewAccess(admin, { username: 'slack:alice', groups: [] }, { verb: 'update', group: 'cert-manager.io', resource: 'certificates', subresource: 'status', namespace, name: 'renewme' })).allowed &&
       (await reviewAccess(admin, { username: 'slack:carol', groups: [] }, { verb: 'renew', group: 'lookout.dev', resource: 'certificates', namespace, name: 'guarded' })).allowed &&
@@ -187,10 +181,7 @@ describe('/ops certs against the real kube-apiserver', () => {
     await bed?.close();
     for (const server of tlsServers) server.close();
     for (const authority of authorities) authority.close();
-    if (originalImpersonateRole) {
-      const { metadata, rules } = originalImpersonateRole as KubeObject & { rules: unknown };
-      await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: metadata.name, labels: metadata['labels'] }, rules } as KubeObject);
-    }
+    await restoreImpersonation?.();
   });
 
   type Post = { text: string; blocks?: Array<{ type: string; accessory?: { action_id: string; value: string } }>; replace_original?: boolean };

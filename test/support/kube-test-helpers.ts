@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { KubeApiError, type KubeHttp } from '../../src/kube/kube-http.ts';
 import { waitFor } from './free-port.ts';
-import { ensureObject, type KubeObject } from './servers/kube-objects.ts';
+import { createOrReplace, ensureObject, type KubeObject } from './servers/kube-objects.ts';
 
 /**
  * Creates a namespace of the test's own, `<prefix>-<random>` (see `createNamespace`). The servers
@@ -52,4 +52,18 @@ export async function statusOf(promise: Promise<unknown>): Promise<number> {
 /** RBAC changes reach the authorizer through an informer: poll until `check` holds (10 s at most). */
 export function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<true> {
   return waitFor(what, async () => ((await check()) ? true : undefined), timeoutMs, 100);
+}
+
+/**
+ * Lets Lookout impersonate exactly these users for a test file, in place of manifests/base/rbac.yaml's
+ * list; the returned function puts that list back (other test files share the servers).
+ */
+export async function impersonateOnly(admin: KubeHttp, users: readonly string[]): Promise<() => Promise<void>> {
+  const path = '/apis/rbac.authorization.k8s.io/v1/clusterroles/lookout-impersonate';
+  const original = await admin.request<KubeObject & { rules: unknown }>({ method: 'GET', path });
+  const role = (rules: unknown): KubeObject => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'lookout-impersonate', labels: original.metadata['labels'] }, rules });
+  await createOrReplace(admin, role([{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: [...users] }]));
+  return async () => {
+    await createOrReplace(admin, role(original.rules));
+  };
 }
