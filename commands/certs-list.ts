@@ -4,6 +4,7 @@ import type { CertificateInventory, InventoryCertificate } from '../src/certific
 import { expiryLevel, URGENT_WITHIN_MS, utcMinute, type ExpiryLevel } from '../src/certificates/expiry-window.ts';
 import type { TlsSecretFacts } from '../src/certificates/tls-secrets.ts';
 import type { ChainReading, X509Facts } from '../src/certificates/x509-facts.ts';
+import { escapeMrkdwn } from '../alerts/render.ts';
 import { clip } from '../src/slack/reply-limits.ts';
 import type { CommandReply } from './command.ts';
 import { renewButton } from './certs-renew.ts';
@@ -69,10 +70,10 @@ function certificateEntry(certificate: InventoryCertificate, options: ListOption
   const notAfter = certificate.notAfter ?? (chain?.readable ? chain.leaf.notAfter : undefined);
   const facts = [
     notAfter !== undefined ? expiryText(notAfter, options) : 'not issued yet',
-    `issuer ${certificate.issuer.kind}/${certificate.issuer.name}`,
-    certificate.ready ? `Ready ${certificate.ready.status}${describeCondition(certificate.ready)}` : 'no Ready condition',
-    certificate.issuing?.status === 'True' ? `Issuing (${certificate.issuing.reason ?? 'no reason'})` : undefined,
-    issuanceBackoff(certificate),
+    `issuer ${escapeMrkdwn(`${certificate.issuer.kind}/${certificate.issuer.name}`)}`,
+    certificate.ready ? `Ready ${certificate.ready.status}${escapeMrkdwn(describeCondition(certificate.ready))}` : 'no Ready condition',
+    certificate.issuing?.status === 'True' ? `Issuing (${escapeMrkdwn(certificate.issuing.reason ?? 'no reason')})` : undefined,
+    escapeMrkdwn(issuanceBackoff(certificate) ?? ''),
     certificate.renewalTime !== undefined && certificate.renewalTime > options.now ? `renews ${utcMinute(certificate.renewalTime)}` : undefined,
   ].filter(Boolean);
   const secretLine = certificate.secret ? `\n    ↳ Secret \`${certificate.secret.name}\`: ${chainText(certificate.secret.chain, options)}` : `\n    ↳ Secret \`${certificate.secretName}\` not found`;
@@ -86,7 +87,7 @@ function certificateEntry(certificate: InventoryCertificate, options: ListOption
 }
 
 function secretEntry(secret: TlsSecretFacts, options: ListOptions): Entry {
-  const owner = secret.certificateName !== undefined ? ` (Certificate \`${secret.certificateName}\` not found)` : '';
+  const owner = secret.certificateName !== undefined ? ` (Certificate ${code(secret.certificateName)} not found)` : '';
   const mark = secret.chain.readable ? MARK[expiryLevel(secret.chain.earliest.notAfter, options.now, options.warnWithinMs)] : MARK.problem;
   return {
     expires: secret.chain.readable ? secret.chain.earliest.notAfter : -Infinity,
@@ -100,12 +101,20 @@ function chainText(chain: ChainReading, options: ListOptions): string {
   if (!chain.readable) return `unreadable: ${chain.problem}`;
   const leaf = `${expiryText(chain.leaf.notAfter, options)} · ${certificateText(chain.leaf)}`;
   if (chain.earliest === chain.leaf) return leaf;
-  return `${leaf} · ${MARK[expiryLevel(chain.earliest.notAfter, options.now, options.warnWithinMs)]} chain: \`${chain.earliest.subject}\` ${expiryText(chain.earliest.notAfter, options)}`;
+  return `${leaf} · ${MARK[expiryLevel(chain.earliest.notAfter, options.now, options.warnWithinMs)]} chain: ${code(chain.earliest.subject)} ${expiryText(chain.earliest.notAfter, options)}`;
 }
 
 function certificateText(facts: X509Facts): string {
-  const sans = facts.sans.length > 0 ? ` · SANs ${facts.sans.slice(0, 5).join(', ')}${facts.sans.length > 5 ? ` (+${facts.sans.length - 5})` : ''}` : '';
-  return `\`${facts.subject || '(no subject)'}\`${sans} · issuer \`${facts.issuer}\` · serial ${facts.serialNumber}`;
+  const sans = facts.sans.length > 0 ? ` · SANs ${escapeMrkdwn(facts.sans.slice(0, 5).join(', '))}${facts.sans.length > 5 ? ` (+${facts.sans.length - 5})` : ''}` : '';
+  return `${code(facts.subject || '(no subject)')}${sans} · issuer ${code(facts.issuer)} · serial ${facts.serialNumber}`;
+}
+
+/**
+ * Text from a certificate (subject, issuer) as inline code: escaped for Slack, and a backquote in
+ * it cannot end the code span. Anyone who can write a Secret chooses these strings.
+ */
+export function code(text: string): string {
+  return `\`${escapeMrkdwn(text).replace(/`/g, 'ˋ')}\``;
 }
 
 /** "expired 2 d ago (2026-11-30 10:00 UTC)", "3 d 4 h left (…)". */

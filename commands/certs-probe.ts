@@ -3,7 +3,14 @@ import { expiryLevel } from '../src/certificates/expiry-window.ts';
 import type { X509Facts } from '../src/certificates/x509-facts.ts';
 import type { ProbeResult } from '../src/integrations/tls-probe.ts';
 import type { CommandReply } from './command.ts';
-import { expiryText } from './certs-list.ts';
+import { escapeMrkdwn } from '../alerts/render.ts';
+import { clip } from '../src/slack/reply-limits.ts';
+import { code, expiryText } from './certs-list.ts';
+
+/** Served certificates shown at most; a server chooses how many it sends. */
+const MAX_CHAIN_SHOWN = 8;
+/** One line at most: subjects and SANs are the server's to choose. */
+const MAX_LINE_CHARS = 600;
 
 /** Whether what was served is what is stored, as far as Lookout could look. */
 export type StoredComparison =
@@ -29,15 +36,18 @@ export function renderProbe(result: ProbeResult, stored: StoredComparison, { hos
   if (leaf === undefined) return { text: `🔴 *${endpoint}*: the server presented no certificate.`, auditDetail: `probe ${endpoint}: no certificate` };
   const mark = (facts: X509Facts) => ({ expired: '🔴', urgent: '🟠', warning: '🟡', ok: '🟢' })[expiryLevel(facts.notAfter, now, warnWithinMs)];
   const lines = [
-    `${mark(leaf)} *TLS probe of ${endpoint}* (SNI ${host}): serves \`${leaf.subject}\`, ${expiryText(leaf.notAfter, { now })}, serial ${leaf.serialNumber}`,
-    result.hostnameMismatch ? `⚠️ *Hostname mismatch*: the certificate is not for ${host} (it names ${leaf.sans.length > 0 ? leaf.sans.join(', ') : `only \`${leaf.subject}\``}).` : undefined,
-    ...result.chain.slice(1).map((facts, index) => {
+    `${mark(leaf)} *TLS probe of ${endpoint}* (SNI ${host}): serves ${code(leaf.subject)}, ${expiryText(leaf.notAfter, { now })}, serial ${leaf.serialNumber}`,
+    result.hostnameMismatch ? `⚠️ *Hostname mismatch*: the certificate is not for ${host} (it names ${leaf.sans.length > 0 ? escapeMrkdwn(leaf.sans.join(', ')) : `only ${code(leaf.subject)}`}).` : undefined,
+    ...result.chain.slice(1, MAX_CHAIN_SHOWN).map((facts, index) => {
       const expired = facts.notAfter <= now;
-      return `${mark(facts)} chain ${index + 2}: \`${facts.subject}\`${facts.ca ? ' (CA)' : ''}, ${expiryText(facts.notAfter, { now })}${expired ? ' — ⚠️ *expired intermediate*: clients that build the chain from what is served reject it' : ''}`;
+      return `${mark(facts)} chain ${index + 2}: ${code(facts.subject)}${facts.ca ? ' (CA)' : ''}, ${expiryText(facts.notAfter, { now })}${expired ? ' — ⚠️ *expired intermediate*: clients that build the chain from what is served reject it' : ''}`;
     }),
-    result.untrusted !== undefined ? `Not trusted by Lookout's CA bundle: ${result.untrusted} (expected for a private CA).` : undefined,
+    result.chain.length > MAX_CHAIN_SHOWN ? `…and ${result.chain.length - MAX_CHAIN_SHOWN} more certificates in the served chain.` : undefined,
+    result.untrusted !== undefined ? `Not trusted by Lookout's CA bundle: ${escapeMrkdwn(result.untrusted)} (expected for a private CA).` : undefined,
     comparisonLine(leaf, stored),
-  ].filter((line): line is string => line !== undefined);
+  ]
+    .filter((line): line is string => line !== undefined)
+    .map((line) => clip(line, MAX_LINE_CHARS));
   const expiredInChain = result.chain.slice(1).some((facts) => facts.notAfter <= now);
   const summary = [leaf.notAfter <= now ? 'expired' : 'valid', result.hostnameMismatch ? 'hostname mismatch' : undefined, expiredInChain ? 'expired intermediate' : undefined].filter(Boolean).join(', ');
   return { text: lines.join('\n'), auditDetail: `probe ${endpoint}: ${summary}` };

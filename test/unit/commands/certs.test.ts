@@ -130,6 +130,12 @@ describe('renderList', () => {
     expect(reply.text.length).toBeLessThan(40_000);
   });
 
+  it('text a Secret’s writer chooses cannot mention people or break out of its code span', () => {
+    const reply = renderList({ certificates: [], secrets: [tlsSecret('odd', 'garbage', '<!channel> `x`')], notes: [] }, { now: NOW, warnWithinMs: WARN });
+    expect(reply.text).toContain('(Certificate `&lt;!channel&gt; ˋxˋ` not found)');
+    expect(reply.text).not.toContain('<!channel>');
+  });
+
   it('an empty scope says so', () => {
     expect(renderList({ certificates: [], secrets: [], notes: [] }, { now: NOW, warnWithinMs: WARN }).text).toBe('No certificates in all namespaces.');
   });
