@@ -76,7 +76,7 @@ function certificateEntry(certificate: InventoryCertificate, options: ListOption
     escapeMrkdwn(issuanceBackoff(certificate) ?? ''),
     certificate.renewalTime !== undefined && certificate.renewalTime > options.now ? `renews ${utcMinute(certificate.renewalTime)}` : undefined,
   ].filter(Boolean);
-  const secretLine = certificate.secret ? `\n    ↳ Secret \`${certificate.secret.name}\`: ${chainText(certificate.secret.chain, options)}` : `\n    ↳ Secret \`${certificate.secretName}\` not found`;
+  const secretLine = certificate.secret ? `\n    ↳ Secret \`${certificate.secret.name}\`: ${chainText(certificate.secret.chain, options)}` : `\n    ↳ Secret ${code(certificate.secretName)} not found`;
   const problem = certificate.notAfter === undefined && !chain?.readable;
   return {
     expires,
