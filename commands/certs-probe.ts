@@ -34,9 +34,11 @@ export function renderProbe(result: ProbeResult, stored: StoredComparison, { hos
   if (!result.reached) return { text: `🔴 *${endpoint}*: no certificate read — ${result.problem}.`, auditDetail: `probe ${endpoint}: ${result.problem}` };
   const [leaf] = result.chain;
   if (leaf === undefined) return { text: `🔴 *${endpoint}*: the server presented no certificate.`, auditDetail: `probe ${endpoint}: no certificate` };
+  // The headline's mark is the chain's: an expired intermediate breaks it as an expired leaf does.
+  const earliest = result.chain.reduce((first, next) => (next.notAfter < first.notAfter ? next : first), leaf);
   const mark = (facts: X509Facts) => ({ expired: '🔴', urgent: '🟠', warning: '🟡', ok: '🟢' })[expiryLevel(facts.notAfter, now, warnWithinMs)];
   const lines = [
-    `${mark(leaf)} *TLS probe of ${endpoint}* (SNI ${host}): serves ${code(leaf.subject)}, ${expiryText(leaf.notAfter, { now })}, serial ${leaf.serialNumber}`,
+    `${mark(earliest)} *TLS probe of ${endpoint}* (SNI ${host}): serves ${code(leaf.subject)}, ${expiryText(leaf.notAfter, { now })}, serial ${leaf.serialNumber}`,
     result.hostnameMismatch ? `⚠️ *Hostname mismatch*: the certificate is not for ${host} (it names ${leaf.sans.length > 0 ? escapeMrkdwn(leaf.sans.join(', ')) : `only ${code(leaf.subject)}`}).` : undefined,
     ...result.chain.slice(1, MAX_CHAIN_SHOWN).map((facts, index) => {
       const expired = facts.notAfter <= now;

@@ -32,8 +32,11 @@ const certs: CommandDefinition<CertsArgs> = {
     if (args.mode === 'probe') return { verb: 'probe', group: 'lookout.dev', resource: 'certificates', name: `${args.host}:${args.port}`, ...(args.compareIn?.namespace !== undefined ? { namespace: args.compareIn.namespace } : {}) };
     return listAttributes(args.namespace);
   },
-  deniedHint: (args) =>
-    args.mode === 'list' && args.namespace === undefined ? 'Every namespace needs it cluster-wide (a ClusterRoleBinding); for one namespace, ask with `-n <namespace>`.' : undefined,
+  deniedHint(args) {
+    if (args.mode === 'list' && args.namespace === undefined) return 'Every namespace needs it cluster-wide (a ClusterRoleBinding); for one namespace, ask with `-n <namespace>`.';
+    if (args.mode === 'probe' && args.compareIn?.namespace === undefined) return 'Without `-n` a probe is asked for cluster-wide; with `-n <namespace>` it is asked in that namespace (and compared with its certificates).';
+    return undefined;
+  },
   target: (args) => (args.mode === 'renew' ? { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', namespace: args.namespace, name: args.name } : undefined),
   auditReason: 'CertificateCommandBySlackUser',
   async run(ctx) {

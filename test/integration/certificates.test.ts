@@ -249,36 +249,40 @@ describe('/ops certs against the real kube-apiserver', () => {
     });
 
     it('an expired certificate, a wrong hostname, an expired intermediate', async () => {
-      const expired = (await ops(ALICE, `certs --probe localhost:${ports.expired}`)).reply.text;
+      const expired = (await ops(ALICE, `certs --probe localhost:${ports.expired} -n ${namespace}`)).reply.text;
       expect(expired).toMatch(/^🔴 \*TLS probe of localhost:\d+\* \(SNI localhost\): serves `CN=expired\.example\.com`, \*expired 1 d 0 h ago\*/);
-      expect(expired).toContain('_Not compared with stored certificates: give `-n <namespace>`');
+      expect(expired).toContain(`✅ Served certificate = the one stored in Secret ${namespace}/expired-tls.`);
 
       const wrong = (await ops(ALICE, `certs --probe localhost:${ports.wrongHost} -n ${namespace}`)).reply.text;
       expect(wrong).toContain('⚠️ *Hostname mismatch*: the certificate is not for localhost (it names DNS:other.example.com).');
       expect(wrong).toContain(`⚠️ No TLS Secret in ${namespace} holds the served certificate`);
 
-      const chain = (await ops(ALICE, `certs --probe localhost:${ports.badChain}`)).reply.text;
-      expect(chain).toMatch(/🔴 chain 2: `CN=Dead Intermediate` \(CA\), \*expired 1 d 0 h ago\* — ⚠️ \*expired intermediate\*/);
+      const chain = (await ops(ALICE, `certs --probe localhost:${ports.badChain} -n ${namespace}`)).reply.text;
+      expect(chain).toMatch(/^🔴 \*TLS probe of localhost:\d+\* \(SNI localhost\): serves `CN=localhost`, 29 d left/);
+      expect(chain).toMatch(/\n🔴 chain 2: `CN=Dead Intermediate` \(CA\), \*expired 1 d 0 h ago\* \([^)]+\) — ⚠️ \*expired intermediate\*/);
       expect(chain).not.toContain('Hostname mismatch');
     });
 
     it('unreachable or silent endpoints are answers, with the reason', async () => {
-      expect((await ops(ALICE, `certs --probe localhost:${ports.closed}`)).reply.text).toBe(`🔴 *localhost:${ports.closed}*: no certificate read — connection refused.`);
+      expect((await ops(ALICE, `certs --probe localhost:${ports.closed} -n ${namespace}`)).reply.text).toBe(`🔴 *localhost:${ports.closed}*: no certificate read — connection refused.`);
       const started = Date.now();
-      expect((await ops(ALICE, `certs --probe localhost:${ports.hang}`)).reply.text).toBe(`🔴 *localhost:${ports.hang}*: no certificate read — no TLS handshake within 2 s.`);
+      expect((await ops(ALICE, `certs --probe localhost:${ports.hang} -n ${namespace}`)).reply.text).toBe(`🔴 *localhost:${ports.hang}*: no certificate read — no TLS handshake within 2 s.`);
       expect(Date.now() - started).toBeLessThan(10_000);
     });
 
     it('an endpoint not on the allow-list is refused before any connection', async () => {
-      const { reply } = await ops(ALICE, `certs --probe 127.0.0.1:${ports.unlisted}`);
+      const { reply } = await ops(ALICE, `certs --probe 127.0.0.1:${ports.unlisted} -n ${namespace}`);
       expect(reply.text).toBe(`127.0.0.1:${ports.unlisted} is not on Lookout's probe allow-list (config \`certificates.probe.allow\`), so Lookout did not connect to it.`);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(unlistedConnections).toBe(0);
     });
 
-    it('a person without probe is refused, naming the permission and the endpoint', async () => {
+    it('a person without probe is refused, naming the permission and the endpoint; without -n it is asked cluster-wide', async () => {
       expect((await ops(BOB, `certs --probe localhost:${ports.served} -n ${namespace}`)).reply.text).toBe(
         `Not allowed: this needs \`probe\` on \`certificates.lookout.dev\` named localhost:${ports.served} in namespace ${namespace}.`,
+      );
+      expect((await ops(ALICE, `certs --probe localhost:${ports.served}`)).reply.text).toBe(
+        `Not allowed: this needs \`probe\` on \`certificates.lookout.dev\` named localhost:${ports.served} cluster-wide. Without \`-n\` a probe is asked for cluster-wide; with \`-n <namespace>\` it is asked in that namespace (and compared with its certificates).`,
       );
     });
   });

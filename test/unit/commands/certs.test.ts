@@ -155,7 +155,7 @@ describe('renderProbe', () => {
       { compared: true, where: 'in shop', inventory: { certificates: [managed('api', { secret: tlsSecret('api-tls', chained.certPem) })], secrets: [], notes: [] } },
       { host: 'shop.example.com', port: 443, now: NOW, warnWithinMs: WARN },
     );
-    expect(reply.text).toContain(`🟢 *TLS probe of shop.example.com:443* (SNI shop.example.com): serves \`CN=api.example.com\`, 80 d left (2026-08-20 12:00 UTC), serial ${chained.serialNumber}`);
+    expect(reply.text).toContain(`🔴 *TLS probe of shop.example.com:443* (SNI shop.example.com): serves \`CN=api.example.com\`, 80 d left (2026-08-20 12:00 UTC), serial ${chained.serialNumber}`);
     expect(reply.text).toContain('⚠️ *Hostname mismatch*: the certificate is not for shop.example.com (it names only `CN=api.example.com`).');
     expect(reply.text).toContain('🔴 chain 2: `CN=List Intermediate` (CA), *expired 1 d 0 h ago*');
     expect(reply.text).toContain('expired intermediate');
