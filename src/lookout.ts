@@ -218,6 +218,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
           reads: new LookoutKubeReads(kube),
           metric: new CertificateExpiryMetric(metrics.certificateExpiry),
           scans: metrics.certificateScans,
+          duration: metrics.certificateScanDuration,
           store,
           config: config.certificates.scan,
           log: log.child({ component: 'certificate-scanner' }),

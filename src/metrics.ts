@@ -75,6 +75,8 @@ export interface Metrics {
   certificateExpiry: Gauge<'namespace' | 'name' | 'kind' | 'source'>;
   /** Certificate scans by outcome: ok, error (a list failed; each is also a log line). */
   certificateScans: Counter<'outcome'>;
+  /** How long the last certificate scan took. */
+  certificateScanDuration: Gauge;
   vaultRequests: Counter<'operation' | 'outcome'>;
 }
 
@@ -248,6 +250,11 @@ export function createMetrics(registry = new Registry()): Metrics {
       name: 'lookout_certificate_scans_total',
       help: 'Background certificate scans, by outcome (ok, error).',
       labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    certificateScanDuration: new Gauge({
+      name: 'lookout_certificate_scan_duration_seconds',
+      help: 'How long the last background certificate scan took.',
       registers: [registry],
     }),
   };

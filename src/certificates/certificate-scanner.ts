@@ -1,4 +1,4 @@
-import type { Counter } from 'prom-client';
+import type { Counter, Gauge } from 'prom-client';
 import type { LookoutReads } from '../../commands/command.ts';
 import type { CertificateScanConfig } from '../config.ts';
 import { KubeApiError } from '../kube/kube-http.ts';
@@ -29,6 +29,8 @@ export interface CertificateScannerOptions {
   metric: CertificateExpiryMetric;
   /** lookout_certificate_scans_total. */
   scans: Counter<'outcome'>;
+  /** lookout_certificate_scan_duration_seconds (the last scan's). */
+  duration: Gauge;
   store: Pick<Store, 'queueCertificateDigest'>;
   config: CertificateScanConfig;
   log: Logger;
@@ -101,7 +103,7 @@ export class CertificateScanner {
   }
 
   private async scanOnce(): Promise<CertificateScanStatus> {
-    const { metric, scans, config, log, now } = this.options;
+    const { metric, scans, duration, config, log, now } = this.options;
     const startedAt = now();
     const errors: string[] = [];
     const inWindow: DigestCertificate[] = [];
@@ -147,6 +149,7 @@ export class CertificateScanner {
     const digested = await this.queueDigest(inWindow, startedAt, errors);
     const status: CertificateScanStatus = { startedAt, durationMs: now() - startedAt, series: metric.size, unreadable, digested, errors };
     scans.inc({ outcome: errors.length === 0 ? 'ok' : 'error' });
+    duration.set(status.durationMs / 1000);
     const line = { durationMs: status.durationMs, series: status.series, unreadable, digested, errors };
     if (errors.length > 0) log.warn(line, 'certificate scan could not read everything; series of objects it did not see are kept until a complete scan');
     else log.info(line, 'certificate scan done');

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only=webhook,noisy,alertmanager,storm,kube,slash,scale,silence,faults,soak] [--name=value …]`:
+// `npm run bench [-- --quick] [--only=webhook,noisy,alertmanager,storm,kube,slash,scale,silence,faults,soak,cert-scan] [--name=value …]`:
 // Lookout's performance budgets (shared/DESIGN.md "Budgets"), measured against real servers.
 // Prints the figures and a PASS/FAIL table, and rewrites docs/benchmarks.md. Not a CI gate: the
 // exit code is 1 only when a scenario could not run at all, never for a FAILed budget.
@@ -14,6 +14,7 @@ import { startTestServers } from '../support/servers/start-servers.ts';
 import { benchRunsCompiled, type BenchContext, type Scenario, type ScenarioResult } from './bench-support.ts';
 import { benchmarksMarkdown, budgetTable, figuresText, machineLine } from './report.ts';
 import { alertToSlack } from './scenarios/alert-to-slack.ts';
+import { certScan } from './scenarios/cert-scan.ts';
 import { kubeRequests } from './scenarios/kube-requests.ts';
 import { noisy } from './scenarios/noisy.ts';
 import { slackFaults } from './scenarios/slack-faults.ts';
@@ -24,7 +25,7 @@ import { soak } from './scenarios/soak.ts';
 import { storm } from './scenarios/storm.ts';
 import { webhookLatency } from './scenarios/webhook-latency.ts';
 
-const SCENARIOS: readonly Scenario[] = [webhookLatency, noisy, alertToSlack, storm, kubeRequests, slashAck, scaleAction, silenceClicks, slackFaults, soak];
+const SCENARIOS: readonly Scenario[] = [webhookLatency, noisy, alertToSlack, storm, kubeRequests, slashAck, scaleAction, silenceClicks, slackFaults, soak, certScan];
 const OUTPUT = join(REPO_ROOT, 'docs/benchmarks.md');
 
 const log = (line: string) => console.error(`bench: ${line}`);

@@ -76,6 +76,7 @@ function scanner(api: ReturnType<typeof fakeApi>, config: Partial<CertificateSca
     reads: api.reads,
     metric: new CertificateExpiryMetric(metrics.certificateExpiry),
     scans: metrics.certificateScans,
+    duration: metrics.certificateScanDuration,
     store: inProcessStore(engine),
     config: { intervalMs: 3_600_000, warnWithinMs: 21 * DAY, ...config },
     log: logs.log,
