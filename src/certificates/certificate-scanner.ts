@@ -182,7 +182,8 @@ export class CertificateScanner {
 
   private async queueDigest(certificates: DigestCertificate[], at: number, errors: string[]): Promise<number> {
     const { channel, warnWithinMs } = this.options.config;
-    if (channel === undefined || certificates.length === 0) return 0;
+    // A scan cut short by stop() saw only some certificates: the next start's scan decides for all.
+    if (channel === undefined || certificates.length === 0 || this.halted) return 0;
     try {
       const listed = await this.options.store.queueCertificateDigest({ channel, at, warnWithinMs, certificates });
       if (listed > 0) this.options.onDigestQueued();
