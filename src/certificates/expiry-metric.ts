@@ -15,38 +15,38 @@ export interface ExpirySeries {
  * when it read everything, removes the series of objects it no longer saw (deleted Certificates
  * and Secrets; cert-manager's own metric keeps them, a known complaint). After a scan that could
  * not read everything nothing is removed: an object missing from a failed list is not gone.
- * Memory: one label set per series, which the gauge holds anyway.
+ * Memory: besides the gauge's own series, one short key string per series (labels are rebuilt
+ * from it to remove one).
  */
 export class CertificateExpiryMetric {
   private readonly gauge: Gauge<keyof ExpirySeries>;
-  /** The series the gauge shows, by key. */
-  private shown = new Map<string, ExpirySeries>();
-  /** The series the scan under way has set. */
-  private seen = new Map<string, ExpirySeries>();
+  /** Keys of the series the gauge shows. */
+  private shown = new Set<string>();
+  /** Keys of the series the scan under way has set. */
+  private seen = new Set<string>();
 
   constructor(gauge: Gauge<keyof ExpirySeries>) {
     this.gauge = gauge;
   }
 
   beginScan(): void {
-    this.seen = new Map();
+    this.seen = new Set();
   }
 
   set(series: ExpirySeries, notAfterMs: number): void {
-    const labels = { namespace: series.namespace, name: series.name, kind: series.kind, source: series.source };
-    this.gauge.set(labels, Math.floor(notAfterMs / 1000));
-    this.seen.set(seriesKey(labels), labels);
+    this.gauge.set({ namespace: series.namespace, name: series.name, kind: series.kind, source: series.source }, Math.floor(notAfterMs / 1000));
+    this.seen.add(seriesKey(series));
   }
 
   /** @param complete every list of the scan was read to its end */
   endScan(complete: boolean): void {
     if (complete) {
-      for (const [key, labels] of this.shown) if (!this.seen.has(key)) this.gauge.remove(labels);
+      for (const key of this.shown) if (!this.seen.has(key)) this.gauge.remove(labelsOf(key));
       this.shown = this.seen;
     } else {
-      for (const [key, labels] of this.seen) this.shown.set(key, labels);
+      for (const key of this.seen) this.shown.add(key);
     }
-    this.seen = new Map();
+    this.seen = new Set();
   }
 
   /** Series shown now. */
@@ -55,6 +55,12 @@ export class CertificateExpiryMetric {
   }
 }
 
+/** Namespace and name cannot hold "/" (Kubernetes names), so the four values join unambiguously. */
 function seriesKey(series: ExpirySeries): string {
-  return JSON.stringify([series.namespace, series.name, series.kind, series.source]);
+  return `${series.namespace}/${series.name}/${series.kind}/${series.source}`;
+}
+
+function labelsOf(key: string): ExpirySeries {
+  const [namespace = '', name = '', kind, source] = key.split('/');
+  return { namespace, name, kind: kind as ExpirySeries['kind'], source: source as ExpirySeries['source'] };
 }

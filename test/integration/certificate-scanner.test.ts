@@ -122,7 +122,7 @@ describe('certificate scanner against the real kube-apiserver', () => {
     expect(digests()).toHaveLength(1);
     const text = digests()[0]!.text;
     expect(text).toMatch(/3 certificates expired or expiring within 21d \(1 already expired\)/);
-    expect(text).toContain(`\`${namespace}/old-tls\` (Secret) *expired 1d ago*`);
+    expect(text).toContain(`\`${namespace}/old-tls\` (Secret) *expired 2d ago*`);
     expect(text).toContain(`\`${namespace}/cart\` (Certificate) expires in 2d`);
     expect(text).toContain(`\`${namespace}/api-tls\` (Secret, an intermediate of its chain) expires in 4d`);
     // Listed under its Certificate, and not in the window.
