@@ -21,6 +21,11 @@ describe('probeAllowed', () => {
     expect(probeAllowed(allow, host, port)).toBe(allowed);
   });
 
+  it('an IPv6 literal is written in brackets and matched exactly', () => {
+    expect(probeAllowed(['[::1]:443'], '::1', 443)).toBe(true);
+    expect(probeAllowed(['[::1]:443'], '::2', 443)).toBe(false);
+  });
+
   it('an empty list allows nothing', () => {
     expect(probeAllowed([], 'shop.example.com', 443)).toBe(false);
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import certs from '../../../commands/certs.ts';
 import { parseCerts, parseEndpoint } from '../../../commands/certs-args.ts';
 import { MAX_LISTED, renderList } from '../../../commands/certs-list.ts';
 import { renderProbe } from '../../../commands/certs-probe.ts';
@@ -270,5 +271,24 @@ describe('renew', () => {
   it('the Renew button runs `certs renew <namespace>/<name>` with a confirm dialog', () => {
     const button = renewButton('shop', 'web');
     expect(button).toMatchObject({ action_id: 'command:run:certs', value: 'renew shop/web', confirm: { confirm: { text: 'Renew' } } });
+  });
+});
+
+describe('the certs command’s permissions', () => {
+  const lookup = {};
+  it.each<[string, unknown]>([
+    ['-n shop', { verb: 'list', group: 'lookout.dev', resource: 'certificates', namespace: 'shop' }],
+    ['-A', { verb: 'list', group: 'lookout.dev', resource: 'certificates' }],
+    ['--probe web.shop.svc:8443 -n shop', { verb: 'probe', group: 'lookout.dev', resource: 'certificates', name: 'web.shop.svc:8443', namespace: 'shop' }],
+    ['--probe web.shop.svc:8443', { verb: 'probe', group: 'lookout.dev', resource: 'certificates', name: 'web.shop.svc:8443' }],
+    ['renew shop/web', { verb: 'renew', group: 'lookout.dev', resource: 'certificates', namespace: 'shop', name: 'web' }],
+  ])('%s is reviewed as %o', async (text, attributes) => {
+    const args = certs.args.parse(text.split(' '));
+    expect(await certs.access?.(args, lookup)).toEqual(attributes);
+  });
+
+  it('audits a renewal on the Certificate, nothing else on an object', () => {
+    expect(certs.target?.(certs.args.parse(['renew', 'shop/web']))).toEqual({ apiVersion: 'cert-manager.io/v1', kind: 'Certificate', namespace: 'shop', name: 'web' });
+    expect(certs.target?.(certs.args.parse(['-n', 'shop']))).toBeUndefined();
   });
 });
