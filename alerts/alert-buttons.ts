@@ -1,4 +1,5 @@
 import type { Button } from '@slack/types';
+import { renewButton } from '../commands/certs-renew.ts';
 import type { GroupEnrichment, WorkloadKind } from './enrichers/enrichment.ts';
 import type { GroupState } from './group-state.ts';
 import { isFiring } from './group-state.ts';
@@ -107,8 +108,43 @@ const workloadButtons: AlertButtonContributor = ({ state, workload, ref }) => {
   ];
 };
 
+/** A cert-manager Certificate an alert group is about. */
+export interface GroupCertificate {
+  namespace: string;
+  name: string;
+}
+
+/**
+ * The cert-manager Certificate every enriched alert of the group is about (alerts/enrichers/certificate-target.ts):
+ * named by the alert, or managing the TLS Secret the alert names. Undefined when none, or when alerts disagree.
+ */
+export function groupCertificate(state: GroupState, enrichment: GroupEnrichment): GroupCertificate | undefined {
+  let found: GroupCertificate | undefined;
+  for (const alert of state.alerts) {
+    const target = Object.hasOwn(enrichment, alert.fingerprint) ? enrichment[alert.fingerprint]?.target : undefined;
+    const certificate = target?.certificate;
+    const name = certificate?.kind === 'Certificate' ? certificate.name : certificate?.managedBy;
+    if (name === undefined || target?.namespace === undefined) continue;
+    if (found !== undefined && (found.namespace !== target.namespace || found.name !== name)) return undefined;
+    found = { namespace: target.namespace, name };
+  }
+  return found;
+}
+
+/**
+ * Renew, while firing, when the group is about one cert-manager Certificate. Unlike the other
+ * buttons its value names the Certificate: it runs `/ops certs renew <namespace>/<name>` for the
+ * clicker exactly as if typed (reviewed, written as them, audited; commands/certs-renew.ts), so a
+ * forged value gets no further than typing would.
+ */
+const certificateButtons: AlertButtonContributor = ({ state, enrichment }) => {
+  if (!isFiring(state)) return [];
+  const certificate = groupCertificate(state, enrichment);
+  return certificate === undefined ? [] : [renewButton(certificate.namespace, certificate.name)];
+};
+
 /** Contributors in the order their buttons appear; add yours here. */
-export const ALERT_BUTTONS: readonly AlertButtonContributor[] = [acknowledgeButtons, silenceButtonsOf, logsButtons, workloadButtons];
+export const ALERT_BUTTONS: readonly AlertButtonContributor[] = [acknowledgeButtons, silenceButtonsOf, logsButtons, workloadButtons, certificateButtons];
 
 /** Every contributed button for the group, in contributor order. */
 export function alertButtons(group: AlertButtonGroup): Button[] {

@@ -2,15 +2,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { reviewAccess } from '../../src/kube/access-review.ts';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import type { FakeSlack } from '../support/fake-slack.ts';
 import { waitFor } from '../support/free-port.ts';
-import { freshNamespace, writeStatus } from '../support/kube-test-helpers.ts';
+import { eventually, freshNamespace, impersonateOnly, roleBinding, writeStatus } from '../support/kube-test-helpers.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
 import { REPO_ROOT } from '../support/servers/binaries.ts';
+import { createOrReplace } from '../support/servers/kube-objects.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
+import { blockActionsPayload, postSignedInteraction } from '../support/slack-interactions.ts';
 import { TestAuthority, type TestCertificate } from '../support/test-certificates.ts';
 
 /*
@@ -22,6 +25,9 @@ import { TestAuthority, type TestCertificate } from '../support/test-certificate
 
 const DAY = 86_400_000;
 const DIGESTS = 'C0CERTS';
+const SIGNING_SECRET = 'certificate-scanner-signing-secret-0123';
+/** May renew certificates in the test's namespace (Role "renewer": renew on certificates.lookout.dev, update certificates/status). */
+const ALICE = { id: 'U0ALICE', name: 'alice' };
 const at = (days: number) => new Date(Date.now() + days * DAY);
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
@@ -35,6 +41,7 @@ describe('certificate scanner against the real kube-apiserver', () => {
   let lookout: LookoutProcess;
   let root: TestAuthority;
   let intermediate: TestAuthority;
+  let restoreImpersonation: (() => Promise<void>) | undefined;
   const certs: Record<string, TestCertificate> = {};
 
   const createSecret = (name: string, crt: string, key: string, annotations?: Record<string, string>) =>
@@ -86,9 +93,26 @@ describe('certificate scanner against the real kube-apiserver', () => {
     await createSecret('api-tls', certs['api'].certPem + intermediate.certificate.certPem, certs['api'].keyPem);
     await createSecret('broken-tls', '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n', certs['web'].keyPem);
 
+    await createOrReplace(admin, {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'renewer', namespace },
+      rules: [
+        { apiGroups: ['lookout.dev'], resources: ['certificates'], verbs: ['renew'] },
+        { apiGroups: ['cert-manager.io'], resources: ['certificates/status'], verbs: ['update'] },
+      ],
+    });
+    await createOrReplace(admin, roleBinding(namespace, 'alice-renews', { kind: 'Role', name: 'renewer' }, { kind: 'User', name: 'slack:alice' }));
+    restoreImpersonation = await impersonateOnly(admin, ['slack:alice']);
+    await eventually('alice may renew', async () => (await reviewAccess(admin, { username: 'slack:alice', groups: [] }, { verb: 'renew', group: 'lookout.dev', resource: 'certificates', namespace, name: 'cart' })).allowed);
+
     bed = await startLookoutTestBed({
-      slack: { channels: ['C0ALERTS', DIGESTS] },
-      config: { certificates: { scan: { interval: '2s', namespaces: [namespace], channel: DIGESTS } } },
+      slack: { channels: ['C0ALERTS', DIGESTS], users: [ALICE] },
+      config: {
+        identities: { prefix: 'slack:', users: [{ slack: ALICE.id, user: 'alice' }] },
+        certificates: { scan: { interval: '2s', namespaces: [namespace], channel: DIGESTS } },
+      },
+      signingSecret: SIGNING_SECRET,
       extraEnv: { KUBECONFIG: servers.kube.kubeconfigs.bot },
     });
     slack = bed.slack;
@@ -100,6 +124,7 @@ describe('certificate scanner against the real kube-apiserver', () => {
     await bed?.close();
     intermediate?.close();
     root?.close();
+    await restoreImpersonation?.();
   });
 
   it('exports every certificate\'s notAfter exactly, and survives a malformed Secret', async () => {
@@ -190,6 +215,29 @@ describe('certificate scanner against the real kube-apiserver', () => {
       expect(blocks).toContain('issuer `letsencrypt`');
       // The exporter's pod is not described as if the alert were about it.
       expect(blocks).not.toMatch(/pod unavailable|lookout-7d9f8b6c4-m4k7w` not found/);
+      // Renew for the Certificate (named, or managing the Secret named): /ops certs renew, run for the clicker.
+      expect(renewValue(alertname)).toBe(`renew ${namespace}/cart`);
     }
+
+    // Alice clicks Renew on the alert message: Issuing=True (ManuallyTriggered) is written as her.
+    const message = enriched('CertificateExpiringSoon')!;
+    const res = await postSignedInteraction(
+      lookout.url,
+      SIGNING_SECRET,
+      blockActionsPayload({ user: ALICE, message: { channel: 'C0ALERTS', ts: message.ts, text: message.text, blocks: [...(message.blocks ?? [])] }, button: { actionId: 'command:run:certs', value: renewValue('CertificateExpiringSoon')!, label: 'Renew' }, responseUrl: slack.responseUrl() }),
+    );
+    expect(res.status).toBe(200);
+    const issuing = await waitFor('the Issuing condition', async () => {
+      const object = await admin.request<{ status?: { conditions?: Array<Record<string, unknown>> } }>({ method: 'GET', path: `/apis/cert-manager.io/v1/namespaces/${namespace}/certificates/cart` });
+      return object.status?.conditions?.find((condition) => condition['type'] === 'Issuing');
+    }, 20_000, 100);
+    expect(issuing).toMatchObject({ status: 'True', reason: 'ManuallyTriggered', message: 'Certificate re-issuance manually triggered by slack:alice (Lookout)' });
   });
+
+  /** The value of the Renew button on the enriched message of `alertname`. */
+  function renewValue(alertname: string): string | undefined {
+    const message = slack.messages('C0ALERTS').find((candidate) => candidate.text.includes(alertname));
+    const elements = (message?.blocks ?? []).flatMap((block) => ((block as { type?: string }).type === 'actions' ? ((block as { elements?: Array<{ action_id?: string; value?: string }> }).elements ?? []) : []));
+    return elements.find((element) => element.action_id === 'command:run:certs')?.value;
+  }
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alertButtons, groupWorkload, RESTART_ACTION_ID, SCALE_ACTION_ID, type AlertButtonGroup } from '../../../alerts/alert-buttons.ts';
-import type { GroupEnrichment, WorkloadKind } from '../../../alerts/enrichers/enrichment.ts';
+import type { CertificateTarget, GroupEnrichment, WorkloadKind } from '../../../alerts/enrichers/enrichment.ts';
+import { commandButtonActionId } from '../../../commands/command.ts';
 import type { GroupState } from '../../../alerts/group-state.ts';
 
 function state(fingerprints: string[], status: 'firing' | 'resolved' = 'firing'): GroupState {
@@ -46,5 +47,32 @@ describe('alert-message buttons', () => {
     expect(restart.confirm?.text.text.length).toBeLessThanOrEqual(300);
     expect(restart.confirm?.title?.text.length).toBeLessThanOrEqual(100);
     expect(all.every((button) => button.value === 'g1:x')).toBe(true);
+  });
+
+  describe('Renew, on alerts about a cert-manager Certificate', () => {
+    const about = (certificate: CertificateTarget, namespace = 'shop') => ({ target: { namespace, certificate }, facts: [], failures: [], complete: true });
+    const renew = (group: GroupState, enrichment: GroupEnrichment) =>
+      alertButtons({ state: group, enrichment, workload: groupWorkload(group, enrichment), ref: 'g1:x' })
+        .filter((button) => button.action_id === commandButtonActionId('certs'))
+        .map((button) => button.value);
+
+    it('runs /ops certs renew for the Certificate the alerts name, or the one managing the Secret they name', () => {
+      expect(renew(state(['a']), { a: about({ kind: 'Certificate', name: 'cart' }) })).toEqual(['renew shop/cart']);
+      expect(renew(state(['a', 'b']), { a: about({ kind: 'Secret', name: 'cart-tls', managedBy: 'cart' }), b: about({ kind: 'Certificate', name: 'cart' }) })).toEqual(['renew shop/cart']);
+    });
+
+    it('not for a Secret no Certificate manages, when alerts name different Certificates, or once resolved', () => {
+      expect(renew(state(['a']), { a: about({ kind: 'Secret', name: 'web-tls' }) })).toEqual([]);
+      expect(renew(state(['a', 'b']), { a: about({ kind: 'Certificate', name: 'cart' }), b: about({ kind: 'Certificate', name: 'web' }) })).toEqual([]);
+      expect(renew(state(['a', 'b']), { a: about({ kind: 'Certificate', name: 'cart' }), b: about({ kind: 'Certificate', name: 'cart' }, 'pay') })).toEqual([]);
+      expect(renew(state(['a'], 'resolved'), { a: about({ kind: 'Certificate', name: 'cart' }) })).toEqual([]);
+    });
+
+    it('asks before renewing', () => {
+      const group = state(['a']);
+      const enrichment = { a: about({ kind: 'Certificate', name: 'cart' }) };
+      const button = alertButtons({ state: group, enrichment, workload: undefined, ref: 'g1:x' }).find((candidate) => candidate.action_id === commandButtonActionId('certs'));
+      expect(button?.confirm?.title?.text).toBe('Renew this certificate?');
+    });
   });
 });
