@@ -193,53 +193,54 @@ const certificatesSchema = z.strictObject({
     .prefault({}),
 });
 
-const fileSchema = z.strictObject({
-  channel: channelId.optional(),
-  auditChannel: channelId.optional(),
-  routes: z.array(routeSchema).default([]),
+export const fileSchema = z.strictObject({
+  channel: channelId.optional().describe('Default channel: where alerts go that no route matches (LOOKOUT_CHANNEL overrides it).'),
+  auditChannel: channelId.optional().describe('Where a line per audited action is posted (docs/rbac.md).'),
+  routes: z.array(routeSchema).default([]).describe('Alert routing by the group\'s common labels; the first matching route picks the channel ("Routing").'),
   slashCommand: z
     .string()
     .regex(/^\/[a-z0-9_-]{1,31}$/, 'must look like /ops')
-    .default('/ops'),
-  outbox: outboxSchema.default(outboxSchema.parse({})),
-  http: httpSchema.prefault({}),
-  shutdown: shutdownSchema.default(shutdownSchema.parse({})),
+    .default('/ops')
+    .describe('The root slash command; must match the Slack app\'s.'),
+  outbox: outboxSchema.default(outboxSchema.parse({})).describe('Slack delivery pacing, retries and timeouts.'),
+  http: httpSchema.prefault({}).describe('The HTTP server\'s limits ("HTTP server limits").'),
+  shutdown: shutdownSchema.default(shutdownSchema.parse({})).describe('What SIGTERM does.'),
   webhook: z
     .strictObject({ maxBodyBytes: z.number().int().positive().default(1024 * 1024) })
-    .default({ maxBodyBytes: 1024 * 1024 }),
-  // Absent: nobody is mapped, so every gated action is refused (with how to get access).
-  identities: identitiesSchema.default(identitiesSchema.parse({})),
-  enrichment: enrichmentConfigSchema.prefault({}),
-  retention: retentionSchema.prefault({}),
-  state: stateSchema.prefault({}),
-  interactions: interactionsSchema.prefault({}),
-  alertmanager: alertmanagerSchema.optional(),
-  silences: silencesSchema.prefault({}),
-  scale: scaleSchema.prefault({}),
-  rollout: rolloutSchema.prefault({}),
-  certificates: certificatesSchema.prefault({}),
-  vault: vaultSectionSchema.optional(),
+    .default({ maxBodyBytes: 1024 * 1024 })
+    .describe('The Alertmanager webhook.'),
+  identities: identitiesSchema.default(identitiesSchema.parse({})).describe('Who a Slack person is to Kubernetes; absent: nobody is mapped and every gated action is refused ("Identities").'),
+  enrichment: enrichmentConfigSchema.prefault({}).describe('What alert messages show about pods, workloads and logs, and the time budget ("Enrichment").'),
+  retention: retentionSchema.prefault({}).describe('What is deleted from the state file, and when ("State: retention and checks").'),
+  state: stateSchema.prefault({}).describe('The state file\'s periodic check.'),
+  interactions: interactionsSchema.prefault({}).describe('Progress edits, confirmations and forms ("Interactive replies").'),
+  alertmanager: alertmanagerSchema.optional().describe('How to reach Alertmanager\'s API v2 at ALERTMANAGER_URL ("Alertmanager and silences").'),
+  silences: silencesSchema.prefault({}).describe('Limits of silences made from Slack.'),
+  scale: scaleSchema.prefault({}).describe('`/ops scale` limits.'),
+  rollout: rolloutSchema.prefault({}).describe('How `/ops scale` and `/ops restart` follow a rollout.'),
+  certificates: certificatesSchema.prefault({}).describe('`/ops certs` probes, Renew, and the background scanner ("Certificates").'),
+  vault: vaultSectionSchema.optional().describe('Vault secret rotation with VAULT_ADDR: auth, request timeout, which paths may be rotated.'),
 });
 
-const envSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  SLACK_BOT_TOKEN: z.string().regex(/^xox[a-z]-/, 'must be a Slack bot token (xoxb-…)').optional(),
-  SLACK_SIGNING_SECRET: z.string().min(16, 'must be the app signing secret').optional(),
-  SLACK_API_URL: z.url({ message: 'must be a URL' }).default('https://slack.com/api/'),
-  LOOKOUT_WEBHOOK_TOKEN: z.string({ error: 'is required: Alertmanager must send it as a bearer token' }).min(16, 'must be at least 16 characters'),
-  LOOKOUT_CONFIG: z.string().min(1).optional(),
-  LOOKOUT_CHANNEL: channelId.optional(),
-  LOOKOUT_STATE: z.string().min(1).default('data/lookout.db'),
-  LOKI_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://loki:3100' }).optional(),
-  ALERTMANAGER_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://alertmanager:9093' }).optional(),
+export const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('Port of the HTTP server (webhook, /slack/events, /metrics, health).'),
+  HOST: z.string().min(1).default('0.0.0.0').describe('Address the HTTP server listens on.'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('pino log level.'),
+  SLACK_BOT_TOKEN: z.string().regex(/^xox[a-z]-/, 'must be a Slack bot token (xoxb-…)').optional().describe('The Slack app\'s bot token; without Slack credentials Lookout runs in console mode and prints messages.'),
+  SLACK_SIGNING_SECRET: z.string().min(16, 'must be the app signing secret').optional().describe('The Slack app\'s signing secret: requests to /slack/events must be signed with it.'),
+  SLACK_API_URL: z.url({ message: 'must be a URL' }).default('https://slack.com/api/').describe('Slack Web API base URL.'),
+  LOOKOUT_WEBHOOK_TOKEN: z.string({ error: 'is required: Alertmanager must send it as a bearer token' }).min(16, 'must be at least 16 characters').describe('Alertmanager sends it as `Authorization: Bearer …`.'),
+  LOOKOUT_CONFIG: z.string().min(1).optional().describe('Path of the YAML configuration file (keys below).'),
+  LOOKOUT_CHANNEL: channelId.optional().describe('Channel for alerts no route matches; overrides the file\'s `channel`.'),
+  LOOKOUT_STATE: z.string().min(1).default('data/lookout.db').describe('Path of the SQLite state file.'),
+  LOKI_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://loki:3100' }).optional().describe('Grafana Loki base URL; without it alerts get no log excerpt.'),
+  ALERTMANAGER_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://alertmanager:9093' }).optional().describe('Alertmanager base URL, for silences (`alertmanager` section: credentials).'),
   // Checked with the file's `vault:` section (src/vault/vault-config.ts).
-  VAULT_ADDR: z.string().optional(),
-  VAULT_TOKEN: z.string().optional(),
-  VAULT_K8S_ROLE: z.string().optional(),
-  VAULT_NAMESPACE: z.string().regex(/^[A-Za-z0-9_./-]{1,256}$/, 'must be a Vault namespace path such as team-a/').optional(),
-  VAULT_CACERT: z.string().optional(),
+  VAULT_ADDR: z.string().optional().describe('Vault or OpenBao address, for `/ops rotate` (`vault` section).'),
+  VAULT_TOKEN: z.string().optional().describe('Vault token (auth method `token`).'),
+  VAULT_K8S_ROLE: z.string().optional().describe('Vault role for Kubernetes auth (overrides `vault.auth.role`).'),
+  VAULT_NAMESPACE: z.string().regex(/^[A-Za-z0-9_./-]{1,256}$/, 'must be a Vault namespace path such as team-a/').optional().describe('Vault Enterprise / OpenBao namespace (X-Vault-Namespace).'),
+  VAULT_CACERT: z.string().optional().describe('PEM file of the CA(s) that signed Vault\'s certificate.'),
 });
 
 export type RouteConfig = z.output<typeof routeSchema>;

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { checkConfig, kubeCredentialsProblem } from './check-config.ts';
 import { loadConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { handleProcessErrors } from './handle-process-errors.ts';
 import { parseOpenFileLimit } from './http/connection-limits.ts';
-import { KubeCredentialsError } from './kube/kube-credentials.ts';
 import { loadKubeCredentials } from './kube/load-kube-config.ts';
 import { createLogger } from './log.ts';
 import { createLookout } from './lookout.ts';
@@ -11,6 +11,12 @@ import { createSecretRedactor } from './redact-secrets.ts';
 
 /** The only place that reads the environment and touches the process. */
 async function main(): Promise<void> {
+  if (process.argv.slice(2).includes('--check-config')) {
+    const check = await checkConfig(process.env, { loadKubeCredentials });
+    if (check.ok) process.stdout.write(`lookout: ${check.lines.join('\n')}\n`);
+    else process.stderr.write(`lookout: invalid configuration:\n${check.lines.map((line) => `  - ${line}`).join('\n')}\n`);
+    process.exit(check.ok ? 0 : 1);
+  }
   let config;
   try {
     config = loadConfig(process.env);
@@ -24,10 +30,7 @@ async function main(): Promise<void> {
   try {
     kubeCredentials = await loadKubeCredentials(process.env);
   } catch (error) {
-    // KubeCredentialsError's message names the file and field, never a value. Any other error's
-    // message is not shown: a YAML error quotes the file, and a kubeconfig holds credentials.
-    const reason = error instanceof KubeCredentialsError ? error.message : ((error as NodeJS.ErrnoException).code ?? 'not a valid kubeconfig');
-    process.stderr.write(`lookout: cannot load Kubernetes credentials (KUBECONFIG or the in-cluster service account): ${reason}\n`);
+    process.stderr.write(`lookout: ${kubeCredentialsProblem(error)}\n`);
     process.exit(78); // EX_CONFIG
   }
   const lookout = createLookout({
