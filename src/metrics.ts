@@ -16,6 +16,7 @@ export interface Metrics {
   slackRequestDuration: Histogram<'method'>;
   /** Deliveries waiting in the outbox, by kind: message, reply, notice. */
   outboxDepth: Gauge<'kind'>;
+  outboxOldestMessage: Gauge;
   /** Deliveries the outbox abandoned, by kind and reason; each one is also an error log line. */
   outboxGaveUp: Counter<'kind' | 'reason'>;
   /** 1 while every Slack delivery is paused because Slack refused the token, by the error Slack gave. */
@@ -114,6 +115,11 @@ export function createMetrics(registry = new Registry()): Metrics {
       name: 'lookout_outbox_depth',
       help: 'Slack deliveries waiting in the outbox, by kind.',
       labelNames: ['kind'],
+      registers: [registry],
+    }),
+    outboxOldestMessage: new Gauge({
+      name: 'lookout_outbox_oldest_message_timestamp_seconds',
+      help: 'When the group message waiting longest for Slack last changed, in seconds since the epoch; 0 when none waits.',
       registers: [registry],
     }),
     outboxGaveUp: new Counter({

@@ -345,6 +345,7 @@ export class Outbox {
       const [depth, notices] = await this.fromStore(Promise.all([this.options.store.outboxDepth(), this.options.store.pendingNotices()]));
       this.options.metrics.outboxDepth.set({ kind: 'message' }, depth.messages);
       this.options.metrics.outboxDepth.set({ kind: 'reply' }, depth.replies);
+      this.options.metrics.outboxOldestMessage.set(depth.oldestMessageAt === null ? 0 : depth.oldestMessageAt / 1000);
       this.options.metrics.outboxDepth.set({ kind: 'notice' }, notices);
     } catch (error) {
       this.options.log.warn({ err: error }, 'cannot read the outbox depth');

@@ -626,7 +626,8 @@ export class SqliteStore implements StoreEngine {
     // Cached until the next write that can change it: /metrics scrapes must not scan tables.
     this.depth ??= this.get<OutboxDepth>(
       `SELECT (SELECT COUNT(*) FROM groups WHERE version > posted_version) AS messages,
-              (SELECT COUNT(*) FROM replies) AS replies`,
+              (SELECT COUNT(*) FROM replies) AS replies,
+              (SELECT MIN(changed_at) FROM groups WHERE version > posted_version) AS oldestMessageAt`,
     )!;
     return this.depth;
   }

@@ -135,6 +135,11 @@ export interface DeliveryAttempts {
 export interface OutboxDepth {
   messages: number;
   replies: number;
+  /**
+   * When the group message that has waited longest for Slack last changed (ms since the epoch),
+   * or null when Slack shows every group as it is. A group that keeps changing restarts its wait.
+   */
+  oldestMessageAt: number | null;
 }
 
 /**

@@ -223,7 +223,7 @@ describe('Outbox: errors that need a person lose nothing', () => {
     const parent = topLevel(h, 'C1');
     expect(parent).toHaveLength(1);
     expect(h.slack.posts('C1', parent[0]!.ts).map((call) => call.text)).toEqual(['joined']);
-    expect(h.store.outboxDepth()).toEqual({ messages: 0, replies: 0 });
+    expect(h.store.outboxDepth()).toEqual({ messages: 0, replies: 0, oldestMessageAt: null });
   });
 });
 

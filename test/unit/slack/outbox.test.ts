@@ -49,7 +49,24 @@ describe('Outbox', () => {
     const edits = slack.calls.filter((call) => call.method === 'chat.update');
     expect(edits).toHaveLength(1);
     expect(edits[0]).toMatchObject({ ts: '1700000000.000001', text: 'g: 4 firing' });
-    expect(store.outboxDepth()).toEqual({ messages: 0, replies: 0 });
+    expect(store.outboxDepth()).toEqual({ messages: 0, replies: 0, oldestMessageAt: null });
+  });
+
+  it('exports when the longest-waiting message last changed, and 0 once Slack shows everything', async () => {
+    const oldest = () => metricValue(metrics, 'lookout_outbox_oldest_message_timestamp_seconds');
+    const first = clock.now();
+    addGroup('g1', 'C1');
+    clock.advance(5000);
+    addGroup('g2', 'C1');
+    slack.failNext({ kind: 'rate_limited', retryAfterMs: 60_000 });
+    await outbox.deliverDue();
+    expect(await oldest()).toBe(first / 1000);
+
+    await drain();
+    expect(slack.calls.filter((call) => call.method === 'chat.postMessage')).toHaveLength(2);
+    // The pass a finished call wakes (the run loop's) reports what is left: nothing.
+    await outbox.deliverDue();
+    expect(await oldest()).toBe(0);
   });
 
   it('posts thread replies under the message only after it exists, in order', async () => {
