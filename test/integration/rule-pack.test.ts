@@ -34,8 +34,8 @@ describe('rule pack (alerts/rules)', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'lookout-rules-'));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it('holds the certificate rules, each rule file with its tests beside it', () => {
-    expect(ruleFiles).toContain('certificates.yaml');
+  it('holds the certificate, workload and Lookout rules, each rule file with its tests beside it', () => {
+    expect(ruleFiles).toEqual(expect.arrayContaining(['certificates.yaml', 'workloads.yaml', 'lookout.yaml']));
     for (const file of ruleFiles) expect(testFiles).toContain(file.replace(/\.yaml$/, '.test.yaml'));
   });
 
@@ -49,6 +49,22 @@ describe('rule pack (alerts/rules)', () => {
     const { ok, output } = await promtool('test', 'rules', file);
     expect(output).toContain('SUCCESS');
     expect(ok).toBe(true);
+  });
+
+  // Each guard a rule has against a false alarm, taken out: the tests beside the rule must fail.
+  it.each([
+    ['workloads', 'finished pods are not "not ready"', 'unless on (namespace, pod)', 'or on (namespace, pod)'],
+    ['workloads', 'a rollout in progress is no replicas mismatch', 'changes(kube_deployment_status_replicas_updated[10m])) == 0', 'changes(kube_deployment_status_replicas_updated[10m])) >= 0'],
+    ['workloads', 'an old OOM kill without a new restart', 'increase(kube_pod_container_status_restarts_total[10m])) >= 1', 'increase(kube_pod_container_status_restarts_total[10m])) >= 0'],
+    ['lookout', '429s are not failures', 'outcome!="rate_limited"', 'outcome!="none"'],
+    ['lookout', 'a draining backlog is not growing', 'deriv(lookout_outbox_depth{job="lookout", kind="message"}[15m])) > 0', 'deriv(lookout_outbox_depth{job="lookout", kind="message"}[15m])) > -1000'],
+  ])('the %s tests catch a broken rule: %s', async (area, _guard, from, to) => {
+    const rules = readFileSync(join(RULES_DIR, `${area}.yaml`), 'utf8');
+    expect(rules).toContain(from);
+    writeFileSync(join(scratch, `${area}.yaml`), rules.replace(from, to));
+    writeFileSync(join(scratch, `${area}.test.yaml`), readFileSync(join(RULES_DIR, `${area}.test.yaml`)));
+    const { stdout, stderr } = await run(PROMTOOL, ['test', 'rules', `${area}.test.yaml`], { cwd: scratch }).catch((error: { stdout: string; stderr: string }) => error);
+    expect(stdout + stderr).toContain('FAILED');
   });
 
   it('the tests catch a broken rule: cert-manager\'s never-issued 0 must not alert', async () => {
