@@ -37,6 +37,11 @@ export interface StartLookoutOptions {
    * thread some 17 MiB of RSS that the image never pays. It must have been built (`npm run build`).
    */
   compiled?: boolean;
+  /**
+   * Run this instead (the container image's CMD, `node` meaning this Node), in `cwd`; `compiled`
+   * and `nodeArgs` do not apply.
+   */
+  command?: { argv: readonly string[]; cwd: string };
 }
 
 /**
@@ -48,12 +53,14 @@ export async function startLookout(env: Record<string, string>, port?: number, o
   const listenPort = port ?? (await freePort());
   const nodeArgs = options.nodeArgs ?? [];
   const main = options.compiled ? COMPILED_MAIN : MAIN;
-  if (!existsSync(main)) throw new Error(`${main} does not exist: run \`npm run build\` first`);
+  if (!options.command && !existsSync(main)) throw new Error(`${main} does not exist: run \`npm run build\` first`);
+  const argv = options.command ? options.command.argv.map((word, i) => (i === 0 && word === 'node' ? process.execPath : word)) : [process.execPath, ...nodeArgs, main];
   const [command, args] =
     options.openFileLimit === undefined
-      ? [process.execPath, [...nodeArgs, main]]
-      : ['bash', ['-c', `ulimit -n ${Math.trunc(options.openFileLimit)} && exec "$0" "$@"`, process.execPath, ...nodeArgs, main]];
+      ? [argv[0]!, argv.slice(1)]
+      : ['bash', ['-c', `ulimit -n ${Math.trunc(options.openFileLimit)} && exec "$0" "$@"`, ...argv]];
   const child = spawn(command, args, {
+    ...(options.command ? { cwd: options.command.cwd } : {}),
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(listenPort), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
