@@ -228,6 +228,11 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('pino log level.'),
   SLACK_BOT_TOKEN: z.string().regex(/^xox[a-z]-/, 'must be a Slack bot token (xoxb-…)').optional().describe('The Slack app\'s bot token; without Slack credentials Lookout runs in console mode and prints messages.'),
   SLACK_SIGNING_SECRET: z.string().min(16, 'must be the app signing secret').optional().describe('The Slack app\'s signing secret: requests to /slack/events must be signed with it.'),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-/, 'must be a Slack app-level token (xapp-…) with the connections:write scope')
+    .optional()
+    .describe('An app-level token (xapp-…, scope connections:write): Socket Mode, Lookout connects to Slack instead of serving /slack/events; no signing secret needed.'),
   SLACK_API_URL: z.url({ message: 'must be a URL' }).default('https://slack.com/api/').describe('Slack Web API base URL.'),
   LOOKOUT_WEBHOOK_TOKEN: z.string({ error: 'is required: Alertmanager must send it as a bearer token' }).min(16, 'must be at least 16 characters').describe('Alertmanager sends it as `Authorization: Bearer …`.'),
   LOOKOUT_CONFIG: z.string().min(1).optional().describe('Path of the YAML configuration file (keys below).'),
@@ -254,7 +259,7 @@ export interface Config {
   http: { port: number; host: string } & HttpLimitsConfig;
   logLevel: string;
   /** Absent in console mode: messages are printed instead of sent. */
-  slack?: { botToken: string; signingSecret: string; apiUrl: string };
+  slack?: SlackConfig;
   webhookToken: string;
   webhookMaxBodyBytes: number;
   statePath: string;
@@ -288,6 +293,13 @@ export interface Config {
   /** Vault (or OpenBao) for `/ops rotate`; absent without VAULT_ADDR (rotate then says so). */
   vault?: VaultConfig;
 }
+
+/**
+ * How Lookout talks to Slack. Requests from Slack (commands, clicks) arrive over HTTP at
+ * /slack/events, signed with `signingSecret`, or, with `appToken`, over a Socket Mode WebSocket
+ * Lookout opens itself (then /slack/events is not served and the signing secret is not needed).
+ */
+export type SlackConfig = { botToken: string; apiUrl: string } & ({ transport: 'http'; signingSecret: string } | { transport: 'socket'; appToken: string });
 
 /** `certificates.scan`, durations in ms. */
 export interface CertificateScanConfig {
@@ -342,9 +354,12 @@ export function loadConfig(
   const file = fileResult.data;
 
   const hasToken = e.SLACK_BOT_TOKEN !== undefined;
-  const hasSecret = e.SLACK_SIGNING_SECRET !== undefined;
-  if (hasToken !== hasSecret) {
-    problems.push('env SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET: set both to talk to Slack, or neither for console mode');
+  const hasInbound = e.SLACK_SIGNING_SECRET !== undefined || e.SLACK_APP_TOKEN !== undefined;
+  if (hasToken && !hasInbound) {
+    problems.push('env SLACK_BOT_TOKEN: set SLACK_SIGNING_SECRET too (Slack sends requests to /slack/events), or SLACK_APP_TOKEN (Socket Mode: Lookout connects to Slack)');
+  }
+  if (!hasToken && hasInbound) {
+    problems.push(`env ${e.SLACK_APP_TOKEN !== undefined ? 'SLACK_APP_TOKEN' : 'SLACK_SIGNING_SECRET'}: set SLACK_BOT_TOKEN too (Lookout posts with it), or neither for console mode`);
   }
   const channel = e.LOOKOUT_CHANNEL ?? file.channel ?? (hasToken ? undefined : CONSOLE_CHANNEL);
   if (channel === undefined) {
@@ -357,9 +372,7 @@ export function loadConfig(
   return {
     http: { port: e.PORT, host: e.HOST, ...file.http },
     logLevel: e.LOG_LEVEL,
-    ...(e.SLACK_BOT_TOKEN && e.SLACK_SIGNING_SECRET
-      ? { slack: { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, apiUrl: withTrailingSlash(e.SLACK_API_URL) } }
-      : {}),
+    ...slackConfig(e.SLACK_BOT_TOKEN, e.SLACK_SIGNING_SECRET, e.SLACK_APP_TOKEN, withTrailingSlash(e.SLACK_API_URL)),
     webhookToken: e.LOOKOUT_WEBHOOK_TOKEN,
     webhookMaxBodyBytes: file.webhook.maxBodyBytes,
     statePath: e.LOOKOUT_STATE,
@@ -390,6 +403,14 @@ export function loadConfig(
     certificates: { scan: certificateScanConfig(file.certificates.scan) },
     ...(vault ? { vault } : {}),
   };
+}
+
+/** SLACK_APP_TOKEN wins over SLACK_SIGNING_SECRET: with both set, Lookout uses Socket Mode. */
+function slackConfig(botToken: string | undefined, signingSecret: string | undefined, appToken: string | undefined, apiUrl: string): { slack?: SlackConfig } {
+  if (botToken === undefined) return {};
+  if (appToken !== undefined) return { slack: { botToken, apiUrl, transport: 'socket', appToken } };
+  if (signingSecret !== undefined) return { slack: { botToken, apiUrl, transport: 'http', signingSecret } };
+  return {};
 }
 
 function certificateScanConfig(scan: z.output<typeof certificateScanSchema>): CertificateScanConfig {

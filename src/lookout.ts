@@ -41,7 +41,7 @@ import { createCommandButtons, createConfirmationButtons, type CommandInteractiv
 import { InteractionRegistry } from './slack/interaction-registry.ts';
 import { consoleInteractionSlack, createInteractionSlack } from './slack/interaction-slack.ts';
 import { PendingInteractions } from './slack/pending-interactions.ts';
-import { createSlackRequestGuard } from './slack/slack-request-guard.ts';
+import { createSlackRequestGuard, refuseSlackEventsInSocketMode } from './slack/slack-request-guard.ts';
 import { createSecretRedactor } from './redact-secrets.ts';
 import { CleanOutgoingSlackApi } from './slack/clean-outgoing.ts';
 import { RetentionPruner } from './state/retention.ts';
@@ -297,10 +297,12 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     },
   );
 
-  const { receiver } = createSlackApp({
+  const { receiver, socket } = createSlackApp({
     config,
     log,
     metrics,
+    store,
+    now,
     commands,
     gate,
     audit,
@@ -331,9 +333,16 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       { path: '/readyz', method: 'GET', handler: createReadyz(readiness) },
     ],
   });
+  // Socket Mode: not ready while Slack's requests cannot reach Lookout (src/slack/socket-mode-connection.ts).
+  if (socket) readiness.push(() => socket.problem());
   const server = createHttpServer({
     receiver,
-    slackGuard: config.slack ? createSlackRequestGuard({ signingSecret: config.slack.signingSecret, log, now }) : undefined,
+    slackGuard:
+      config.slack === undefined
+        ? undefined
+        : config.slack.transport === 'http'
+          ? createSlackRequestGuard({ signingSecret: config.slack.signingSecret, log, now })
+          : refuseSlackEventsInSocketMode,
     log,
     metrics,
     limits: { ...config.http, maxConnections: config.http.maxConnections ?? defaultMaxConnections(openFileLimit) },
@@ -350,6 +359,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
         server.listen(config.http.port, config.http.host, () => resolve());
       });
       outbox.start();
+      // Connects in the background: alerts flow while Slack is still being reached.
+      socket?.start();
       retention.start();
       silenceExpiry?.start();
       certificateScanner?.start();
@@ -364,7 +375,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
         (error: unknown) => log.warn({ err: error }, 'auth.test failed: commands and buttons are refused until Slack names Lookout\'s workspace'),
       );
       if (!kube) log.warn('no Kubernetes credentials (in-cluster service account or KUBECONFIG): every command that needs a permission is refused');
-      if (config.slack) log.info({ port: address.port, host: address.address }, 'Lookout is listening');
+      if (config.slack?.transport === 'socket') log.info({ port: address.port, host: address.address }, 'Lookout is listening (Alertmanager, metrics, health); Slack requests come over Socket Mode');
+      else if (config.slack) log.info({ port: address.port, host: address.address }, 'Lookout is listening');
       else log.info({ port: address.port, host: address.address }, 'Lookout is listening in console mode: no SLACK_BOT_TOKEN, messages are printed to stdout');
       return address;
     },
@@ -372,6 +384,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       stopping = true;
       // Progress edits stop; each shows its last state as final.
       shutdownSignal.abort();
+      // No new requests from Slack; Slack gives them to another replica's connection.
+      await socket?.stop().catch((error: unknown) => log.warn({ err: error }, 'closing the Socket Mode connection failed'));
       inbox.stop();
       await retention.stop();
       await silenceExpiry?.stop();

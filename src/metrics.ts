@@ -29,6 +29,10 @@ export interface Metrics {
   deliveryLatency: Histogram;
   /** Slash commands by subcommand and outcome: ok, invalid, refused, denied, unmapped, error. */
   slashCommands: Counter<'command' | 'outcome'>;
+  /** Socket Mode only: 1 while Lookout's WebSocket to Slack is connected. */
+  slackSocketConnected: Gauge;
+  /** Socket Mode only: requests Slack delivered, by outcome: first (run), duplicate (acked, dropped), unrecorded (the store failed: acked, not run). */
+  slackSocketDeliveries: Counter<'outcome'>;
   /** Audit records a sink failed to write, by sink: log, channel, event. Each is also an error log line. */
   auditFailures: Counter<'sink'>;
   /** Button clicks by action and outcome: ok, refused, denied, error. */
@@ -173,6 +177,17 @@ export function createMetrics(registry = new Registry()): Metrics {
       name: 'lookout_slash_commands_total',
       help: 'Slash commands, by subcommand and outcome.',
       labelNames: ['command', 'outcome'],
+      registers: [registry],
+    }),
+    slackSocketConnected: new Gauge({
+      name: 'lookout_slack_socket_connected',
+      help: 'Socket Mode: 1 while the WebSocket to Slack is connected.',
+      registers: [registry],
+    }),
+    slackSocketDeliveries: new Counter({
+      name: 'lookout_slack_socket_deliveries_total',
+      help: 'Socket Mode: requests Slack delivered, by outcome (first, duplicate, unrecorded).',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     auditFailures: new Counter({

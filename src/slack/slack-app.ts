@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { App, AuthorizationError, HTTPReceiver, type CustomRoute } from '@slack/bolt';
+import { App, AuthorizationError, HTTPReceiver, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
 import { LINK_ACTION_PREFIX } from '../../alerts/render.ts';
 import type { AnyCommand } from '../../commands/command.ts';
 import type { Gate } from '../access/access-gate.ts';
@@ -10,10 +10,13 @@ import type { KubeHttp } from '../kube/kube-http.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { cleanText, type Redactor } from '../redact-secrets.ts';
+import type { Store } from '../state/store.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { cleanBlocks } from './clean-outgoing.ts';
 import { createSlashCommandHandler, type CommandInteractivity } from './dispatcher.ts';
 import type { InteractionRegistry } from './interaction-registry.ts';
+import { createDeliveryFilter, ENVELOPE_ID_CONTEXT_KEY } from './socket-deliveries.ts';
+import { SocketModeConnection } from './socket-mode-connection.ts';
 
 export interface SlackAppOptions {
   config: Config;
@@ -35,17 +38,31 @@ export interface SlackAppOptions {
   home?: WorkspaceSource;
   /** Applied to every reply made through Bolt (respond, postEphemeral), as the outbox's SlackApi applies it to posts. */
   redactor: Redactor;
+  /** Socket Mode: where requests are claimed, so one Slack delivers twice runs once. */
+  store: Pick<Store, 'claimSlackDelivery'>;
+  now?: () => number;
+}
+
+export interface SlackApp {
+  app: App;
+  /** Serves Lookout's own routes, and /slack/events unless Slack is reached over Socket Mode. */
+  receiver: HTTPReceiver;
+  /** Socket Mode only (SLACK_APP_TOKEN): the connection to Slack, started by Lookout. */
+  socket?: SocketModeConnection;
 }
 
 /**
- * Bolt's App and HTTP receiver. The receiver serves Lookout's own routes (custom routes) and
- * /slack/events; listeners are registered here and hold no business logic.
+ * Bolt's App and its receivers. The HTTP receiver serves Lookout's own routes (custom routes) and,
+ * over HTTP, /slack/events. In Socket Mode the App takes Slack's requests from Bolt's Socket
+ * Mode receiver instead; the same listeners answer them either way. Listeners are registered here
+ * and hold no business logic.
  */
-export function createSlackApp({ config, log, metrics, commands, customRoutes, interactions, interactive, gate, audit, kube, home, redactor }: SlackAppOptions): { app: App; receiver: HTTPReceiver } {
+export function createSlackApp({ config, log, metrics, commands, customRoutes, interactions, interactive, gate, audit, kube, home, redactor, store, now = Date.now }: SlackAppOptions): SlackApp {
   const logger = boltLogger(log);
   const receiver = new HTTPReceiver({
     // Console mode has no signing secret; a random one means no request can ever verify.
-    signingSecret: config.slack?.signingSecret ?? randomBytes(32).toString('hex'),
+    // Console mode and Socket Mode have no signing secret; a random one means no request can ever verify.
+    signingSecret: config.slack?.transport === 'http' ? config.slack.signingSecret : randomBytes(32).toString('hex'),
     customRoutes,
     logger,
     // Bolt's default logs only "An unhandled error occurred" and keeps the error at debug level.
@@ -60,13 +77,33 @@ export function createSlackApp({ config, log, metrics, commands, customRoutes, i
       return false;
     },
   });
+  const socketReceiver =
+    config.slack?.transport === 'socket'
+      ? new SocketModeReceiver({
+          appToken: config.slack.appToken,
+          logger,
+          // SocketModeConnection reconnects (see there why not Bolt's client).
+          autoReconnectEnabled: false,
+          // apps.connections.open goes to SLACK_API_URL too; SocketModeConnection retries, not the Web API client.
+          installerOptions: { clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 } } },
+          customPropertiesExtractor: (args: { envelope_id?: unknown }) => ({ [ENVELOPE_ID_CONTEXT_KEY]: args.envelope_id }),
+          // Acknowledged all the same: a redelivery would fail the same way, or run twice.
+          processEventErrorHandler: async ({ error }) => {
+            const ref = randomBytes(4).toString('hex');
+            log.error({ err: error, ref }, `Bolt could not process a request from Slack over Socket Mode (ref ${ref})`);
+            return true;
+          },
+        })
+      : undefined;
   const app = new App({
-    receiver,
+    receiver: socketReceiver ?? receiver,
     logger,
     ...(config.slack
       ? { token: config.slack.botToken, clientOptions: { slackApiUrl: config.slack.apiUrl } }
       : { authorize: async () => Promise.reject(new Error('console mode: Slack is not configured')) }),
   });
+  // First in line: a request Slack delivers again (retry, reconnect, another replica's connection) stops here.
+  if (socketReceiver) app.use(createDeliveryFilter({ store, metrics, log: log.child({ component: 'socket-mode' }), now }));
   const handleCommand = createSlashCommandHandler({ commands, slashCommand: config.slashCommand, log, metrics, gate, audit, kube, ...(home ? { home } : {}), ...(interactive ? { interactive } : {}), settings: config.commands });
   // Replies quote what people typed and what commands read (logs, Kubernetes messages): cleaned
   // here, the one place a command's reply leaves for Slack (src/slack/clean-outgoing.ts for posts).
@@ -80,5 +117,7 @@ export function createSlackApp({ config, log, metrics, commands, customRoutes, i
   app.error(async (error) => {
     log.error({ err: error }, 'unhandled error in a Slack listener');
   });
-  return { app, receiver };
+  if (!socketReceiver) return { app, receiver };
+  const socket = new SocketModeConnection({ client: socketReceiver.client, log: log.child({ component: 'socket-mode' }), connectedGauge: metrics.slackSocketConnected, now });
+  return { app, receiver, socket };
 }

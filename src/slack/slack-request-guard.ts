@@ -74,3 +74,12 @@ function forgetOlderThan(seen: Map<string, number>, cutoff: number): void {
     seen.delete(key);
   }
 }
+
+/**
+ * /slack/events in Socket Mode: Slack sends nothing there, so anything that arrives is not from
+ * Slack; it is answered 404 with the reason, and never reaches Bolt.
+ */
+export async function refuseSlackEventsInSocketMode(_req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  sendText(res, 404, 'not found: this Lookout receives Slack requests over Socket Mode (SLACK_APP_TOKEN), not at /slack/events\n');
+  return false;
+}

@@ -215,6 +215,18 @@ CREATE TABLE IF NOT EXISTS certificate_reports (
 CREATE INDEX IF NOT EXISTS certificate_reports_by_time ON certificate_reports (reported_at);
 `;
 
+/*
+ * Socket Mode (issue 15): requests Slack delivered, by each key that names one (envelope, event,
+ * click), so a redelivery runs nothing. Kept minutes, not forever: Slack redelivers within seconds.
+ */
+const SLACK_DELIVERIES_SCHEMA = `
+CREATE TABLE IF NOT EXISTS slack_deliveries (
+  delivery_key TEXT PRIMARY KEY,
+  received_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS slack_deliveries_by_time ON slack_deliveries (received_at);
+`;
+
 /** The recovery probe's row (StoreHealth): one row, rewritten by each probe. */
 const HEALTH_SCHEMA = `
 CREATE TABLE IF NOT EXISTS store_probe (
@@ -398,6 +410,7 @@ export class SqliteStore implements StoreEngine {
     this.db.exec(BOUNDED_OUTBOX_SCHEMA);
     this.addMissingColumns('notices', NOTICE_COLUMNS);
     this.db.exec(CERTIFICATE_DIGEST_SCHEMA);
+    this.db.exec(SLACK_DELIVERIES_SCHEMA);
     this.db.exec(HEALTH_SCHEMA);
     this.schemaReady = true;
   }
@@ -684,6 +697,18 @@ export class SqliteStore implements StoreEngine {
 
   forgetCertificateReports(before: number): void {
     this.run('DELETE FROM certificate_reports WHERE reported_at <= ?', before);
+  }
+
+  slackDeliverySeen(key: string): boolean {
+    return this.get<{ found: number }>('SELECT 1 AS found FROM slack_deliveries WHERE delivery_key = ?', key) !== undefined;
+  }
+
+  recordSlackDelivery(key: string, at: number): void {
+    this.run('INSERT INTO slack_deliveries (delivery_key, received_at) VALUES (?, ?)', key, at);
+  }
+
+  forgetSlackDeliveries(before: number): void {
+    this.run('DELETE FROM slack_deliveries WHERE received_at < ?', before);
   }
 
   pendingNotices(): number {

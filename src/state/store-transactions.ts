@@ -6,6 +6,7 @@ import { clearGroupSilence, extendGroupSilence, markGroupSilenced } from '../../
 import { queueCertificateDigest } from '../certificates/certificate-digest.ts';
 import type { Logger } from '../log.ts';
 import { createSecretRedactor } from '../redact-secrets.ts';
+import { claimSlackDelivery } from '../slack/socket-deliveries.ts';
 import type { StoreEngine, StoreTransactions } from './store.ts';
 
 /*
@@ -63,6 +64,7 @@ export const STORE_TRANSACTIONS: { [K in keyof StoreTransactions]: Transaction<K
   clearGroupSilence: (engine, _context, request) => clearGroupSilence(engine, request),
   extendGroupSilence: (engine, _context, request) => extendGroupSilence(engine, request),
   queueCertificateDigest: (engine, _context, request) => queueCertificateDigest(engine, request),
+  claimSlackDelivery: (engine, _context, claim) => claimSlackDelivery(engine, claim),
 };
 
 /** The engine's own methods the Store offers asynchronously, one call each (see StoreCalls). */
@@ -100,6 +102,9 @@ export const STORE_CALLS = [
   'certificateReportedAt',
   'recordCertificateReported',
   'forgetCertificateReports',
+  'slackDeliverySeen',
+  'recordSlackDelivery',
+  'forgetSlackDeliveries',
   'groupById',
   'requestEnrichment',
   'groupsAwaitingEnrichment',

@@ -222,6 +222,12 @@ export interface StoreEngine {
   /** Forgets reports made at or before `before` (ms): older than a day, they no longer hold anything back. */
   forgetCertificateReports(before: number): void;
 
+  /** Whether a Slack delivery with this key was recorded (and not yet forgotten): see claimSlackDelivery. */
+  slackDeliverySeen(key: string): boolean;
+  recordSlackDelivery(key: string, at: number): void;
+  /** Forgets deliveries recorded before `before` (ms): Slack redelivers within seconds, not hours. */
+  forgetSlackDeliveries(before: number): void;
+
   /** The group episode with this id. */
   groupById(id: number): GroupRecord | undefined;
   /**
@@ -299,6 +305,15 @@ export interface AcknowledgementChange {
   at: number;
 }
 
+/** A request from Slack over Socket Mode, named by every key that identifies it (src/slack/socket-deliveries.ts). */
+export interface SlackDeliveryClaim {
+  /** e.g. `envelope:<envelope_id>`, `event:<event_id>`, `action:<user>:<action_ts>`. */
+  keys: string[];
+  at: number;
+  /** Deliveries recorded before this (ms) are forgotten in the same transaction. */
+  forgetBefore: number;
+}
+
 /**
  * Work that must read and write in one transaction, run where the connection lives
  * (store-transactions.ts): a transaction cannot cross a thread.
@@ -337,6 +352,12 @@ export interface StoreTransactions {
    * (src/certificates/certificate-digest.ts). @returns how many certificates it lists (0: no digest).
    */
   queueCertificateDigest(request: CertificateDigestRequest): Promise<number>;
+  /**
+   * Records a delivery from Slack unless any of its keys was recorded before, so a request Slack
+   * delivers twice (a retry, a reconnect, two replicas' connections) runs once.
+   * @returns true for the first delivery, false for a duplicate.
+   */
+  claimSlackDelivery(claim: SlackDeliveryClaim): Promise<boolean>;
 }
 
 /**

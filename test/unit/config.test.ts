@@ -76,10 +76,30 @@ describe('loadConfig', () => {
     expect(problems).toContainEqual(expect.stringMatching(/SLACK_BOT_TOKEN: must be a Slack bot token/));
   });
 
-  it('wants both Slack credentials or neither', () => {
+  it('wants the bot token with a signing secret or an app token, or none of them', () => {
     expect(problemsOf({ LOOKOUT_WEBHOOK_TOKEN: TOKEN, LOOKOUT_CHANNEL: 'C1', SLACK_BOT_TOKEN: 'xoxb-1' })).toEqual([
-      expect.stringMatching(/set both to talk to Slack, or neither/),
+      expect.stringMatching(/^env SLACK_BOT_TOKEN: set SLACK_SIGNING_SECRET too .* or SLACK_APP_TOKEN \(Socket Mode/),
     ]);
+    expect(problemsOf({ LOOKOUT_WEBHOOK_TOKEN: TOKEN, LOOKOUT_CHANNEL: 'C1', SLACK_APP_TOKEN: 'xapp-1-A1-1-abc' })).toEqual([
+      expect.stringMatching(/^env SLACK_APP_TOKEN: set SLACK_BOT_TOKEN too/),
+    ]);
+    expect(problemsOf({ LOOKOUT_WEBHOOK_TOKEN: TOKEN, LOOKOUT_CHANNEL: 'C1', SLACK_SIGNING_SECRET: 's'.repeat(32) })).toEqual([
+      expect.stringMatching(/^env SLACK_SIGNING_SECRET: set SLACK_BOT_TOKEN too/),
+    ]);
+  });
+
+  it('SLACK_APP_TOKEN switches to Socket Mode, with or without a signing secret', () => {
+    const appToken = 'xapp-1-A0123-1234-abcdef';
+    const socket = { LOOKOUT_WEBHOOK_TOKEN: TOKEN, LOOKOUT_CHANNEL: 'C1', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: appToken, SLACK_API_URL: 'http://127.0.0.1:9/api' };
+    expect(loadConfig(socket).slack).toEqual({ botToken: 'xoxb-1', apiUrl: 'http://127.0.0.1:9/api/', transport: 'socket', appToken });
+    expect(loadConfig({ ...socket, SLACK_SIGNING_SECRET: 's'.repeat(32) }).slack?.transport).toBe('socket');
+    expect(loadConfig({ ...socket, SLACK_APP_TOKEN: undefined, SLACK_SIGNING_SECRET: 's'.repeat(32) }).slack?.transport).toBe('http');
+  });
+
+  it('refuses a bot token given as the app token, without repeating it', () => {
+    const problems = problemsOf({ LOOKOUT_WEBHOOK_TOKEN: TOKEN, LOOKOUT_CHANNEL: 'C1', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xoxb-not-an-app-token' });
+    expect(problems).toEqual([expect.stringMatching(/^env SLACK_APP_TOKEN: must be a Slack app-level token \(xapp-…\)/)]);
+    expect(problems.join('\n')).not.toContain('xoxb-not-an-app-token');
   });
 
   it('with Slack, wants a channel for unrouted alerts', () => {
