@@ -53,6 +53,9 @@ binaries() {
 			x+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$kube_build_date"
 		done
 		echo "kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver$x"
+		# From the same modules, so `kubectl kustomize` and server-side dry runs of manifests/
+		# (test/integration/manifests.test.ts) use this Kubernetes release's kustomize and schemas.
+		echo "kubectl k8s.io/kubernetes/cmd/kubectl$x"
 		# etcd's version is a constant in go.etcd.io/etcd/api/v3/version.
 		echo "etcd go.etcd.io/etcd/server/v3"
 		;;

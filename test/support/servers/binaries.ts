@@ -9,6 +9,8 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.u
 /** Paths of the server binaries built by test/servers/build.sh. */
 export interface ServerBinaries {
   kubeApiserver: string;
+  /** Built from the same Kubernetes modules as kube-apiserver (kustomize, server-side dry runs). */
+  kubectl: string;
   etcd: string;
   bao: string;
   loki: string;
@@ -53,6 +55,7 @@ function toBinaries(find: (name: string) => string | undefined, missing: string)
   };
   return {
     kubeApiserver: required('kube-apiserver'),
+    kubectl: required('kubectl'),
     etcd: required('etcd'),
     bao: required('bao'),
     loki: required('loki'),

@@ -114,7 +114,7 @@ export async function startTestServers(options: StartTestServersOptions): Promis
     log(`all servers ready in ${(startMs / 1000).toFixed(1)} s`);
     return {
       servers: {
-        kube: { url: kube.url, caFile: kube.caFile, kubeconfigs: kube.kubeconfigs },
+        kube: { url: kube.url, caFile: kube.caFile, kubeconfigs: kube.kubeconfigs, kubectl: binaries.kubectl },
         bao: { addr: bao.addr, rootToken, kubernetesAuthPath: OPENBAO_KUBERNETES_AUTH.path, role: OPENBAO_KUBERNETES_AUTH.role },
         loki: { url: loki.url },
         alertmanager: { url: alertmanager.url },

@@ -26,6 +26,8 @@ export interface TestServers {
      * - bob: client certificate, user `slack:bob` in group `slack:sre`, no bindings.
      */
     kubeconfigs: { admin: string; bot: string; alice: string; bob: string };
+    /** kubectl of the same Kubernetes release (test/servers/build.sh builds it with the apiserver). */
+    kubectl: string;
   };
   bao: {
     /** http://127.0.0.1:PORT of the OpenBao dev server (KV v2 at secret/). */
