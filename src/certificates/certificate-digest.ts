@@ -49,15 +49,16 @@ export function digestKey(certificate: Pick<DigestCertificate, 'namespace' | 'na
 export function queueCertificateDigest(engine: StoreEngine, request: CertificateDigestRequest): number {
   return engine.transaction(() => {
     engine.forgetCertificateReports(request.at - DIGEST_REPEAT_MS);
-    const seen = new Set<string>();
+    // What is left was listed within the last day: a set of at most a day's listings, read at once.
+    const listed = new Set(engine.reportedCertificates());
     const due = request.certificates.filter((certificate) => {
       const key = digestKey(certificate);
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return engine.certificateReportedAt(key) === undefined;
+      if (listed.has(key)) return false;
+      listed.add(key);
+      return true;
     });
     if (due.length === 0) return 0;
-    for (const certificate of due) engine.recordCertificateReported(digestKey(certificate), request.at);
+    engine.recordCertificatesReported(due.map(digestKey), request.at);
     engine.addNotice(request.channel, renderCertificateDigest(due, request.at, request.warnWithinMs), request.at);
     return due.length;
   });

@@ -227,6 +227,9 @@ CREATE TABLE IF NOT EXISTS slack_deliveries (
 CREATE INDEX IF NOT EXISTS slack_deliveries_by_time ON slack_deliveries (received_at);
 `;
 
+/** Rows per INSERT of certificate reports: few statements for a long digest, within SQLite's 32,766 parameters. */
+const REPORT_ROWS_PER_INSERT = 200;
+
 /** The recovery probe's row (StoreHealth): one row, rewritten by each probe. */
 const HEALTH_SCHEMA = `
 CREATE TABLE IF NOT EXISTS store_probe (
@@ -685,14 +688,16 @@ export class SqliteStore implements StoreEngine {
     this.run('UPDATE notices SET post_started_at = NULL, post_channel = NULL WHERE id = ?', id);
   }
 
-  certificateReportedAt(certificate: string): number | undefined {
-    return this.get<{ reported_at: number }>('SELECT reported_at FROM certificate_reports WHERE certificate = ?', certificate)?.reported_at;
+  reportedCertificates(): string[] {
+    return this.all<{ certificate: string }>('SELECT certificate FROM certificate_reports').map((row) => row.certificate);
   }
 
-  recordCertificateReported(certificate: string, at: number): void {
-    // No upsert: ON CONFLICT spellings differ between SQLite and PostgreSQL versions.
-    this.run('DELETE FROM certificate_reports WHERE certificate = ?', certificate);
-    this.run('INSERT INTO certificate_reports (certificate, reported_at) VALUES (?, ?)', certificate, at);
+  recordCertificatesReported(certificates: readonly string[], at: number): void {
+    // Multi-row VALUES (portable), a bounded number of rows per statement.
+    for (let start = 0; start < certificates.length; start += REPORT_ROWS_PER_INSERT) {
+      const chunk = certificates.slice(start, start + REPORT_ROWS_PER_INSERT);
+      this.run(`INSERT INTO certificate_reports (certificate, reported_at) VALUES ${chunk.map(() => '(?, ?)').join(', ')}`, ...chunk.flatMap((certificate) => [certificate, at]));
+    }
   }
 
   forgetCertificateReports(before: number): void {

@@ -216,9 +216,10 @@ export interface StoreEngine {
   /** The notice's post is known not to have happened. */
   clearNoticePost(id: number): void;
 
-  /** When the certificate (its digest key) was last listed in a digest, if in the last day (see forgetCertificateReports). */
-  certificateReportedAt(certificate: string): number | undefined;
-  recordCertificateReported(certificate: string, at: number): void;
+  /** The certificates (digest keys) listed in a digest and not yet forgotten (see forgetCertificateReports). */
+  reportedCertificates(): string[];
+  /** Records certificates not reported before (their keys) as listed in a digest at `at`. */
+  recordCertificatesReported(certificates: readonly string[], at: number): void;
   /** Forgets reports made at or before `before` (ms): older than a day, they no longer hold anything back. */
   forgetCertificateReports(before: number): void;
 
