@@ -349,25 +349,20 @@ export function loadConfig(
   const fileResult = fileSchema.safeParse(fileInput);
   if (!fileResult.success) problems.push(...fileResult.error.issues.map((issue) => describe(configPath ?? 'config', issue)));
 
-  if (!envResult.success || !fileResult.success || problems.length > 0) throw new ConfigError(problems);
+  // Checks across keys run on the keys that are valid, so one bad key does not hide the other
+  // problems (`--check-config` lists them all); a key left out has its own problem listed already.
+  const invalid = new Set([...(envResult.error?.issues ?? []), ...(fileResult.error?.issues ?? [])].flatMap(topLevelKeys));
+  const { channel, alertmanager, vault } = checkAcrossKeys(
+    envResult.success ? envResult.data : validKeys(envSchema, env, invalid),
+    fileResult.success ? fileResult.data : validKeys(fileSchema, fileInput, invalid),
+    invalid,
+    configPath ?? 'config',
+    readFile,
+    problems,
+  );
+  if (!envResult.success || !fileResult.success || problems.length > 0 || channel === undefined) throw new ConfigError(problems);
   const e = envResult.data;
   const file = fileResult.data;
-
-  const hasToken = e.SLACK_BOT_TOKEN !== undefined;
-  const hasInbound = e.SLACK_SIGNING_SECRET !== undefined || e.SLACK_APP_TOKEN !== undefined;
-  if (hasToken && !hasInbound) {
-    problems.push('env SLACK_BOT_TOKEN: set SLACK_SIGNING_SECRET too (Slack sends requests to /slack/events), or SLACK_APP_TOKEN (Socket Mode: Lookout connects to Slack)');
-  }
-  if (!hasToken && hasInbound) {
-    problems.push(`env ${e.SLACK_APP_TOKEN !== undefined ? 'SLACK_APP_TOKEN' : 'SLACK_SIGNING_SECRET'}: set SLACK_BOT_TOKEN too (Lookout posts with it), or neither for console mode`);
-  }
-  const channel = e.LOOKOUT_CHANNEL ?? file.channel ?? (hasToken ? undefined : CONSOLE_CHANNEL);
-  if (channel === undefined) {
-    problems.push('channel: set LOOKOUT_CHANNEL or `channel` in the config file (where unrouted alerts go)');
-  }
-  const alertmanager = alertmanagerConfig(e.ALERTMANAGER_URL, file.alertmanager, configPath ?? 'config', readFile, problems);
-  const vault = vaultConfig(e, file.vault, configPath ?? 'config', readFile, problems);
-  if (problems.length > 0 || channel === undefined) throw new ConfigError(problems);
 
   return {
     http: { port: e.PORT, host: e.HOST, ...file.http },
@@ -411,6 +406,49 @@ function slackConfig(botToken: string | undefined, signingSecret: string | undef
   if (appToken !== undefined) return { slack: { botToken, apiUrl, transport: 'socket', appToken } };
   if (signingSecret !== undefined) return { slack: { botToken, apiUrl, transport: 'http', signingSecret } };
   return {};
+}
+
+type EnvInput = Partial<z.output<typeof envSchema>>;
+type FileInput = Partial<z.output<typeof fileSchema>>;
+
+/**
+ * The Slack credentials that go together, the default channel, and the sections that need a
+ * variable. A check that involves an `invalid` key (one with a problem of its own) is skipped:
+ * it would only repeat that problem, or guess at what the key was meant to say.
+ */
+function checkAcrossKeys(e: EnvInput, file: FileInput, invalid: ReadonlySet<string>, source: string, readFile: (path: string) => string, problems: string[]) {
+  const valid = (...keys: string[]) => keys.every((key) => !invalid.has(key));
+  const hasToken = e.SLACK_BOT_TOKEN !== undefined;
+  const hasInbound = e.SLACK_SIGNING_SECRET !== undefined || e.SLACK_APP_TOKEN !== undefined;
+  if (valid('SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN')) {
+    if (hasToken && !hasInbound) {
+      problems.push('env SLACK_BOT_TOKEN: set SLACK_SIGNING_SECRET too (Slack sends requests to /slack/events), or SLACK_APP_TOKEN (Socket Mode: Lookout connects to Slack)');
+    }
+    if (!hasToken && hasInbound) {
+      problems.push(`env ${e.SLACK_APP_TOKEN !== undefined ? 'SLACK_APP_TOKEN' : 'SLACK_SIGNING_SECRET'}: set SLACK_BOT_TOKEN too (Lookout posts with it), or neither for console mode`);
+    }
+  }
+  const channel = e.LOOKOUT_CHANNEL ?? file.channel ?? (hasToken ? undefined : CONSOLE_CHANNEL);
+  if (channel === undefined && valid('LOOKOUT_CHANNEL', 'channel', 'SLACK_BOT_TOKEN')) {
+    problems.push('channel: set LOOKOUT_CHANNEL or `channel` in the config file (where unrouted alerts go)');
+  }
+  const alertmanager = valid('ALERTMANAGER_URL', 'alertmanager') ? alertmanagerConfig(e.ALERTMANAGER_URL, file.alertmanager, source, readFile, problems) : undefined;
+  const vault = valid('vault', 'VAULT_NAMESPACE') ? vaultConfig(e, file.vault, source, readFile, problems) : undefined;
+  return { channel, alertmanager, vault };
+}
+
+/** The top-level keys an issue is about: unknown keys are reported on the object that holds them. */
+function topLevelKeys(issue: z.core.$ZodIssue): string[] {
+  if (issue.path.length === 0) return issue.code === 'unrecognized_keys' ? issue.keys : [];
+  return [String(issue.path[0])];
+}
+
+/** The input without its `invalid` top-level keys, parsed as if every key were optional. */
+function validKeys<S extends z.ZodObject>(schema: S, input: unknown, invalid: ReadonlySet<string>): Partial<z.output<S>> {
+  const record = typeof input === 'object' && input !== null ? (input as Record<string, unknown>) : {};
+  const valid = Object.fromEntries(Object.entries(record).filter(([key]) => !invalid.has(key)));
+  const parsed = schema.partial().safeParse(valid);
+  return parsed.success ? (parsed.data as Partial<z.output<S>>) : {};
 }
 
 function certificateScanConfig(scan: z.output<typeof certificateScanSchema>): CertificateScanConfig {

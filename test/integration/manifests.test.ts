@@ -134,7 +134,7 @@ describe('manifests/ under a real API server', () => {
 
   it('kubectl kustomize renders manifests/, its Namespace enforcing restricted Pod Security', () => {
     const kinds = rendered.map((object) => object.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Service', 'NetworkPolicy', 'PodDisruptionBudget', 'ServiceMonitor']));
+    expect(kinds).toEqual(expect.arrayContaining(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'Service', 'NetworkPolicy', 'PodDisruptionBudget', 'ServiceMonitor', 'PrometheusRule']));
     const lookoutNamespace = rendered.find((object) => object.kind === 'Namespace');
     expect(lookoutNamespace?.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
   });

@@ -43,6 +43,22 @@ describe('checkConfig (--check-config)', () => {
     ]);
   });
 
+  it('checks keys that go together even when other keys are wrong, without repeating a problem', async () => {
+    files['/etc/lookout/mixed.yaml'] = 'channel: "#general channel"\nalertmanager: { bearerTokenFile: /run/token }\ntypo: 1\n';
+    const check = await checkConfig(
+      { LOOKOUT_WEBHOOK_TOKEN: WEBHOOK_TOKEN, PORT: 'eighty', SLACK_BOT_TOKEN: 'xoxb-1-abc', LOOKOUT_CONFIG: '/etc/lookout/mixed.yaml' },
+      { readFile, loadKubeCredentials: noKube },
+    );
+    expect(check.lines).toEqual([
+      expect.stringMatching(/^env PORT: /),
+      expect.stringMatching(/mixed\.yaml: channel: must be a Slack channel id/),
+      expect.stringMatching(/mixed\.yaml: \(top level\): Unrecognized key: "typo"/),
+      expect.stringMatching(/^env SLACK_BOT_TOKEN: set SLACK_SIGNING_SECRET too/),
+      // Not "set LOOKOUT_CHANNEL or channel": the file's channel is there, and wrong, as said above.
+      expect.stringMatching(/mixed\.yaml: alertmanager: set ALERTMANAGER_URL too/),
+    ]);
+  });
+
   it('names a missing config file and still checks the Kubernetes credentials', async () => {
     const check = await checkConfig(
       { LOOKOUT_WEBHOOK_TOKEN: WEBHOOK_TOKEN, LOOKOUT_CONFIG: '/etc/lookout/missing.yaml' },
