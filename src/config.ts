@@ -38,33 +38,19 @@ const routeSchema = z.strictObject({
 });
 
 const outboxSchema = z.strictObject({
-  /** Slack allows about one message per second per channel. */
-  minIntervalMs: z.number().int().min(0).default(1000),
-  /** How long a delivery keeps being retried before it is abandoned (with an error log and a metric). */
-  giveUpAfterMs: z.number().int().positive().default(15 * 60_000),
+  minIntervalMs: z.number().int().min(0).default(1000).describe('Slack allows about one message per second per channel.'),
+  giveUpAfterMs: z.number().int().positive().default(15 * 60_000).describe('How long a delivery keeps being retried before it is abandoned (with an error log and a metric).'),
   initialBackoffMs: z.number().int().positive().default(1000),
   maxBackoffMs: z.number().int().positive().default(60_000),
-  /** Each Slack call's deadline (the Web API client's timeout); the outbox frees the channel 5 s after it at the latest. */
-  callTimeoutMs: z.number().int().positive().max(120_000).default(10_000),
-  /** Slack calls in flight at once, across channels. */
-  maxConcurrentCalls: z.number().int().min(1).max(64).default(8),
-  /** How often a channel Lookout cannot post in (not invited, archived) is tried again. */
-  channelRetryMs: z.number().int().positive().default(60_000),
-  /** The longest wait between two auth.test probes while Slack refuses the token. */
-  authProbeMaxMs: z.number().int().positive().default(60_000),
-  /**
-   * Workspace-wide gap between two history reads (conversations.history/replies), which look up a
-   * post whose outcome is unknown. Slack's Tier 3 allows about 50 a minute.
-   */
-  lookupIntervalMs: z.number().int().min(0).default(1200),
+  callTimeoutMs: z.number().int().positive().max(120_000).default(10_000).describe('Each Slack call\'s deadline (the Web API client\'s timeout); the outbox frees the channel 5 s after it at the latest.'),
+  maxConcurrentCalls: z.number().int().min(1).max(64).default(8).describe('Slack calls in flight at once, across channels.'),
+  channelRetryMs: z.number().int().positive().default(60_000).describe('How often a channel Lookout cannot post in (not invited, archived) is tried again.'),
+  authProbeMaxMs: z.number().int().positive().default(60_000).describe('The longest wait between two auth.test probes while Slack refuses the token.'),
+  lookupIntervalMs: z.number().int().min(0).default(1200).describe('Workspace-wide gap between two history reads (conversations.history/replies), which look up a post whose outcome is unknown. Slack\'s Tier 3 allows about 50 a minute.'),
 });
 
 const shutdownSchema = z.strictObject({
-  /**
-   * On SIGTERM, how long Lookout keeps delivering what is due (and finishing calls in flight) after
-   * it stops taking requests. It must fit the pod's terminationGracePeriodSeconds with room to exit.
-   */
-  drainTimeoutMs: z.number().int().min(0).max(600_000).default(20_000),
+  drainTimeoutMs: z.number().int().min(0).max(600_000).default(20_000).describe('On SIGTERM, how long Lookout keeps delivering what is due (and finishing calls in flight) after it stops taking requests. It must fit the pod\'s terminationGracePeriodSeconds with room to exit.'),
 });
 
 /**
@@ -74,14 +60,10 @@ const shutdownSchema = z.strictObject({
  */
 const httpSchema = z
   .strictObject({
-    /** Open connections at most; default: the open-file limit minus a reserve (see defaultMaxConnections). */
-    maxConnections: z.number().int().min(8).max(1_000_000).optional(),
-    /** A connection must send complete request headers within this long of opening (then 408 or closed). */
-    headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-    /** A whole request, body included, within this long. */
-    requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
-    /** An idle keep-alive connection is closed after this long without a new request. */
-    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5000),
+    maxConnections: z.number().int().min(8).max(1_000_000).optional().describe('Open connections at most; default: the open-file limit minus a reserve (see defaultMaxConnections).'),
+    headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000).describe('A connection must send complete request headers within this long of opening (then 408 or closed).'),
+    requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000).describe('A whole request, body included, within this long.'),
+    keepAliveTimeoutMs: z.number().int().min(100).max(600_000).default(5000).describe('An idle keep-alive connection is closed after this long without a new request.'),
   })
   .refine((http) => http.headersTimeoutMs <= http.requestTimeoutMs, { message: 'must not be more than requestTimeoutMs', path: ['headersTimeoutMs'] });
 
@@ -97,29 +79,23 @@ const duration = z
   });
 
 const retentionSchema = z.strictObject({
-  /** Resolved alert group episodes (their replies and details too) are deleted this long after they resolved. */
-  resolvedGroups: duration.refine((ms) => ms >= 1000, 'must be at least 1s').prefault('30d'),
+  resolvedGroups: duration.refine((ms) => ms >= 1000, 'must be at least 1s').prefault('30d').describe('Resolved alert group episodes (their replies and details too) are deleted this long after they resolved.'),
 });
 
 const stateSchema = z.strictObject({
-  /** How often PRAGMA quick_check reads the whole state file (in a worker thread); 0s = only at start. */
-  checkInterval: duration.prefault('10m'),
+  checkInterval: duration.prefault('10m').describe('How often PRAGMA quick_check reads the whole state file (in a worker thread); 0s = only at start.'),
 });
 
 /** Interactive replies (src/slack/reply-channel.ts, pending-interactions.ts). */
 const interactionsSchema = z.strictObject({
-  /** Least time between two progress edits of one reply (rollout progress). */
-  progressInterval: duration.refine((ms) => ms >= 500 && ms <= 60_000, 'must be between 500ms and 60s').prefault('3s'),
-  /** How long a Confirm/Cancel question or an opened form stays usable. */
-  confirmationTimeout: duration.refine((ms) => ms >= 10_000 && ms <= 30 * 60_000, 'must be between 10s and 30m').prefault('10m'),
+  progressInterval: duration.refine((ms) => ms >= 500 && ms <= 60_000, 'must be between 500ms and 60s').prefault('3s').describe('Least time between two progress edits of one reply (rollout progress).'),
+  confirmationTimeout: duration.refine((ms) => ms >= 10_000 && ms <= 30 * 60_000, 'must be between 10s and 30m').prefault('10m').describe('How long a Confirm/Cancel question or an opened form stays usable.'),
 });
 
 /** `/ops scale` limits. */
 const scaleSchema = z.strictObject({
-  /** The most replicas Lookout sets, in any namespace without its own maximum. */
-  maxReplicas: z.number().int().min(1).max(100_000).default(50),
-  /** Per-namespace maximums: namespace → replicas. */
-  maxReplicasByNamespace: z.record(namespaceName, z.number().int().min(1).max(100_000)).default({}),
+  maxReplicas: z.number().int().min(1).max(100_000).default(50).describe('The most replicas Lookout sets, in any namespace without its own maximum.'),
+  maxReplicasByNamespace: z.record(namespaceName, z.number().int().min(1).max(100_000)).default({}).describe('Per-namespace maximums: namespace → replicas.'),
 });
 
 /** How long and how often `/ops scale` and `/ops restart` follow a rollout. */
@@ -130,12 +106,9 @@ const rolloutSchema = z.strictObject({
 
 /** The sources' settings (alerts/enrichers/enrichment-config.ts) plus the pipeline's timing. */
 const enrichmentConfigSchema = enrichmentSchema.extend({
-  /** The longest a group's first post waits for enrichment; what comes later is added by an edit. */
-  budgetMs: z.number().int().min(0).max(60_000).default(1500),
-  /** When sources still running are given up and shown as "timeout". */
-  timeoutMs: z.number().int().positive().max(300_000).default(10_000),
-  /** Alert groups enriched at once; in a storm the rest wait their turn (their posts do not). */
-  maxConcurrentGroups: z.number().int().min(1).max(256).default(8),
+  budgetMs: z.number().int().min(0).max(60_000).default(1500).describe('The longest a group\'s first post waits for enrichment; what comes later is added by an edit.'),
+  timeoutMs: z.number().int().positive().max(300_000).default(10_000).describe('When sources still running are given up and shown as "timeout".'),
+  maxConcurrentGroups: z.number().int().min(1).max(256).default(8).describe('Alert groups enriched at once; in a storm the rest wait their turn (their posts do not).'),
 });
 
 /**
@@ -146,28 +119,22 @@ const alertmanagerSchema = z
   .strictObject({
     bearerTokenFile: z.string().min(1).optional(),
     basicAuth: z.strictObject({ username: z.string().min(1), passwordFile: z.string().min(1) }).optional(),
-    /** PEM file of the CA(s) that signed an https Alertmanager's certificate. */
-    caFile: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional().describe('PEM file of the CA(s) that signed an https Alertmanager\'s certificate.'),
     requestTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
   })
   .refine((section) => section.bearerTokenFile === undefined || section.basicAuth === undefined, { message: 'set bearerTokenFile or basicAuth, not both' });
 
 /** `/ops silence` and the Silence button. */
 const silencesSchema = z.strictObject({
-  /** The longest silence anyone may create from Slack. */
-  maxDuration: duration.refine((ms) => ms >= 60_000, 'must be at least 1m').prefault('7d'),
+  maxDuration: duration.refine((ms) => ms >= 60_000, 'must be at least 1m').prefault('7d').describe('The longest silence anyone may create from Slack.'),
 });
 
 /** The background certificate scanner (src/certificates/certificate-scanner.ts); docs/configuration.md. */
 const certificateScanSchema = z.strictObject({
-  /** Time between two scans; 0s turns the scanner off. */
-  interval: duration.refine((ms) => ms === 0 || (ms >= 1000 && ms <= 7 * 86_400_000), 'must be 0s (off) or between 1s and 7d').prefault('1h'),
-  /** Namespaces to scan; absent: every namespace. */
-  namespaces: z.array(namespaceName).min(1, 'must name at least one namespace (leave it out to scan every namespace)').optional(),
-  /** Certificates expiring within this long are listed in the digest. */
-  warnWithin: duration.refine((ms) => ms >= 3_600_000 && ms <= 365 * 86_400_000, 'must be between 1h and 365d').prefault('21d'),
-  /** Where the daily digest goes; without it there is no digest (the metric and the rules still work). */
-  channel: channelId.optional(),
+  interval: duration.refine((ms) => ms === 0 || (ms >= 1000 && ms <= 7 * 86_400_000), 'must be 0s (off) or between 1s and 7d').prefault('1h').describe('Time between two scans; 0s turns the scanner off.'),
+  namespaces: z.array(namespaceName).min(1, 'must name at least one namespace (leave it out to scan every namespace)').optional().describe('Namespaces to scan; absent: every namespace.'),
+  warnWithin: duration.refine((ms) => ms >= 3_600_000 && ms <= 365 * 86_400_000, 'must be between 1h and 365d').prefault('21d').describe('Certificates expiring within this long are listed in the digest.'),
+  channel: channelId.optional().describe('Where the daily digest goes; without it there is no digest (the metric and the rules still work).'),
 });
 
 /**
@@ -177,17 +144,14 @@ const certificateScanSchema = z.strictObject({
 const certificatesSchema = z.strictObject({
   probe: z
     .strictObject({
-      /** `host:port` globs a probe may connect to; empty: no probes. */
-      allow: z.array(z.string().regex(PROBE_GLOB, 'must be host:port, with * as a wildcard (e.g. "*.example.com:443")')).default([]),
-      /** TCP connect plus TLS handshake, at most. */
-      timeout: duration.refine((ms) => ms >= 100 && ms <= 30_000, 'must be between 100ms and 30s').prefault('5s'),
+      allow: z.array(z.string().regex(PROBE_GLOB, 'must be host:port, with * as a wildcard (e.g. "*.example.com:443")')).default([]).describe('`host:port` globs a probe may connect to; empty: no probes.'),
+      timeout: duration.refine((ms) => ms >= 100 && ms <= 30_000, 'must be between 100ms and 30s').prefault('5s').describe('TCP connect plus TLS handshake, at most.'),
     })
     .prefault({}),
   scan: certificateScanSchema.prefault({}),
   renew: z
     .strictObject({
-      /** How long a renewal is followed before the reply says it is still going. */
-      timeout: duration.refine((ms) => ms >= 1000 && ms <= 30 * 60_000, 'must be between 1s and 30m').prefault('5m'),
+      timeout: duration.refine((ms) => ms >= 1000 && ms <= 30 * 60_000, 'must be between 1s and 30m').prefault('5m').describe('How long a renewal is followed before the reply says it is still going.'),
       pollInterval: duration.refine((ms) => ms >= 100 && ms <= 60_000, 'must be between 100ms and 60s').prefault('2s'),
     })
     .prefault({}),
