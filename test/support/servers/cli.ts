@@ -153,6 +153,7 @@ function envFile(servers: TestServers, webhookToken: string, webhookUrl: string)
     ['KUBECONFIG_ALICE', servers.kube.kubeconfigs.alice],
     ['KUBECONFIG_BOB', servers.kube.kubeconfigs.bob],
     ['KUBECONFIG', servers.kube.kubeconfigs.bot],
+    ['KUBECTL', servers.kube.kubectl],
     ['VAULT_ADDR', servers.bao.addr],
     ['VAULT_TOKEN', servers.bao.rootToken],
     ['LOKI_URL', servers.loki.url],
