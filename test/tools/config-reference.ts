@@ -103,11 +103,14 @@ function row(node: JsonSchema, key: string, required: boolean, qualifier: string
   };
 }
 
-/** The patterns of src/config.ts's and src/vault/vault-config.ts's durations. */
-const DURATION_PATTERNS = new Set(['^\\d+(ms|s|m|h|d)$', '^(\\d+)(ms|s|m)$']);
+/** The patterns of src/config.ts's and src/vault/vault-config.ts's durations, and the units each allows. */
+const DURATION_UNITS = new Map([
+  ['^\\d+(ms|s|m|h|d)$', ''],
+  ['^(\\d+)(ms|s|m)$', 'in ms, s or m'],
+]);
 
 function typeOf(node: JsonSchema): string {
-  if (node.pattern !== undefined && DURATION_PATTERNS.has(node.pattern)) return 'duration';
+  if (node.pattern !== undefined && DURATION_UNITS.has(node.pattern)) return 'duration';
   if (node.const !== undefined) return JSON.stringify(node.const);
   if (node.enum) return node.enum.map((value) => JSON.stringify(value)).join(' \\| ');
   const variants = node.anyOf ?? node.oneOf;
@@ -137,7 +140,9 @@ function rulesOf(node: JsonSchema): string[] {
   if (node.minItems !== undefined) rules.push(`at least ${node.minItems} item${node.minItems === 1 ? '' : 's'}`);
   if (node.maxItems !== undefined) rules.push(`at most ${node.maxItems} items`);
   if (node.format !== undefined) rules.push(`format ${node.format}`);
-  if (node.pattern !== undefined && !DURATION_PATTERNS.has(node.pattern)) rules.push(`matches \`${node.pattern}\``);
+  if (node.pattern !== undefined && !DURATION_UNITS.has(node.pattern)) rules.push(`matches \`${node.pattern}\``);
+  const units = node.pattern === undefined ? undefined : DURATION_UNITS.get(node.pattern);
+  if (units) rules.push(units);
   const items = node.items;
   if (items?.pattern !== undefined && !items.properties) rules.push(`each matches \`${items.pattern}\``);
   return rules;
