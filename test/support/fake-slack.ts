@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createFakeSocketMode, type FakeSocketMode } from './fake-slack-socket-mode.ts';
 
 /*
  * A fake of the Slack Web API over real HTTP on loopback, for tests and benchmarks. It enforces
@@ -37,6 +38,8 @@ export interface FakeSlackUser {
 export interface FakeSlackOptions {
   /** The only bot token accepted. Default `xoxb-lookout-test-token`. */
   readonly token?: string;
+  /** The only app-level token `apps.connections.open` accepts (Socket Mode). Default `xapp-1-A0LOOKOUT-1-lookouttest`. */
+  readonly appToken?: string;
   readonly teamId?: string;
   readonly teamName?: string;
   /** The Enterprise Grid organisation: `auth.test` then reports `enterprise_id`. Default: none. */
@@ -182,6 +185,10 @@ export interface FakeSlack {
   readonly url: string;
   /** The bot token it accepts. */
   readonly token: string;
+  /** The app-level token `apps.connections.open` accepts. */
+  readonly appToken: string;
+  /** Socket Mode's server side: connections, envelopes, acks, disconnects (fake-slack-socket-mode.ts). */
+  readonly socketMode: FakeSocketMode;
   /** Every call received, in arrival order. */
   readonly calls: readonly FakeSlackCall[];
   /** Calls to one method. */
@@ -281,6 +288,7 @@ const MINUTE_MS = 60_000;
 export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
   const now = options.now ?? Date.now;
   const token = options.token ?? 'xoxb-lookout-test-token';
+  const appToken = options.appToken ?? 'xapp-1-A0LOOKOUT-1-lookouttest';
   const teamId = options.teamId ?? 'T0LOOKOUT';
   const teamName = options.teamName ?? 'Lookout Test';
   const botUserId = options.botUserId ?? 'U0LOOKOUTBOT';
@@ -512,6 +520,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   type Handler = (params: Params, at: number) => Reply;
 
   const methods: Record<string, Handler> = {
+    // Answered in handleMethod: it is the one method that wants the app-level token.
+    'apps.connections.open': () => ok({}),
+
     'auth.test': () =>
       ok({
       url: `https://${teamName.toLowerCase().replaceAll(/[^a-z0-9]+/g, '-')}.slack.com/`,
@@ -729,7 +740,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return { status: 200, body: { ok: false, error: 'unknown_method', req_method: method } };
     }
     if (presented === undefined) return { status: 200, body: { ok: false, error: 'not_authed' } };
-    if (presented !== token) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
+    // Socket Mode's one method takes the app-level token, and only that kind of token.
+    if (method === 'apps.connections.open') {
+      if (presented === appToken) return ok({ url: socketMode.openUrl() });
+      return { status: 200, body: { ok: false, error: presented.startsWith('xapp-') ? 'invalid_auth' : 'not_allowed_token_type' } };
+    }
+    if (presented !== token) return { status: 200, body: { ok: false, error: presented === appToken ? 'not_allowed_token_type' : 'invalid_auth' } };
     try {
       return handler(params, at);
     } catch (error) {
@@ -752,10 +768,13 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   const origin = `http://127.0.0.1:${port}`;
+  const socketMode = createFakeSocketMode({ server, origin, appId, now });
 
   return {
     url: `${origin}/api/`,
     token,
+    appToken,
+    socketMode,
     calls,
     callsTo: (method) => calls.filter((c) => c.method === method),
     messages: (channel) => channelMessages(channel).filter((m) => m.threadTs === undefined).map(snapshot),
@@ -799,6 +818,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     close() {
       // Idempotent, so a test may close early and afterEach may close again.
       closing ??= new Promise<void>((resolve, reject) => {
+        socketMode.close();
         server.close((error) => (error ? reject(error) : resolve()));
         // Drops every socket, hung requests and idle keep-alive ones alike, which would otherwise hold the server open.
         server.closeAllConnections();

@@ -12,7 +12,7 @@ export interface LookoutTestBed {
   dir: string;
   /**
    * Environment for `startLookout(env)` (or `loadConfig({...env, HOST, PORT})` in process):
-   * the fake Slack's URL and token, the signing secret, webhook token, channel, LOOKOUT_STATE,
+   * the fake Slack's URL and token, the signing secret (or the app token: `socketMode`), webhook token, channel, LOOKOUT_STATE,
    * LOOKOUT_CONFIG if a config was given, and `extraEnv`.
    */
   env: Record<string, string>;
@@ -34,6 +34,8 @@ export interface LookoutTestBedOptions {
   channel?: string;
   /** More variables, e.g. KUBECONFIG or LOKI_URL. */
   extraEnv?: Record<string, string>;
+  /** Socket Mode: SLACK_APP_TOKEN (the fake's app token) instead of SLACK_SIGNING_SECRET. */
+  socketMode?: boolean;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function startLookoutTestBed(options: LookoutTestBedOptions = {}): 
   processWatchdog().removeIfOrphaned(dir);
   const env: Record<string, string> = {
     SLACK_BOT_TOKEN: slack.token,
-    SLACK_SIGNING_SECRET: signingSecret,
+    ...(options.socketMode ? { SLACK_APP_TOKEN: slack.appToken } : { SLACK_SIGNING_SECRET: signingSecret }),
     SLACK_API_URL: slack.url,
     LOOKOUT_WEBHOOK_TOKEN: webhookToken,
     LOOKOUT_CHANNEL: channel,
