@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { reviewAccess } from '../../src/kube/access-review.ts';
@@ -119,9 +120,14 @@ describe('Socket Mode', () => {
     expect(res.status).toBe(404);
     expect(await res.text()).toContain('Socket Mode');
     expect(await metric('lookout_slash_commands_total', 'command="help",outcome="ok"')).toBe(before);
-    // The Alertmanager webhook stays on HTTP, on the same port.
-    const webhook = await fetch(`${lookout.url}/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${bed.webhookToken}`, 'content-type': 'application/json' }, body: '{}' });
-    expect(webhook.status).toBe(400);
+  });
+
+  it('takes Alertmanager webhooks over HTTP on the same port and posts the alert', async () => {
+    const body = readFileSync(new URL('../../docs/examples/alert.json', import.meta.url), 'utf8');
+    const webhook = await fetch(`${lookout.url}/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${bed.webhookToken}`, 'content-type': 'application/json' }, body });
+    expect(webhook.status).toBe(200);
+    const posted = await waitFor('the alert in C0ALERTS', () => slack.messages('C0ALERTS').find((message) => message.text.includes('KubePodCrashLooping')));
+    expect(posted.botId).toBeDefined();
   });
 
   it('scales as the person through the RBAC gate, once, when Slack retries the envelope on another connection and sends it again', async () => {
