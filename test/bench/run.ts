@@ -21,11 +21,12 @@ import { slackFaults } from './scenarios/slack-faults.ts';
 import { scaleAction } from './scenarios/scale-action.ts';
 import { silenceClicks } from './scenarios/silence.ts';
 import { slashAck } from './scenarios/slash-ack.ts';
+import { socketAck } from './scenarios/socket-ack.ts';
 import { soak } from './scenarios/soak.ts';
 import { storm } from './scenarios/storm.ts';
 import { webhookLatency } from './scenarios/webhook-latency.ts';
 
-const SCENARIOS: readonly Scenario[] = [webhookLatency, noisy, alertToSlack, storm, kubeRequests, slashAck, scaleAction, silenceClicks, slackFaults, soak, certScan];
+const SCENARIOS: readonly Scenario[] = [webhookLatency, noisy, alertToSlack, storm, kubeRequests, slashAck, socketAck, scaleAction, silenceClicks, slackFaults, soak, certScan];
 const OUTPUT = join(REPO_ROOT, 'docs/benchmarks.md');
 
 const log = (line: string) => console.error(`bench: ${line}`);
