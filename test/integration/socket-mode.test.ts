@@ -157,8 +157,10 @@ describe('Socket Mode', () => {
       const acksBefore = slack.socketMode.acks.filter((candidate) => candidate.envelopeId === envelopeId).length;
       slack.socketMode.redeliver(envelopeId, { connectionId: ack.connectionId });
       await waitFor('the duplicate acknowledged', () => (slack.socketMode.acks.filter((candidate) => candidate.envelopeId === envelopeId).length > acksBefore ? true : undefined));
-      await waitFor('the duplicate counted', async () => ((await metric('lookout_slack_socket_deliveries_total', 'outcome="duplicate"')) >= 1 ? true : undefined));
-      expect(await metric('lookout_slash_commands_total', 'command="scale",outcome="ok"')).toBe(1);
+      // Dropped, or run a second time: whichever shows first.
+      const runs = () => metric('lookout_slash_commands_total', 'command="scale",outcome="ok"');
+      await waitFor('the duplicate dropped or run', async () => ((await metric('lookout_slack_socket_deliveries_total', 'outcome="duplicate"')) >= 1 || (await runs()) > 1 ? true : undefined));
+      expect(await runs()).toBe(1);
       expect(postsTo(url).filter((post) => post.text.startsWith(`${namespace}/web: `) && !post.text.startsWith(`${namespace}/web: 2 → 3`))).toEqual([]);
     } finally {
       silent.terminate();
@@ -177,9 +179,10 @@ describe('Socket Mode', () => {
     await waitFor('cart scaled to 1', async () => ((await admin.request<{ spec: { replicas: number } }>({ method: 'GET', path: `/apis/apps/v1/namespaces/${namespace}/deployments/cart` })).spec.replicas === 1 ? true : undefined));
     const second = slack.socketMode.send('interactive', click, { connectionId: lookoutConnection() });
     await slack.socketMode.ackOf(second);
-    await waitFor('the second click counted as a duplicate', async () => ((await metric('lookout_slack_socket_deliveries_total', 'outcome="duplicate"')) >= 2 ? true : undefined));
-    // Run once: a second run would have answered "This confirmation has expired…".
-    expect(postsTo(url).map((post) => post.text).filter((text) => text.includes('expired'))).toEqual([]);
+    // A second run would answer "This confirmation has expired…": wait for that or for the drop.
+    const rerun = () => postsTo(url).filter((post) => post.text.includes('expired'));
+    await waitFor('the second click dropped or run', async () => ((await metric('lookout_slack_socket_deliveries_total', 'outcome="duplicate"')) >= 2 || rerun().length > 0 ? true : undefined));
+    expect(rerun()).toEqual([]);
   });
 
   it('reconnects when Slack sends disconnect (refresh_requested), stays ready, and keeps answering', async () => {
