@@ -16,6 +16,19 @@ export interface Silence {
   state: 'active' | 'pending' | 'expired';
 }
 
+/** An alert as Alertmanager API v2 lists it (`GET /api/v2/alerts`; the fields Lookout uses). */
+export interface ActiveAlert {
+  fingerprint: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** RFC 3339. */
+  startsAt: string;
+  /** `suppressed`: silenced or inhibited (see silencedBy). */
+  state: 'active' | 'suppressed' | 'unprocessed';
+  /** Ids of the silences that mute it. */
+  silencedBy: string[];
+}
+
 /** What Lookout sends to create a silence. */
 export interface NewSilence {
   matchers: readonly Matcher[];
@@ -54,6 +67,12 @@ export interface AlertmanagerPort {
   expireSilence(id: string): Promise<void>;
 }
 
+/** The alerts API as `/ops status` uses it; tests pass a fake or the real server. */
+export interface AlertmanagerAlertsPort {
+  /** Alerts that have not resolved (silenced and inhibited included) matching every `filter` matcher. */
+  listAlerts(filter: readonly string[]): Promise<ActiveAlert[]>;
+}
+
 export interface AlertmanagerClientOptions {
   /** ALERTMANAGER_URL, e.g. http://alertmanager-operated.monitoring:9093 (a path prefix is kept). */
   baseUrl: string;
@@ -77,14 +96,21 @@ const silenceSchema = z.object({
   comment: z.string(),
   status: z.object({ state: z.enum(['active', 'pending', 'expired']) }),
 });
+const alertSchema = z.object({
+  fingerprint: z.string(),
+  labels: z.record(z.string(), z.string()),
+  annotations: z.record(z.string(), z.string()).default({}),
+  startsAt: z.string(),
+  status: z.object({ state: z.enum(['active', 'suppressed', 'unprocessed']), silencedBy: z.array(z.string()).nullish() }),
+});
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 /**
- * A small client for Alertmanager's API v2 silences. Every failure becomes an AlertmanagerError
+ * A small client for Alertmanager's API v2 silences and alerts. Every failure becomes an AlertmanagerError
  * with a short reason; axios' own errors are never kept, since they carry the request's headers.
  */
-export class AlertmanagerClient implements AlertmanagerPort {
+export class AlertmanagerClient implements AlertmanagerPort, AlertmanagerAlertsPort {
   private readonly http: AxiosInstance;
   private readonly requests: Counter<'operation' | 'outcome'> | undefined;
 
@@ -141,6 +167,12 @@ export class AlertmanagerClient implements AlertmanagerPort {
     if (response.status === 404) throw this.failed('expire', 'not_found', 'HTTP 404');
     if (response.status < 200 || response.status >= 300) throw this.failed('expire', 'http_error', `HTTP ${response.status}`);
     this.requests?.inc({ operation: 'expire', outcome: 'ok' });
+  }
+
+  async listAlerts(filter: readonly string[]): Promise<ActiveAlert[]> {
+    const params = new URLSearchParams(filter.map((matcher): [string, string] => ['filter', matcher]));
+    const response = await this.send('alerts', () => this.http.get<unknown>('/alerts', { params }));
+    return this.ok('alerts', response, z.array(alertSchema)).map(({ status, ...alert }) => ({ ...alert, state: status.state, silencedBy: status.silencedBy ?? [] }));
   }
 
   private async send(operation: string, call: () => Promise<AxiosResponse<unknown>>): Promise<AxiosResponse<unknown>> {

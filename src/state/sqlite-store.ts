@@ -9,7 +9,7 @@ import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import { isFiring, type GroupState } from '../../alerts/group-state.ts';
 import type { GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
 import type { DetailRecord, EnrichmentUpdate, EnrichmentWork, PendingEnrichment } from './store.ts';
-import type { DeliveryAttempts, GroupRecord, NoticeRecord, OutboxDepth, ReplyRecord, StoreEngine, StoredNotification } from './store.ts';
+import type { AlertMessage, DeliveryAttempts, GroupRecord, NoticeRecord, OutboxDepth, ReplyRecord, StoreEngine, StoredNotification } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS notifications (
@@ -733,6 +733,22 @@ export class SqliteStore implements StoreEngine {
     return this.all<GroupRow>('SELECT * FROM groups WHERE resolved_at IS NULL ORDER BY id')
       .map(toGroup)
       .filter((group) => group.state.silenced !== undefined);
+  }
+
+  alertMessages(fingerprints: readonly string[]): AlertMessage[] {
+    if (fingerprints.length === 0) return [];
+    const wanted = new Set(fingerprints);
+    const found: AlertMessage[] = [];
+    // Firing episodes only (the groups_resolved column), matched in JS like silencedGroups: JSON
+    // functions in SQL differ between databases, and the firing episodes are the few that matter.
+    for (const group of this.all<GroupRow>('SELECT * FROM groups WHERE resolved_at IS NULL AND message_ts IS NOT NULL ORDER BY id DESC').map(toGroup)) {
+      for (const alert of group.state.alerts) {
+        if (alert.status !== 'firing' || !wanted.has(alert.fingerprint)) continue;
+        wanted.delete(alert.fingerprint);
+        found.push({ fingerprint: alert.fingerprint, channel: group.messageChannel ?? group.channel, messageTs: group.messageTs! });
+      }
+    }
+    return found;
   }
 
   requestEnrichment(groupId: number, alerts: PendingEnrichment, holdFirstPostUntil: number | null): void {

@@ -119,6 +119,7 @@ export const STORE_CALLS = [
   'pruneResolvedGroups',
   'storedRows',
   'silencedGroups',
+  'alertMessages',
 ] as const satisfies ReadonlyArray<keyof StoreEngine>;
 
 export type StoreCallName = (typeof STORE_CALLS)[number];

@@ -32,6 +32,7 @@ const READS: ReadonlySet<string> = new Set<StoreCallName>([
   'nextDetailPerChannel',
   'storedRows',
   'silencedGroups',
+  'alertMessages',
 ]);
 
 /**

@@ -125,6 +125,13 @@ export interface NoticeRecord {
   delivery: DeliveryAttempts;
 }
 
+/** The Slack message that shows a firing alert (see StoreEngine.alertMessages). */
+export interface AlertMessage {
+  fingerprint: string;
+  channel: string;
+  messageTs: string;
+}
+
 export interface DeliveryAttempts {
   attempts: number;
   nextAttemptAt: number;
@@ -229,6 +236,11 @@ export interface StoreEngine {
   /** Forgets deliveries recorded before `before` (ms): Slack redelivers within seconds, not hours. */
   forgetSlackDeliveries(before: number): void;
 
+  /**
+   * Where Lookout posted these alerts (by Alertmanager fingerprint): the message of each firing
+   * episode that shows one of them, in the channel it lives in. For `/ops status`'s links.
+   */
+  alertMessages(fingerprints: readonly string[]): AlertMessage[];
   /** The group episode with this id. */
   groupById(id: number): GroupRecord | undefined;
   /**
