@@ -10,6 +10,8 @@ import { createUnsilenceCommand } from './unsilence.ts';
 import restart from './restart.ts';
 import { createRotateCommand, type RotateCommandOptions } from './rotate.ts';
 import scale from './scale.ts';
+import { createStatusCommand, type StatusCommandOptions } from './status.ts';
+import { createHistoryCommand } from './history.ts';
 import whoami from './whoami.ts';
 
 /** What commands that talk to other systems are built with (src/lookout.ts). */
@@ -18,6 +20,8 @@ export interface CommandDeps {
   logs: LogsCommandOptions;
   /** Without it (tests of other commands), rotate refuses every path. */
   rotate?: RotateCommandOptions;
+  /** Without it, `/ops status` shows no alerts ("Alertmanager is not configured"). */
+  status?: StatusCommandOptions;
 }
 
 /** Every subcommand of the slash command, in the order help lists them. */
@@ -34,5 +38,7 @@ export function createCommands(deps: CommandDeps): readonly AnyCommand[] {
     createUnsilenceCommand(deps.silences),
     createRotateCommand(deps.rotate ?? { rules: [] }),
     certs,
+    createStatusCommand(deps.status),
+    createHistoryCommand(),
   ];
 }

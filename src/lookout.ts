@@ -245,7 +245,9 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       })
     : undefined;
   const rotateOptions = { ...(vault ? { vault } : {}), rules: config.vault?.secrets ?? [], now };
-  const commands = createCommands({ silences: silenceDeps, logs: logsOptions, rotate: rotateOptions });
+  // `/ops status`: the workload's alerts from Alertmanager, linked to the messages Lookout posted for them.
+  const statusOptions = { ...(alertmanager ? { alerts: { alertmanager, store, labels: config.enrichment.labels } } : {}), redactor, now };
+  const commands = createCommands({ silences: silenceDeps, logs: logsOptions, rotate: rotateOptions, status: statusOptions });
 
   // Buttons, confirmations and forms: one registry (docs/architecture.md, "Interactive replies").
   const shutdownSignal = new AbortController();
@@ -264,7 +266,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   // Buttons that run a command as if typed: Expire in `/ops silences`, "Silence this alert" in alert
   // threads, Roll back under a rotation (`/ops rotate <path> --rollback N`, asked first),
   // Renew in `/ops certs` and on certificate alerts (`/ops certs renew <ns>/<name>`).
-  for (const handler of createCommandButtons(dispatcherDeps, ['unsilence', 'silence', 'rotate', CERTS_COMMAND])) interactions.button(handler);
+  // Scale, Restart, Logs, Silence and History on `/ops status` cards; "More" under `/ops history`.
+  for (const handler of createCommandButtons(dispatcherDeps, ['unsilence', 'silence', 'rotate', CERTS_COMMAND, 'scale', 'restart', 'logs', 'history'])) interactions.button(handler);
   registerAlertActions(
     interactions,
     [

@@ -14,7 +14,7 @@ export interface RolloutStatus {
   stalled?: string;
 }
 
-interface WorkloadStatus {
+export interface WorkloadStatus {
   metadata?: { generation?: number };
   spec?: { replicas?: number };
   status?: {
@@ -39,10 +39,14 @@ interface WorkloadStatus {
  * available (ready, for a StatefulSet, on its update revision), with no old replicas left.
  */
 export async function readRollout(reads: LookoutReads, ref: WorkloadRef): Promise<RolloutStatus> {
-  const object = await reads.get<WorkloadStatus>(workloadPath(ref));
+  return rolloutOf(ref.kind, await reads.get<WorkloadStatus>(workloadPath(ref)));
+}
+
+/** The rollout as the object (read by whoever) states it; see readRollout. */
+export function rolloutOf(kind: WorkloadRef['kind'], object: WorkloadStatus): RolloutStatus {
   const status = object.status ?? {};
   const observed = (status.observedGeneration ?? 0) >= (object.metadata?.generation ?? 0);
-  if (ref.kind === 'DaemonSet') {
+  if (kind === 'DaemonSet') {
     const desired = status.desiredNumberScheduled ?? 0;
     const updated = status.updatedNumberScheduled ?? 0;
     const available = status.numberAvailable ?? 0;
@@ -52,7 +56,7 @@ export async function readRollout(reads: LookoutReads, ref: WorkloadRef): Promis
   const updated = status.updatedReplicas ?? 0;
   const ready = status.readyReplicas ?? 0;
   const available = status.availableReplicas ?? 0;
-  if (ref.kind === 'StatefulSet') {
+  if (kind === 'StatefulSet') {
     const onRevision = status.updateRevision === undefined || status.currentRevision === status.updateRevision || updated === desired;
     return { desired, updated, ready, available, complete: observed && onRevision && ready === desired && (status.replicas ?? 0) === desired };
   }
