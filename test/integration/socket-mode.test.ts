@@ -185,6 +185,16 @@ describe('Socket Mode', () => {
     expect(rerun()).toEqual([]);
   });
 
+  it('acknowledges Events API envelopes at once, and counts the same event_id under a new envelope as a duplicate', async () => {
+    const before = await metric('lookout_slack_socket_deliveries_total', 'outcome="duplicate"');
+    const event = { type: 'event_callback', team_id: 'T0LOOKOUT', api_app_id: 'A0LOOKOUT', event_id: 'Ev0SOCKET1', event_time: Math.floor(Date.now() / 1000), event: { type: 'app_home_opened', user: ALICE.id, channel: 'D0ALICE', tab: 'home' } };
+    for (const _ of [1, 2]) {
+      const envelopeId = slack.socketMode.send('events_api', event, { connectionId: lookoutConnection() });
+      expect((await slack.socketMode.ackOf(envelopeId)).payload).toEqual({});
+    }
+    await waitFor('the second event counted as a duplicate', async () => ((await metric('lookout_slack_socket_deliveries_total', 'outcome="duplicate"')) === before + 1 ? true : undefined));
+  });
+
   it('reconnects when Slack sends disconnect (refresh_requested), stays ready, and keeps answering', async () => {
     const opened = slack.socketMode.connectionsOpened;
     const old = lookoutConnection();
