@@ -145,6 +145,7 @@ describe('the built output, run as the container image runs it', () => {
         expect.stringMatching(/bad\.yaml: channel: must be a Slack channel id/),
         expect.stringMatching(/bad\.yaml: outbox\.minIntervalMs: /),
         expect.stringMatching(/bad\.yaml: \(top level\): Unrecognized key: "routs"/),
+        expect.stringMatching(/^ {2}- env SLACK_BOT_TOKEN: set SLACK_SIGNING_SECRET too/),
         expect.stringMatching(/cannot load Kubernetes credentials .*ENOENT/),
       ]);
       expect(result.stderr).not.toContain('SECRET');
