@@ -3,6 +3,7 @@ import { parseAllDocuments } from 'yaml';
 import { waitFor } from '../free-port.ts';
 import type { KubeHttp } from '../../../src/kube/kube-http.ts';
 import { CERTIFICATE_CRD } from './certificate-crd.ts';
+import { EXTERNAL_SECRETS_CRDS } from './external-secrets-crd.ts';
 import { SERVICE_ACCOUNT_ISSUER } from './kube-apiserver.ts';
 import { createOrReplace, ensureObject, type KubeObject } from './kube-objects.ts';
 
@@ -37,7 +38,7 @@ const TOKEN_SECONDS = 7 * 24 * 3600;
 /**
  * Puts into a bare apiserver what the tests expect of a cluster: namespaces with their
  * `default` ServiceAccount (there is no controller-manager to make them), the bot's
- * ServiceAccount and RBAC from manifests/, the Certificate CRD, and the tokens the bot and
+ * ServiceAccount and RBAC from manifests/, the Certificate and External Secrets CRDs, and the tokens the bot and
  * OpenBao use.
  */
 export async function bootstrapCluster({ kube, rbacFile }: BootstrapOptions): Promise<Bootstrapped> {
@@ -54,11 +55,11 @@ export async function bootstrapCluster({ kube, rbacFile }: BootstrapOptions): Pr
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
       subjects: [{ kind: 'ServiceAccount', ...TOKEN_REVIEWER }],
     }),
-    createOrReplace(kube, CERTIFICATE_CRD as unknown as KubeObject),
+    ...CRDS.map((crd) => createOrReplace(kube, crd as unknown as KubeObject)),
   ]);
   const rbacObjects = await applyRbac(kube, rbacFile);
   await aggregateClusterRoles(kube);
-  await waitForCertificateCrd(kube);
+  await Promise.all(CRDS.map((crd) => waitForCrd(kube, crd)));
   const [botToken, reviewerToken] = await Promise.all([requestToken(kube, BOT_SERVICE_ACCOUNT), requestToken(kube, TOKEN_REVIEWER)]);
   return { botToken, reviewerToken, rbacObjects };
 }
@@ -145,17 +146,27 @@ async function aggregateClusterRoles(kube: KubeHttp): Promise<void> {
   );
 }
 
+interface Crd {
+  metadata: { name: string };
+  spec: { group: string; scope: string; names: { kind: string; plural: string }; versions: readonly { name: string }[] };
+}
+
+/** The custom resources every run has: cert-manager's Certificate, External Secrets' ExternalSecret and stores. */
+const CRDS: readonly Crd[] = [CERTIFICATE_CRD, ...EXTERNAL_SECRETS_CRDS];
+
 /** Established, and listable: a create right after Established can still 404 for a moment. */
-async function waitForCertificateCrd(kube: KubeHttp): Promise<void> {
+async function waitForCrd(kube: KubeHttp, crd: Crd): Promise<void> {
+  const { group, scope, names, versions } = crd.spec;
+  const list = `/apis/${group}/${versions[0]?.name ?? 'v1'}${scope === 'Namespaced' ? '/namespaces/default' : ''}/${names.plural}`;
   await waitFor(
-    'the Certificate CRD to be established',
+    `the ${names.kind} CRD to be established`,
     async () => {
-      const crd = await kube.request<{ status?: { conditions?: { type: string; status: string }[] } }>({
+      const found = await kube.request<{ status?: { conditions?: { type: string; status: string }[] } }>({
         method: 'GET',
-        path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CERTIFICATE_CRD.metadata.name}`,
+        path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`,
       });
-      if (!crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return undefined;
-      await kube.request({ method: 'GET', path: '/apis/cert-manager.io/v1/namespaces/default/certificates' });
+      if (!found.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return undefined;
+      await kube.request({ method: 'GET', path: list });
       return true;
     },
     30_000,

@@ -9,7 +9,9 @@ export interface TestServers {
   /**
    * kube-apiserver + etcd, no controllers: namespaces lookout, shop and payments exist with their
    * `default` ServiceAccount; the built-in view/edit/admin ClusterRoles are filled at start; the
-   * cert-manager.io/v1 Certificate CRD is installed. Objects are shared by every test file of the
+   * cert-manager.io/v1 Certificate CRD and External Secrets' external-secrets.io/v1 ExternalSecret,
+   * SecretStore and ClusterSecretStore CRDs (minimal, test/support/servers/external-secrets-crd.ts;
+   * no controller) are installed. Objects are shared by every test file of the
    * run: use unique names or a namespace of your own.
    */
   kube: {
