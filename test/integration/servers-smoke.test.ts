@@ -1,6 +1,7 @@
 import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
+import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reviewAccess } from '../../src/kube/access-review.ts';
 import { KubeApiError, type KubeHttp } from '../../src/kube/kube-http.ts';
@@ -159,6 +160,23 @@ describe('kube-apiserver', () => {
     const invalid = admin.request({ method: 'PATCH', path: `${path}/${name}/status`, body: { status: { conditions: [{ type: 'Ready', status: 'Yes' }] } }, contentType: 'application/merge-patch+json' });
     expect(await statusOf(invalid)).toBe(422);
   });
+
+  it("serves the hand-written External Secrets CRDs: an ExternalSecret and its store, typed where Lookout reads them", async () => {
+    const name = `smoke-${unique()}`;
+    await admin.request({
+      method: 'POST',
+      path: '/apis/external-secrets.io/v1/namespaces/payments/secretstores',
+      body: { apiVersion: 'external-secrets.io/v1', kind: 'SecretStore', metadata: { name }, spec: { provider: { vault: { server: servers.bao.addr, path: 'secret', version: 'v2', auth: {} } } } },
+    });
+    const externalSecret = { secretStoreRef: { name, kind: 'SecretStore' }, target: { name: `${name}-creds` }, data: [{ secretKey: 'password', remoteRef: { key: 'payments/db', property: 'password' } }] };
+    const path = '/apis/external-secrets.io/v1/namespaces/payments/externalsecrets';
+    const created = await admin.request<{ spec: unknown }>({ method: 'POST', path, body: { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name }, spec: externalSecret } });
+    expect(created.spec).toEqual(externalSecret);
+    const badPolicy = admin.request({ method: 'POST', path, body: { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: `${name}-bad` }, spec: { refreshPolicy: 'Sometimes' } } });
+    expect(await statusOf(badPolicy)).toBe(422);
+    const noKey = admin.request({ method: 'POST', path, body: { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: `${name}-nokey` }, spec: { data: [{ secretKey: 'p', remoteRef: {} }] } } });
+    expect(await statusOf(noKey)).toBe(422);
+  });
 });
 
 /** A ServiceAccount token allowed to impersonate users and groups (and nothing else). */
@@ -251,6 +269,86 @@ describe('OpenBao', () => {
       expect(denied.status).toBe(403);
       expect(await denied.text()).not.toContain('client_token');
     }
+  });
+});
+
+describe('PostgreSQL', () => {
+  /** Connects, runs `sql`, disconnects; rejects with pg's error (its `code` is PostgreSQL's SQLSTATE). */
+  async function query(config: pg.ClientConfig, sql: string): Promise<Record<string, unknown>[]> {
+    const client = new pg.Client({ connectionTimeoutMillis: 5_000, ...config });
+    await client.connect();
+    try {
+      return (await client.query(sql)).rows as Record<string, unknown>[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('is a real PostgreSQL on 127.0.0.1 only, durability off, and wants the superuser password over TCP and the socket', async () => {
+    const { url, socketDir, port, password } = servers.postgres;
+    const [settings] = await query({ connectionString: url }, "SELECT version(), current_user, current_setting('listen_addresses') AS listen, current_setting('fsync') AS fsync");
+    expect(settings).toMatchObject({ current_user: 'postgres', listen: '127.0.0.1', fsync: 'off' });
+    expect(settings?.version).toMatch(/^PostgreSQL \d+/);
+    // The socket in the run directory, with the same password authentication.
+    expect(await query({ host: socketDir, port, user: 'postgres', password, database: 'postgres' }, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    for (const host of ['127.0.0.1', socketDir]) {
+      await expect(query({ host, port, user: 'postgres', password: `${password}x`, database: 'postgres' }, 'SELECT 1')).rejects.toMatchObject({ code: '28P01' });
+    }
+  });
+});
+
+describe('OpenBao database engine', () => {
+  const bao = async <T>(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: T }> => {
+    const res = await fetch(`${servers.bao.addr}/v1/${path}`, {
+      method,
+      headers: { 'x-vault-token': token, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+  const logIn = async (user: string, password: string) => {
+    const client = new pg.Client({ host: '127.0.0.1', port: servers.postgres.port, user, password, database: 'postgres', connectionTimeoutMillis: 5_000 });
+    await client.connect();
+    await client.end();
+  };
+  const passwordOf = async (role: string) =>
+    (await bao<{ data: { password: string; username: string } }>('GET', `${servers.bao.database.mount}/static-creds/${role}`, servers.bao.rootToken)).body.data;
+
+  it("manages PostgreSQL role app with static role app: the password it holds logs in", async () => {
+    const { username, password } = await passwordOf(servers.bao.database.staticRole);
+    expect(username).toBe('app');
+    await expect(logIn('app', password)).resolves.toBeUndefined();
+    await expect(logIn('app', `${password}x`)).rejects.toMatchObject({ code: '28P01' });
+  });
+
+  it("Lookout's policy reads and rotates static roles but never reads their passwords; a rotation really changes the password", async () => {
+    // A role of this test's own, so rotating it does not disturb other files.
+    const role = `smoke_${unique()}`;
+    const client = new pg.Client({ connectionString: servers.postgres.url });
+    await client.connect();
+    await client.query(`CREATE ROLE ${role} LOGIN PASSWORD '${randomBytes(12).toString('hex')}'`);
+    await client.end();
+    const { mount, connection } = servers.bao.database;
+    expect((await bao('POST', `${mount}/static-roles/${role}`, servers.bao.rootToken, { db_name: connection, username: role, rotation_period: '24h' })).status).toBe(204);
+
+    const jwt = await requestToken(admin, BOT_SERVICE_ACCOUNT, 600);
+    const login = await bao<{ auth: { client_token: string } }>('POST', `auth/${servers.bao.kubernetesAuthPath}/login`, '', { role: servers.bao.role, jwt });
+    const lookout = login.body.auth.client_token;
+
+    const read = await bao<{ data: Record<string, unknown> }>('GET', `${mount}/static-roles/${role}`, lookout);
+    expect(read.status).toBe(200);
+    expect(read.body.data).toMatchObject({ username: role, db_name: connection, rotation_period: 86400, last_vault_rotation: expect.any(String) });
+    expect(Object.keys(read.body.data)).not.toContain('password');
+    expect((await bao('GET', `${mount}/static-creds/${role}`, lookout)).status).toBe(403);
+    expect((await bao('GET', `${mount}/config/${connection}`, lookout)).status).toBe(403);
+
+    const before = await passwordOf(role);
+    expect((await bao('POST', `${mount}/rotate-role/${role}`, lookout)).status).toBe(204);
+    const after = await passwordOf(role);
+    expect(after.password).not.toBe(before.password);
+    await expect(logIn(role, before.password)).rejects.toMatchObject({ code: '28P01' });
+    await expect(logIn(role, after.password)).resolves.toBeUndefined();
   });
 });
 

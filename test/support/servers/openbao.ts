@@ -56,14 +56,23 @@ export const OPENBAO_KUBERNETES_AUTH = { path: 'kubernetes', role: 'lookout', po
 
 /**
  * Enables `auth/kubernetes` against the test apiserver and creates role `lookout` for the bot's
- * ServiceAccount, with a policy for KV v2 data and metadata under `secret/`.
+ * ServiceAccount, with a policy for KV v2 data and metadata under `secret/`, and for database
+ * static roles (openbao-database.ts): `read` on `database/static-roles/*` (when it was last
+ * rotated, never a password) and `update` on `database/rotate-role/*`. Not
+ * `database/static-creds/*`: Lookout asks Vault to rotate and never needs the password itself.
  */
 export async function configureKubernetesAuth(options: KubernetesAuthOptions): Promise<void> {
   const { path, role, policy } = OPENBAO_KUBERNETES_AUTH;
   const bao = (method: string, apiPath: string, body: unknown) => baoRequest(options.addr, options.rootToken, method, apiPath, body);
   const capabilities = '["create", "read", "update", "patch", "delete", "list"]';
   await bao('PUT', `/v1/sys/policies/acl/${policy}`, {
-    policy: `path "secret/data/*" {\n  capabilities = ${capabilities}\n}\npath "secret/metadata/*" {\n  capabilities = ${capabilities}\n}\n`,
+    policy: [
+      `path "secret/data/*" {\n  capabilities = ${capabilities}\n}`,
+      `path "secret/metadata/*" {\n  capabilities = ${capabilities}\n}`,
+      'path "database/static-roles/*" {\n  capabilities = ["read"]\n}',
+      'path "database/rotate-role/*" {\n  capabilities = ["update"]\n}',
+      '',
+    ].join('\n'),
   });
   await bao('POST', `/v1/sys/auth/${path}`, { type: 'kubernetes' });
   await bao('POST', `/v1/auth/${path}/config`, {
@@ -82,7 +91,8 @@ export async function configureKubernetesAuth(options: KubernetesAuthOptions): P
   });
 }
 
-async function baoRequest(addr: string, token: string, method: string, path: string, body: unknown): Promise<void> {
+/** One call with the root token; a non-2xx answer throws with OpenBao's body (the harness's own values only). */
+export async function baoRequest(addr: string, token: string, method: string, path: string, body: unknown): Promise<void> {
   const res = await fetch(`${addr}${path}`, {
     method,
     headers: { 'x-vault-token': token, 'content-type': 'application/json' },

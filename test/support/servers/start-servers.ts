@@ -10,6 +10,8 @@ import { SERVICE_ACCOUNT_ISSUER, startKubeApiserver } from './kube-apiserver.ts'
 import { kubeHttpFor, writeKubeconfig } from './kubeconfigs.ts';
 import { startLoki } from './loki.ts';
 import { configureKubernetesAuth, OPENBAO_KUBERNETES_AUTH, startOpenBao } from './openbao.ts';
+import { configureDatabaseEngine, OPENBAO_DATABASE } from './openbao-database.ts';
+import { startPostgres } from './postgresql.ts';
 import type { Supervisor } from './processes.ts';
 import type { TestServers } from './test-servers.ts';
 
@@ -36,8 +38,9 @@ export interface StartedTestServers {
 }
 
 /**
- * Starts etcd + kube-apiserver, OpenBao, Loki (if built) and Alertmanager on loopback, sets up
- * the cluster and OpenBao's Kubernetes auth, and writes kubeconfigs. Independent servers start
+ * Starts etcd + kube-apiserver, OpenBao, PostgreSQL, Loki and Alertmanager on loopback, sets up
+ * the cluster, OpenBao's Kubernetes auth and its database engine (against the PostgreSQL), and
+ * writes kubeconfigs. Independent servers start
  * in parallel. If anything fails, everything already started is stopped before the error is
  * thrown.
  */
@@ -82,6 +85,12 @@ export async function startTestServers(options: StartTestServersOptions): Promis
       };
     })();
     const baoPromise = timed('openbao', () => startOpenBao({ binary: binaries.bao, dir: runDir, rootToken, supervisor }));
+    const postgresPromise = timed('postgresql', () => startPostgres({ dir: runDir, supervisor }));
+    // Off the apiserver's path: needs only OpenBao and PostgreSQL.
+    const databaseEnginePromise = (async () => {
+      const [bao, postgres] = await Promise.all([baoPromise, postgresPromise]);
+      await timed('openbao database engine', () => configureDatabaseEngine({ addr: bao.addr, rootToken, postgres }));
+    })();
     const lokiPromise = timed('loki', () => startLoki({ binary: binaries.loki, dir: runDir, supervisor }));
     const alertmanagerPromise = timed('alertmanager', async () => {
       const alertmanager = await startAlertmanager({
@@ -93,10 +102,10 @@ export async function startTestServers(options: StartTestServersOptions): Promis
       return alertmanager;
     });
     // Wait for all (not just the first failure), so nothing is still starting while we stop.
-    const settled = await Promise.allSettled([kubePromise, baoPromise, lokiPromise, alertmanagerPromise]);
+    const settled = await Promise.allSettled([kubePromise, baoPromise, postgresPromise, databaseEnginePromise, lokiPromise, alertmanagerPromise]);
     const failures = settled.filter((s) => s.status === 'rejected').map((s) => s.reason as unknown);
     if (failures.length > 0) throw failures.length === 1 ? failures[0] : new AggregateError(failures, 'test servers failed to start');
-    const [kube, bao, loki, alertmanager] = await Promise.all([kubePromise, baoPromise, lokiPromise, alertmanagerPromise]);
+    const [kube, bao, postgres, loki, alertmanager] = await Promise.all([kubePromise, baoPromise, postgresPromise, lokiPromise, alertmanagerPromise]);
 
     await timed('openbao kubernetes auth', () =>
       configureKubernetesAuth({
@@ -115,7 +124,14 @@ export async function startTestServers(options: StartTestServersOptions): Promis
     return {
       servers: {
         kube: { url: kube.url, caFile: kube.caFile, kubeconfigs: kube.kubeconfigs, kubectl: binaries.kubectl },
-        bao: { addr: bao.addr, rootToken, kubernetesAuthPath: OPENBAO_KUBERNETES_AUTH.path, role: OPENBAO_KUBERNETES_AUTH.role },
+        bao: {
+          addr: bao.addr,
+          rootToken,
+          kubernetesAuthPath: OPENBAO_KUBERNETES_AUTH.path,
+          role: OPENBAO_KUBERNETES_AUTH.role,
+          database: { mount: OPENBAO_DATABASE.mount, connection: OPENBAO_DATABASE.connection, staticRole: OPENBAO_DATABASE.staticRole },
+        },
+        postgres: { url: postgres.url, host: postgres.host, port: postgres.port, user: postgres.user, password: postgres.password, database: postgres.database, socketDir: postgres.socketDir },
         loki: { url: loki.url },
         alertmanager: { url: alertmanager.url },
         kubeStateMetrics: { binary: binaries.kubeStateMetrics },

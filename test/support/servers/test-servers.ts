@@ -37,8 +37,33 @@ export interface TestServers {
     rootToken: string;
     /** Mount of the Kubernetes auth method, configured against `kube`. */
     kubernetesAuthPath: 'kubernetes';
-    /** Role for ServiceAccount lookout/lookout; policy: CRUD on secret/data/* and secret/metadata/*. */
+    /**
+     * Role for ServiceAccount lookout/lookout; policy: CRUD on secret/data/* and secret/metadata/*,
+     * read on database/static-roles/*, update on database/rotate-role/* (no static-creds).
+     */
     role: 'lookout';
+    /**
+     * The database secrets engine, connected to `postgres` as a CREATEROLE user: static role
+     * `app` manages PostgreSQL login role `app` (rotation period 24 h, so only tests rotate it;
+     * its password: `GET database/static-creds/app` with the root token). Tests may add their own
+     * PostgreSQL roles and static roles on connection `postgres` (allowed_roles `*`).
+     */
+    database: { mount: 'database'; connection: 'postgres'; staticRole: 'app' };
+  };
+  /**
+   * PostgreSQL from Debian's package, fresh per run (initdb in the run directory, durability off),
+   * listening on 127.0.0.1 only and on a unix socket in `socketDir`; password authentication for
+   * everyone, including the superuser `postgres` given here.
+   */
+  postgres: {
+    /** postgres://postgres:<password>@127.0.0.1:PORT/postgres */
+    url: string;
+    host: '127.0.0.1';
+    port: number;
+    user: 'postgres';
+    password: string;
+    database: 'postgres';
+    socketDir: string;
   };
   /** http://127.0.0.1:PORT of Loki (filesystem storage in the run directory). */
   loki: { url: string };
