@@ -13,7 +13,8 @@ const staticRoleSchema = z.object({
   data: z.object({
     username: z.string(),
     db_name: z.string(),
-    last_vault_rotation: z.string(),
+    // Absent until Vault has rotated it once (its first rotation, at creation, can fail).
+    last_vault_rotation: z.string().optional(),
     rotation_period: z.number(),
   }),
 });
@@ -25,8 +26,8 @@ export interface StaticRoleRotation {
   username: string;
   /** The database connection of the engine (`db_name`). */
   database: string;
-  /** `last_vault_rotation` before and after, as Vault reports it (RFC 3339). */
-  before: string;
+  /** `last_vault_rotation` before (undefined: never rotated) and after, as Vault reports it (RFC 3339). */
+  before: string | undefined;
   after: string;
   /** Vault rotates it again by itself after this long. */
   rotationPeriodSeconds: number;
@@ -53,15 +54,16 @@ export async function rotateStaticRole(vault: VaultApi, role: string, mount = DA
     throw rotateFailure(error, role, mount, before.data.db_name);
   }
   const after = await readStaticRole(vault, role, mount);
-  if (after.data.last_vault_rotation === before.data.last_vault_rotation) {
-    throw new Unavailable(`Vault answered the rotation of database static role \`${role}\`, but its last rotation time did not change (${before.data.last_vault_rotation}); check Vault's log before relying on a new password.`);
+  const rotatedAt = after.data.last_vault_rotation;
+  if (rotatedAt === undefined || rotatedAt === before.data.last_vault_rotation) {
+    throw new Unavailable(`Vault answered the rotation of database static role \`${role}\`, but its last rotation time did not change (${rotatedAt ?? 'never rotated'}); check Vault's log before relying on a new password.`);
   }
   return {
     role,
     username: after.data.username,
     database: after.data.db_name,
     before: before.data.last_vault_rotation,
-    after: after.data.last_vault_rotation,
+    after: rotatedAt,
     rotationPeriodSeconds: after.data.rotation_period,
   };
 }

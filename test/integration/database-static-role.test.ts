@@ -93,7 +93,7 @@ describe('rotateStaticRole against OpenBao and PostgreSQL', () => {
     const rotated = await rotateStaticRole(vault, staticRole);
     produced.rotation = JSON.stringify(rotated);
     expect(rotated).toMatchObject({ role: 'app', username: 'app', database: servers.bao.database.connection, rotationPeriodSeconds: 86400 });
-    expect(Date.parse(rotated.after)).toBeGreaterThan(Date.parse(rotated.before));
+    expect(Date.parse(rotated.after)).toBeGreaterThan(Date.parse(String(rotated.before)));
 
     const fresh = await currentPassword(staticRole);
     expect(fresh).not.toBe(old);

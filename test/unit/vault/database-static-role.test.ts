@@ -75,6 +75,20 @@ describe('rotateStaticRole', () => {
     await expect(rotateStaticRole(fakeVault({ rotateFails: sealed }).vault, 'app')).rejects.toBe(sealed);
   });
 
+  it('a role never rotated before has no before; one still without a rotation time after is not reported as done', async () => {
+    let rotated = false;
+    const vault: VaultApi = {
+      async request<T>(method: VaultMethod): Promise<T> {
+        if (method === 'POST') rotated = true;
+        const data = { username: 'app', db_name: 'postgres', rotation_period: 60, ...(rotated ? { last_vault_rotation: '2026-12-02T14:00:00Z' } : {}) };
+        return (method === 'GET' ? { data } : undefined) as T;
+      },
+    };
+    expect(await rotateStaticRole(vault, 'app')).toMatchObject({ before: undefined, after: '2026-12-02T14:00:00Z' });
+    const never: VaultApi = { request: async <T>(method: VaultMethod) => (method === 'GET' ? { data: { username: 'app', db_name: 'postgres', rotation_period: 60 } } : undefined) as T };
+    await expect(rotateStaticRole(never, 'app')).rejects.toThrow(/did not change \(never rotated\)/);
+  });
+
   it('a rotation Vault accepted without moving last_vault_rotation is not reported as done', async () => {
     await expect(rotateStaticRole(fakeVault({ rotationSticks: true }).vault, 'app')).rejects.toThrow(/last rotation time did not change/);
   });
