@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LookoutReads } from '../../../commands/command.ts';
 import { KubeApiError } from '../../../src/kube/kube-http.ts';
-import { externalSecretReadPath } from '../../../src/vault/external-secret-key.ts';
 import { findSecretConsumers, type ConsumerQuery } from '../../../src/vault/secret-consumers.ts';
-import { secretReferences } from '../../../src/workloads/secret-references.ts';
 
 const NS = 'payments';
 const ES = `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets`;
@@ -33,45 +31,6 @@ function deployment(name: string, annotations: Record<string, string>, podSpec: 
 
 const vaultStore = (vault: Record<string, unknown>) => ({ spec: { provider: { vault: { server: 'https://vault:8200', ...vault } } } });
 const externalSecret = (name: string, spec: Record<string, unknown>) => ({ metadata: { name }, spec: { secretStoreRef: { name: 'vault', kind: 'SecretStore' }, ...spec } });
-
-describe('externalSecretReadPath: the Vault path External Secrets reads for a key', () => {
-  it.each([
-    ['payments/db', { path: 'secret', version: 'v2' }, 'secret/data/payments/db'],
-    ['secret/payments/db', { path: 'secret' }, 'secret/data/payments/db'],
-    ['secret/data/payments/db', { path: 'secret' }, 'secret/data/payments/db'],
-    ['secret/payments/db', {}, 'secret/data/payments/db'],
-    ['secret/data/payments/db', {}, 'secret/data/payments/db'],
-    ['payments/db', {}, 'payments/data/db'],
-    ['team/payments/db', { path: 'kv/team' }, 'kv/team/data/team/payments/db'],
-  ])('%s through %j → %s', (key, store, expected) => {
-    expect(externalSecretReadPath(key, store)).toBe(expected);
-  });
-
-  it('nothing for a KV v1 store', () => {
-    expect(externalSecretReadPath('secret/payments/db', { path: 'secret', version: 'v1' })).toBeUndefined();
-  });
-});
-
-describe('secretReferences: the Secrets a pod spec uses', () => {
-  it('finds volumes, projected sources, env, envFrom, and init containers, and not image pull secrets', () => {
-    const uses = secretReferences({
-      volumes: [
-        { name: 'creds', secret: { secretName: 'a' } },
-        { name: 'all', projected: { sources: [{ secret: { name: 'b' } }, { configMap: { name: 'a' } } as never] } },
-        { name: 'cfg', configMap: { name: 'c' } } as never,
-      ],
-      initContainers: [{ name: 'migrate', env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'c' } } }] }],
-      containers: [{ name: 'api', envFrom: [{ secretRef: { name: 'd' } }, { configMapRef: { name: 'e' } } as never] }],
-      imagePullSecrets: [{ name: 'registry' }],
-    } as never);
-    expect(Object.fromEntries(uses)).toEqual({
-      a: ['secret volume creds'],
-      b: ['projected volume all'],
-      c: ['init container migrate: env DB_PASSWORD'],
-      d: ['container api: envFrom'],
-    });
-  });
-});
 
 describe('findSecretConsumers', () => {
   it('annotated workloads match the exact path only, among comma-separated paths', async () => {
