@@ -11,7 +11,9 @@ import { payload, recordingLogger } from '../../helpers/fakes.ts';
  * The production store: the engine in a worker thread. These run a real worker on a real file;
  * a second connection of the test's own reads what the worker committed.
  */
-describe('WorkerStore', () => {
+// Each test starts a worker thread, which first loads the store's modules from src/ (type
+// stripping included): seconds on a busy machine, and not what these tests are about.
+describe('WorkerStore', { timeout: 20_000 }, () => {
   let dir: string;
   let path: string;
   const opened: WorkerStore[] = [];
