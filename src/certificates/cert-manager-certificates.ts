@@ -43,9 +43,7 @@ export function certificatesPath(namespace?: string, name?: string): string {
  * Where cert-manager is not installed the API server answers 404: the caller decides what that means.
  */
 export async function* certificatePages(reads: LookoutReads, scope: InventoryScope, pageSize = DEFAULT_PAGE_SIZE): AsyncGenerator<ManagedCertificate[]> {
-  for await (const items of listPages<CertificateObject>(reads, certificatesPath(scope.namespace), {}, pageSize)) {
-    yield items.map(certificateFacts);
-  }
+  yield* listPages(reads, certificatesPath(scope.namespace), {}, pageSize, certificateFacts);
 }
 
 /** One Certificate, read as Lookout (`get certificates.cert-manager.io`). */

@@ -37,9 +37,7 @@ interface SecretItem {
  */
 export async function* tlsSecretPages(reads: LookoutReads, scope: InventoryScope, pageSize = DEFAULT_PAGE_SIZE): AsyncGenerator<TlsSecretFacts[]> {
   const path = scope.namespace === undefined ? '/api/v1/secrets' : `/api/v1/namespaces/${scope.namespace}/secrets`;
-  for await (const items of listPages<SecretItem>(reads, path, { fieldSelector: 'type=kubernetes.io/tls' }, pageSize)) {
-    yield items.map(secretFacts);
-  }
+  yield* listPages(reads, path, { fieldSelector: 'type=kubernetes.io/tls' }, pageSize, secretFacts);
 }
 
 /** One Secret's public facts (exported for tests). */
