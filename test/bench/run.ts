@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only=webhook,noisy,alertmanager,storm,kube,slash,scale,silence,faults,soak,cert-scan] [--name=value …]`:
+// `npm run bench [-- --quick] [--only=webhook,noisy,alertmanager,storm,kube,slash,scale,silence,faults,soak,cert-scan,status] [--name=value …]`:
 // Lookout's performance budgets (shared/DESIGN.md "Budgets"), measured against real servers.
 // Prints the figures and a PASS/FAIL table, and rewrites docs/benchmarks.md. Not a CI gate: the
 // exit code is 1 only when a scenario could not run at all, never for a FAILed budget.
@@ -23,10 +23,11 @@ import { silenceClicks } from './scenarios/silence.ts';
 import { slashAck } from './scenarios/slash-ack.ts';
 import { socketAck } from './scenarios/socket-ack.ts';
 import { soak } from './scenarios/soak.ts';
+import { statusCard } from './scenarios/status-card.ts';
 import { storm } from './scenarios/storm.ts';
 import { webhookLatency } from './scenarios/webhook-latency.ts';
 
-const SCENARIOS: readonly Scenario[] = [webhookLatency, noisy, alertToSlack, storm, kubeRequests, slashAck, socketAck, scaleAction, silenceClicks, slackFaults, soak, certScan];
+const SCENARIOS: readonly Scenario[] = [webhookLatency, noisy, alertToSlack, storm, kubeRequests, slashAck, socketAck, scaleAction, silenceClicks, slackFaults, soak, certScan, statusCard];
 const OUTPUT = join(REPO_ROOT, 'docs/benchmarks.md');
 
 const log = (line: string) => console.error(`bench: ${line}`);
