@@ -14,6 +14,10 @@ export const BUILT_IN_REDACT_PATTERNS: readonly string[] = [
   // Slack tokens: bot, user, app-level, configuration, refresh. Only where a token can start.
   String.raw`(?<![A-Za-z0-9-])xox[a-z]-[A-Za-z0-9-]+`,
   String.raw`(?<![A-Za-z0-9-])xapp-[A-Za-z0-9-]+`,
+  // Slack response_url and webhook paths: whoever has one may post into that conversation
+  // (Bolt's Socket Mode client logs whole envelopes at debug level, response_url included, in
+  // Slack's JSON with its slashes escaped).
+  String.raw`(?=[a-z])(?<=hooks\.slack(?:-gov)?\.com\\?/)(?:commands|actions|services|workflows|triggers)\\?/[A-Za-z0-9_/\\-]+`,
   // Vault / OpenBao service, batch and recovery tokens (hvs.…), and their older s./b. forms.
   String.raw`(?<![A-Za-z0-9_.-])(?:hvs|hvb|hvr|s|b)\.[A-Za-z0-9_-]{20,}`,
   // JWTs (service-account tokens), as in the default patterns: always, even if those are replaced.

@@ -19,6 +19,8 @@ describe('createSecretRedactor', () => {
     ['AWS secret keys', 'aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'aws_secret_access_key=[REDACTED]'],
     ['Slack tokens', 'token xoxb-1234-5678-abcdef and xapp-1-A0-123-abc', 'token [REDACTED] and [REDACTED]'],
     ['Vault tokens', 'VAULT_TOKEN=hvs.CAESIJlongtokenvalue1234567890', 'VAULT_TOKEN=[REDACTED]'],
+    ['Slack response URLs', '"response_url":"https://hooks.slack.com/commands/T0LOOKOUT/1000000000001/fakeResponseUrlSecret"', '"response_url":"https://hooks.slack.com/[REDACTED]"'],
+    ['Slack response URLs, JSON-escaped', 'https:\\/\\/hooks.slack.com\\/actions\\/T0\\/1\\/s3cret', 'https:\\/\\/hooks.slack.com\\/[REDACTED]'],
   ])('redacts %s', (_name, input, expected) => {
     expect(redact(input)).toBe(expected);
   });
