@@ -244,7 +244,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
         requests: metrics.vaultRequests,
       })
     : undefined;
-  const rotateOptions = { ...(vault ? { vault } : {}), rules: config.vault?.secrets ?? [], now };
+  const rotateOptions = { ...(vault ? { vault } : {}), rules: config.vault?.secrets ?? [], ...(config.vault ? { sync: config.vault.sync } : {}), now };
   // `/ops status`: the workload's alerts from Alertmanager, linked to the messages Lookout posted for them.
   const statusOptions = { ...(alertmanager ? { alerts: { alertmanager, store, labels: config.enrichment.labels } } : {}), redactor, now };
   const commands = createCommands({ silences: silenceDeps, logs: logsOptions, rotate: rotateOptions, status: statusOptions });

@@ -42,9 +42,11 @@ export function restartConsumers(options: {
   timeoutMs: number;
   pollIntervalMs: number;
   finish: (text: string) => ReplyContent;
+  /** Lines shown under the consumers (held back, not synced, skipped…). */
+  notes?: readonly string[];
   now?: () => number;
 }): FollowUpWork {
-  const { kube, reads, consumers, headline, timeoutMs, pollIntervalMs, finish, now = Date.now } = options;
+  const { kube, reads, consumers, headline, timeoutMs, pollIntervalMs, finish, notes = [], now = Date.now } = options;
   return async (progress) => {
     const restarts: Restart[] = [];
     for (const ref of consumers) {
@@ -68,7 +70,7 @@ export function restartConsumers(options: {
           restart.done = 'unreadable';
         }
       }
-      const text = `${headline}; ${restarts.map(describe).join(', ')}`;
+      const text = [`${headline}${restarts.length > 0 ? `; ${restarts.map(describe).join(', ')}` : ''}`, ...notes].join('\n');
       const settled = restarts.every((restart) => 'failed' in restart || restart.done !== undefined);
       if (settled) return finish(text);
       if (progress.signal.aborted) return finish(`${text} (Lookout stopped following: shutting down)`);

@@ -9,6 +9,15 @@ const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DURATION = /^(\d+)(ms|s|m)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
 
+/** A duration such as 10s, 500ms or 2m; milliseconds once parsed. */
+const milliseconds = z
+  .string()
+  .regex(DURATION, 'must be a duration such as 10s, 500ms or 2m')
+  .transform((text) => {
+    const [, amount, unit] = DURATION.exec(text)!;
+    return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  });
+
 const authSchema = z.discriminatedUnion('method', [
   z.strictObject({ method: z.literal('token') }),
   z.strictObject({
@@ -44,17 +53,13 @@ const secretRuleSchema = z.strictObject({
 export const vaultSectionSchema = z.strictObject({
   auth: authSchema.optional(),
   /** Each Vault request's deadline. */
-  requestTimeout: z
-    .string()
-    .regex(DURATION, 'must be a duration such as 10s or 500ms')
-    .transform((text) => {
-      const [, amount, unit] = DURATION.exec(text)!;
-      return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
-    })
-    .refine((ms) => ms >= 100 && ms <= 120_000, 'must be between 100ms and 2m')
-    .prefault('10s'),
+  requestTimeout: milliseconds.refine((ms) => ms >= 100 && ms <= 120_000, 'must be between 100ms and 2m').prefault('10s'),
   /** Which paths may be rotated, first match wins; anything else is refused before Vault is asked. */
   secrets: z.array(secretRuleSchema).default([]),
+  /** How long a rotation waits for External Secrets to copy the new value into its Secrets, before restarting. */
+  syncTimeout: milliseconds.refine((ms) => ms >= 1000 && ms <= 10 * 60_000, 'must be between 1s and 10m').prefault('60s'),
+  /** How often the synced Secrets are read while waiting. */
+  syncPollInterval: milliseconds.refine((ms) => ms >= 100 && ms <= 60_000, 'must be between 100ms and 60s').prefault('1s'),
 });
 
 export type VaultSection = z.output<typeof vaultSectionSchema>;
@@ -76,6 +81,8 @@ export interface VaultConfig {
   requestTimeoutMs: number;
   auth: VaultAuthConfig;
   secrets: SecretRule[];
+  /** External Secrets sync wait before restarts. */
+  sync: { timeoutMs: number; pollIntervalMs: number };
 }
 
 export interface VaultEnv {
@@ -142,5 +149,6 @@ export function vaultConfig(env: VaultEnv, section: VaultSection | undefined, so
     requestTimeoutMs: section?.requestTimeout ?? 10_000,
     auth,
     secrets: section?.secrets ?? [],
+    sync: { timeoutMs: section?.syncTimeout ?? 60_000, pollIntervalMs: section?.syncPollInterval ?? 1000 },
   };
 }

@@ -42,6 +42,7 @@ describe('the vault: section and VAULT_* variables', () => {
         { path: 'secret/payments/*', namespace: 'payments', generate: { length: 48, charset: 'urlsafe' } },
         { path: 'database/static-role/app', namespace: 'payments', generate: { length: 32, charset: 'alphanumeric' } },
       ],
+      sync: { timeoutMs: 60_000, pollIntervalMs: 1000 },
     });
   });
 
