@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { FakeSlack, FakeSlackCall } from '../support/fake-slack.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed, type LookoutTestBedOptions } from '../support/lookout-test-bed.ts';
+import type { TestServers } from '../support/servers/test-servers.ts';
 
 /** One budget of docs/DESIGN.md "Budgets", checked against a measured value. */
 export interface BudgetCheck {
@@ -30,8 +31,11 @@ export interface ScenarioResult {
 export interface BenchContext {
   /** Smaller sizes (`--quick`); the default run uses the budget sizes. */
   readonly quick: boolean;
-  /** Kubeconfig files of the real kube-apiserver, when a scenario needing it was selected. */
-  readonly kube: { readonly admin: string; readonly bot: string } | undefined;
+  /**
+   * Kubeconfig files of the real kube-apiserver, and the OpenBao started beside it (Kubernetes
+   * auth configured against it), when a scenario needing them was selected.
+   */
+  readonly kube: { readonly admin: string; readonly bot: string; readonly bao: TestServers['bao'] } | undefined;
   /** Numeric `--name=value` options, to override sizes. */
   option(name: string, fallback: number): number;
   /** A progress line on stderr. */
