@@ -149,11 +149,13 @@ describe('manifests/examples/roles.yaml: the example Roles grant what docs/rbac.
     expect(await keeper({ verb: 'update', group: 'cert-manager.io', resource: 'certificates', namespace: 'shop', name: 'web' })).toBe(false);
   });
 
-  it('the vault rotator rotates exactly the listed secret paths', async () => {
-    const rotate = (name: string) => may('slack:alice@example.com', [], { verb: 'rotate', group: 'lookout.dev', resource: 'vaultsecrets', name });
-    expect(await rotate('shop/payments-db')).toBe(true);
-    expect(await rotate('shop/stripe-api-key')).toBe(true);
-    expect(await rotate('payments/ledger-db')).toBe(false);
-    expect(await may('slack:alice', [], { verb: 'rotate', group: 'lookout.dev', resource: 'vaultsecrets', name: 'shop/payments-db' })).toBe(false);
+  it('the vault rotator rotates exactly the listed secret paths, in the namespace they are mapped to, and restarts there', async () => {
+    const rotate = (name: string, namespace = 'payments') => may('slack:alice@example.com', [], { verb: 'rotate', group: 'lookout.dev', resource: 'vaultsecrets', namespace, name });
+    expect(await rotate('secret/payments/db')).toBe(true);
+    expect(await rotate('secret/payments/stripe-api-key')).toBe(true);
+    expect(await rotate('secret/payments/ledger-db')).toBe(false);
+    expect(await rotate('secret/payments/db', 'shop')).toBe(false);
+    expect(await may('slack:alice@example.com', [], { verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'payments', name: 'api' })).toBe(true);
+    expect(await may('slack:alice', [], { verb: 'rotate', group: 'lookout.dev', resource: 'vaultsecrets', namespace: 'payments', name: 'secret/payments/db' })).toBe(false);
   });
 });
