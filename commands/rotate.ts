@@ -104,6 +104,8 @@ export function createRotateCommand(options: RotateCommandOptions): CommandDefin
       const vault = options.vault;
       if (rule === undefined || vault === undefined) throw new Error('rotate ran without a rule or Vault: access() lets neither through');
       const rotation: Rotation = { ctx, vault, rule, sync: options.sync ?? DEFAULT_SYNC, now: options.now ?? Date.now };
+      // The workloads named with --restart are known without Vault: their permissions first.
+      await checkRestarts(ctx, ctx.args.restart.map((word) => resolveConsumer(word, rule.namespace)));
       if (isStaticRole(ctx.args.segments)) return askStaticRole(rotation);
       if (ctx.args.rollback !== undefined) return askRollback(rotation, ctx.args.rollback);
       return askRotation(rotation);
@@ -196,23 +198,32 @@ async function askStaticRole(rotation: Rotation): Promise<CommandReply> {
 
 /**
  * The consumers to restart (src/vault/secret-consumers.ts), read as Lookout, and the person's
- * permission to restart each — all before Vault is touched: a refusal changes nothing.
+ * permission to restart each — before Vault is written: a refusal changes nothing. (The
+ * `--restart` ones were reviewed before Vault was asked anything; the others are found once
+ * Vault has named the path's mount.)
  */
 async function consumersOf(rotation: Rotation, mount: string, keys: readonly string[] | undefined): Promise<SecretConsumers> {
   const { ctx, rule } = rotation;
   const requested = ctx.args.restart.map((word) => resolveConsumer(word, rule.namespace));
   if (ctx.lookoutReads === undefined) {
-    if (requested.length > 0) throw new Unavailable('Lookout has no Kubernetes connection, so it cannot restart the consumers; nothing was changed.');
+    // --restart without Kubernetes was refused by checkRestarts already.
     return { consumers: [], skipped: [], externalSecrets: [], unsyncedExternalSecrets: [], problems: ['Lookout has no Kubernetes connection: consumers were not looked for.'] };
   }
   const found = await findSecretConsumers(ctx.lookoutReads, { path: ctx.args.written, mount, namespace: rule.namespace, restart: requested, ...(keys ? { keys: [...keys] } : {}) });
-  await checkConsumers(ctx.access, ctx.lookoutReads, found.consumers.map((consumer) => consumer.workload));
+  await checkRestarts(ctx, found.consumers.map((consumer) => consumer.workload));
   return found;
+}
+
+/** Restart permissions and checks for every consumer (again at Confirm: they may have changed meanwhile). */
+async function checkRestarts(ctx: CommandContext<RotateArgs>, consumers: readonly WorkloadRef[]): Promise<void> {
+  if (consumers.length === 0) return;
+  if (ctx.lookoutReads === undefined) throw new Unavailable('Lookout has no Kubernetes connection, so it cannot restart the consumers; nothing was changed.');
+  await checkConsumers(ctx.access, ctx.lookoutReads, consumers);
 }
 
 /** At Confirm, just before the write: restart permissions again, and the synced Secrets' state to compare with. */
 async function beforeWrite({ ctx }: Rotation, found: SecretConsumers): Promise<SyncBaseline | undefined> {
-  if (ctx.lookoutReads !== undefined) await checkConsumers(ctx.access, ctx.lookoutReads, found.consumers.map((consumer) => consumer.workload));
+  await checkRestarts(ctx, found.consumers.map((consumer) => consumer.workload));
   return ctx.kube !== undefined && found.externalSecrets.length > 0 ? readSyncBaseline(ctx.kube, found.externalSecrets) : undefined;
 }
 
