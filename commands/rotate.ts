@@ -145,7 +145,7 @@ async function askRotation(rotation: Rotation): Promise<CommandReply> {
         const written = await rotateNow(vault, plan, rule.generate, rotator(ctx), rotation.now());
         ctx.log.info({ vaultPath: plan.secret.written, from: written.from, to: written.to, keys: plan.rotate }, 'secret rotated');
         const headline = `*${plan.secret.written}*: version ${written.from} → ${written.to}${unrecorded(written)}`;
-        return afterWrite(rotation, found, baseline, headline, `${plan.secret.written} key ${plan.rotate.join(', ')}: version ${written.from} → ${written.to}`, rollbackButton(ctx, plan, written));
+        return afterWrite(rotation, found, baseline, headline, `${plan.secret.written}: version ${written.from} → ${written.to} (new value for key ${plan.rotate.join(', ')})`, rollbackButton(ctx, plan, written));
       },
     },
   };
@@ -167,7 +167,7 @@ async function askRollback(rotation: Rotation, undo: number): Promise<CommandRep
         const written = await rollbackNow(vault, plan, rotator(ctx), rotation.now());
         ctx.log.info({ vaultPath: plan.secret.written, from: written.from, to: written.to, restored: plan.restore }, 'secret rolled back');
         const headline = `*${plan.secret.written}*: version ${written.from} → ${written.to} (version ${plan.restore}'s data restored)${unrecorded(written)}`;
-        return afterWrite(rotation, found, baseline, headline, `${plan.secret.written} rolled back to version ${plan.restore}'s data: version ${written.from} → ${written.to}`, undefined);
+        return afterWrite(rotation, found, baseline, headline, `${plan.secret.written}: version ${written.from} → ${written.to} (version ${plan.restore}'s data restored)`, undefined);
       },
     },
   };
@@ -190,7 +190,7 @@ async function askStaticRole(rotation: Rotation): Promise<CommandReply> {
         const rotated = await rotateStaticRole(vault, role, mount);
         ctx.log.info({ vaultPath: ctx.args.written, lastRotation: rotated.after }, 'database static role rotated');
         const headline = `*${ctx.args.written}*: password of database user \`${rotated.username}\` rotated by Vault (${rotated.after})`;
-        return afterWrite(rotation, found, baseline, headline, `${ctx.args.written} rotated by Vault at ${rotated.after}`, undefined);
+        return afterWrite(rotation, found, baseline, headline, `${ctx.args.written}: rotated by Vault at ${rotated.after}`, undefined);
       },
     },
   };
@@ -228,7 +228,8 @@ async function beforeWrite({ ctx }: Rotation, found: SecretConsumers): Promise<S
 }
 
 /**
- * The reply once Vault is written: External Secrets synced first (force-sync, bounded wait),
+ * The reply once Vault is written (`auditDetail` is written `<path>: version 7 → 8 (new value for
+ * key password)`: the audit trail's redactor would take a `password: …` form for a value): External Secrets synced first (force-sync, bounded wait),
  * then the consumers restarted as the person and followed, each step shown by editing the reply.
  */
 function afterWrite(rotation: Rotation, found: SecretConsumers, baseline: SyncBaseline | undefined, headline: string, auditDetail: string, button: KnownBlock | undefined): CommandReply {

@@ -154,8 +154,8 @@ describe('the Vault client against real OpenBao', () => {
     try {
       const binaries = await buildServers();
       const own = await startOpenBao({ binary: binaries.bao, dir: ownDir, rootToken, supervisor });
-      const unsealKey = /Unseal Key: (\S+)/.exec(readFileSync(join(ownDir, 'openbao.log'), 'utf8'))?.[1];
-      expect(unsealKey).toBeDefined();
+      // The dev server prints its unseal key once it is up; the log may lag readiness a little.
+      const unsealKey = await waitFor('the unseal key in the log', () => /Unseal Key: (\S+)/.exec(readFileSync(join(ownDir, 'openbao.log'), 'utf8'))?.[1], 10_000, 50);
       await bao('POST', 'secret/data/app', { data: { password: 'sealed-test-value' } }, own.addr, rootToken);
       const { vault } = client({ addr: own.addr, auth: { method: 'token', token: rootToken } });
       await vault.request('GET', 'secret/data/app');
