@@ -113,7 +113,7 @@ export const certScan: Scenario = {
         { what: 'RSS added by the scan (peak, against the scanner off)', limit: `< ${RSS_BUDGET_MIB} MB`, measured: `${added.toFixed(1)} MiB`, pass: added < RSS_BUDGET_MIB },
       ],
       notes: [
-        'Lookout runs compiled with the Deployment\'s NODE_OPTIONS and its own ServiceAccount kubeconfig; the scan lists Certificates and then TLS Secrets of every namespace, 250 a page, at start; the duration is the scanner\'s own (first list request to the digest queued).',
+        'Lookout runs compiled with the Deployment\'s NODE_OPTIONS and its own ServiceAccount kubeconfig; the scan lists Certificates and then TLS Secrets of every namespace, 100 a page, at start; the duration is the scanner\'s own (first list request to the digest queued).',
         `Series: one per readable Secret (leaf) plus a chain series for each Secret holding the intermediate: ${expectedSeries} expected (the scan budget also requires that). The malformed Secrets have none and do not stop the scan.`,
         `RSS: peak (VmHWM) of a Lookout with certificates.scan.interval 0s after ${SETTLE_MS / 1000} s idle, against the same with the scanner on, ${SETTLE_MS / 1000} s after its first scan and the digest.`,
         `The digest lists at most 50 lines: ${scanned.digestText.split('\n').length} lines posted.`,
