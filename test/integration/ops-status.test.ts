@@ -108,10 +108,22 @@ describe('/ops status and /ops history against the real kube-apiserver and Alert
     const busy = await post<{ metadata: { uid: string } }>(apps('deployments'), { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'busy', namespace }, spec: { replicas: 1, selector: { matchLabels: { app: 'busy' } }, template: { metadata: { labels: { app: 'busy' } }, spec: { containers: [{ name: 'busy', image: 'registry.example/busy:1' }] } } } });
     for (let revision = 1; revision <= 12; revision++) await replicaSet({ name: 'busy', uid: busy.metadata.uid }, `busy-${revision}`, revision, `registry.example/busy:${revision}`);
 
+    // A StatefulSet with two ControllerRevisions (what its controller would have made).
+    const db = await post<{ metadata: { uid: string } }>(apps('statefulsets'), { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace }, spec: { replicas: 1, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'registry.example/db:15' }] } } } });
+    for (const [revision, image] of [[1, 'registry.example/db:14'], [2, 'registry.example/db:15']] as const) {
+      await post(apps('controllerrevisions'), {
+        apiVersion: 'apps/v1',
+        kind: 'ControllerRevision',
+        metadata: { name: `db-rev${revision}`, namespace, labels: { app: 'db' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: db.metadata.uid, controller: true }] },
+        revision,
+        data: { spec: { template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image }] } } } },
+      });
+    }
+
     const role = (name: string, rules: unknown[]): KubeObject => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace }, rules }) as KubeObject;
     await createOrReplace(admin, role('viewer', [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] }]));
     await createOrReplace(admin, role('operator', [
-      { apiGroups: ['apps'], resources: ['deployments', 'replicasets'], verbs: ['get', 'list'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets', 'controllerrevisions'], verbs: ['get', 'list'] },
       { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'patch'] },
       { apiGroups: [''], resources: ['pods', 'events'], verbs: ['list'] },
       { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list'] },
@@ -263,6 +275,18 @@ describe('/ops status and /ops history against the real kube-apiserver and Alert
     expect(reply.text).toContain('_not allowed to see ReplicaSets_');
     expect(reply.text).toContain('_not allowed to see events_');
     expect(reply.text).toContain('_No rollout revisions or Lookout actions found._');
+  });
+
+  it('shows a StatefulSet its ControllerRevisions and its card', async () => {
+    const history = await ops(CAROL, `history ${namespace}/statefulset/db`);
+    expect(history.text).toContain(`*History of ${namespace}/statefulset/db*`);
+    const rev2 = history.text.indexOf('*revision 2* `db-rev2`\n`db` `registry.example/db:15`');
+    const rev1 = history.text.indexOf('*revision 1* `db-rev1`\n`db` `registry.example/db:14`');
+    expect(rev2).toBeGreaterThan(0);
+    expect(rev1).toBeGreaterThan(rev2);
+    const card = await ops(CAROL, `status ${namespace}/sts/db`);
+    expect(card.text).toContain(`*${namespace}/statefulset/db* · StatefulSet`);
+    expect(card.text).toContain('`registry.example/db:15`');
   });
 
   it('pages a long history with a More button that runs for whoever clicks it', async () => {
