@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isAbout } from '../../../commands/status-alerts.ts';
+import { isAbout, readWorkloadAlerts } from '../../../commands/status-alerts.ts';
+import { AlertmanagerError } from '../../../src/integrations/alertmanager.ts';
 import { messageLink, renderStatusCard, type StatusView } from '../../../commands/status-card.ts';
 import { parseStatus, rolloutState } from '../../../commands/status.ts';
 import { defaultEnrichmentConfig } from '../../../alerts/enrichers/enrichment-config.ts';
@@ -152,5 +153,37 @@ describe('status reads', () => {
     expect(parseStatus([])).toEqual({ error: 'needs a workload, e.g. `shop/cart`' });
     expect(parseStatus(['shop/cart', 'extra'])).toEqual({ error: 'unexpected `extra`' });
     expect(parseStatus(['shop/job/x'])).toMatchObject({ error: expect.stringContaining('is not a kind') });
+  });
+});
+
+describe('the workload alerts read', () => {
+  const labels = defaultEnrichmentConfig().labels;
+  const alert = (fingerprint: string, extra: Record<string, string>, silencedBy: string[] = []) => ({ fingerprint, labels: { alertname: fingerprint, ...extra }, annotations: {}, startsAt: '2026-12-02T11:00:00Z', state: silencedBy.length > 0 ? ('suppressed' as const) : ('active' as const), silencedBy });
+
+  it('asks once per namespace label, keeps each alert of the workload once, and reads silences only for who may list them', async () => {
+    const asked: string[][] = [];
+    const silence = { id: 's1', matchers: [], startsAt: '', endsAt: '2026-12-02T13:00:00Z', createdBy: 'x', comment: '', state: 'active' as const };
+    const sources = {
+      labels,
+      store: { alertMessages: async (fingerprints: readonly string[]) => fingerprints.filter((f) => f === 'a').map((fingerprint) => ({ fingerprint, channel: 'C1', messageTs: '1.2' })) },
+      alertmanager: {
+        listAlerts: async (filter: readonly string[]) => {
+          asked.push([...filter]);
+          return [alert('a', { namespace: 'shop', deployment: 'cart' }), alert('b', { namespace: 'shop', deployment: 'cart' }, ['s1']), alert('c', { namespace: 'shop', deployment: 'other' })];
+        },
+        getSilence: async (id: string) => (id === 's1' ? silence : undefined),
+      },
+    };
+    const allowed = await readWorkloadAlerts(sources, ref, new Set(), async () => true);
+    expect(asked).toEqual([['exported_namespace="shop"'], ['namespace="shop"']]);
+    expect(allowed).toMatchObject({ alerts: [{ alert: { fingerprint: 'a' }, message: { channel: 'C1', messageTs: '1.2' } }, { alert: { fingerprint: 'b' } }], silences: { value: [silence] } });
+    expect(await readWorkloadAlerts(sources, ref, new Set(), async () => false)).toMatchObject({ silences: { hidden: true } });
+  });
+
+  it('turns an Alertmanager failure into a line of the card, and no Alertmanager into another', async () => {
+    const failing = { labels, store: { alertMessages: async () => [] }, alertmanager: { listAlerts: async () => Promise.reject(new AlertmanagerError('timeout')), getSilence: async () => undefined } };
+    expect(await readWorkloadAlerts(failing, ref, new Set(), async () => true)).toEqual({ failed: 'timeout' });
+    expect(await readWorkloadAlerts(undefined, ref, new Set(), async () => true)).toEqual({ unconfigured: true });
+    expect(renderStatusCard(view({ alerts: { failed: 'timeout' } }), redactor, NOW).text).toContain('*Alerts* _Alertmanager did not answer (timeout)_');
   });
 });
