@@ -6,6 +6,7 @@ import { PersonKubeClient } from '../../src/kube/person-kube.ts';
 import { forceSyncAndWait, readSyncBaseline, restartsAfterSync, FORCE_SYNC_ANNOTATION } from '../../src/vault/external-secret-sync.ts';
 import { findSecretConsumers, type ConsumerQuery } from '../../src/vault/secret-consumers.ts';
 import { eventually, freshNamespace, roleBinding } from '../support/kube-test-helpers.ts';
+import { playExternalSecretsController } from '../support/external-secrets-controller.ts';
 import { expectNoSecretLeaks } from '../support/secret-leaks.ts';
 import { createOrReplace } from '../support/servers/kube-objects.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
@@ -103,35 +104,6 @@ function workload(name: string, annotations: Record<string, string>, podSpec: Re
   };
 }
 
-/**
- * Plays External Secrets' controller for `names`: when an ExternalSecret's force-sync annotation
- * changes, copies the path's data from OpenBao into its target Secret. Returns a stop function.
- */
-function playExternalSecretsController(names: readonly string[]): () => Promise<void> {
-  const seen = new Map<string, string | undefined>();
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      for (const name of names) {
-        const es = await admin.request<{ metadata: { annotations?: Record<string, string> }; spec: { target: { name: string } } }>({
-          method: 'GET',
-          path: `/apis/external-secrets.io/v1/namespaces/${namespace}/externalsecrets/${name}`,
-        });
-        const stamp = es.metadata.annotations?.[FORCE_SYNC_ANNOTATION];
-        if (seen.has(name) && seen.get(name) !== stamp) {
-          await admin.request({ method: 'PATCH', path: `/api/v1/namespaces/${namespace}/secrets/${es.spec.target.name}`, contentType: 'application/merge-patch+json', body: { data: await vaultData() } });
-        }
-        seen.set(name, stamp);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  })();
-  return async () => {
-    running = false;
-    await loop;
-  };
-}
-
 /** Gives alice a Role in the test's namespace; resolves once RBAC answers with it. */
 async function grantAlice(name: string, rules: object[]): Promise<void> {
   await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace }, rules });
@@ -176,7 +148,7 @@ describe('force-sync and wait, as the person', () => {
       }
     });
     const found = await findSecretConsumers(new LookoutKubeReads(kubeHttpFor(servers.kube.kubeconfigs.bot)), query);
-    const stop = playExternalSecretsController(['db']);
+    const stop = playExternalSecretsController({ admin, namespace, names: ['db'], readData: vaultData });
     try {
       const baseline = await readSyncBaseline(alice, found.externalSecrets);
       await writeVault({ password: newValue(), username: 'app' });

@@ -11,6 +11,7 @@ import { waitFor } from '../support/free-port.ts';
 import { eventually, freshNamespace, roleBinding, writeStatus } from '../support/kube-test-helpers.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
+import { playExternalSecretsController } from '../support/external-secrets-controller.ts';
 import { expectNoSecretLeaks } from '../support/secret-leaks.ts';
 import { requestToken } from '../support/servers/kube-bootstrap.ts';
 import { createOrReplace, type KubeObject } from '../support/servers/kube-objects.ts';
@@ -74,6 +75,9 @@ describe('/ops rotate against the real OpenBao and kube-apiserver', () => {
   const readSecret = async (path = `${prefix}/db`) => (await bao<KvRead>('GET', `secret/data/${path}`)).data;
   const metadataOf = async (path = `${prefix}/db`) => (await bao<KvMetadata>('GET', `secret/metadata/${path}`)).data;
   const remember = (data: Record<string, string>) => Object.values(data).forEach((value) => values.add(value));
+  /** secret/<prefix>/synced as External Secrets writes it into a Secret: base64 values. */
+  const syncedData = async () => Object.fromEntries(Object.entries((await readSecret(`${prefix}/synced`)).data).map(([key, value]) => [key, Buffer.from(value).toString('base64')]));
+  let stopExternalSecrets: (() => Promise<void>) | undefined;
 
   const deployment = (name: string, replicas: number, annotations: Record<string, string> = {}): KubeObject => ({
     apiVersion: 'apps/v1',
@@ -110,8 +114,29 @@ describe('/ops rotate against the real OpenBao and kube-apiserver', () => {
     for (const object of [deployment('api', 3), deployment('worker', 2), deployment('billing', 1, { 'lookout.dev/vault-secrets': `secret/other/x, ${secretPath}` }), deployment('unrelated', 1)]) {
       await admin.request({ method: 'POST', path: `/apis/apps/v1/namespaces/${namespace}/deployments`, body: object });
     }
+    // External Secrets copies secret/<prefix>/synced into Secret db-creds, which `mounter` reads.
+    const eso = `/apis/external-secrets.io/v1/namespaces/${namespace}`;
+    await bao('POST', `secret/data/${prefix}/synced`, { data: { password: randomBytes(18).toString('base64url') } });
+    remember((await readSecret(`${prefix}/synced`)).data);
+    await admin.request({ method: 'POST', path: `${eso}/secretstores`, body: { apiVersion: 'external-secrets.io/v1', kind: 'SecretStore', metadata: { name: 'vault' }, spec: { provider: { vault: { server: servers.bao.addr, path: 'secret', version: 'v2' } } } } });
+    await admin.request({
+      method: 'POST',
+      path: `${eso}/externalsecrets`,
+      body: { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'db-sync' }, spec: { refreshInterval: '1h', secretStoreRef: { name: 'vault', kind: 'SecretStore' }, target: { name: 'db-creds' }, dataFrom: [{ extract: { key: `${prefix}/synced` } }] } },
+    });
+    await admin.request({ method: 'POST', path: `/api/v1/namespaces/${namespace}/secrets`, body: { metadata: { name: 'db-creds' }, data: await syncedData() } });
+    const mounter = deployment('mounter', 1);
+    (mounter['spec'] as { template: { spec: { containers: Array<Record<string, unknown>> } } }).template.spec.containers[0]!['env'] = [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db-creds', key: 'password' } } }];
+    await admin.request({ method: 'POST', path: `/apis/apps/v1/namespaces/${namespace}/deployments`, body: mounter });
+    stopExternalSecrets = playExternalSecretsController({ admin, namespace, names: ['db-sync'], readData: syncedData });
+
     const rules = (extra: unknown[]) => [{ apiGroups: ['lookout.dev'], resources: ['vaultsecrets'], verbs: ['rotate'] }, ...extra];
-    await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'rotator', namespace }, rules: rules([{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'] }]) } as KubeObject);
+    await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'rotator', namespace }, rules: rules([
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'] },
+      // Force-sync and the wait for the synced Secret are made as the person.
+      { apiGroups: ['external-secrets.io'], resources: ['externalsecrets'], verbs: ['patch'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+    ]) } as KubeObject);
     await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'rotate-only', namespace }, rules: rules([]) } as KubeObject);
     await createOrReplace(admin, roleBinding(namespace, 'alice-rotates', { kind: 'Role', name: 'rotator' }, { kind: 'User', name: 'slack:alice' }));
     await createOrReplace(admin, roleBinding(namespace, 'carol-rotates', { kind: 'Role', name: 'rotate-only' }, { kind: 'User', name: 'slack:carol' }));
@@ -182,6 +207,7 @@ describe('/ops rotate against the real OpenBao and kube-apiserver', () => {
 
   afterAll(async () => {
     clearInterval(rollouts);
+    await stopExternalSecrets?.();
     await lookout?.stop();
     await bed?.close();
     if (originalImpersonateRole) {
@@ -377,6 +403,25 @@ describe('/ops rotate against the real OpenBao and kube-apiserver', () => {
     await finalOf(url, new RegExp(`version ${rotatedTo} → ${rotatedTo + 1}`));
     remember((await readSecret()).data);
     rotatedTo += 1;
+  });
+
+  it('syncs an ExternalSecret of the path first, then restarts the workload that uses its Secret', async () => {
+    const synced = `secret/${prefix}/synced`;
+    const before = (await readSecret(`${prefix}/synced`)).data;
+    const preview = await ops(ALICE, `rotate ${synced}`);
+    expect(preview.text).toContain('then restart in');
+    expect(preview.text).toMatch(/mounter \(uses Secret db-creds \([^)]*DB_PASSWORD[^)]*\)\)/);
+    expect(preview.text).toContain('• first sync through External Secrets: db-sync → Secret db-creds');
+    const url = await click(ALICE, CONFIRM_ACTION_ID, buttonOf(preview, CONFIRM_ACTION_ID));
+    const done = await finalOf(url, /mounter restarted \(1\/1 ready\)/);
+    expect(done.text).toContain('• Secret db-creds synced');
+    const after = (await readSecret(`${prefix}/synced`)).data;
+    remember(after);
+    expect(after.password).not.toBe(before.password);
+    // What the restarted pods read: the Secret holds the new value.
+    const secret = await admin.request<{ data: Record<string, string> }>({ method: 'GET', path: `/api/v1/namespaces/${namespace}/secrets/db-creds` });
+    expect(Buffer.from(secret.data['password']!, 'base64').toString()).toBe(after.password);
+    expect(await restartedAt('mounter')).toBeDefined();
   });
 
   it('records the rotation in an audit Event with the path and versions, never a value', async () => {
