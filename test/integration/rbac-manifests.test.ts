@@ -119,6 +119,10 @@ describe('manifests/examples/roles.yaml: the example Roles grant what docs/rbac.
     expect(await oncall({ verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts', namespace: 'payments', name: 'KubePodCrashLooping' })).toBe(true);
     expect(await oncall({ verb: 'acknowledge', group: 'lookout.dev', resource: 'alerts' })).toBe(true);
     expect(await oncall({ verb: 'list', group: 'apps', resource: 'deployments', namespace: 'shop' })).toBe(true);
+    // Everything /ops status and /ops history read as the person (docs/rbac.md, "Viewer").
+    for (const [group, resource] of [['apps', 'controllerrevisions'], ['apps', 'replicasets'], ['autoscaling', 'horizontalpodautoscalers'], ['', 'pods'], ['', 'events']] as const) {
+      expect(await oncall({ verb: 'list', group, resource, namespace: 'shop' })).toBe(true);
+    }
     expect(await oncall({ verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'shop', name: 'cart' })).toBe(false);
     expect(await oncall({ verb: 'create', group: 'lookout.dev', resource: 'silences', namespace: 'shop' })).toBe(false);
     expect(await oncall({ verb: 'list', group: 'lookout.dev', resource: 'certificates' })).toBe(true);
