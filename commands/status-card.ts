@@ -44,6 +44,8 @@ export interface StatusView {
   warnings: Seen<WarningLine[]>;
   alerts: WorkloadAlerts;
   buttons: StatusButton[];
+  /** The workspace's address for message links, when known. */
+  workspaceUrl?: string;
 }
 
 /** A section's mrkdwn stays within Slack's 3,000 characters; lines beyond it are counted, not cut mid-way. */
@@ -72,7 +74,7 @@ export function renderStatusCard(view: StatusView, redactor: Redactor, now: numb
     `*Replicas* ${describeRollout(view.rollout)}\n*HPA* ${hpaLine(view.hpa)}`,
     podsSection(view.pods),
     warningsSection(view.warnings, redactor, now),
-    ...alertSections(view.alerts, redactor, now),
+    ...alertSections(view.alerts, redactor, now, view.workspaceUrl),
   ].map((section) => clipLines(section, SECTION_MAX));
   const blocks: KnownBlock[] = sections.map((section) => ({ type: 'section', text: { type: 'mrkdwn', text: section } }));
   const buttons = view.buttons.slice(0, BLOCK_LIMITS.elementsPerActions).map(({ label, command, value }) => button({ actionId: commandButtonActionId(command), text: label, value }));
@@ -115,13 +117,13 @@ function warningsSection(warnings: StatusView['warnings'], redactor: Redactor, n
   return [`*Warning events* ${list.length > MAX_WARNINGS ? `newest ${MAX_WARNINGS} of ${list.length}` : list.length}`, ...lines].join('\n');
 }
 
-function alertSections(alerts: WorkloadAlerts, redactor: Redactor, now: number): string[] {
+function alertSections(alerts: WorkloadAlerts, redactor: Redactor, now: number, workspaceUrl: string | undefined): string[] {
   if ('unconfigured' in alerts) return ['*Alerts* _Alertmanager is not configured (`ALERTMANAGER_URL`)_'];
   if ('failed' in alerts) return [`*Alerts* _Alertmanager did not answer (${escapeMrkdwn(alerts.failed)})_`];
   if (alerts.alerts.length === 0) return ['*Alerts* none firing'];
   const lines = alerts.alerts.slice(0, MAX_ALERTS).map(({ alert, message }) => {
     const summary = alert.annotations['summary'] ?? alert.annotations['description'];
-    const link = message === undefined ? undefined : `<${messageLink(message.channel, message.messageTs)}|message>`;
+    const link = message === undefined ? undefined : `<${messageLink(message.channel, message.messageTs, workspaceUrl)}|message>`;
     const icon = alert.state === 'suppressed' ? '🔕' : '🔥';
     const parts = dotted([`${icon} *${oneLineText(alert.labels['alertname'] ?? alert.fingerprint, 120)}*`, alert.labels['severity'] && oneLineText(alert.labels['severity'], 40), ago(alert.startsAt, now) && `since ${ago(alert.startsAt, now)}`, alert.state === 'suppressed' ? 'silenced' : undefined, link]);
     return `• ${parts}${summary ? `\n   ${oneLineText(redactor.redact(summary), LINE_MAX)}` : ''}`;
@@ -135,11 +137,14 @@ function alertSections(alerts: WorkloadAlerts, redactor: Redactor, now: number):
 }
 
 /**
- * A link to the alert's message. Slack opens `https://slack.com/archives/<channel>/p<ts>` in the
- * reader's own workspace, so Lookout needs no workspace URL to build it.
+ * A link to the alert's message, as Slack's own "Copy link" makes it:
+ * `<workspace url>archives/<channel>/p<ts without the dot>`. Without the workspace's address
+ * (auth.test not answered yet), `https://slack.com/archives/…`, which Slack resolves for the
+ * workspace the reader is signed in to.
  */
-export function messageLink(channel: string, messageTs: string): string {
-  return `https://slack.com/archives/${encodeURIComponent(channel)}/p${messageTs.replace('.', '')}`;
+export function messageLink(channel: string, messageTs: string, workspaceUrl = 'https://slack.com/'): string {
+  const base = workspaceUrl.endsWith('/') ? workspaceUrl : `${workspaceUrl}/`;
+  return `${base}archives/${encodeURIComponent(channel)}/p${messageTs.replace('.', '')}`;
 }
 
 /** "not allowed to see pods" / "could not be read (…)", or undefined when the part was read. */

@@ -1,3 +1,4 @@
+import type { WorkspaceSource } from '../src/access/home-workspace.ts';
 import { UserError } from '../src/errors.ts';
 import { parseMatchers } from '../src/integrations/silence-matchers.ts';
 import { createSecretRedactor, type Redactor } from '../src/redact-secrets.ts';
@@ -30,6 +31,8 @@ import { wordsArgs } from './words-args.ts';
 export interface StatusCommandOptions {
   /** Alertmanager, the store and the label names; without it the card says Alertmanager is not configured. */
   alerts?: StatusAlertSources;
+  /** Lookout's workspace (auth.test), whose address message links start with. */
+  workspace?: WorkspaceSource;
   /** Applied to event messages and alert summaries before they are shown. */
   redactor?: Redactor;
   now?: () => number;
@@ -64,8 +67,8 @@ export function createStatusCommand(options: StatusCommandOptions = {}): Command
     args: wordsArgs(parseStatus),
     async run(ctx) {
       if (ctx.kube === undefined) throw new UserError('Lookout is not connected to Kubernetes, so it cannot show a workload.');
-      const view = await readStatus(ctx, ctx.kube, options.alerts);
-      return renderStatusCard(view, redactor, now());
+      const [view, workspaceUrl] = await Promise.all([readStatus(ctx, ctx.kube, options.alerts), workspaceAddress(options.workspace)]);
+      return renderStatusCard({ ...view, ...(workspaceUrl ? { workspaceUrl } : {}) }, redactor, now());
     },
   };
 }
@@ -167,6 +170,15 @@ function silenceButton(ref: WorkloadRef, alerts: WorkloadAlerts): { button: Stat
     button: { label: `Silence ${STATUS_SILENCE_DURATION}`, command: 'silence', value: `${words.join(' ')} ${STATUS_SILENCE_DURATION}` },
     attributes: silenceAttributes('create', matchers),
   };
+}
+
+/** The workspace's address, or undefined while Slack has not said (links then use slack.com). */
+async function workspaceAddress(workspace: WorkspaceSource | undefined): Promise<string | undefined> {
+  try {
+    return (await workspace?.get())?.url;
+  } catch {
+    return undefined;
+  }
 }
 
 function mapSeen<T, U>(part: Seen<T>, map: (value: T) => U): Seen<U> {

@@ -246,7 +246,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     : undefined;
   const rotateOptions = { ...(vault ? { vault } : {}), rules: config.vault?.secrets ?? [], ...(config.vault ? { sync: config.vault.sync } : {}), now };
   // `/ops status`: the workload's alerts from Alertmanager, linked to the messages Lookout posted for them.
-  const statusOptions = { ...(alertmanager ? { alerts: { alertmanager, store, labels: config.enrichment.labels } } : {}), redactor, now };
+  const statusOptions = { ...(alertmanager ? { alerts: { alertmanager, store, labels: config.enrichment.labels } } : {}), ...(home ? { workspace: home } : {}), redactor, now };
   const commands = createCommands({ silences: silenceDeps, logs: logsOptions, rotate: rotateOptions, status: statusOptions });
 
   // Buttons, confirmations and forms: one registry (docs/architecture.md, "Interactive replies").

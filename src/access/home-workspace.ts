@@ -11,6 +11,8 @@ export interface Workspace {
   teamId?: string;
   /** `enterprise_id`: the Enterprise Grid organisation (E…), when there is one. */
   enterpriseId?: string;
+  /** `url`: the workspace's address, e.g. `https://acme.slack.com/` (message links). */
+  url?: string;
 }
 
 /** The team a person comes from, as Slack states it in a payload or in users.info. */

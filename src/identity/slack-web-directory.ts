@@ -53,8 +53,8 @@ export class SlackWebDirectory implements SlackDirectory {
 
   /** Lookout's own workspace, from `auth.test` (no scope needed). */
   async workspace(): Promise<Workspace> {
-    const { team_id: teamId, enterprise_id: enterpriseId } = await this.client.auth.test();
-    return { ...(teamId ? { teamId } : {}), ...(enterpriseId ? { enterpriseId } : {}) };
+    const { team_id: teamId, enterprise_id: enterpriseId, url } = await this.client.auth.test();
+    return { ...(teamId ? { teamId } : {}), ...(enterpriseId ? { enterpriseId } : {}), ...(url?.startsWith('https://') ? { url } : {}) };
   }
 
   async usergroupMembers(usergroupId: string): Promise<readonly string[]> {

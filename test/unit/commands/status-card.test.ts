@@ -99,6 +99,9 @@ describe('the status card', () => {
     const reply = renderStatusCard(view({ alerts: { alerts: [{ alert: { fingerprint: 'f', labels: { alertname: 'A' }, annotations: {}, startsAt: '2026-12-02T11:00:00Z', state: 'active', silencedBy: [] }, message: { fingerprint: 'f', channel: 'C0ALERTS', messageTs: '1700000000.000100' } }], silences: { value: [] } } }), redactor, NOW);
     expect(reply.text).toContain('<https://slack.com/archives/C0ALERTS/p1700000000000100|message>');
     expect(messageLink('C1', '1.000002')).toBe('https://slack.com/archives/C1/p1000002');
+    expect(messageLink('C1', '1.000002', 'https://acme.slack.com/')).toBe('https://acme.slack.com/archives/C1/p1000002');
+    const linked = renderStatusCard(view({ workspaceUrl: 'https://acme.slack.com/', alerts: { alerts: [{ alert: { fingerprint: 'f', labels: { alertname: 'A' }, annotations: {}, startsAt: '2026-12-02T11:00:00Z', state: 'active', silencedBy: [] }, message: { fingerprint: 'f', channel: 'C0ALERTS', messageTs: '1700000000.000100' } }], silences: { value: [] } } }), redactor, NOW);
+    expect(linked.text).toContain('<https://acme.slack.com/archives/C0ALERTS/p1700000000000100|message>');
   });
 
   it('names the rollout state: paused before stalled, stalled with the deadline', () => {

@@ -50,11 +50,11 @@ describe('SlackWebDirectory against the fake Slack Web API', () => {
     expect(await directory.person('USTRANGER')).toMatchObject({ teamId: 'T0ELSEWHERE', isStranger: true });
   });
 
-  it("names Lookout's own workspace from auth.test", async () => {
-    expect(await directory.workspace()).toEqual({ teamId: 'T0LOOKOUT' });
+  it("names Lookout's own workspace and its address from auth.test", async () => {
+    expect(await directory.workspace()).toEqual({ teamId: 'T0LOOKOUT', url: expect.stringMatching(/^https:\/\/[a-z0-9-]+\.slack\.com\/$/) });
     const grid = await startFakeSlack({ teamId: 'T0HOME', enterpriseId: 'E0ORG' });
     try {
-      expect(await new SlackWebDirectory({ token: grid.token, apiUrl: grid.url }).workspace()).toEqual({ teamId: 'T0HOME', enterpriseId: 'E0ORG' });
+      expect(await new SlackWebDirectory({ token: grid.token, apiUrl: grid.url }).workspace()).toMatchObject({ teamId: 'T0HOME', enterpriseId: 'E0ORG' });
     } finally {
       await grid.close();
     }
