@@ -54,7 +54,7 @@ export async function askRestart(ctx: Pick<CommandContext<unknown>, 'settings' |
 /** The restart itself (checked again: it may have been paused meanwhile), followed to its end. */
 export async function restartNow(ctx: Pick<CommandContext<unknown>, 'settings' | 'log'>, kube: PersonKube, reads: LookoutReads, target: WorkloadRef): Promise<CommandReply> {
   const check = await checkRestart(reads, target);
-  const stamp = await writeRestart(kube, target, Date.now());
+  const stamp = await writeRestart(kube, reads, target, Date.now());
   const name = describeWorkload(target);
   ctx.log.info({ workload: target, restartedAt: stamp }, 'restarted');
   if (check.onDelete) {

@@ -51,7 +51,7 @@ export function restartConsumers(options: {
     const restarts: Restart[] = [];
     for (const ref of consumers) {
       try {
-        await writeRestart(kube, ref, now());
+        await writeRestart(kube, reads, ref, now());
         restarts.push({ ref });
       } catch (error) {
         restarts.push({ ref, failed: error instanceof UserError ? error.message : 'internal error, see Lookout\'s log' });

@@ -38,9 +38,25 @@ export async function checkRestart(reads: LookoutReads, ref: WorkloadRef): Promi
   return { onDelete: ref.kind !== 'Deployment' && object.spec?.updateStrategy?.type === 'OnDelete' };
 }
 
-/** RFC 3339 in UTC to the second, as kubectl writes restartedAt. */
-export function restartStamp(at: number): string {
-  return new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/**
+ * RFC 3339 in UTC to the second, as kubectl writes restartedAt; with milliseconds when the pod
+ * template already carries that second's stamp (a second restart within the same second, such
+ * as a roll back right after a rotation), since an annotation that does not change rolls nothing out.
+ */
+export function restartStamp(at: number, current?: string): string {
+  const stamp = new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return stamp === current ? new Date(at).toISOString() : stamp;
+}
+
+/** The pod template's restartedAt now, read as Lookout; undefined when there is none or it cannot be read. */
+async function currentStamp(reads: LookoutReads, ref: WorkloadRef): Promise<string | undefined> {
+  try {
+    const object = await reads.get<{ spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }>(workloadPath(ref));
+    return object.spec?.template?.metadata?.annotations?.[RESTARTED_AT];
+  } catch {
+    // The PATCH that follows says what is wrong with the workload, as the person.
+    return undefined;
+  }
 }
 
 /**
@@ -48,8 +64,8 @@ export function restartStamp(at: number): string {
  * does (a strategic merge patch of spec.template.metadata.annotations): the controller then
  * replaces the pods by its update strategy.
  */
-export async function writeRestart(kube: PersonKube, ref: WorkloadRef, at: number): Promise<string> {
-  const stamp = restartStamp(at);
+export async function writeRestart(kube: PersonKube, reads: LookoutReads, ref: WorkloadRef, at: number): Promise<string> {
+  const stamp = restartStamp(at, await currentStamp(reads, ref));
   try {
     await kube.request({
       method: 'PATCH',

@@ -145,6 +145,11 @@ describe('restart checks', () => {
 
   it('stamps RFC 3339 to the second, in UTC', () => {
     expect(restartStamp(Date.parse('2026-12-02T10:15:15.123Z'))).toBe('2026-12-02T10:15:15Z');
+    expect(restartStamp(Date.parse('2026-12-02T10:15:15.123Z'), '2026-12-02T10:15:14Z')).toBe('2026-12-02T10:15:15Z');
+  });
+
+  it('adds milliseconds when the template already has this second\'s stamp, so a second restart still rolls out', () => {
+    expect(restartStamp(Date.parse('2026-12-02T10:15:15.123Z'), '2026-12-02T10:15:15Z')).toBe('2026-12-02T10:15:15.123Z');
   });
 });
 
