@@ -7,7 +7,7 @@ import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import type { FakeSlack, FakeSlackMessage } from '../support/fake-slack.ts';
 import { registerFakeKubeletNode, startFakeKubeletLogs, type FakeKubeletLogs } from '../support/fake-kubelet-logs.ts';
 import { waitFor } from '../support/free-port.ts';
-import { freshNamespace, roleBinding, statusOf, writeStatus } from '../support/kube-test-helpers.ts';
+import { freshNamespace, impersonateOnly, roleBinding, statusOf, writeStatus } from '../support/kube-test-helpers.ts';
 import { pushToLoki } from '../support/loki-test-helpers.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
@@ -61,7 +61,7 @@ describe('/ops logs against the real kube-apiserver and Loki', () => {
   let slack: FakeSlack;
   let fromKube: LookoutProcess;
   let fromLoki: LookoutProcess;
-  let originalImpersonateRole: KubeObject | undefined;
+  let restoreImpersonation: (() => Promise<void>) | undefined;
   const now = Date.now();
 
   const podObject = (namespace: string, name: string, containers: string[], labels: Record<string, string> = {}) => ({
@@ -118,14 +118,7 @@ describe('/ops logs against the real kube-apiserver and Loki', () => {
     await createOrReplace(admin, rbac('Role', ns2, 'only-pods-log', { rules: [{ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }] }));
     await createOrReplace(admin, roleBinding(ns2, 'alice-only-pods-log', { kind: 'Role', name: 'only-pods-log' }, { kind: 'User', name: 'slack:alice' }));
 
-    originalImpersonateRole = await admin.request<KubeObject>({ method: 'GET', path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/lookout-impersonate' });
-    await createOrReplace(
-      admin,
-      rbac('ClusterRole', '', 'lookout-impersonate', {
-        metadata: { name: 'lookout-impersonate', labels: { 'app.kubernetes.io/name': 'lookout' } },
-        rules: [{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: ['slack:alice', 'slack:bob'] }],
-      }),
-    );
+    restoreImpersonation = await impersonateOnly(admin, ['slack:alice', 'slack:bob']);
     const bot = kubeHttpFor(servers.kube.kubeconfigs.bot);
     await waitFor(
       'the Roles and the impersonation names to take effect',
@@ -165,10 +158,7 @@ describe('/ops logs against the real kube-apiserver and Loki', () => {
     await bed?.close();
     await kubelet?.close();
     await admin?.request({ method: 'DELETE', path: `/api/v1/nodes/${node}` }).catch(() => undefined);
-    if (originalImpersonateRole) {
-      const { metadata, rules } = originalImpersonateRole as KubeObject & { rules: unknown };
-      await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: metadata.name, labels: metadata['labels'] }, rules });
-    }
+    await restoreImpersonation?.();
   });
 
   /** A signed `/ops …` as `user` to `lookout`; the ephemeral reply posted to the response_url. */

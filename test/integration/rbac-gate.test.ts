@@ -7,7 +7,7 @@ import { reviewAccess } from '../../src/kube/access-review.ts';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import { PersonKubeClient } from '../../src/kube/person-kube.ts';
 import type { FakeSlack } from '../support/fake-slack.ts';
-import { roleBinding, statusOf } from '../support/kube-test-helpers.ts';
+import { impersonateOnly, roleBinding, statusOf } from '../support/kube-test-helpers.ts';
 import { waitFor } from '../support/free-port.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
@@ -65,7 +65,7 @@ describe('the RBAC gate against the real kube-apiserver', () => {
   let bed: LookoutTestBed;
   let slack: FakeSlack;
   let lookout: LookoutProcess;
-  let originalImpersonateRole: KubeObject | undefined;
+  let restoreImpersonation: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     admin = kubeHttpFor(servers.kube.kubeconfigs.admin);
@@ -92,17 +92,7 @@ describe('the RBAC gate against the real kube-apiserver', () => {
     await createOrReplace(admin, roleBinding(namespace, 'sre-reads', { kind: 'Role', name: 'deployment-reader' }, { kind: 'Group', name: 'slack:sre' }));
 
     // The bot may impersonate exactly the names this test's identity rules produce.
-    originalImpersonateRole = await admin.request<KubeObject>({ method: 'GET', path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/lookout-impersonate' });
-    await createOrReplace(
-      admin,
-      rbac('ClusterRole', '', 'lookout-impersonate', {
-        metadata: { name: 'lookout-impersonate', labels: { 'app.kubernetes.io/name': 'lookout' } },
-        rules: [
-          { apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: IMPERSONABLE.users },
-          { apiGroups: [''], resources: ['groups'], verbs: ['impersonate'], resourceNames: IMPERSONABLE.groups },
-        ],
-      }),
-    );
+    restoreImpersonation = await impersonateOnly(admin, IMPERSONABLE.users, IMPERSONABLE.groups);
 
     // RBAC reaches the authorizer through informers: wait until every grant above shows.
     const ready = async () =>
@@ -129,10 +119,7 @@ describe('the RBAC gate against the real kube-apiserver', () => {
     await lookout?.stop();
     await bed?.close();
     // Other test files share the servers: give the impersonation role back as rbac.yaml has it.
-    if (originalImpersonateRole) {
-      const { metadata, rules } = originalImpersonateRole as KubeObject & { rules: unknown };
-      await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: metadata.name, labels: metadata['labels'] }, rules });
-    }
+    await restoreImpersonation?.();
   });
 
   /** Sends a signed `/ops …` as `user` and returns the reply Lookout posts to the response_url. */

@@ -5,7 +5,7 @@ import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import { startAlertmanager, type AlertmanagerProcess } from '../support/alertmanager-process.ts';
 import type { FakeSlack, FakeSlackMessage } from '../support/fake-slack.ts';
 import { waitFor } from '../support/free-port.ts';
-import { eventually, freshNamespace, roleBinding } from '../support/kube-test-helpers.ts';
+import { eventually, freshNamespace, impersonateOnly, roleBinding } from '../support/kube-test-helpers.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
 import { createOrReplace, type KubeObject } from '../support/servers/kube-objects.ts';
@@ -37,7 +37,7 @@ describe('silences through Alertmanager API v2, gated by RBAC', () => {
   let bed: LookoutTestBed;
   let slack: FakeSlack;
   let lookout: LookoutProcess;
-  let originalImpersonateRole: KubeObject | undefined;
+  let restoreImpersonation: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     admin = kubeHttpFor(servers.kube.kubeconfigs.admin);
@@ -51,13 +51,7 @@ describe('silences through Alertmanager API v2, gated by RBAC', () => {
     } as KubeObject);
     await createOrReplace(admin, roleBinding(namespace, 'alice-silences', { kind: 'Role', name: 'silencer' }, { kind: 'User', name: 'slack:alice' }));
 
-    originalImpersonateRole = await admin.request<KubeObject>({ method: 'GET', path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/lookout-impersonate' });
-    await createOrReplace(admin, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: 'lookout-impersonate', labels: { 'app.kubernetes.io/name': 'lookout' } },
-      rules: [{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: ['slack:alice', 'slack:bob'] }],
-    } as KubeObject);
+    restoreImpersonation = await impersonateOnly(admin, ['slack:alice', 'slack:bob']);
     await eventually('the silencer RoleBinding to take effect', async () =>
       (await reviewAccess(admin, { username: 'slack:alice', groups: [] }, { verb: 'create', group: 'lookout.dev', resource: 'silences', namespace })).allowed,
     );
@@ -81,10 +75,7 @@ describe('silences through Alertmanager API v2, gated by RBAC', () => {
     await lookout?.stop();
     await bed?.close();
     await alertmanager?.stop();
-    if (originalImpersonateRole) {
-      const { metadata, rules } = originalImpersonateRole as KubeObject & { rules: unknown };
-      await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: metadata.name, labels: metadata['labels'] }, rules } as KubeObject);
-    }
+    await restoreImpersonation?.();
   });
 
   async function ops(user: { id: string; name: string }, text: string): Promise<string> {

@@ -8,7 +8,7 @@ import { commandButtonActionId } from '../../commands/command.ts';
 import { CONFIRM_ACTION_ID } from '../../src/slack/dispatcher.ts';
 import type { FakeSlack } from '../support/fake-slack.ts';
 import { waitFor } from '../support/free-port.ts';
-import { eventually, freshNamespace, roleBinding, writeStatus } from '../support/kube-test-helpers.ts';
+import { eventually, freshNamespace, impersonateOnly, roleBinding, writeStatus } from '../support/kube-test-helpers.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
 import { playExternalSecretsController } from '../support/external-secrets-controller.ts';
@@ -56,7 +56,7 @@ describe('/ops rotate against the real OpenBao and kube-apiserver', () => {
   let bed: LookoutTestBed;
   let slack: FakeSlack;
   let lookout: LookoutProcess;
-  let originalImpersonateRole: KubeObject | undefined;
+  let restoreImpersonation: (() => Promise<void>) | undefined;
   let rollouts: ReturnType<typeof setInterval> | undefined;
   /** Every value the secret's keys ever held: none may appear anywhere Lookout wrote. */
   const values = new Set<string>();
@@ -140,13 +140,7 @@ describe('/ops rotate against the real OpenBao and kube-apiserver', () => {
     await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'rotate-only', namespace }, rules: rules([]) } as KubeObject);
     await createOrReplace(admin, roleBinding(namespace, 'alice-rotates', { kind: 'Role', name: 'rotator' }, { kind: 'User', name: 'slack:alice' }));
     await createOrReplace(admin, roleBinding(namespace, 'carol-rotates', { kind: 'Role', name: 'rotate-only' }, { kind: 'User', name: 'slack:carol' }));
-    originalImpersonateRole = await admin.request<KubeObject>({ method: 'GET', path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/lookout-impersonate' });
-    await createOrReplace(admin, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: 'lookout-impersonate', labels: { 'app.kubernetes.io/name': 'lookout' } },
-      rules: [{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: ['slack:alice', 'slack:bob', 'slack:carol'] }],
-    } as KubeObject);
+    restoreImpersonation = await impersonateOnly(admin, ['slack:alice', 'slack:bob', 'slack:carol']);
     await eventually('the RoleBindings to take effect', async () =>
       (await reviewAccess(admin, { username: 'slack:alice', groups: [] }, { verb: 'rotate', group: 'lookout.dev', resource: 'vaultsecrets', namespace, name: secretPath })).allowed &&
       (await reviewAccess(admin, { username: 'slack:carol', groups: [] }, { verb: 'rotate', group: 'lookout.dev', resource: 'vaultsecrets', namespace, name: secretPath })).allowed,
@@ -210,10 +204,7 @@ describe('/ops rotate against the real OpenBao and kube-apiserver', () => {
     await stopExternalSecrets?.();
     await lookout?.stop();
     await bed?.close();
-    if (originalImpersonateRole) {
-      const { metadata, rules } = originalImpersonateRole as KubeObject & { rules: unknown };
-      await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: metadata.name, labels: metadata['labels'] }, rules } as KubeObject);
-    }
+    await restoreImpersonation?.();
     await bao('DELETE', `sys/mounts/${kv1Mount}`).catch(() => undefined);
   });
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reviewAccess } from '../../src/kube/access-review.ts';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import type { FakeSlack } from '../support/fake-slack.ts';
-import { eventually, freshNamespace, roleBinding, writeStatus } from '../support/kube-test-helpers.ts';
+import { eventually, freshNamespace, impersonateOnly, roleBinding, writeStatus } from '../support/kube-test-helpers.ts';
 import { waitFor } from '../support/free-port.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
@@ -52,7 +52,7 @@ describe('scale and restart against the real kube-apiserver', () => {
   let bed: LookoutTestBed;
   let slack: FakeSlack;
   let lookout: LookoutProcess;
-  let originalImpersonateRole: KubeObject | undefined;
+  let restoreImpersonation: (() => Promise<void>) | undefined;
   let clicks = 0;
 
   /** Creates a workload or HPA (the harness's createOrReplace knows only RBAC and core kinds). */
@@ -92,13 +92,7 @@ describe('scale and restart against the real kube-apiserver', () => {
     await createOrReplace(admin, roleBinding(namespace, 'alice-scales', { kind: 'Role', name: 'scaler' }, { kind: 'User', name: 'slack:alice' }));
     await createOrReplace(admin, roleBinding(namespace, 'carol-restarts', { kind: 'Role', name: 'restarter' }, { kind: 'User', name: 'slack:carol' }));
 
-    originalImpersonateRole = await admin.request<KubeObject>({ method: 'GET', path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/lookout-impersonate' });
-    await createOrReplace(admin, {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: 'lookout-impersonate', labels: { 'app.kubernetes.io/name': 'lookout' } },
-      rules: [{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: ['slack:alice', 'slack:bob', 'slack:carol'] }],
-    });
+    restoreImpersonation = await impersonateOnly(admin, ['slack:alice', 'slack:bob', 'slack:carol']);
     await eventually('the RoleBindings to take effect', async () =>
       (await reviewAccess(admin, { username: 'slack:alice', groups: [] }, { verb: 'patch', group: 'apps', resource: 'deployments', subresource: 'scale', namespace, name: 'cart' })).allowed &&
       (await reviewAccess(admin, { username: 'slack:carol', groups: [] }, { verb: 'patch', group: 'apps', resource: 'deployments', namespace, name: 'cart' })).allowed,
@@ -117,10 +111,7 @@ describe('scale and restart against the real kube-apiserver', () => {
   afterAll(async () => {
     await lookout?.stop();
     await bed?.close();
-    if (originalImpersonateRole) {
-      const { metadata, rules } = originalImpersonateRole as KubeObject & { rules: unknown };
-      await createOrReplace(admin, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: metadata.name, labels: metadata['labels'] }, rules });
-    }
+    await restoreImpersonation?.();
   });
 
   type Post = { text: string; blocks?: Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>; replace_original?: boolean };

@@ -55,14 +55,21 @@ export function eventually(what: string, check: () => Promise<boolean>, timeoutM
 }
 
 /**
- * Lets Lookout impersonate exactly these users for a test file, in place of manifests/base/rbac.yaml's
- * list; the returned function puts that list back (other test files share the servers).
+ * Lets Lookout impersonate exactly these users (and groups) for a test file, in place of
+ * manifests/base/rbac.yaml's list; the returned function puts that list back (other test files
+ * share the servers).
  */
-export async function impersonateOnly(admin: KubeHttp, users: readonly string[]): Promise<() => Promise<void>> {
+export async function impersonateOnly(admin: KubeHttp, users: readonly string[], groups: readonly string[] = []): Promise<() => Promise<void>> {
   const path = '/apis/rbac.authorization.k8s.io/v1/clusterroles/lookout-impersonate';
   const original = await admin.request<KubeObject & { rules: unknown }>({ method: 'GET', path });
   const role = (rules: unknown): KubeObject => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'lookout-impersonate', labels: original.metadata['labels'] }, rules });
-  await createOrReplace(admin, role([{ apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: [...users] }]));
+  await createOrReplace(
+    admin,
+    role([
+      { apiGroups: [''], resources: ['users'], verbs: ['impersonate'], resourceNames: [...users] },
+      ...(groups.length > 0 ? [{ apiGroups: [''], resources: ['groups'], verbs: ['impersonate'], resourceNames: [...groups] }] : []),
+    ]),
+  );
   return async () => {
     await createOrReplace(admin, role(original.rules));
   };
