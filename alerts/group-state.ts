@@ -22,14 +22,15 @@ export interface GroupState {
   acknowledged?: Acknowledgement;
   /**
    * Set when someone silenced the group from Slack (the Silence control, src/slack/silence-action.ts);
-   * cleared when the silence ends or is expired (src/silence-expiry.ts).
+   * or found in Alertmanager by the reconciler (src/alertmanager-reconciler.ts); cleared when the
+   * silence ends or is expired (src/silence-expiry.ts).
    */
   silenced?: SilenceMark;
 }
 
 /** Who silenced a group from Slack, until when, and the Alertmanager silence that does it. */
 export interface SilenceMark {
-  /** Slack user id of the person who silenced. */
+  /** Slack user id of the person who silenced; empty for a silence made in Alertmanager (src/alertmanager-reconciler.ts). */
   by: string;
   /** RFC 3339: the silence's endsAt as Alertmanager stored it. */
   until: string;

@@ -41,11 +41,13 @@ export function silenceButtons(group: GroupState, ref: string): Button[] {
 /** "🔕 Silenced by <@U…> until <date>", while the group fires and the silence lasts. */
 export function silencedLine(group: GroupState): string | undefined {
   const mark = group.silenced;
-  if (mark === undefined || !isFiring(group) || !/^[UW][A-Z0-9]{2,}$/.test(mark.by)) return undefined;
+  // by is empty for a silence made outside Slack (found by the reconciler): nobody to name.
+  if (mark === undefined || !isFiring(group) || (mark.by !== '' && !/^[UW][A-Z0-9]{2,}$/.test(mark.by))) return undefined;
   const ms = Date.parse(mark.until);
   if (!(ms > 0)) return undefined;
   const fallback = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  return `🔕 Silenced by <@${mark.by}> until <!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
+  const who = mark.by === '' ? 'in Alertmanager' : `by <@${mark.by}>`;
+  return `🔕 Silenced ${who} until <!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
 }
 
 /**

@@ -129,6 +129,12 @@ const silencesSchema = z.strictObject({
   maxDuration: duration.refine((ms) => ms >= 60_000, 'must be at least 1m').prefault('7d').describe('The longest silence anyone may create from Slack.'),
 });
 
+/** Reconciliation with Alertmanager (src/alertmanager-reconciler.ts), when ALERTMANAGER_URL is set. */
+const reconcileSchema = z.strictObject({
+  interval: duration.refine((ms) => ms === 0 || (ms >= 10_000 && ms <= 86_400_000), 'must be 0s (off) or between 10s and 24h').prefault('5m').describe('Time between two comparisons of alert messages with Alertmanager\'s groups; 0s turns reconciliation off.'),
+  grace: duration.refine((ms) => ms <= 86_400_000, 'must be at most 24h').prefault('10m').describe('Groups changed more recently than this are left alone (a notification may be on its way); keep it above Alertmanager\'s group_interval.'),
+});
+
 /** The background certificate scanner (src/certificates/certificate-scanner.ts); docs/configuration.md. */
 const certificateScanSchema = z.strictObject({
   interval: duration.refine((ms) => ms === 0 || (ms >= 1000 && ms <= 7 * 86_400_000), 'must be 0s (off) or between 1s and 7d').prefault('1h').describe('Time between two scans; 0s turns the scanner off.'),
@@ -180,6 +186,7 @@ export const fileSchema = z.strictObject({
   interactions: interactionsSchema.prefault({}).describe('Progress edits, confirmations and forms ("Interactive replies").'),
   alertmanager: alertmanagerSchema.optional().describe('How to reach Alertmanager\'s API v2 at ALERTMANAGER_URL ("Alertmanager and silences").'),
   silences: silencesSchema.prefault({}).describe('Limits of silences made from Slack.'),
+  reconcile: reconcileSchema.prefault({}).describe('Comparing alert messages with Alertmanager\'s own view and repairing drift, with ALERTMANAGER_URL ("Reconciliation with Alertmanager").'),
   scale: scaleSchema.prefault({}).describe('`/ops scale` limits.'),
   rollout: rolloutSchema.prefault({}).describe('How `/ops scale` and `/ops restart` follow a rollout.'),
   certificates: certificatesSchema.prefault({}).describe('`/ops certs` probes, Renew, and the background scanner ("Certificates").'),
@@ -252,6 +259,8 @@ export interface Config {
   alertmanager?: AlertmanagerConfig;
   /** Limits of silences made from Slack. */
   silences: { maxDurationMs: number };
+  /** Reconciliation with Alertmanager (with ALERTMANAGER_URL); intervalMs 0 = off. */
+  reconcile: { intervalMs: number; graceMs: number };
   /** Certificates: the background scanner's settings. */
   certificates: { scan: CertificateScanConfig };
   /** Vault (or OpenBao) for `/ops rotate`; absent without VAULT_ADDR (rotate then says so). */
@@ -359,6 +368,7 @@ export function loadConfig(
     },
     ...(alertmanager ? { alertmanager } : {}),
     silences: { maxDurationMs: file.silences.maxDuration },
+    reconcile: { intervalMs: file.reconcile.interval, graceMs: file.reconcile.grace },
     certificates: { scan: certificateScanConfig(file.certificates.scan) },
     ...(vault ? { vault } : {}),
   };

@@ -19,6 +19,7 @@ import { defaultMaxConnections } from './http/connection-limits.ts';
 import { createHttpServer, safeRoute } from './http/server.ts';
 import { InboxWorker } from './inbox-worker.ts';
 import { AlertmanagerClient } from './integrations/alertmanager.ts';
+import { AlertmanagerReconciler } from './alertmanager-reconciler.ts';
 import { SilenceExpiry } from './silence-expiry.ts';
 import { silenceActions } from './slack/silence-actions.ts';
 import { IdentityResolver } from './identity/resolve-identity.ts';
@@ -214,6 +215,22 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const silenceExpiry = alertmanager
     ? new SilenceExpiry({ store, alertmanager, log: log.child({ component: 'silence-expiry' }), onChanged: () => outbox.wake(), now })
     : undefined;
+  // Reconciliation with Alertmanager (docs/architecture.md): repairs messages that drifted from its view.
+  const reconciler =
+    alertmanager && config.reconcile.intervalMs > 0
+      ? new AlertmanagerReconciler({
+          store,
+          alertmanager,
+          log: log.child({ component: 'reconciler' }),
+          runs: metrics.reconcileRuns,
+          repairs: metrics.reconcileRepairs,
+          intervalMs: config.reconcile.intervalMs,
+          graceMs: config.reconcile.graceMs,
+          onChanged: () => outbox.wake(),
+          onSilenced: (groupId, mark) => silenceExpiry?.track(groupId, mark),
+          now,
+        })
+      : undefined;
   // Certificate expiry in the background (src/certificates/certificate-scanner.ts): the metric and the daily digest.
   const certificateScanner =
     kube && config.certificates.scan.intervalMs > 0
@@ -366,6 +383,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       socket?.start();
       retention.start();
       silenceExpiry?.start();
+      reconciler?.start();
       certificateScanner?.start();
       // Resumes enrichment a previous run left queued.
       enrichment?.wake();
@@ -391,6 +409,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       await socket?.stop().catch((error: unknown) => log.warn({ err: error }, 'closing the Socket Mode connection failed'));
       inbox.stop();
       await retention.stop();
+      await reconciler?.stop();
       await silenceExpiry?.stop();
       await certificateScanner?.stop();
       vault?.stop();

@@ -83,6 +83,10 @@ export interface Metrics {
   /** How long the last certificate scan took. */
   certificateScanDuration: Gauge;
   vaultRequests: Counter<'operation' | 'outcome'>;
+  /** Reconciliation passes with Alertmanager, by outcome (ok, alertmanager_error, store_error). */
+  reconcileRuns: Counter<'outcome'>;
+  /** Alert messages the reconciler repaired, by kind (resolved, silenced). */
+  reconcileRepairs: Counter<'kind'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -265,6 +269,18 @@ export function createMetrics(registry = new Registry()): Metrics {
       name: 'lookout_certificate_expiry_timestamp_seconds',
       help: 'When each certificate found by the certificate scanner expires (notAfter), in seconds since the epoch.',
       labelNames: ['namespace', 'name', 'kind', 'source'],
+      registers: [registry],
+    }),
+    reconcileRuns: new Counter({
+      name: 'lookout_reconcile_runs_total',
+      help: 'Reconciliation passes with Alertmanager, by outcome (ok, alertmanager_error, store_error).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    reconcileRepairs: new Counter({
+      name: 'lookout_reconcile_repairs_total',
+      help: 'Alert messages the reconciliation with Alertmanager repaired, by kind (resolved, silenced).',
+      labelNames: ['kind'],
       registers: [registry],
     }),
     certificateScans: new Counter({

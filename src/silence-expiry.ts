@@ -94,7 +94,7 @@ export class SilenceExpiry {
     await this.loaded;
     const at = this.now();
     for (const [groupId, mark] of [...this.watched]) {
-      if (Date.parse(mark.until) <= at && (this.retryAt.get(groupId) ?? 0) <= at) await this.clear(groupId, mark, `🔔 The silence by <@${mark.by}> has ended: this group notifies again.`);
+      if (Date.parse(mark.until) <= at && (this.retryAt.get(groupId) ?? 0) <= at) await this.clear(groupId, mark, `🔔 The silence ${mark.by === '' ? `\`${mark.silenceId}\`` : `by <@${mark.by}>`} has ended: this group notifies again.`);
     }
     if (at - this.lastRecheck < this.recheckMs || this.watched.size === 0) return;
     this.lastRecheck = at;

@@ -29,6 +29,13 @@ export interface ActiveAlert {
   silencedBy: string[];
 }
 
+/** One of Alertmanager's aggregation groups (`GET /api/v2/alerts/groups`): per receiver and route, so an alert can be in several. */
+export interface AlertGroup {
+  receiver: string;
+  labels: Record<string, string>;
+  alerts: ActiveAlert[];
+}
+
 /** What Lookout sends to create a silence. */
 export interface NewSilence {
   matchers: readonly Matcher[];
@@ -73,6 +80,12 @@ export interface AlertmanagerAlertsPort {
   listAlerts(filter: readonly string[]): Promise<ActiveAlert[]>;
 }
 
+/** Alertmanager's own view of its groups, as the reconciler compares it (src/alertmanager-reconciler.ts). */
+export interface AlertmanagerGroupsPort {
+  /** Every group with an alert that has not resolved (silenced and inhibited included). */
+  listAlertGroups(): Promise<AlertGroup[]>;
+}
+
 export interface AlertmanagerClientOptions {
   /** ALERTMANAGER_URL, e.g. http://alertmanager-operated.monitoring:9093 (a path prefix is kept). */
   baseUrl: string;
@@ -103,6 +116,7 @@ const alertSchema = z.object({
   startsAt: z.string(),
   status: z.object({ state: z.enum(['active', 'suppressed', 'unprocessed']), silencedBy: z.array(z.string()).nullish() }),
 });
+const alertGroupSchema = z.object({ labels: z.record(z.string(), z.string()), receiver: z.object({ name: z.string() }), alerts: z.array(alertSchema) });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
@@ -110,7 +124,7 @@ const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
  * A small client for Alertmanager's API v2 silences and alerts. Every failure becomes an AlertmanagerError
  * with a short reason; axios' own errors are never kept, since they carry the request's headers.
  */
-export class AlertmanagerClient implements AlertmanagerPort, AlertmanagerAlertsPort {
+export class AlertmanagerClient implements AlertmanagerPort, AlertmanagerAlertsPort, AlertmanagerGroupsPort {
   private readonly http: AxiosInstance;
   private readonly requests: Counter<'operation' | 'outcome'> | undefined;
 
@@ -172,7 +186,13 @@ export class AlertmanagerClient implements AlertmanagerPort, AlertmanagerAlertsP
   async listAlerts(filter: readonly string[]): Promise<ActiveAlert[]> {
     const params = new URLSearchParams(filter.map((matcher): [string, string] => ['filter', matcher]));
     const response = await this.send('alerts', () => this.http.get<unknown>('/alerts', { params }));
-    return this.ok('alerts', response, z.array(alertSchema)).map(({ status, ...alert }) => ({ ...alert, state: status.state, silencedBy: status.silencedBy ?? [] }));
+    return this.ok('alerts', response, z.array(alertSchema)).map(toActiveAlert);
+  }
+
+  async listAlertGroups(): Promise<AlertGroup[]> {
+    // Alertmanager's defaults: active, silenced and inhibited alerts; resolved ones are left out.
+    const response = await this.send('groups', () => this.http.get<unknown>('/alerts/groups'));
+    return this.ok('groups', response, z.array(alertGroupSchema)).map(({ receiver, labels, alerts }) => ({ receiver: receiver.name, labels, alerts: alerts.map(toActiveAlert) }));
   }
 
   private async send(operation: string, call: () => Promise<AxiosResponse<unknown>>): Promise<AxiosResponse<unknown>> {
@@ -199,6 +219,10 @@ export class AlertmanagerClient implements AlertmanagerPort, AlertmanagerAlertsP
     this.requests?.inc({ operation, outcome });
     return new AlertmanagerError(reason, { ...(refusal === undefined ? {} : { refusal }), ...(cause === undefined ? {} : { cause }) });
   }
+}
+
+function toActiveAlert({ status, ...alert }: z.output<typeof alertSchema>): ActiveAlert {
+  return { ...alert, state: status.state, silencedBy: status.silencedBy ?? [] };
 }
 
 function toSilence(raw: z.output<typeof silenceSchema>): Silence {

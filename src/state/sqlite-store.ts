@@ -9,7 +9,7 @@ import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import { isFiring, type GroupState } from '../../alerts/group-state.ts';
 import type { GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
 import type { DetailRecord, EnrichmentUpdate, EnrichmentWork, PendingEnrichment } from './store.ts';
-import type { AlertMessage, DeliveryAttempts, GroupRecord, NoticeRecord, OutboxDepth, ReplyRecord, StoreEngine, StoredNotification } from './store.ts';
+import type { AlertMessage, DeliveryAttempts, FiringGroup, GroupRecord, NoticeRecord, OutboxDepth, ReplyRecord, StoreEngine, StoredNotification } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS notifications (
@@ -733,6 +733,20 @@ export class SqliteStore implements StoreEngine {
     return this.all<GroupRow>('SELECT * FROM groups WHERE resolved_at IS NULL ORDER BY id')
       .map(toGroup)
       .filter((group) => group.state.silenced !== undefined);
+  }
+
+  firingGroups(): FiringGroup[] {
+    // Like silencedGroups: firing episodes by the resolved_at column, their alerts read in JS.
+    return this.all<GroupRow>('SELECT * FROM groups WHERE resolved_at IS NULL ORDER BY id')
+      .map(toGroup)
+      .map((group) => ({
+        groupId: group.id,
+        groupKey: group.groupKey,
+        alerts: group.state.alerts.filter((alert) => alert.status === 'firing').map(({ fingerprint, startsAt }) => ({ fingerprint, startsAt })),
+        changedAt: group.changedAt,
+        silenced: group.state.silenced !== undefined,
+      }))
+      .filter((group) => group.alerts.length > 0);
   }
 
   alertMessages(fingerprints: readonly string[]): AlertMessage[] {

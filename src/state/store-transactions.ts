@@ -1,5 +1,6 @@
 import { changeAcknowledgement } from '../../alerts/acknowledge-group.ts';
 import { foldNotificationBatch, type ProcessorDeps } from '../../alerts/process-notifications.ts';
+import { resolveVanishedAlerts } from '../../alerts/resolve-vanished-alerts.ts';
 import { compileRoute, type RouteSpec } from '../../alerts/route-channel.ts';
 import { releaseEnrichment, saveEnrichmentResults } from '../../alerts/save-enrichment-results.ts';
 import { clearGroupSilence, extendGroupSilence, markGroupSilenced } from '../../alerts/silence-group.ts';
@@ -63,6 +64,7 @@ export const STORE_TRANSACTIONS: { [K in keyof StoreTransactions]: Transaction<K
   markGroupSilenced: (engine, _context, request) => markGroupSilenced(engine, request),
   clearGroupSilence: (engine, _context, request) => clearGroupSilence(engine, request),
   extendGroupSilence: (engine, _context, request) => extendGroupSilence(engine, request),
+  resolveVanishedAlerts: (engine, _context, request) => resolveVanishedAlerts(engine, request),
   queueCertificateDigest: (engine, _context, request) => queueCertificateDigest(engine, request),
   claimSlackDelivery: (engine, _context, claim) => claimSlackDelivery(engine, claim),
 };
@@ -120,6 +122,7 @@ export const STORE_CALLS = [
   'storedRows',
   'silencedGroups',
   'alertMessages',
+  'firingGroups',
 ] as const satisfies ReadonlyArray<keyof StoreEngine>;
 
 export type StoreCallName = (typeof STORE_CALLS)[number];

@@ -2,6 +2,7 @@ import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import type { GroupState } from '../../alerts/group-state.ts';
 import type { ClearSilenceRequest, ExtendSilenceRequest, MarkSilencedRequest } from '../../alerts/silence-group.ts';
 import type { AlertEnrichment, GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
+import type { ResolveVanishedRequest } from '../../alerts/resolve-vanished-alerts.ts';
 import type { CertificateDigestRequest } from '../certificates/certificate-digest.ts';
 
 /**
@@ -123,6 +124,21 @@ export interface NoticeRecord {
   postStartedAt: number | null;
   postChannel: string | null;
   delivery: DeliveryAttempts;
+}
+
+/**
+ * A group episode Lookout shows as FIRING, as the reconciler compares it with Alertmanager
+ * (src/alertmanager-reconciler.ts): only what the comparison needs, the same from every backend.
+ */
+export interface FiringGroup {
+  groupId: number;
+  groupKey: string;
+  /** The alerts the message shows as firing: Alertmanager's fingerprint and the occurrence's startsAt (RFC 3339). */
+  alerts: Array<{ fingerprint: string; startsAt: string }>;
+  /** When a notification last changed the group (ms): a young group may have a resolve on its way. */
+  changedAt: number;
+  /** The message shows a silence (state.silenced). */
+  silenced: boolean;
 }
 
 /** The Slack message that shows a firing alert (see StoreEngine.alertMessages). */
@@ -248,6 +264,8 @@ export interface StoreEngine {
    * silence watcher (src/silence-expiry.ts) can clear them when it ends. Read once at start.
    */
   silencedGroups(): GroupRecord[];
+  /** Every group episode Lookout shows as firing, oldest first (see FiringGroup). */
+  firingGroups(): FiringGroup[];
   /**
    * Queue alerts of a group for enrichment (merged with what is already queued). When the group
    * is not posted yet and holds no deadline, its first post waits until `holdFirstPostUntil`.
@@ -359,6 +377,11 @@ export interface StoreTransactions {
   clearGroupSilence(request: ClearSilenceRequest): Promise<boolean>;
   /** The group shows a later end of the same silence. @returns whether that changed the group. */
   extendGroupSilence(request: ExtendSilenceRequest): Promise<boolean>;
+  /**
+   * Marks alerts Alertmanager no longer has as resolved, with a thread reply, if the group still
+   * shows exactly those occurrences firing (alerts/resolve-vanished-alerts.ts). @returns whether it did.
+   */
+  resolveVanishedAlerts(request: ResolveVanishedRequest): Promise<boolean>;
   /**
    * Decides which certificates of the request a digest lists now (those not listed in the last
    * day), records that, and queues the digest as a notice, in one transaction

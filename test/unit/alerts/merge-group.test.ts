@@ -106,4 +106,18 @@ describe('mergeNotification and silences made from Slack', () => {
     expect(again.newEpisode).toBe(true);
     expect(again.state.silenced).toBeUndefined();
   });
+
+  // The stale-resolve case the reconciler repairs (src/alertmanager-reconciler.ts): a resolve that
+  // names an older occurrence (its startsAt, and an endsAt, before the firing startsAt Lookout
+  // stored) is rightly not applied to the newer one, so without reconciliation nothing ever
+  // resolves the message once Alertmanager has forgotten the alert.
+  it('a resolve older than the stored firing occurrence leaves the group firing', () => {
+    const firing = mergeNotification(undefined, payload('g', [{ fingerprint: 'a', startsAt: T1 }]));
+    const staleResolve = payload('g', [{ fingerprint: 'a', status: 'resolved', startsAt: T0 }]);
+    expect(Date.parse(staleResolve.alerts[0]!.endsAt)).toBeLessThan(Date.parse(T1));
+
+    const after = mergeNotification(firing.state, staleResolve);
+    expect(after.changed).toBe(false);
+    expect(after.state.alerts.map((alert) => [alert.fingerprint, alert.status, alert.startsAt])).toEqual([['a', 'firing', T1]]);
+  });
 });
