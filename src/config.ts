@@ -131,7 +131,7 @@ const silencesSchema = z.strictObject({
 
 /** Reconciliation with Alertmanager (src/alertmanager-reconciler.ts), when ALERTMANAGER_URL is set. */
 const reconcileSchema = z.strictObject({
-  interval: duration.refine((ms) => ms === 0 || (ms >= 10_000 && ms <= 86_400_000), 'must be 0s (off) or between 10s and 24h').prefault('5m').describe('Time between two comparisons of alert messages with Alertmanager\'s groups; 0s turns reconciliation off.'),
+  interval: duration.refine((ms) => ms === 0 || (ms >= 1000 && ms <= 86_400_000), 'must be 0s (off) or between 1s and 24h').prefault('5m').describe('Time between two comparisons of alert messages with Alertmanager\'s groups; 0s turns reconciliation off.'),
   grace: duration.refine((ms) => ms <= 86_400_000, 'must be at most 24h').prefault('10m').describe('Groups changed more recently than this are left alone (a notification may be on its way); keep it above Alertmanager\'s group_interval.'),
 });
 
