@@ -14,6 +14,8 @@ export interface MarkSilencedRequest {
   groupId: number;
   mark: SilenceMark;
   at: number;
+  /** Only if the group shows no silence yet (the reconciler: one made from Slack meanwhile is kept). */
+  unlessSilenced?: boolean;
 }
 
 /**
@@ -21,10 +23,11 @@ export interface MarkSilencedRequest {
  * silenced what). A group episode keeps its message, so its id is enough to find it.
  * @returns whether it did (a message edit is queued).
  */
-export function markGroupSilenced(store: GroupWrites, { groupId, mark, at }: MarkSilencedRequest): boolean {
+export function markGroupSilenced(store: GroupWrites, { groupId, mark, at, unlessSilenced = false }: MarkSilencedRequest): boolean {
   return store.transaction(() => {
     const current = store.groupById(groupId);
     if (current === undefined || !isFiring(current.state)) return false;
+    if (unlessSilenced && current.state.silenced !== undefined) return false;
     store.updateGroupState(current.id, { ...current.state, silenced: mark }, at);
     return true;
   });

@@ -116,7 +116,7 @@ export class AlertmanagerReconciler {
     if (silence === undefined || silence.state !== 'active') return;
     // Made outside Slack: nobody to name (by is empty); the line says "in Alertmanager".
     const mark: SilenceMark = { by: '', until: new Date(Date.parse(silence.endsAt)).toISOString(), silenceId: silence.id };
-    if (!(await store.markGroupSilenced({ groupId: repair.groupId, mark, at: this.now() }))) return;
+    if (!(await store.markGroupSilenced({ groupId: repair.groupId, mark, at: this.now(), unlessSilenced: true }))) return;
     repairs.inc({ kind: 'silenced' });
     groupLog.info({ silenceId: silence.id }, 'an alert group is silenced in Alertmanager: its message says so now');
     this.options.onSilenced(repair.groupId, mark);

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AlertmanagerClient } from '../../src/integrations/alertmanager.ts';
 import { startAlertmanager, type AlertmanagerProcess } from '../support/alertmanager-process.ts';
 import type { FakeSlack } from '../support/fake-slack.ts';
 import { freePort, waitFor } from '../support/free-port.ts';
@@ -101,6 +102,26 @@ describe('reconciliation with the real Alertmanager', () => {
     expect(slack.replies(CHANNEL, kept.ts).filter((reply) => RECONCILED.test(reply.text))).toEqual([]);
     expect(await metric('lookout_reconcile_repairs_total', 'kind="resolved"')).toBe(1);
     expect(slack.calls.filter((call) => call.status === 429)).toEqual([]);
+  });
+
+  it('shows a silence made in Alertmanager (amtool, its UI) on the group’s message, without echoing its author', async () => {
+    lookout = await startWith(alertmanager.url);
+    await alertmanager.postAlerts([{ labels: { alertname: 'Muted', namespace: 'shop' }, startsAt: new Date(Date.now() - 60_000).toISOString() }]);
+    await waitFor('the Muted message', () => (messageAbout('Muted') ? true : undefined));
+    const muted = messageAbout('Muted')!;
+    const am = new AlertmanagerClient({ baseUrl: alertmanager.url, requestTimeoutMs: 5000 });
+    const endsAt = new Date(Date.now() + 2 * 3_600_000);
+    await am.createSilence({ matchers: [{ name: 'alertname', value: 'Muted', isRegex: false, isEqual: true }], startsAt: new Date(), endsAt, createdBy: '<!channel> via amtool', comment: 'maintenance' });
+
+    const shown = await waitFor('the message to say it is silenced', () => {
+      const now = topLevel().find((message) => message.ts === muted.ts);
+      return JSON.stringify(now?.blocks ?? []).includes('Silenced in Alertmanager until') ? now : undefined;
+    }, 20_000);
+    expect(JSON.stringify(shown.blocks)).not.toContain('<!channel>');
+    expect(shown.text).toMatch(/FIRING/);
+    expect(topLevel()).toHaveLength(1);
+    expect(await metric('lookout_reconcile_repairs_total', 'kind="silenced"')).toBe(1);
+    expect(await metric('lookout_reconcile_repairs_total', 'kind="resolved"')).toBe(0);
   });
 
   it('repairs nothing while Alertmanager cannot be reached, and counts the failed passes', async () => {

@@ -193,6 +193,18 @@ describe('AlertmanagerReconciler over the real SQLite store', () => {
     expect(await count('repairs', 'silenced')).toBe(1);
   });
 
+  it('keeps a silence made from Slack between the read and the repair', async () => {
+    const { engine, store, advance } = setUp();
+    await store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: NOW }]);
+    await store.foldInbox(10);
+    const group = engine.latestGroup('g')!;
+    advance(GRACE);
+    const alice = { by: 'U0ALICE', until: '2026-03-01T13:00:00.000Z', silenceId: OTHER_SILENCE };
+    expect(await store.markGroupSilenced({ groupId: group.id, mark: alice, at: NOW })).toBe(true);
+    expect(await store.markGroupSilenced({ groupId: group.id, mark: { by: '', until: '2026-03-01T14:00:00.000Z', silenceId: SILENCE }, at: NOW, unlessSilenced: true })).toBe(false);
+    expect(engine.latestGroup('g')!.state.silenced).toEqual(alice);
+  });
+
   it('never runs two passes at once', async () => {
     const { alertmanager, reconciler, count } = setUp();
     let release: () => void = () => {};

@@ -103,4 +103,33 @@ describe('AlertmanagerClient', () => {
     expect(errors.map((error) => error.reason)).toEqual(['unreachable', 'invalid response', "HTTP 401 (check Lookout's Alertmanager credentials)", 'timeout']);
     for (const error of errors) expect(JSON.stringify({ message: error.message, cause: String(error.cause), stack: error.stack })).not.toContain(TOKEN);
   });
+
+  it('reads alert groups (GET /api/v2/alerts/groups) as Alertmanager 0.25 answers, and refuses garbage', async () => {
+    const alert = (fingerprint: string, state: string, silencedBy: string[] | null) => ({
+      annotations: { summary: 's' },
+      endsAt: '2026-03-01T12:05:00.000Z',
+      fingerprint,
+      receivers: [{ name: 'lookout' }],
+      startsAt: '2026-03-01T11:00:00.000Z',
+      status: { inhibitedBy: [], silencedBy, state },
+      updatedAt: '2026-03-01T12:00:00.000Z',
+      generatorURL: 'http://prometheus/graph',
+      labels: { alertname: 'X', pod: fingerprint },
+    });
+    nock(AM)
+      .get('/api/v2/alerts/groups')
+      .matchHeader('authorization', `Bearer ${TOKEN}`)
+      .reply(200, [{ labels: { alertname: 'X' }, receiver: { name: 'lookout' }, alerts: [alert('aaa', 'active', []), alert('bbb', 'suppressed', [ID])] }, { labels: {}, receiver: { name: 'null' }, alerts: [alert('ccc', 'active', null)] }])
+      .get('/api/v2/alerts/groups')
+      .reply(200, [{ labels: {}, receiver: 'lookout', alerts: [] }]);
+    const { am, metrics } = client({ bearerToken: TOKEN });
+    const groups = await am.listAlertGroups();
+    expect(groups.map((group) => [group.receiver, group.alerts.map((found) => [found.fingerprint, found.state, found.silencedBy])])).toEqual([
+      ['lookout', [['aaa', 'active', []], ['bbb', 'suppressed', [ID]]]],
+      ['null', [['ccc', 'active', []]]],
+    ]);
+    expect((await failure(am.listAlertGroups())).reason).toBe('invalid response');
+    expect(await metricValue(metrics, 'lookout_alertmanager_requests_total', { operation: 'groups', outcome: 'ok' })).toBe(1);
+    expect(await metricValue(metrics, 'lookout_alertmanager_requests_total', { operation: 'groups', outcome: 'invalid' })).toBe(1);
+  });
 });
