@@ -65,4 +65,14 @@ describe('config: Alertmanager and silences', () => {
     ]);
     expect(JSON.stringify(files)).not.toContain('am-token-value');
   });
+
+  it('reconciles every 5 minutes with a 10 minute grace by default; 0s turns it off; bad values are named', () => {
+    expect(load('{}').reconcile).toEqual({ intervalMs: 300_000, graceMs: 600_000 });
+    expect(load('reconcile: { interval: 0s, grace: 0s }').reconcile).toEqual({ intervalMs: 0, graceMs: 0 });
+    expect(load('reconcile: { interval: 30s, grace: 3m }').reconcile).toEqual({ intervalMs: 30_000, graceMs: 180_000 });
+    const found = problems(() => load('reconcile: { interval: 500ms, grace: 2d, every: 5m }'));
+    expect(found.join('\n')).toMatch(/reconcile\.interval.*must be 0s \(off\) or between 1s and 24h/);
+    expect(found.join('\n')).toMatch(/reconcile\.grace.*must be at most 24h/);
+    expect(found.join('\n')).toMatch(/every/);
+  });
 });
