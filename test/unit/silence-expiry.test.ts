@@ -116,6 +116,16 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
     expect(store.silencedGroups()).toEqual([]);
   });
 
+  it('names the silence, not a person, when one made in Alertmanager (found by the reconciler) ends', async () => {
+    const { store, clock, expiry, silencedGroup } = setUp();
+    const id = silencedGroup('A', { by: '', until: new Date(NOW + HOUR).toISOString(), silenceId: 's-am' });
+    expiry.start();
+    clock.advance(HOUR);
+    await expiry.pass();
+    expect(store.groupById(id)!.state.silenced).toBeUndefined();
+    expect(store.nextReplyPerChannel(clock.now()).map((reply) => reply.text)).toEqual(['🔔 The silence `s-am` has ended: this group notifies again.']);
+  });
+
   it('learns from Alertmanager that a silence was expired or extended there', async () => {
     const { store, clock, alertmanager, expiry, silencedGroup } = setUp();
     const expired = silencedGroup('A', mark('s-a', NOW + 4 * HOUR));
