@@ -5,7 +5,7 @@ import type { Counter } from 'prom-client';
 import type { Logger } from '../log.ts';
 import { VaultError, type VaultApi, type VaultMethod } from './vault-api.ts';
 import type { VaultAuthConfig } from './vault-config.ts';
-import { outcomeOf, vaultFailure, type VaultOperation, type VaultResponse } from './vault-failure.ts';
+import { isVaultWrite, outcomeOf, vaultFailure, type VaultOperation, type VaultResponse } from './vault-failure.ts';
 import { VaultToken } from './vault-token.ts';
 
 export interface VaultClientOptions {
@@ -25,6 +25,9 @@ export interface VaultClientOptions {
 }
 
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+
+/** Failures that end a call before its request left Lookout: Vault cannot have acted on it. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * Vault's HTTP API (works the same against OpenBao), with axios — already Lookout's HTTP client
@@ -96,12 +99,23 @@ export class VaultClient implements VaultApi {
       this.requests?.inc({ operation, outcome: 'unavailable' });
       const code = axios.isAxiosError(error) ? (error.code ?? 'error') : 'error';
       this.log.warn({ vaultPath: path, method, code }, 'Vault did not answer');
-      throw new VaultError('unavailable', `Vault did not answer (${code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? 'timed out' : code}), so nothing was changed. Check that Vault is up and that Lookout reaches VAULT_ADDR.`);
+      const why = code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? 'timed out' : code;
+      // A write that may have reached Vault (a timeout, a reset, an answer too large) may have
+      // landed: saying "nothing was changed" then would be a guess, and possibly wrong.
+      if (operation === 'api' && isVaultWrite(method) && !NOT_SENT.has(code)) {
+        throw new VaultError('unavailable', `Vault did not answer ${method} ${path} (${why}) after Lookout sent it, so Lookout cannot tell whether Vault made the change. Check the secret's current version before running the command again.`);
+      }
+      throw new VaultError('unavailable', `Vault did not answer (${why}), so nothing was changed. Check that Vault is up and that Lookout reaches VAULT_ADDR.`);
     }
   }
 
   private result<T>(method: VaultMethod, path: string, response: VaultResponse): T {
     if (response.status >= 200 && response.status < 300) return (response.status === 204 ? undefined : response.body) as T;
+    // A gateway's 502/504 says the request reached the proxy, not whether Vault carried it out: a
+    // write may have landed with its answer lost. (Vault's own 5xx answers mean it did not.)
+    if (isVaultWrite(method) && (response.status === 502 || response.status === 504)) {
+      throw new VaultError('unavailable', `A proxy in front of Vault answered ${method} ${path} with HTTP ${response.status}, so Lookout cannot tell whether Vault made the change. Check the secret's current version before running the command again.`, response.status);
+    }
     throw vaultFailure(method, path, response);
   }
 }

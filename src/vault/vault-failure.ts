@@ -46,3 +46,9 @@ export function vaultFailure(method: VaultMethod, path: string, { status, body }
   };
   return new VaultError(reason, messages[reason], status);
 }
+
+/** Calls that change something in Vault; a read that fails changes nothing either way. */
+export function isVaultWrite(method: VaultMethod): boolean {
+  return method !== 'GET' && method !== 'LIST';
+}
+

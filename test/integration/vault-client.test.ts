@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -144,6 +145,48 @@ describe('the Vault client against real OpenBao', () => {
     const port = await freePort();
     const { vault } = client({ addr: `http://127.0.0.1:${port}`, auth: kubernetesAuth(servers.bao.role) });
     await expectVaultError(vault.request('GET', 'secret/data/x'), 'unavailable', /^Vault did not answer \(ECONNREFUSED\), so nothing was changed\./);
+  });
+
+  /**
+   * A proxy in front of the real OpenBao that passes every request on, but loses Vault's answer to
+   * a KV write: it never answers it (`hang`) or answers 504 itself, as a gateway does on its timeout.
+   */
+  async function lossyProxy(loss: 'hang' | 504) {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => ['x-vault-token', 'content-type'].includes(name))) as Record<string, string>;
+        const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+        void fetch(`${servers.bao.addr}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(body ? { body } : {}) }).then(async (answer) => {
+          const text = await answer.text();
+          if (req.method === 'POST' && req.url?.includes('/data/')) {
+            if (loss === 504) res.writeHead(504).end('gateway timeout');
+            return;
+          }
+          res.writeHead(answer.status, { 'content-type': 'application/json' }).end(text);
+        });
+      });
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    return { addr: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(resolve).closeAllConnections()) };
+  }
+
+  it.each(['hang', 504] as const)('does not claim "nothing was changed" when a write reached Vault but its answer was lost (%s)', async (loss) => {
+    const proxy = await lossyProxy(loss);
+    const path = `secret/data/client-${suffix}/lost-${loss}`;
+    await bao('POST', path, { data: { password: 'first' } });
+    const { vault } = client({ addr: proxy.addr, requestTimeoutMs: 1500, auth: { method: 'token', token: servers.bao.rootToken } });
+    try {
+      await expectVaultError(vault.request('POST', path, { options: { cas: 1 }, data: { password: 'second' } }), 'unavailable', /cannot tell whether Vault made the change\. Check the secret's current version/);
+      // It did: the claim "nothing was changed" would have been false.
+      const stored = await bao<{ data: { metadata: { version: number } } }>('GET', path);
+      expect(stored.data.metadata.version).toBe(2);
+    } finally {
+      vault.stop();
+      await proxy.close();
+    }
   });
 
   it('says Vault is sealed, and works again once it is unsealed (an OpenBao of its own)', async () => {
