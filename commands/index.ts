@@ -1,6 +1,7 @@
 import canI from './can-i.ts';
 import certs from './certs.ts';
 import type { AnyCommand } from './command.ts';
+import { createDoctorCommand, type DoctorCommandOptions } from './doctor.ts';
 import help from './help.ts';
 import { createLogsCommand, type LogsCommandOptions } from './logs.ts';
 import { createSilenceCommand } from './silence.ts';
@@ -22,6 +23,8 @@ export interface CommandDeps {
   rotate?: RotateCommandOptions;
   /** Without it, `/ops status` shows no alerts ("Alertmanager is not configured"). */
   status?: StatusCommandOptions;
+  /** Without it, `/ops doctor` checks nothing but says so. */
+  doctor?: DoctorCommandOptions;
 }
 
 /** Every subcommand of the slash command, in the order help lists them. */
@@ -40,5 +43,6 @@ export function createCommands(deps: CommandDeps): readonly AnyCommand[] {
     certs,
     createStatusCommand(deps.status),
     createHistoryCommand(),
+    createDoctorCommand(deps.doctor ?? { checks: () => [], checkTimeoutMs: 5000 }),
   ];
 }

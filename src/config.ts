@@ -135,6 +135,13 @@ const reconcileSchema = z.strictObject({
   grace: duration.refine((ms) => ms <= 86_400_000, 'must be at most 24h').prefault('10m').describe('Groups changed more recently than this are left alone (a notification may be on its way); keep it above Alertmanager\'s group_interval.'),
 });
 
+/** `/ops doctor` (commands/doctor.ts); docs/configuration.md, "Doctor". */
+const doctorSchema = z.strictObject({
+  checkTimeout: duration.refine((ms) => ms >= 100 && ms <= 60_000, 'must be between 100ms and 60s').prefault('5s').describe('Deadline of each check; a check that has not answered by then is a ✗.'),
+  outboxMaxWait: duration.refine((ms) => ms >= 1000, 'must be at least 1s').prefault('5m').describe('An alert message waiting longer than this for Slack fails the outbox check.'),
+  syntheticTimeout: duration.refine((ms) => ms >= 1000 && ms <= 300_000, 'must be between 1s and 5m').prefault('60s').describe('How long the synthetic alert may take from Alertmanager to Slack.'),
+});
+
 /** The background certificate scanner (src/certificates/certificate-scanner.ts); docs/configuration.md. */
 const certificateScanSchema = z.strictObject({
   interval: duration.refine((ms) => ms === 0 || (ms >= 1000 && ms <= 7 * 86_400_000), 'must be 0s (off) or between 1s and 7d').prefault('1h').describe('Time between two scans; 0s turns the scanner off.'),
@@ -187,6 +194,7 @@ export const fileSchema = z.strictObject({
   alertmanager: alertmanagerSchema.optional().describe('How to reach Alertmanager\'s API v2 at ALERTMANAGER_URL ("Alertmanager and silences").'),
   silences: silencesSchema.prefault({}).describe('Limits of silences made from Slack.'),
   reconcile: reconcileSchema.prefault({}).describe('Comparing alert messages with Alertmanager\'s own view and repairing drift, with ALERTMANAGER_URL ("Reconciliation with Alertmanager").'),
+  doctor: doctorSchema.prefault({}).describe('`/ops doctor` deadlines ("Doctor").'),
   scale: scaleSchema.prefault({}).describe('`/ops scale` limits.'),
   rollout: rolloutSchema.prefault({}).describe('How `/ops scale` and `/ops restart` follow a rollout.'),
   certificates: certificatesSchema.prefault({}).describe('`/ops certs` probes, Renew, and the background scanner ("Certificates").'),
@@ -261,6 +269,8 @@ export interface Config {
   silences: { maxDurationMs: number };
   /** Reconciliation with Alertmanager (with ALERTMANAGER_URL); intervalMs 0 = off. */
   reconcile: { intervalMs: number; graceMs: number };
+  /** `/ops doctor`: each check's deadline, the outbox's longest healthy wait, the synthetic alert's deadline. */
+  doctor: { checkTimeoutMs: number; outboxMaxWaitMs: number; syntheticTimeoutMs: number };
   /** Certificates: the background scanner's settings. */
   certificates: { scan: CertificateScanConfig };
   /** Vault (or OpenBao) for `/ops rotate`; absent without VAULT_ADDR (rotate then says so). */
@@ -369,6 +379,7 @@ export function loadConfig(
     ...(alertmanager ? { alertmanager } : {}),
     silences: { maxDurationMs: file.silences.maxDuration },
     reconcile: { intervalMs: file.reconcile.interval, graceMs: file.reconcile.grace },
+    doctor: { checkTimeoutMs: file.doctor.checkTimeout, outboxMaxWaitMs: file.doctor.outboxMaxWait, syntheticTimeoutMs: file.doctor.syntheticTimeout },
     certificates: { scan: certificateScanConfig(file.certificates.scan) },
     ...(vault ? { vault } : {}),
   };

@@ -11,6 +11,7 @@ import { AccessGate } from './access/access-gate.ts';
 import { HomeWorkspace } from './access/home-workspace.ts';
 import { createAuditTrail } from './audit.ts';
 import { CertificateScanner } from './certificates/certificate-scanner.ts';
+import { configuredChecks } from './doctor/configured-checks.ts';
 import { CertificateExpiryMetric } from './certificates/expiry-metric.ts';
 import type { Config } from './config.ts';
 import { createAlertmanagerHandler } from './http/alertmanager-route.ts';
@@ -264,7 +265,27 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const rotateOptions = { ...(vault ? { vault } : {}), rules: config.vault?.secrets ?? [], ...(config.vault ? { sync: config.vault.sync } : {}), now };
   // `/ops status`: the workload's alerts from Alertmanager, linked to the messages Lookout posted for them.
   const statusOptions = { ...(alertmanager ? { alerts: { alertmanager, store, labels: config.enrichment.labels } } : {}), ...(home ? { workspace: home } : {}), redactor, now };
-  const commands = createCommands({ silences: silenceDeps, logs: logsOptions, rotate: rotateOptions, status: statusOptions });
+  // `/ops doctor`: checks of what is configured; Socket Mode's state is known once the Slack app is built below.
+  let socketProblem: (() => string | undefined) | undefined;
+  const doctorSlack = config.slack ? new WebClient(config.slack.botToken, { slackApiUrl: config.slack.apiUrl, timeout: config.outbox.callTimeoutMs }) : undefined;
+  const doctorOptions = {
+    checkTimeoutMs: config.doctor.checkTimeoutMs,
+    checks: () =>
+      configuredChecks({
+        store,
+        statePath: config.statePath,
+        outboxMaxWaitMs: config.doctor.outboxMaxWaitMs,
+        ...(doctorSlack ? { slack: { authTest: () => doctorSlack.auth.test(), ...(socketProblem ? { socketProblem } : {}) } } : {}),
+        ...(kube ? { kube } : {}),
+        identities: config.identities,
+        ...(alertmanager ? { alertmanager } : {}),
+        ...(config.lokiUrl ? { lokiUrl: config.lokiUrl } : {}),
+        ...(vault ? { vault } : {}),
+        ...(certificateScanner ? { certificateScanner } : {}),
+        now,
+      }),
+  };
+  const commands = createCommands({ silences: silenceDeps, logs: logsOptions, rotate: rotateOptions, status: statusOptions, doctor: doctorOptions });
 
   // Buttons, confirmations and forms: one registry (docs/architecture.md, "Interactive replies").
   const shutdownSignal = new AbortController();
@@ -354,7 +375,10 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     ],
   });
   // Socket Mode: not ready while Slack's requests cannot reach Lookout (src/slack/socket-mode-connection.ts).
-  if (socket) readiness.push(() => socket.problem());
+  if (socket) {
+    readiness.push(() => socket.problem());
+    socketProblem = () => socket.problem();
+  }
   const server = createHttpServer({
     receiver,
     slackGuard:

@@ -117,6 +117,23 @@ const alertSchema = z.object({
   status: z.object({ state: z.enum(['active', 'suppressed', 'unprocessed']), silencedBy: z.array(z.string()).nullish() }),
 });
 const alertGroupSchema = z.object({ labels: z.record(z.string(), z.string()), receiver: z.object({ name: z.string() }), alerts: z.array(alertSchema) });
+const statusSchema = z.object({
+  cluster: z.object({ status: z.string(), peers: z.array(z.object({ name: z.string(), address: z.string() })).nullish() }),
+  config: z.object({ original: z.string() }),
+  versionInfo: z.object({ version: z.string() }).partial().nullish(),
+});
+
+/** GET /api/v2/status, as `/ops doctor` reads it: cluster state and peers, and the loaded configuration's text. */
+export type AlertmanagerStatus = z.infer<typeof statusSchema>;
+
+/** One alert as POST /api/v2/alerts takes it (what Prometheus sends). */
+export interface PostableAlert {
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt?: string;
+  endsAt?: string;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
@@ -193,6 +210,20 @@ export class AlertmanagerClient implements AlertmanagerPort, AlertmanagerAlertsP
     // Alertmanager's defaults: active, silenced and inhibited alerts; resolved ones are left out.
     const response = await this.send('groups', () => this.http.get<unknown>('/alerts/groups'));
     return this.ok('groups', response, z.array(alertGroupSchema)).map(({ receiver, labels, alerts }) => ({ receiver: receiver.name, labels, alerts: alerts.map(toActiveAlert) }));
+  }
+
+  async status(): Promise<AlertmanagerStatus> {
+    const response = await this.send('status', () => this.http.get<unknown>('/status'));
+    return this.ok('status', response, statusSchema);
+  }
+
+  /** Posts alerts as Prometheus would (the doctor's synthetic alert). */
+  async postAlerts(alerts: readonly PostableAlert[]): Promise<void> {
+    const response = await this.send('post_alerts', () => this.http.post<unknown>('/alerts', alerts));
+    if (response.status === 400) throw this.failed('post_alerts', 'refused', 'HTTP 400', refusalText(response.data));
+    if (response.status === 401 || response.status === 403) throw this.failed('post_alerts', 'unauthorized', `HTTP ${response.status} (check Lookout's Alertmanager credentials)`);
+    if (response.status < 200 || response.status >= 300) throw this.failed('post_alerts', 'http_error', `HTTP ${response.status}`);
+    this.requests?.inc({ operation: 'post_alerts', outcome: 'ok' });
   }
 
   private async send(operation: string, call: () => Promise<AxiosResponse<unknown>>): Promise<AxiosResponse<unknown>> {
