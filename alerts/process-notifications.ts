@@ -4,7 +4,7 @@ import type { StoreEngine, StoredNotification } from '../src/state/store.ts';
 import { hasChanges, type TrackedAlert } from './group-state.ts';
 import { mergeNotification } from './merge-group.ts';
 import { renderChangeReply } from './render.ts';
-import { routeChannel, type CompiledRoute } from './route-channel.ts';
+import { routeChannel, syntheticChannel, type CompiledRoute } from './route-channel.ts';
 
 export interface ProcessorDeps {
   /** The synchronous engine: the fold runs where the connection lives (a named transaction, store-transactions.ts). */
@@ -48,7 +48,7 @@ function apply({ store, routes, defaultChannel, log, enrichment, redactor }: Pro
     return false;
   }
   if (result.newEpisode || latest === undefined) {
-    const channel = routeChannel(payload.commonLabels, routes, defaultChannel);
+    const channel = syntheticChannel(payload.commonLabels) ?? routeChannel(payload.commonLabels, routes, defaultChannel);
     const groupId = store.addGroup(payload.groupKey, channel, result.state, receivedAt);
     if (enrichment) queueEnrichment(store, groupId, result.change.firing, receivedAt + enrichment.budgetMs);
     groupLog.info({ channel, alerts: result.state.alerts.length }, 'new alert group');

@@ -73,3 +73,18 @@ function valueOf(labels: Readonly<Record<string, string>>, label: string): strin
   // Own properties only: a label named "constructor" must not read Object.prototype.
   return Object.hasOwn(labels, label) ? (labels[label] ?? '') : '';
 }
+
+/** Labels of `/ops doctor`'s synthetic alert (src/doctor/checks/synthetic-check.ts). */
+export const SYNTHETIC_LABEL = 'lookout_synthetic';
+export const SYNTHETIC_CHANNEL_LABEL = 'lookout_synthetic_channel';
+
+/**
+ * The channel a synthetic alert group asks for: doctor's reply and its round trip belong where
+ * doctor was run, whatever the routes say. Only when every alert of the group is synthetic (both
+ * labels common to all) and the channel looks like a Slack conversation id.
+ */
+export function syntheticChannel(commonLabels: Readonly<Record<string, string>>): string | undefined {
+  const channel = commonLabels[SYNTHETIC_CHANNEL_LABEL];
+  if (commonLabels[SYNTHETIC_LABEL] === undefined || channel === undefined) return undefined;
+  return /^[CGD][A-Z0-9]{2,}$/.test(channel) ? channel : undefined;
+}

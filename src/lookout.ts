@@ -12,6 +12,7 @@ import { HomeWorkspace } from './access/home-workspace.ts';
 import { createAuditTrail } from './audit.ts';
 import { CertificateScanner } from './certificates/certificate-scanner.ts';
 import { configuredChecks } from './doctor/configured-checks.ts';
+import { SyntheticWatch } from './doctor/synthetic-watch.ts';
 import { CertificateExpiryMetric } from './certificates/expiry-metric.ts';
 import type { Config } from './config.ts';
 import { createAlertmanagerHandler } from './http/alertmanager-route.ts';
@@ -139,8 +140,11 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       : new ConsoleSlackApi(stdout),
     redactor,
   );
+  // `/ops doctor` waits here for its synthetic alert's message (src/doctor/synthetic-watch.ts).
+  const syntheticWatch = new SyntheticWatch(now);
   const outbox = new Outbox({
     store,
+    onMessageShown: (record, channel) => syntheticWatch.shown(record, channel),
     slack,
     render: (state, record) => renderGroupMessage(state, record.enrichment, redactor),
     renderDetail: (detail) => renderGroupDetail(detail.state, detail.enrichment, redactor),
@@ -270,7 +274,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const doctorSlack = config.slack ? new WebClient(config.slack.botToken, { slackApiUrl: config.slack.apiUrl, timeout: config.outbox.callTimeoutMs }) : undefined;
   const doctorOptions = {
     checkTimeoutMs: config.doctor.checkTimeoutMs,
-    checks: () =>
+    checks: (channel: string) =>
       configuredChecks({
         store,
         statePath: config.statePath,
@@ -282,8 +286,9 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
         ...(config.lokiUrl ? { lokiUrl: config.lokiUrl } : {}),
         ...(vault ? { vault } : {}),
         ...(certificateScanner ? { certificateScanner } : {}),
+        synthetic: { watch: syntheticWatch, timeoutMs: config.doctor.syntheticTimeoutMs },
         now,
-      }),
+      }, channel),
   };
   const commands = createCommands({ silences: silenceDeps, logs: logsOptions, rotate: rotateOptions, status: statusOptions, doctor: doctorOptions });
 

@@ -11,8 +11,10 @@ import { lokiCheck } from './checks/loki-check.ts';
 import { outboxCheck } from './checks/outbox-check.ts';
 import { slackCheck, type SlackCheckOptions } from './checks/slack-check.ts';
 import { storeCheck } from './checks/store-check.ts';
+import { syntheticCheck } from './checks/synthetic-check.ts';
 import { vaultCheck } from './checks/vault-check.ts';
 import { failed, type DoctorCheck } from './doctor-check.ts';
+import type { SyntheticWatch } from './synthetic-watch.ts';
 
 /** What Lookout has wired (src/lookout.ts); a part that is absent is not configured. */
 export interface ConfiguredParts {
@@ -27,15 +29,18 @@ export interface ConfiguredParts {
   lokiUrl?: string;
   vault?: VaultClient;
   certificateScanner?: CertificateScanner;
+  /** Where the outbox reports posted group messages; with Alertmanager, the synthetic round trip runs. */
+  synthetic: { watch: SyntheticWatch; timeoutMs: number };
   now: () => number;
 }
 
 /**
  * The checks for what is configured, in the order the reply lists them. Kubernetes is always
  * checked (every gated command needs it); Alertmanager, Loki, Vault and the certificate scanner
- * only when configured, since an unconfigured integration is a choice, not a fault.
+ * only when configured, since an unconfigured integration is a choice, not a fault. Last, with
+ * Alertmanager, the synthetic alert's round trip into `channel`.
  */
-export function configuredChecks(parts: ConfiguredParts): DoctorCheck[] {
+export function configuredChecks(parts: ConfiguredParts, channel: string): DoctorCheck[] {
   const checks: DoctorCheck[] = [];
   if (parts.slack) checks.push(slackCheck(parts.slack));
   checks.push(parts.kube ? kubernetesCheck({ kube: parts.kube, impersonates: impersonatedNames(parts.identities) }) : notConnected());
@@ -45,6 +50,7 @@ export function configuredChecks(parts: ConfiguredParts): DoctorCheck[] {
   if (parts.certificateScanner) checks.push(certificatesCheck(parts.certificateScanner, parts.now));
   checks.push(storeCheck({ store: parts.store, statePath: parts.statePath }));
   checks.push(outboxCheck({ store: parts.store, maxWaitMs: parts.outboxMaxWaitMs, now: parts.now }));
+  if (parts.alertmanager) checks.push(syntheticCheck({ alertmanager: parts.alertmanager, watch: parts.synthetic.watch, channel, timeoutMs: parts.synthetic.timeoutMs, now: parts.now }));
   return checks;
 }
 

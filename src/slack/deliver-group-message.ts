@@ -8,7 +8,7 @@ import { GROUP_MESSAGE_EVENT, markerFor } from './find-marked-message.ts';
  * it where it lives; in the default channel it carries the line naming its own channel.
  */
 export async function deliverGroupMessage(delivery: DeliveryOf<'message'>, flight: Flight, deps: DeliveryDeps): Promise<void> {
-  const { store, calls, fallback, render, metrics, now } = deps;
+  const { store, calls, fallback, render, metrics, now, onMessageShown } = deps;
   const { record, target } = delivery;
   const rendered = render(record.state, record);
   const awayFrom = delivery.fallbackFrom ?? (record.messageChannel !== null && record.messageTs !== null ? record.channel : undefined);
@@ -24,6 +24,7 @@ export async function deliverGroupMessage(delivery: DeliveryOf<'message'>, fligh
     if (flight.abandoned) return;
     await store.markMessageDelivered(record.id, messageTs, record.version);
     metrics.deliveryLatency.observe(Math.max(0, now() - record.changedAt) / 1000);
+    onMessageShown(record, target);
     return;
   }
 
@@ -31,7 +32,10 @@ export async function deliverGroupMessage(delivery: DeliveryOf<'message'>, fligh
   if (posted === undefined) return;
   // A found post shows some earlier version: recorded as showing none, so the next delivery edits it to the latest.
   await store.recordMessagePosted(record.id, posted.ts, target, posted.found ? 0 : record.version);
-  if (!posted.found) metrics.deliveryLatency.observe(Math.max(0, now() - record.changedAt) / 1000);
+  if (!posted.found) {
+    metrics.deliveryLatency.observe(Math.max(0, now() - record.changedAt) / 1000);
+    onMessageShown(record, target);
+  }
 }
 
 /** Posts a message that lives in the default channel in its own channel, then marks the old copy. */

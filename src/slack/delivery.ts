@@ -52,6 +52,8 @@ export interface DeliveryDeps {
   render: (state: GroupState, record: GroupRecord) => RenderedMessage;
   /** The group's thread detail message; undefined when there is nothing to show. */
   renderDetail: (detail: DetailRecord) => RenderedMessage | undefined;
+  /** See OutboxOptions.onMessageShown. */
+  onMessageShown: (record: GroupRecord, channel: string) => void;
   metrics: Metrics;
   log: Logger;
   now: () => number;

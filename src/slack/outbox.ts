@@ -39,6 +39,11 @@ export interface OutboxOptions {
   random?: () => number;
   /** Slack calls in flight at once, across channels (default: config.maxConcurrentCalls). */
   maxConcurrentCalls?: number;
+  /**
+   * Told each time Slack shows a group's message at the record's version (posted or edited), with
+   * the channel it is in: `/ops doctor` waits here for its synthetic alert, without asking Slack.
+   */
+  onMessageShown?: (record: GroupRecord, channel: string) => void;
 }
 
 /** The outbox frees a channel this long after the Slack client's own timeout, if a call never settles. */
@@ -93,6 +98,7 @@ export class Outbox {
       random: Math.random,
       maxConcurrentCalls: options.config.maxConcurrentCalls,
       renderDetail: () => undefined,
+      onMessageShown: () => undefined,
       ...options,
       defaultChannel: options.defaultChannel,
     };
@@ -103,7 +109,7 @@ export class Outbox {
     this.pause = new AuthPause({ log, metrics, initialDelayMs: config.initialBackoffMs, maxDelayMs: config.authProbeMaxMs });
     this.failures = new DeliveryFailures({ store, log, metrics, config, pacing: this.pacing, fallback: this.fallback, pause: this.pause, now, random });
     const calls = new DeliveryCalls({ slack, metrics, log, pacing: this.pacing, now });
-    this.deps = { store, calls, fallback: this.fallback, render: this.options.render, renderDetail: this.options.renderDetail, metrics, log, now };
+    this.deps = { store, calls, fallback: this.fallback, render: this.options.render, renderDetail: this.options.renderDetail, onMessageShown: this.options.onMessageShown, metrics, log, now };
   }
 
   /** Start delivering in the background until stop(). */
