@@ -46,6 +46,11 @@ export interface FakeSlackOptions {
   readonly enterpriseId?: string;
   /** The bot's user id (`auth.test` user_id, `user` on its messages). */
   readonly botUserId?: string;
+  /**
+   * The bot token's scopes, sent as Slack sends them on every Web API answer to a valid token: the
+   * `x-oauth-scopes` header (comma-separated). Default: those of manifests/slack-app-manifest.yaml.
+   */
+  readonly scopes?: readonly string[];
   readonly botId?: string;
   readonly appId?: string;
   /** Channel ids that exist; anything else is `channel_not_found`. Default: the ones in DESIGN.md. */
@@ -292,6 +297,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const teamId = options.teamId ?? 'T0LOOKOUT';
   const teamName = options.teamName ?? 'Lookout Test';
   const botUserId = options.botUserId ?? 'U0LOOKOUTBOT';
+  const scopes = options.scopes ?? ['chat:write', 'commands', 'users:read', 'users:read.email', 'usergroups:read', 'channels:history', 'groups:history'];
   const botId = options.botId ?? 'B0LOOKOUTBOT';
   const appId = options.appId ?? 'A0LOOKOUT';
   const minIntervalMs = options.minIntervalMs ?? 1000;
@@ -747,7 +753,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     }
     if (presented !== token) return { status: 200, body: { ok: false, error: presented === appToken ? 'not_allowed_token_type' : 'invalid_auth' } };
     try {
-      return handler(params, at);
+      const reply = handler(params, at);
+      return { ...reply, headers: { 'x-oauth-scopes': scopes.join(','), ...reply.headers } };
     } catch (error) {
       if (!(error instanceof SlackMethodError)) throw error;
       return { status: 200, body: { ok: false, error: error.message, ...error.extra } };
