@@ -33,17 +33,22 @@ export async function runChecks({ checks, timeoutMs, log, onResult, signal }: Ru
 }
 
 async function runOne(check: DoctorCheck, timeoutMs: number, log: Logger, outer: AbortSignal | undefined): Promise<CheckOutcome> {
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = outer ? AbortSignal.any([deadline, outer]) : deadline;
+  const deadline = new AbortController();
+  const signal = outer ? AbortSignal.any([deadline.signal, outer]) : deadline.signal;
+  const late = failed(`no answer within ${formatSeconds(timeoutMs)}`, `${check.name} is too slow or unreachable from Lookout; check that it is up and that the network lets Lookout reach it.`);
   let timer: NodeJS.Timeout | undefined;
-  // The deadline holds even for a check that ignores its signal.
+  // Settled before the check's signal aborts, so whatever the check answers to the abort comes
+  // too late to win; and the deadline holds even for a check that ignores its signal.
   const timedOut = new Promise<CheckOutcome>((resolve) => {
-    timer = setTimeout(() => resolve(failed(`no answer within ${formatSeconds(timeoutMs)}`, `${check.name} is too slow or unreachable from Lookout; check that it is up and that the network lets Lookout reach it.`)), timeoutMs);
+    timer = setTimeout(() => {
+      resolve(late);
+      deadline.abort(new Error(`${check.name}: deadline passed`));
+    }, timeoutMs);
   });
   try {
     return await Promise.race([check.run(signal), timedOut]);
   } catch (error) {
-    if (deadline.aborted) return failed(`no answer within ${formatSeconds(timeoutMs)}`, `${check.name} is too slow or unreachable from Lookout; check that it is up and that the network lets Lookout reach it.`);
+    if (deadline.signal.aborted) return late;
     log.warn({ err: error, check: check.name }, 'doctor check failed');
     return failed('the check itself failed', "See Lookout's log (`doctor check failed`) for the error.");
   } finally {
