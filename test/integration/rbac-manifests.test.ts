@@ -127,6 +127,7 @@ describe('manifests/examples/roles.yaml: the example Roles grant what docs/rbac.
     expect(await oncall({ verb: 'create', group: 'lookout.dev', resource: 'silences', namespace: 'shop' })).toBe(false);
     expect(await oncall({ verb: 'list', group: 'lookout.dev', resource: 'certificates' })).toBe(true);
     expect(await oncall({ verb: 'renew', group: 'lookout.dev', resource: 'certificates', namespace: 'shop', name: 'web' })).toBe(false);
+    expect(await oncall({ verb: 'get', group: 'lookout.dev', resource: 'doctor' })).toBe(true);
   });
 
   it('a deployer (group slack:developers) scales and restarts in shop only', async () => {
