@@ -74,7 +74,7 @@ export async function forceSyncAndWait(kube: PersonKube, baseline: SyncBaseline,
         });
         waiting.push({ externalSecret, before });
       } catch (error) {
-        outcomes.set(externalSecret, { externalSecret, synced: false, reason: failureReason(error, patchAttributes(externalSecret)) });
+        outcomes.set(externalSecret, { externalSecret, synced: false, reason: reasonAfterWrite(error, patchAttributes(externalSecret)) });
       }
     }),
   );
@@ -84,7 +84,7 @@ export async function forceSyncAndWait(kube: PersonKube, baseline: SyncBaseline,
       try {
         hash = await secretDataHash(kube, entry.externalSecret);
       } catch (error) {
-        outcomes.set(entry.externalSecret, { externalSecret: entry.externalSecret, synced: false, reason: failureReason(error, readAttributes(entry.externalSecret)) });
+        outcomes.set(entry.externalSecret, { externalSecret: entry.externalSecret, synced: false, reason: reasonAfterWrite(error, readAttributes(entry.externalSecret)) });
         waiting.splice(waiting.indexOf(entry), 1);
         continue;
       }
@@ -157,8 +157,23 @@ async function secretDataHash(kube: PersonKube, { namespace, secretName }: Synci
 /** A sentence for the reply; the API server's own message is never shown (it can quote content). */
 function failureReason(error: unknown, attributes: ResourceAttributes): string {
   if (!(error instanceof KubeApiError)) throw error;
-  const what = attributes.resource === 'secrets' ? `Secret ${attributes.name ?? ''}` : `ExternalSecret ${attributes.name ?? ''}`;
+  const what = describeTarget(attributes);
   if (error.status === 403) return `${deniedMessage(attributes)} (${what})`;
   if (error.status === 404) return `${what} no longer exists`;
   return `Kubernetes answered ${error.status} for ${what}`;
+}
+
+/**
+ * Once Vault holds the new version nothing here may throw: a thrown error would replace the reply
+ * with "Internal error" and hide that the secret was rotated. An API server that does not answer
+ * (connection refused, reset, timed out) is an outcome like a refusal.
+ */
+function reasonAfterWrite(error: unknown, attributes: ResourceAttributes): string {
+  if (error instanceof KubeApiError) return failureReason(error, attributes);
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return `Kubernetes did not answer for ${describeTarget(attributes)} (${code ?? 'no answer'})`;
+}
+
+function describeTarget(attributes: ResourceAttributes): string {
+  return attributes.resource === 'secrets' ? `Secret ${attributes.name ?? ''}` : `ExternalSecret ${attributes.name ?? ''}`;
 }

@@ -87,6 +87,21 @@ describe('forceSyncAndWait', () => {
     setTimeout(() => controller.abort(), 10);
     expect(await waiting).toEqual([{ externalSecret: db, synced: false, reason: 'Secret db-creds: Lookout stopped waiting (shutting down)' }]);
   });
+
+  it('an API server that stops answering after Vault was written is an outcome, not a crash of the reply', async () => {
+    // The baseline was read; then the connection to the API server breaks (a KubeHttp network error).
+    const world = personKube({ 'db-creds': { p: 'eA==' }, 'api-creds': { t: 'eQ==' } });
+    const baseline = await readSyncBaseline(world.kube, [db, api]);
+    const unreachable = (): never => {
+      throw Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:6443'), { code: 'ECONNREFUSED' });
+    };
+    // ExternalSecret api's patch fails; db's goes through, then reading its Secret fails.
+    const broken: PersonKube = { request: async <T>(request: PersonKubeRequest): Promise<T> => (request.path.endsWith('/externalsecrets/api') || request.method === 'GET' ? unreachable() : world.kube.request<T>(request)) };
+    expect(await forceSyncAndWait(broken, baseline, fast)).toEqual([
+      { externalSecret: db, synced: false, reason: 'Kubernetes did not answer for Secret db-creds (ECONNREFUSED)' },
+      { externalSecret: api, synced: false, reason: 'Kubernetes did not answer for ExternalSecret api (ECONNREFUSED)' },
+    ]);
+  });
 });
 
 describe('restartsAfterSync', () => {
