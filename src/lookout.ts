@@ -285,6 +285,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
         ...(alertmanager ? { alertmanager } : {}),
         ...(config.lokiUrl ? { lokiUrl: config.lokiUrl } : {}),
         ...(vault ? { vault } : {}),
+        vaultPaths: (config.vault?.secrets ?? []).map((rule) => rule.path),
         ...(certificateScanner ? { certificateScanner } : {}),
         synthetic: { watch: syntheticWatch, timeoutMs: config.doctor.syntheticTimeoutMs },
         now,

@@ -28,6 +28,8 @@ export interface ConfiguredParts {
   alertmanager?: AlertmanagerClient;
   lokiUrl?: string;
   vault?: VaultClient;
+  /** The `vault.secrets` paths, whose capabilities the Vault check asks for. */
+  vaultPaths: readonly string[];
   certificateScanner?: CertificateScanner;
   /** Where the outbox reports posted group messages; with Alertmanager, the synthetic round trip runs. */
   synthetic: { watch: SyntheticWatch; timeoutMs: number };
@@ -46,7 +48,7 @@ export function configuredChecks(parts: ConfiguredParts, channel: string): Docto
   checks.push(parts.kube ? kubernetesCheck({ kube: parts.kube, impersonates: impersonatedNames(parts.identities) }) : notConnected());
   if (parts.alertmanager) checks.push(alertmanagerCheck(parts.alertmanager));
   if (parts.lokiUrl) checks.push(lokiCheck(parts.lokiUrl));
-  if (parts.vault) checks.push(vaultCheck(parts.vault));
+  if (parts.vault) checks.push(vaultCheck(parts.vault, parts.vaultPaths));
   if (parts.certificateScanner) checks.push(certificatesCheck(parts.certificateScanner, parts.now));
   checks.push(storeCheck({ store: parts.store, statePath: parts.statePath }));
   checks.push(outboxCheck({ store: parts.store, maxWaitMs: parts.outboxMaxWaitMs, now: parts.now }));

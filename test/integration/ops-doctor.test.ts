@@ -36,6 +36,7 @@ const CONFIG = {
   channel: 'C0ALERTS',
   identities: { prefix: 'slack:', users: [{ slack: ALICE.id, user: 'alice' }, { slack: BOB.id, user: 'bob' }] },
   doctor: { checkTimeout: '3s', syntheticTimeout: '12s' },
+  vault: { secrets: [{ path: 'secret/doctor/*', namespace: 'shop' }] },
 };
 
 type Post = { text: string };
@@ -101,7 +102,7 @@ describe('/ops doctor against the real servers', () => {
     expect(line(reply, 'Slack')).toContain('all scopes Lookout needs');
     expect(line(reply, 'Kubernetes API')).toMatch(/all \d+ permissions Lookout needs are granted/);
     expect(line(reply, 'Alertmanager')).toContain(`receiver sends to \`http://127.0.0.1:${new URL(good.lookout.url).port}/alertmanager\``);
-    expect(line(reply, 'Vault')).toContain('unsealed · token valid');
+    expect(line(reply, 'Vault')).toBe('✓ *Vault* unsealed · token valid (no expiry) · policy covers the 1 configured `vault.secrets` path');
     expect(reply.text).not.toContain(servers.bao.rootToken);
 
     // The synthetic alert's message is in the channel doctor ran in, and its times add up.

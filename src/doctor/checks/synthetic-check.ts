@@ -52,7 +52,8 @@ export function syntheticCheck({ alertmanager, watch, channel, timeoutMs, now }:
         const shown = await arrival;
         const toLookout = shown.receivedAt - sentAt;
         const toSlack = shown.shownAt - shown.receivedAt;
-        return passed(`\`${SYNTHETIC_LABEL}="${id}"\` went Alertmanager → Lookout in ${seconds(toLookout)} (group_wait included), Lookout → Slack in ${seconds(toSlack)}: *${seconds(shown.shownAt - sentAt)}* end to end; it resolves by itself within ${seconds(timeoutMs)}`);
+        const where = shown.channel === channel ? '' : ` (posted in <#${shown.channel}>: Lookout cannot post in this channel)`;
+        return passed(`\`${SYNTHETIC_LABEL}="${id}"\` went Alertmanager → Lookout in ${seconds(toLookout)} (group_wait included), Lookout → Slack in ${seconds(toSlack)}: *${seconds(shown.shownAt - sentAt)}* end to end${where}; it resolves by itself within ${seconds(timeoutMs)}`);
       } catch {
         if (signal.aborted) return failed('stopped before the alert came back', 'Run `/ops doctor` again once Lookout is up.');
         return failed(`\`${SYNTHETIC_LABEL}="${id}"\` did not reach Slack through Lookout within ${seconds(timeoutMs)}`, "Check that Alertmanager's route sends every alert (this one is `alertname=LookoutSyntheticCheck`) to the receiver whose webhook is Lookout's `/alertmanager` with `send_resolved: true`, that its bearer token is LOOKOUT_WEBHOOK_TOKEN, and that group_wait is shorter than the wait (config `doctor.syntheticTimeout`).");

@@ -1,4 +1,5 @@
 import type { VaultClient } from '../../vault/vault-client.ts';
+import { DATABASE_MOUNT } from '../../vault/database-static-role.ts';
 import { VaultError } from '../../vault/vault-api.ts';
 import { failed, passed, type DoctorCheck } from '../doctor-check.ts';
 
@@ -10,8 +11,34 @@ interface TokenLookup {
   data?: { renewable?: boolean; ttl?: number; policies?: string[] };
 }
 
-/** Vault or OpenBao (VAULT_ADDR): unsealed, and Lookout's token valid (lookup-self) and renewable. */
-export function vaultCheck(vault: Pick<VaultClient, 'send' | 'request'>): DoctorCheck {
+/**
+ * The API paths a rotation of each configured path uses, with the capabilities it needs there
+ * (src/vault/kv-secret.ts, src/vault/database-static-role.ts). A `*` segment is asked as it is:
+ * Vault matches it against the policy's globs like any other path.
+ */
+export function neededCapabilities(rulePaths: readonly string[]): Array<{ path: string; capabilities: string[] }> {
+  return rulePaths.flatMap((rulePath) => {
+    const [mount, ...rest] = rulePath.split('/');
+    const tail = rest.join('/');
+    if (mount === DATABASE_MOUNT && rest[0] === 'static-role') {
+      const role = rest.slice(1).join('/');
+      return [
+        { path: `${DATABASE_MOUNT}/static-roles/${role}`, capabilities: ['read'] },
+        { path: `${DATABASE_MOUNT}/rotate-role/${role}`, capabilities: ['update'] },
+      ];
+    }
+    return [
+      { path: `${mount}/data/${tail}`, capabilities: ['read', 'update'] },
+      { path: `${mount}/metadata/${tail}`, capabilities: ['read', 'patch'] },
+    ];
+  });
+}
+
+/**
+ * Vault or OpenBao (VAULT_ADDR): unsealed; Lookout's token valid (lookup-self) and renewable;
+ * and its policy grants what rotating each `vault.secrets` path needs (sys/capabilities-self).
+ */
+export function vaultCheck(vault: Pick<VaultClient, 'send' | 'request'>, rulePaths: readonly string[] = []): DoctorCheck {
   return {
     name: 'Vault',
     async run() {
@@ -36,7 +63,23 @@ export function vaultCheck(vault: Pick<VaultClient, 'send' | 'request'>): Doctor
       if (data.ttl !== undefined && data.ttl > 0 && data.renewable !== true) {
         return failed(`unsealed · token valid but not renewable (${ttl})`, 'Issue Lookout a renewable token, or use VAULT_K8S_ROLE so it logs in again by itself.');
       }
-      return passed(`unsealed · token valid (${ttl}${data.renewable === true ? ', renewable' : ''})`);
+      const token = `unsealed · token valid (${ttl}${data.renewable === true ? ', renewable' : ''})`;
+      const needed = neededCapabilities(rulePaths);
+      if (needed.length === 0) return passed(`${token} · no \`vault.secrets\` paths configured`);
+      let granted: Record<string, unknown>;
+      try {
+        granted = await vault.request<Record<string, unknown>>('POST', 'sys/capabilities-self', { paths: needed.map((need) => need.path) });
+      } catch (error) {
+        return failed(`${token}, but its capabilities could not be read (${error instanceof VaultError ? error.reason : 'unavailable'})`, "Let Lookout's policy `update` `sys/capabilities-self` (Vault's default policy does).");
+      }
+      const gaps = needed.flatMap(({ path, capabilities }) => {
+        const has = Array.isArray(granted[path]) ? (granted[path] as unknown[]) : [];
+        if (has.includes('root')) return [];
+        const missing = capabilities.filter((capability) => !has.includes(capability));
+        return missing.length > 0 ? [`\`${missing.join(', ')}\` on \`${path}\``] : [];
+      });
+      if (gaps.length > 0) return failed(`${token}, but its policy lacks ${gaps.join('; ')}`, "Add those capabilities to Lookout's Vault policy, or remove the path from `vault.secrets` (docs/configuration.md, \"Vault and secret rotation\").");
+      return passed(`${token} · policy covers the ${rulePaths.length} configured \`vault.secrets\` ${rulePaths.length === 1 ? 'path' : 'paths'}`);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { alertmanagerCheck, webhookUrlsToLookout } from '../../../src/doctor/checks/alertmanager-check.ts';
 import { outboxCheck } from '../../../src/doctor/checks/outbox-check.ts';
+import { neededCapabilities, vaultCheck } from '../../../src/doctor/checks/vault-check.ts';
 import { REQUIRED_SCOPES, slackCheck } from '../../../src/doctor/checks/slack-check.ts';
 import type { AlertmanagerStatus } from '../../../src/integrations/alertmanager.ts';
 
@@ -56,5 +57,36 @@ describe('the outbox check', () => {
     expect(await outboxCheck(depth(null)).run(signal)).toEqual({ ok: true, detail: '3 alert messages and 1 thread replies waiting; Slack shows every alert group as it is' });
     expect(await outboxCheck(depth(1_000_000 - 5000)).run(signal)).toEqual({ ok: true, detail: '3 alert messages and 1 thread replies waiting, the oldest for 5 s' });
     expect(await outboxCheck(depth(1_000_000 - 61_000)).run(signal)).toMatchObject({ ok: false, detail: '3 alert messages and 1 thread replies waiting, the oldest for 61 s' });
+  });
+});
+
+describe('the Vault check', () => {
+  const vault = (capabilities: Record<string, string[]>, sealed = false) => ({
+    send: async () => ({ status: 200, body: { sealed } }),
+    request: async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+      if (path === 'auth/token/lookup-self') return { data: { ttl: 3600, renewable: true } } as T;
+      if (method === 'POST' && path === 'sys/capabilities-self') return Object.fromEntries((body as { paths: string[] }).paths.map((asked) => [asked, capabilities[asked] ?? ['deny']])) as T;
+      throw new Error(`unexpected ${method} ${path}`);
+    },
+  });
+
+  it('asks for the KV v2 data and metadata paths, and a database static role\'s, of each configured path', () => {
+    expect(neededCapabilities(['secret/payments/*', 'database/static-role/app'])).toEqual([
+      { path: 'secret/data/payments/*', capabilities: ['read', 'update'] },
+      { path: 'secret/metadata/payments/*', capabilities: ['read', 'patch'] },
+      { path: 'database/static-roles/app', capabilities: ['read'] },
+      { path: 'database/rotate-role/app', capabilities: ['update'] },
+    ]);
+  });
+
+  it('names the capabilities the policy lacks', async () => {
+    const outcome = await vaultCheck(vault({ 'secret/data/payments/*': ['read', 'update'], 'secret/metadata/payments/*': ['read'] }), ['secret/payments/*']).run(signal);
+    expect(outcome).toMatchObject({ ok: false, detail: 'unsealed · token valid (expires in 60 min, renewable), but its policy lacks `patch` on `secret/metadata/payments/*`' });
+  });
+
+  it('passes when the policy covers every path, and fails on a sealed Vault before asking anything else', async () => {
+    const covered = await vaultCheck(vault({ 'secret/data/payments/*': ['create', 'read', 'update'], 'secret/metadata/payments/*': ['read', 'patch'] }), ['secret/payments/*']).run(signal);
+    expect(covered).toEqual({ ok: true, detail: 'unsealed · token valid (expires in 60 min, renewable) · policy covers the 1 configured `vault.secrets` path' });
+    expect(await vaultCheck(vault({}, true), ['secret/payments/*']).run(signal)).toMatchObject({ ok: false, detail: 'sealed' });
   });
 });
