@@ -271,7 +271,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   const statusOptions = { ...(alertmanager ? { alerts: { alertmanager, store, labels: config.enrichment.labels } } : {}), ...(home ? { workspace: home } : {}), redactor, now };
   // `/ops doctor`: checks of what is configured; Socket Mode's state is known once the Slack app is built below.
   let socketProblem: (() => string | undefined) | undefined;
-  const doctorSlack = config.slack ? new WebClient(config.slack.botToken, { slackApiUrl: config.slack.apiUrl, timeout: config.outbox.callTimeoutMs }) : undefined;
+  // No retries: a failure is the answer, and nothing may go on asking after the check's deadline.
+  const doctorSlack = config.slack ? new WebClient(config.slack.botToken, { slackApiUrl: config.slack.apiUrl, timeout: config.outbox.callTimeoutMs, retryConfig: { retries: 0 } }) : undefined;
   const doctorOptions = {
     checkTimeoutMs: config.doctor.checkTimeoutMs,
     checks: (channel: string) =>

@@ -52,8 +52,8 @@ describe('/ops doctor against the real servers', () => {
   const lookoutRole = '/apis/rbac.authorization.k8s.io/v1/clusterroles/lookout';
 
   /** A Lookout with the fake Slack, Lookout's own kubeconfig and these integrations. */
-  async function start(extraEnv: Record<string, string>, port?: number) {
-    const bed = await startLookoutTestBed({ slack: { users: [ALICE, BOB], channels: ['C0ALERTS', CHANNEL] }, config: CONFIG, signingSecret: SIGNING_SECRET, webhookToken: WEBHOOK_TOKEN, extraEnv: { KUBECONFIG: servers.kube.kubeconfigs.bot, ...extraEnv } });
+  async function start(extraEnv: Record<string, string>, port?: number, scopes?: string[]) {
+    const bed = await startLookoutTestBed({ slack: { users: [ALICE, BOB], channels: ['C0ALERTS', CHANNEL], ...(scopes ? { scopes } : {}) }, config: CONFIG, signingSecret: SIGNING_SECRET, webhookToken: WEBHOOK_TOKEN, extraEnv: { KUBECONFIG: servers.kube.kubeconfigs.bot, ...extraEnv } });
     beds.push(bed);
     const lookout = await startLookout(bed.env, port);
     lookouts.push(lookout);
@@ -154,6 +154,13 @@ describe('/ops doctor against the real servers', () => {
     expect(line(reply, 'Loki')).toBe('✗ *Loki* not reachable');
     expect(reply.text).toContain(`LOKI_URL (http://127.0.0.1:${deadPort}) is reachable`);
     expect(passedChecks(reply)).toEqual(['Slack', 'Kubernetes API', 'Vault', 'Certificate scanner', 'State store', 'Outbox']);
+  }, 60_000);
+
+  it('names the Slack scopes the bot token lacks (from Slack\'s x-oauth-scopes header), the other checks still passing', async () => {
+    const setup = await start({ LOKI_URL: servers.loki.url, VAULT_ADDR: servers.bao.addr, VAULT_TOKEN: servers.bao.rootToken }, undefined, ['chat:write', 'commands', 'users:read']);
+    const reply = await doctor(setup);
+    expect(line(reply, 'Slack')).toBe('✗ *Slack* token works (lookout in Lookout Test) but lacks the scopes `users:read.email`, `usergroups:read`, `channels:history`, `groups:history`');
+    expect(passedChecks(reply)).toEqual(['Kubernetes API', 'Loki', 'Vault', 'Certificate scanner', 'State store', 'Outbox']);
   }, 60_000);
 
   it('reports a sealed Vault (an OpenBao of its own), the other checks still passing', async () => {
