@@ -6,8 +6,11 @@ export const CHARSETS = {
   hex: '0123456789abcdef',
   /** base64url's alphabet: safe in URLs, file names and connection strings. */
   urlsafe: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
-  /** Alphanumerics and symbols that need no quoting in a shell, YAML, a URL's userinfo or a DSN. */
-  symbols: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+=^!',
+  /**
+   * Alphanumerics and symbols that need no quoting in a shell, YAML, a URL's userinfo or a DSN.
+   * Not `^` (Go's url.Parse refuses it in userinfo) nor `!` (a YAML value starting with it is a tag).
+   */
+  symbols: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+=',
 } as const;
 
 export type Charset = keyof typeof CHARSETS;

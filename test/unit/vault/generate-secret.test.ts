@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { CHARSETS, generateSecret } from '../../../src/vault/generate-secret.ts';
 
 describe('generateSecret', () => {
@@ -21,6 +22,18 @@ describe('generateSecret', () => {
     // 61 degrees of freedom: mean 61, and 200 is beyond any chance of a fair draw (p < 1e-15);
     // the modulo bias above gives a chi-square in the thousands at this size.
     expect(chiSquare).toBeLessThan(200);
+  });
+
+  it('`symbols` keeps its promise: no quoting in a URL\'s userinfo or as a plain YAML value, whatever character comes first', () => {
+    // RFC 3986 userinfo: unreserved and sub-delims. Go's url.Parse refuses anything else
+    // ("invalid userinfo"), e.g. `^`, in a DATABASE_URL built by concatenation.
+    const userinfo = /^[A-Za-z0-9\-._~!$&'()*+,;=]+$/;
+    for (const char of CHARSETS.symbols) {
+      const value = `${char}${generateSecret(20, 'alphanumeric')}`;
+      expect(userinfo.test(value), `${char} in a URL's userinfo`).toBe(true);
+      // A value starting with `!` would be read as a YAML tag, not as the password.
+      expect((parseYaml(`password: ${value}`) as { password: unknown }).password, `${char} first in plain YAML`).toBe(value);
+    }
   });
 
   it('never repeats a value', () => {
