@@ -2,7 +2,6 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { NotificationIntake } from '../../../src/http/notification-intake.ts';
 import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
-import type { InboxEntry } from '../../../src/state/store.ts';
 import { payload } from '../../helpers/fakes.ts';
 
 describe('NotificationIntake', () => {
@@ -44,32 +43,6 @@ describe('NotificationIntake', () => {
     flushes[1]!();
     expect(await settled(later)).toBe('stored');
     expect(transactions).toBe(2);
-  });
-
-  it('holds what arrives during a commit for the next batch, so many requests in flight share few commits', async () => {
-    const commits: Array<{ groupKeys: string[]; done: () => void }> = [];
-    const slowStore = {
-      addNotifications: (entries: InboxEntry[]) =>
-        new Promise<void>((resolve) => commits.push({ groupKeys: entries.map((entry) => entry.payload.groupKey), done: resolve })),
-    };
-    const intake = new NotificationIntake({ store: slowStore, now: () => 1, schedule: (flush) => flushes.push(flush) });
-    const first = intake.add(payload('g1', [{ fingerprint: 'a' }]));
-    flushes[0]!();
-    const during = ['g2', 'g3', 'g4'].map((key) => intake.add(payload(key, [{ fingerprint: 'a' }])));
-    // Nothing is scheduled while g1's commit is under way.
-    expect(flushes).toHaveLength(1);
-    expect(commits.map((c) => c.groupKeys)).toEqual([['g1']]);
-
-    commits[0]!.done();
-    expect(await settled(first)).toBe('stored');
-    expect(await settled(during[0]!)).toBe('waiting');
-    expect(flushes).toHaveLength(2);
-    flushes[1]!();
-    expect(commits.map((c) => c.groupKeys)).toEqual([['g1'], ['g2', 'g3', 'g4']]);
-    commits[1]!.done();
-    expect(await Promise.all(during.map(settled))).toEqual(['stored', 'stored', 'stored']);
-    // Idle again: nothing left to schedule.
-    expect(flushes).toHaveLength(2);
   });
 
   it('refuses every payload of a batch whose commit fails, and stores none of them', async () => {
