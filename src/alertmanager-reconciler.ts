@@ -114,8 +114,13 @@ export class AlertmanagerReconciler {
       return;
     }
     if (silence === undefined || silence.state !== 'active') return;
+    const endsAt = Date.parse(silence.endsAt);
+    if (Number.isNaN(endsAt)) {
+      groupLog.warn({ silenceId: silence.id }, 'Alertmanager gave a silence an end that is not a time; not shown');
+      return;
+    }
     // Made outside Slack: nobody to name (by is empty); the line says "in Alertmanager".
-    const mark: SilenceMark = { by: '', until: new Date(Date.parse(silence.endsAt)).toISOString(), silenceId: silence.id };
+    const mark: SilenceMark = { by: '', until: new Date(endsAt).toISOString(), silenceId: silence.id };
     if (!(await store.markGroupSilenced({ groupId: repair.groupId, mark, at: this.now(), unlessSilenced: true }))) return;
     repairs.inc({ kind: 'silenced' });
     groupLog.info({ silenceId: silence.id }, 'an alert group is silenced in Alertmanager: its message says so now');

@@ -35,13 +35,21 @@ export function probeTls(host: string, port: number, timeoutMs: number): Promise
     const socket = connect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), rejectUnauthorized: false });
     const timer = setTimeout(() => finish({ reached: false, problem: `no TLS handshake within ${formatMs(timeoutMs)}` }), timeoutMs);
     socket.once('secureConnect', () => {
+      // An event handler: a certificate Node accepted but cannot parse must not throw past it.
+      try {
+        finishHandshake();
+      } catch {
+        finish({ reached: false, problem: 'the server presented a certificate that could not be parsed' });
+      }
+    });
+    const finishHandshake = () => {
       const chain = servedChain(socket.getPeerCertificate(true));
       const leaf = socket.getPeerX509Certificate();
       if (chain.length === 0 || leaf === undefined) return finish({ reached: false, problem: 'the server presented no certificate' });
       const matches = isIP(host) === 0 ? leaf.checkHost(host) !== undefined : leaf.checkIP(host) !== undefined;
       const untrusted = socket.authorized ? undefined : String(socket.authorizationError ?? 'not trusted');
       finish({ reached: true, chain, hostnameMismatch: !matches, ...(untrusted !== undefined ? { untrusted } : {}) });
-    });
+    };
     socket.once('error', (error: NodeJS.ErrnoException) => finish({ reached: false, problem: connectionProblem(error) }));
   });
 }

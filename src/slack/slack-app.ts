@@ -18,6 +18,9 @@ import type { InteractionRegistry } from './interaction-registry.ts';
 import { createDeliveryFilter, ENVELOPE_ID_CONTEXT_KEY } from './socket-deliveries.ts';
 import { SocketModeConnection } from './socket-mode-connection.ts';
 
+/** apps.connections.open is one quick call; Slack's other Web API calls have their own deadlines. */
+const CONNECTIONS_OPEN_TIMEOUT_MS = 10_000;
+
 export interface SlackAppOptions {
   config: Config;
   log: Logger;
@@ -85,7 +88,8 @@ export function createSlackApp({ config, log, metrics, commands, customRoutes, i
           // SocketModeConnection reconnects (see there why not Bolt's client).
           autoReconnectEnabled: false,
           // apps.connections.open goes to SLACK_API_URL too; SocketModeConnection retries, not the Web API client.
-          installerOptions: { clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 } } },
+          // A bounded call: one that never answered would stop the reconnecting for good.
+          installerOptions: { clientOptions: { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 0 }, timeout: CONNECTIONS_OPEN_TIMEOUT_MS } },
           customPropertiesExtractor: (args: { envelope_id?: unknown }) => ({ [ENVELOPE_ID_CONTEXT_KEY]: args.envelope_id }),
           // Acknowledged all the same: a redelivery would fail the same way, or run twice.
           processEventErrorHandler: async ({ error }) => {

@@ -193,6 +193,18 @@ describe('AlertmanagerReconciler over the real SQLite store', () => {
     expect(await count('repairs', 'silenced')).toBe(1);
   });
 
+  it('leaves a silence whose end is not a time unshown, and the pass still counts as ok', async () => {
+    const { engine, store, alertmanager, reconciler, count, advance } = setUp();
+    await store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: NOW }]);
+    await store.foldInbox(10);
+    advance(GRACE);
+    alertmanager.groups = [amGroup('lookout', amAlert('a', 'suppressed', [SILENCE]))];
+    alertmanager.silences.set(SILENCE, { id: SILENCE, matchers: [], startsAt: '2026-03-01T11:00:00Z', endsAt: 'soon', createdBy: 'amtool', comment: '', state: 'active' });
+    expect(await reconciler.pass()).toBe('ok');
+    expect(engine.latestGroup('g')!.state.silenced).toBeUndefined();
+    expect(await count('repairs', 'silenced')).toBe(0);
+  });
+
   it('keeps a silence made from Slack between the read and the repair', async () => {
     const { engine, store, advance } = setUp();
     await store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: NOW }]);
