@@ -5,8 +5,8 @@ import { InvalidInput, UserError } from '../src/errors.ts';
 import { button } from '../src/slack/reply-limits.ts';
 import { gitOpsHints, readLookoutActions, readRevisions, type GitOpsHint, type LookoutAction, type Revision } from '../src/workloads/workload-history.ts';
 import { readWorkloadObject, seen, type Seen } from '../src/workloads/workload-reads.ts';
-import { count, splitOptions } from '../src/workloads/workload-words.ts';
-import { describeWorkload, parseWorkloadRef, type WorkloadRef } from '../src/workloads/workload-ref.ts';
+import { count, parseOneWorkload } from '../src/workloads/workload-words.ts';
+import { describeWorkload, type WorkloadRef } from '../src/workloads/workload-ref.ts';
 import { commandButtonActionId, type CommandDefinition, type ReplyContent } from './command.ts';
 import { wordsArgs } from './words-args.ts';
 
@@ -23,17 +23,12 @@ const NOTE_MAX = 400;
 
 /** Words → the workload and page, or what is wrong. */
 export function parseHistory(words: readonly string[]): HistoryArgs | { error: string } {
-  const split = splitOptions(words, ['--namespace', '--page']);
-  if ('error' in split) return split;
-  const [workload, ...extra] = split.positional;
-  if (workload === undefined) return { error: 'needs a workload, e.g. `shop/cart`' };
-  if (extra.length > 0) return { error: `unexpected \`${extra.join(' ')}\`` };
-  const target = parseWorkloadRef(workload, split.options.get('--namespace'), ['Deployment', 'StatefulSet', 'DaemonSet']);
-  if ('error' in target) return target;
-  const pageText = split.options.get('--page');
+  const parsed = parseOneWorkload(words, ['--page']);
+  if ('error' in parsed) return parsed;
+  const pageText = parsed.options.get('--page');
   const page = pageText === undefined ? 1 : count(pageText);
   if (page === undefined || page < 1) return { error: '`--page` must be a whole number, 1 or more' };
-  return { target, page };
+  return { target: parsed.target, page };
 }
 
 /** One line of the timeline: a rollout revision or an action taken through Lookout. */

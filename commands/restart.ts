@@ -1,20 +1,10 @@
 import { followRollout } from '../src/workloads/rollout-progress.ts';
 import { checkRestart, restartAttributes, writeRestart } from '../src/workloads/restart-workload.ts';
-import { splitOptions } from '../src/workloads/workload-words.ts';
-import { describeWorkload, parseWorkloadRef, workloadObject, type WorkloadRef } from '../src/workloads/workload-ref.ts';
+import { parseWorkloadTarget } from '../src/workloads/workload-words.ts';
+import { describeWorkload, workloadObject, type WorkloadRef } from '../src/workloads/workload-ref.ts';
 import type { CommandContext, CommandDefinition, CommandReply, LookoutReads, PersonKube } from './command.ts';
 import { wordsArgs } from './words-args.ts';
 
-/** Words → the workload to restart, or what is wrong. */
-export function parseRestart(words: readonly string[]): { target: WorkloadRef } | { error: string } {
-  const split = splitOptions(words, ['--namespace']);
-  if ('error' in split) return split;
-  const [workload, ...extra] = split.positional;
-  if (workload === undefined) return { error: 'needs a workload, e.g. `shop/cart`' };
-  if (extra.length > 0) return { error: `unexpected \`${extra.join(' ')}\`` };
-  const target = parseWorkloadRef(workload, split.options.get('--namespace'), ['Deployment', 'StatefulSet', 'DaemonSet']);
-  return 'error' in target ? target : { target };
-}
 
 /**
  * `/ops restart`: a rolling restart as `kubectl rollout restart` does it, always asked first.
@@ -24,7 +14,7 @@ const restart: CommandDefinition<{ target: WorkloadRef }> = {
   name: 'restart',
   summary: 'Rolling restart of a Deployment, StatefulSet or DaemonSet (asks first)',
   usage: '<namespace>/<name>  ·  <namespace>/statefulset/<name>  ·  <namespace>/daemonset/<name>  ·  -n <namespace> deployment/<name>',
-  args: wordsArgs(parseRestart),
+  args: wordsArgs(parseWorkloadTarget),
   access: ({ target }) => restartAttributes(target),
   target: ({ target }) => workloadObject(target),
   auditReason: 'RestartedBySlackUser',

@@ -5,7 +5,7 @@ import { createSecretRedactor, type Redactor } from '../src/redact-secrets.ts';
 import { restartAttributes } from '../src/workloads/restart-workload.ts';
 import { rolloutOf } from '../src/workloads/rollout-progress.ts';
 import { findHpa, scaleAttributes, type ScalingHpa } from '../src/workloads/scale-workload.ts';
-import { splitOptions } from '../src/workloads/workload-words.ts';
+import { parseWorkloadTarget } from '../src/workloads/workload-words.ts';
 import {
   eventTime,
   listEvents,
@@ -19,7 +19,7 @@ import {
   type Seen,
   type WorkloadObject,
 } from '../src/workloads/workload-reads.ts';
-import { describeWorkload, parseWorkloadRef, type WorkloadRef } from '../src/workloads/workload-ref.ts';
+import { describeWorkload, type WorkloadRef } from '../src/workloads/workload-ref.ts';
 import type { CommandContext, CommandDefinition, LookoutReads, PersonAccess, PersonKube } from './command.ts';
 import { logsAccess } from './logs.ts';
 import { maxReplicasFor } from './scale.ts';
@@ -41,16 +41,6 @@ export interface StatusCommandOptions {
 /** How long the Silence button silences the workload's alerts. */
 export const STATUS_SILENCE_DURATION = '1h';
 
-/** Words → the workload, or what is wrong (the forms `/ops restart` takes). */
-export function parseStatus(words: readonly string[]): { target: WorkloadRef } | { error: string } {
-  const split = splitOptions(words, ['--namespace']);
-  if ('error' in split) return split;
-  const [workload, ...extra] = split.positional;
-  if (workload === undefined) return { error: 'needs a workload, e.g. `shop/cart`' };
-  if (extra.length > 0) return { error: `unexpected \`${extra.join(' ')}\`` };
-  const target = parseWorkloadRef(workload, split.options.get('--namespace'), ['Deployment', 'StatefulSet', 'DaemonSet']);
-  return 'error' in target ? target : { target };
-}
 
 /**
  * `/ops status`: one card about a workload, read as the person. No access review of its own:
@@ -64,7 +54,7 @@ export function createStatusCommand(options: StatusCommandOptions = {}): Command
     name: 'status',
     summary: 'What runs in a workload now: images, replicas, rollout, HPA, unready pods, warnings, alerts',
     usage: '<namespace>/<name>  ·  <namespace>/statefulset/<name>  ·  <namespace>/daemonset/<name>',
-    args: wordsArgs(parseStatus),
+    args: wordsArgs(parseWorkloadTarget),
     async run(ctx) {
       if (ctx.kube === undefined) throw new UserError('Lookout is not connected to Kubernetes, so it cannot show a workload.');
       const [view, workspaceUrl] = await Promise.all([readStatus(ctx, ctx.kube, options.alerts), workspaceAddress(options.workspace)]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRestart } from '../../../commands/restart.ts';
+import { parseWorkloadTarget } from '../../../src/workloads/workload-words.ts';
 import { maxReplicasFor, needsConfirmation, parseScale } from '../../../commands/scale.ts';
 import { DEFAULT_COMMAND_SETTINGS } from '../../../commands/command.ts';
 
@@ -55,11 +55,11 @@ describe('/ops restart arguments', () => {
     [['shop/daemonset/agent'], { kind: 'DaemonSet', namespace: 'shop', name: 'agent' }],
     [['-n', 'shop', 'ds/agent'], { kind: 'DaemonSet', namespace: 'shop', name: 'agent' }],
   ])('reads %j', (words, target) => {
-    expect(parseRestart(words)).toEqual({ target });
+    expect(parseWorkloadTarget(words)).toEqual({ target });
   });
 
   it('refuses extra words and unknown kinds', () => {
-    expect(parseRestart(['shop/cart', 'now'])).toEqual({ error: 'unexpected `now`' });
-    expect(parseRestart(['shop/job/x'])).toHaveProperty('error');
+    expect(parseWorkloadTarget(['shop/cart', 'now'])).toEqual({ error: 'unexpected `now`' });
+    expect(parseWorkloadTarget(['shop/job/x'])).toHaveProperty('error');
   });
 });

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { isAbout, readWorkloadAlerts } from '../../../commands/status-alerts.ts';
 import { AlertmanagerError } from '../../../src/integrations/alertmanager.ts';
 import { messageLink, renderStatusCard, type StatusView } from '../../../commands/status-card.ts';
-import { parseStatus, rolloutState } from '../../../commands/status.ts';
+import { rolloutState } from '../../../commands/status.ts';
+import { parseWorkloadTarget } from '../../../src/workloads/workload-words.ts';
 import { defaultEnrichmentConfig } from '../../../alerts/enrichers/enrichment-config.ts';
 import { createSecretRedactor } from '../../../src/redact-secrets.ts';
 import { blockProblems } from '../../../src/slack/reply-limits.ts';
@@ -150,12 +151,12 @@ describe('status reads', () => {
   });
 
   it('parses the workload forms of /ops restart, and says what is wrong', () => {
-    expect(parseStatus(['shop/cart'])).toEqual({ target: ref });
-    expect(parseStatus(['shop/sts/db'])).toEqual({ target: { kind: 'StatefulSet', namespace: 'shop', name: 'db' } });
-    expect(parseStatus(['-n', 'shop', 'daemonset/agent'])).toEqual({ target: { kind: 'DaemonSet', namespace: 'shop', name: 'agent' } });
-    expect(parseStatus([])).toEqual({ error: 'needs a workload, e.g. `shop/cart`' });
-    expect(parseStatus(['shop/cart', 'extra'])).toEqual({ error: 'unexpected `extra`' });
-    expect(parseStatus(['shop/job/x'])).toMatchObject({ error: expect.stringContaining('is not a kind') });
+    expect(parseWorkloadTarget(['shop/cart'])).toEqual({ target: ref });
+    expect(parseWorkloadTarget(['shop/sts/db'])).toEqual({ target: { kind: 'StatefulSet', namespace: 'shop', name: 'db' } });
+    expect(parseWorkloadTarget(['-n', 'shop', 'daemonset/agent'])).toEqual({ target: { kind: 'DaemonSet', namespace: 'shop', name: 'agent' } });
+    expect(parseWorkloadTarget([])).toEqual({ error: 'needs a workload, e.g. `shop/cart`' });
+    expect(parseWorkloadTarget(['shop/cart', 'extra'])).toEqual({ error: 'unexpected `extra`' });
+    expect(parseWorkloadTarget(['shop/job/x'])).toMatchObject({ error: expect.stringContaining('is not a kind') });
   });
 });
 
