@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { reviewAccess } from '../../src/kube/access-review.ts';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
@@ -8,12 +6,11 @@ import { commandButtonActionId } from '../../commands/command.ts';
 import { CONFIRM_ACTION_ID } from '../../src/slack/dispatcher.ts';
 import type { FakeSlack } from '../support/fake-slack.ts';
 import { waitFor } from '../support/free-port.ts';
-import { eventually, freshNamespace, impersonateOnly, roleBinding, writeStatus } from '../support/kube-test-helpers.ts';
+import { eventually, freshNamespace, impersonateOnly, mountLookoutToken, roleBinding, TOKEN_FILE_PLACEHOLDER, writeStatus } from '../support/kube-test-helpers.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
 import { playExternalSecretsController } from '../support/external-secrets-controller.ts';
 import { expectNoSecretLeaks } from '../support/secret-leaks.ts';
-import { requestToken } from '../support/servers/kube-bootstrap.ts';
 import { createOrReplace, type KubeObject } from '../support/servers/kube-objects.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
@@ -173,7 +170,7 @@ describe('/ops rotate against the real OpenBao and kube-apiserver', () => {
         rollout: { timeout: '20s', pollInterval: '100ms' },
         interactions: { progressInterval: '500ms' },
         vault: {
-          auth: { method: 'kubernetes', role, tokenFile: 'TOKEN_FILE' },
+          auth: { method: 'kubernetes', role, tokenFile: TOKEN_FILE_PLACEHOLDER },
           secrets: [
             { path: `secret/${prefix}/outside/*`, namespace },
             { path: `secret/${prefix}/*`, namespace, generate: { length: 40, charset: 'alphanumeric' } },
@@ -185,11 +182,7 @@ describe('/ops rotate against the real OpenBao and kube-apiserver', () => {
       signingSecret: SIGNING_SECRET,
       extraEnv: { KUBECONFIG: servers.kube.kubeconfigs.bot, VAULT_ADDR: servers.bao.addr },
     });
-    // The pod's mounted ServiceAccount token, as the kubelet would write it.
-    const tokenFile = join(bed.dir, 'sa-token');
-    writeFileSync(tokenFile, await requestToken(admin, { namespace: 'lookout', name: 'lookout' }, 3600));
-    const configFile = bed.env['LOOKOUT_CONFIG']!;
-    writeFileSync(configFile, readFileSync(configFile, 'utf8').replace('TOKEN_FILE', tokenFile));
+    await mountLookoutToken(admin, bed);
     slack = bed.slack;
     lookout = await startLookout(bed.env);
     rollouts = setInterval(() => void completeRollouts().catch(() => undefined), 100);

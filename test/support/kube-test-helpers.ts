@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KubeApiError, type KubeHttp } from '../../src/kube/kube-http.ts';
 import { waitFor } from './free-port.ts';
+import { requestToken } from './servers/kube-bootstrap.ts';
 import { createOrReplace, ensureObject, type KubeObject } from './servers/kube-objects.ts';
 
 /**
@@ -73,4 +76,20 @@ export async function impersonateOnly(admin: KubeHttp, users: readonly string[],
   return async () => {
     await createOrReplace(admin, role(original.rules));
   };
+}
+
+/** The config placeholder that mountLookoutToken replaces with the token file's path. */
+export const TOKEN_FILE_PLACEHOLDER = 'TOKEN_FILE';
+
+/**
+ * Writes a token of Lookout's ServiceAccount (lookout/lookout) into the bed's directory, as the
+ * kubelet mounts one in a pod, and puts its path where the bed's config says TOKEN_FILE
+ * (`vault.auth.tokenFile`). Call before starting Lookout.
+ */
+export async function mountLookoutToken(admin: KubeHttp, bed: { dir: string; env: Record<string, string> }): Promise<void> {
+  const tokenFile = join(bed.dir, 'sa-token');
+  writeFileSync(tokenFile, await requestToken(admin, { namespace: 'lookout', name: 'lookout' }, 3600));
+  const configFile = bed.env['LOOKOUT_CONFIG'];
+  if (configFile === undefined) throw new Error('the bed has no config file');
+  writeFileSync(configFile, readFileSync(configFile, 'utf8').replace(TOKEN_FILE_PLACEHOLDER, tokenFile));
 }
