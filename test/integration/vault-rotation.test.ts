@@ -205,7 +205,9 @@ describe('/ops rotate against the real OpenBao and kube-apiserver', () => {
     const id = url.slice(url.lastIndexOf('/') + 1);
     return slack.responseUrlPosts.filter((post) => post.id === id).map((post) => post.body as Post);
   };
-  const finalOf = (url: string, pattern: RegExp, timeoutMs = 20_000) => waitFor(`a reply matching ${pattern}`, () => postsTo(url).find((post) => pattern.test(post.text)), timeoutMs);
+  /** A progress reply names a consumer still "restarting"; only the settled one carries the buttons. */
+  const settled = (post: Post): boolean => !/ restarting(?! \(status unreadable\))/.test(post.text);
+  const finalOf = (url: string, pattern: RegExp, timeoutMs = 20_000) => waitFor(`a settled reply matching ${pattern}`, () => postsTo(url).find((post) => pattern.test(post.text) && settled(post)), timeoutMs);
 
   /** Sends a signed `/ops …`; returns its first reply. */
   async function ops(user: { id: string; name: string }, text: string): Promise<Post> {
