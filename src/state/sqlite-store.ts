@@ -9,7 +9,7 @@ import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import { isFiring, type GroupState } from '../../alerts/group-state.ts';
 import type { GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
 import type { DetailRecord, EnrichmentUpdate, EnrichmentWork, PendingEnrichment } from './store.ts';
-import type { AlertMessage, DeliveryAttempts, FiringGroup, GroupRecord, NoticeRecord, OutboxDepth, ReplyRecord, StoreEngine, StoredNotification } from './store.ts';
+import type { AlertMessage, DeliveryAttempts, FiringGroup, GroupRecord, Lease, NoticeRecord, OutboxDepth, PendingInteraction, ReplyRecord, StoreEngine, StoredNotification } from './store.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS notifications (
@@ -227,6 +227,29 @@ CREATE TABLE IF NOT EXISTS slack_deliveries (
 CREATE INDEX IF NOT EXISTS slack_deliveries_by_time ON slack_deliveries (received_at);
 `;
 
+/*
+ * Several replicas (issue 16): leases, each held by one replica until it expires (which replica
+ * delivers to a channel, which runs a background job), and the pending interactions a click acts
+ * on, so any replica can take the click. One replica on SQLite holds every lease; the tables keep
+ * the contract the same as PostgreSQL's (postgres-engine.ts).
+ */
+const REPLICAS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pending_interactions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  value TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_interactions_by_expiry ON pending_interactions (expires_at);
+`;
+
 /** Rows per INSERT of certificate reports: few statements for a long digest, within SQLite's 32,766 parameters. */
 const REPORT_ROWS_PER_INSERT = 200;
 
@@ -238,6 +261,18 @@ CREATE TABLE IF NOT EXISTS store_probe (
   filler BLOB
 );
 `;
+
+interface PendingRow {
+  id: string;
+  kind: string;
+  owner: string;
+  value: string;
+  expires_at: number;
+}
+
+function toPendingInteraction(row: PendingRow): PendingInteraction {
+  return { id: row.id, kind: row.kind, owner: row.owner, value: JSON.parse(row.value) as unknown, expiresAt: row.expires_at };
+}
 
 interface DetailRow {
   group_id: number;
@@ -414,6 +449,7 @@ export class SqliteStore implements StoreEngine {
     this.addMissingColumns('notices', NOTICE_COLUMNS);
     this.db.exec(CERTIFICATE_DIGEST_SCHEMA);
     this.db.exec(SLACK_DELIVERIES_SCHEMA);
+    this.db.exec(REPLICAS_SCHEMA);
     this.db.exec(HEALTH_SCHEMA);
     this.schemaReady = true;
   }
@@ -714,6 +750,71 @@ export class SqliteStore implements StoreEngine {
 
   forgetSlackDeliveries(before: number): void {
     this.run('DELETE FROM slack_deliveries WHERE received_at < ?', before);
+  }
+
+  claimLeases(names: readonly string[], owner: string, now: number, ttlMs: number): string[] {
+    return this.transaction(() =>
+      names.filter(
+        (name) =>
+          this.get(
+            `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+             WHERE leases.owner = excluded.owner OR leases.expires_at <= ?
+             RETURNING name`,
+            name,
+            owner,
+            now + ttlMs,
+            now,
+          ) !== undefined,
+      ),
+    );
+  }
+
+  releaseLeases(owner: string, names?: readonly string[]): void {
+    if (names === undefined) {
+      this.run('DELETE FROM leases WHERE owner = ?', owner);
+      return;
+    }
+    this.transaction(() => {
+      for (const name of names) this.run('DELETE FROM leases WHERE name = ? AND owner = ?', name, owner);
+    });
+  }
+
+  leaseHolder(name: string, now: number): Lease | undefined {
+    const row = this.get<{ owner: string; expires_at: number }>('SELECT owner, expires_at FROM leases WHERE name = ? AND expires_at > ?', name, now);
+    return row === undefined ? undefined : { name, owner: row.owner, expiresAt: row.expires_at };
+  }
+
+  addPendingInteraction(entry: PendingInteraction, now: number, maxEntries: number): void {
+    this.transaction(() => {
+      this.run('DELETE FROM pending_interactions WHERE expires_at <= ?', now);
+      // Keep the newest maxEntries - 1, so with this one there are at most maxEntries.
+      this.run('DELETE FROM pending_interactions WHERE seq <= (SELECT seq FROM pending_interactions ORDER BY seq DESC LIMIT 1 OFFSET ?)', Math.max(0, maxEntries - 1));
+      this.run(
+        'INSERT INTO pending_interactions (id, kind, owner, value, expires_at) VALUES (?, ?, ?, ?, ?)',
+        entry.id,
+        entry.kind,
+        entry.owner,
+        JSON.stringify(entry.value),
+        entry.expiresAt,
+      );
+    });
+  }
+
+  peekPendingInteraction(id: string, kind: string, now: number): PendingInteraction | undefined {
+    const row = this.get<PendingRow>('SELECT id, kind, owner, value, expires_at FROM pending_interactions WHERE id = ? AND kind = ? AND expires_at > ?', id, kind, now);
+    return row === undefined ? undefined : toPendingInteraction(row);
+  }
+
+  claimPendingInteraction(id: string, kind: string, owner: string, now: number): PendingInteraction | undefined {
+    const row = this.get<PendingRow>(
+      'DELETE FROM pending_interactions WHERE id = ? AND kind = ? AND owner = ? AND expires_at > ? RETURNING id, kind, owner, value, expires_at',
+      id,
+      kind,
+      owner,
+      now,
+    );
+    return row === undefined ? undefined : toPendingInteraction(row);
   }
 
   pendingNotices(): number {

@@ -33,6 +33,8 @@ const READS: ReadonlySet<string> = new Set<StoreCallName>([
   'storedRows',
   'silencedGroups',
   'alertMessages',
+  'leaseHolder',
+  'peekPendingInteraction',
 ]);
 
 /**
@@ -63,6 +65,10 @@ const RELAXED: ReadonlySet<string> = new Set<StoreCallName | StoreTransactionNam
   'releaseEnrichment',
   'pruneResolvedGroups',
   'foldInbox',
+  // A lease or a pending confirmation lost in a power cut is claimed again, or the command typed again.
+  'claimLeases',
+  'releaseLeases',
+  'addPendingInteraction',
 ]);
 
 const port = parentPort;

@@ -148,6 +148,28 @@ export interface AlertMessage {
   messageTs: string;
 }
 
+/** A lease as claimLeases left it (see StoreEngine.claimLeases). */
+export interface Lease {
+  name: string;
+  owner: string;
+  expiresAt: number;
+}
+
+/**
+ * A click's or a modal's server-side state (see StoreEngine.addPendingInteraction). `value` is
+ * plain JSON (it is stored as text): the id is the only thing that travels through Slack.
+ */
+export interface PendingInteraction {
+  /** Unguessable: 128 random bits, base64url. */
+  id: string;
+  /** What it is for, e.g. `confirmation`, `modal`: a click of one kind cannot use another kind's entry. */
+  kind: string;
+  /** Who may claim it, e.g. `<slack user>:<channel>`. */
+  owner: string;
+  value: unknown;
+  expiresAt: number;
+}
+
 export interface DeliveryAttempts {
   attempts: number;
   nextAttemptAt: number;
@@ -253,6 +275,37 @@ export interface StoreEngine {
   forgetSlackDeliveries(before: number): void;
 
   /**
+   * Leases (issue 16): exclusive, expiring rights, each held by one replica (`owner`) at a time,
+   * by name: `channel:<id>` to deliver to a Slack channel, `job:<name>` to run a background job.
+   * Takes each named lease that is free, expired (expiresAt <= now) or already `owner`'s, and sets
+   * its expiry to now + ttlMs; leaves those another owner holds unexpired alone. One call is atomic.
+   * Times are the replicas' own clocks (ms since the epoch): their skew must stay well under ttlMs.
+   * @returns the names `owner` holds after the call (a subset of `names`, in no particular order).
+   */
+  claimLeases(names: readonly string[], owner: string, now: number, ttlMs: number): string[];
+  /**
+   * Gives up the leases `owner` holds: those named, or all of them when `names` is absent (a
+   * replica shutting down, so another takes over at once rather than after the expiry).
+   */
+  releaseLeases(owner: string, names?: readonly string[]): void;
+  /** The unexpired lease of this name, if any: who holds it and until when. For /readyz, doctor and tests. */
+  leaseHolder(name: string, now: number): Lease | undefined;
+
+  /**
+   * Pending interactions (issue 16): what a click or a modal submission will act on, kept in the
+   * store so that any replica can take the click. Expired rows are deleted by this call; when
+   * more than `maxEntries` remain, the oldest go (a flood of typed commands cannot grow the store).
+   */
+  addPendingInteraction(entry: PendingInteraction, now: number, maxEntries: number): void;
+  /** The entry of this id and kind, unexpired at `now`, without using it up. */
+  peekPendingInteraction(id: string, kind: string, now: number): PendingInteraction | undefined;
+  /**
+   * Deletes and returns the entry of this id and kind if it is unexpired at `now` and `owner`'s:
+   * each id is used once, so two clicks (on two replicas) act once. Another owner's entry stays.
+   */
+  claimPendingInteraction(id: string, kind: string, owner: string, now: number): PendingInteraction | undefined;
+
+  /**
    * Where Lookout posted these alerts (by Alertmanager fingerprint): the message of each firing
    * episode that shows one of them, in the channel it lives in. For `/ops status`'s links.
    */
@@ -311,6 +364,18 @@ type Answered<F> = F extends (...args: infer A) => infer R ? (...args: A) => Pro
 
 /** The engine's reads and single writes, each answered asynchronously (same names, same meaning). */
 export type StoreCalls = { [K in keyof Omit<StoreEngine, 'transaction' | 'ping' | 'onRecovered' | 'close'>]: Answered<StoreEngine[K]> };
+
+/**
+ * The engine as the named transactions (store-transactions.ts) use it, whatever the backend:
+ * every call answered asynchronously (PostgreSQL answers over the network), and transaction(fn)
+ * running every call fn makes in one database transaction (nested: a savepoint). SQLite: the
+ * synchronous SqliteStore behind asyncEngine(), in the store worker; PostgreSQL: PostgresEngine,
+ * where the calls inside fn go to fn's connection and a serialization failure re-runs fn.
+ * A named transaction must not do anything but store calls inside fn (it may run again).
+ */
+export type AsyncEngine = StoreCalls & {
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+};
 
 /** One accepted webhook payload for the inbox. */
 export interface InboxEntry {
