@@ -20,6 +20,8 @@ export interface StormOutcome {
   lost: number;
   duplicated: number;
   wrongFinal: number;
+  /** Thread replies that repeat another reply in the same thread (each storm change earns one reply). */
+  doubledReplies: number;
   /** Groups whose message is in the default channel instead of their own. */
   awayFromChannel: number;
   /**
@@ -28,6 +30,18 @@ export interface StormOutcome {
    */
   unaffectedFirstPostExcessMs: number;
 }
+
+/**
+ * Where the notifications go: one Lookout, or several replicas that each get every notification at
+ * the same moment, as from an Alertmanager HA pair (both members notify every receiver).
+ */
+export type StormTargets = string | readonly string[];
+
+/** Called with each answer a target gave (an HTTP status, or `refused`: nothing listening). */
+export type OnStormAnswer = (target: string, answer: number | 'refused') => void;
+
+/** How long a notification answered 5xx is retried, as Alertmanager keeps retrying a failing receiver. */
+const RETRY_5XX_FOR_MS = 60_000;
 
 /** Routes sending each storm group to its channel (by the `fault_channel` label). */
 export function stormRoutes(channels: readonly string[]): Array<{ match: Record<string, string>; channel: string }> {
@@ -73,18 +87,18 @@ function expectedStatus(spec: StormSpec, i: number): string {
 }
 
 /** Sends every group's first notification (8 at a time); returns when each was answered 200. */
-export async function sendStorm(lookoutUrl: string, token: string, spec: StormSpec): Promise<Map<number, number>> {
+export async function sendStorm(targets: StormTargets, token: string, spec: StormSpec, onAnswer?: OnStormAnswer): Promise<Map<number, number>> {
   const sentAt = new Map<number, number>();
   await pool(spec.groups, 8, async (i) => {
     sentAt.set(i, Date.now());
-    await post(lookoutUrl, token, payload(spec, i, 'first'));
+    await notify(targets, token, payload(spec, i, 'first'), onAnswer);
   });
   return sentAt;
 }
 
 /** Sends the second notification of the first `spec.changed` groups. */
-export async function sendChanges(lookoutUrl: string, token: string, spec: StormSpec): Promise<void> {
-  await pool(spec.changed, 8, (i) => post(lookoutUrl, token, payload(spec, i, 'change')));
+export async function sendChanges(targets: StormTargets, token: string, spec: StormSpec, onAnswer?: OnStormAnswer): Promise<void> {
+  await pool(spec.changed, 8, (i) => notify(targets, token, payload(spec, i, 'change'), onAnswer));
 }
 
 /** What Slack shows now, counted against what the storm sent. */
@@ -92,6 +106,7 @@ export function countOutcome(slack: FakeSlack, spec: StormSpec, sentAt: Readonly
   let lost = 0;
   let duplicated = 0;
   let wrongFinal = 0;
+  let doubledReplies = 0;
   let awayFromChannel = 0;
   let excess = 0;
   const rankInChannel = new Map<string, number>();
@@ -108,6 +123,10 @@ export function countOutcome(slack: FakeSlack, spec: StormSpec, sentAt: Readonly
       continue;
     }
     duplicated += mine.length - 1;
+    for (const message of mine) {
+      const replies = slack.replies(channel, message.ts).map((reply) => reply.text);
+      doubledReplies += replies.length - new Set(replies).size;
+    }
     if (!mine.every((m) => m.text.startsWith(expectedStatus(spec, i)))) wrongFinal += 1;
     if (affected.includes(channel)) continue;
     const first = slack.calls.find(
@@ -116,7 +135,7 @@ export function countOutcome(slack: FakeSlack, spec: StormSpec, sentAt: Readonly
     const sent = sentAt.get(i);
     if (first !== undefined && sent !== undefined) excess = Math.max(excess, first.at - sent - rank * 1000);
   }
-  return { lost, duplicated, wrongFinal, awayFromChannel, unaffectedFirstPostExcessMs: excess };
+  return { lost, duplicated, wrongFinal, doubledReplies, awayFromChannel, unaffectedFirstPostExcessMs: excess };
 }
 
 /** Waits until nothing is lost and every final state is right (or the time is up), then a little longer for late duplicates. */
@@ -142,13 +161,33 @@ export async function waitForOutcome(
   return countOutcome(slack, spec, sentAt, affected, defaultChannel);
 }
 
-async function post(lookoutUrl: string, token: string, body: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await fetch(`${lookoutUrl}/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+/**
+ * One notification to every target at once. Each answering 5xx is retried (Alertmanager does);
+ * one that refuses the connection is down, which a replica pair tolerates as long as another
+ * target took the notification. Resolves once some target answered 2xx.
+ */
+async function notify(targets: StormTargets, token: string, body: string, onAnswer?: OnStormAnswer): Promise<void> {
+  const urls = typeof targets === 'string' ? [targets] : targets;
+  const outcomes = await Promise.allSettled(urls.map((url) => post(url, token, body, onAnswer)));
+  if (outcomes.some((outcome) => outcome.status === 'fulfilled')) return;
+  const reasons = outcomes.map((outcome, i) => `${urls[i]}: ${outcome.status === 'rejected' ? String(outcome.reason) : ''}`);
+  throw new Error(`no Lookout took the notification: ${reasons.join('; ')}`);
+}
+
+async function post(lookoutUrl: string, token: string, body: string, onAnswer?: OnStormAnswer): Promise<void> {
+  const deadline = Date.now() + RETRY_5XX_FOR_MS;
+  for (;;) {
+    let res: Response;
+    try {
+      res = await fetch(`${lookoutUrl}/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+    } catch (error) {
+      onAnswer?.(lookoutUrl, 'refused');
+      throw error;
+    }
     await res.arrayBuffer();
+    onAnswer?.(lookoutUrl, res.status);
     if (res.ok) return;
-    // Alertmanager retries a 5xx; so does the storm.
-    if (res.status < 500 || attempt >= 5) throw new Error(`POST /alertmanager answered ${res.status}`);
+    if (res.status < 500 || Date.now() > deadline) throw new Error(`POST ${lookoutUrl}/alertmanager answered ${res.status}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

@@ -36,7 +36,15 @@ export interface Postgres {
   database: 'postgres';
   /** Directory of the unix socket (`.s.PGSQL.<port>`), in the run directory. */
   socketDir: string;
-  process: ManagedProcess;
+  /** The running server: a new one after each `start()`. */
+  readonly process: ManagedProcess;
+  /**
+   * Stops the server as `pg_ctl stop` does by default (fast shutdown: open sessions are ended, not
+   * waited for), for tests of a database that goes away; resolves once it has exited.
+   */
+  stop(): Promise<void>;
+  /** Starts the stopped server again, on the same data and port; resolves once it accepts logins. */
+  start(): Promise<void>;
 }
 
 /**
@@ -91,17 +99,40 @@ export async function startPostgres({ dir, supervisor }: PostgresOptions): Promi
     log_min_messages: 'warning',
   };
   const [executable, args] = command(asUser, join(bin, 'postgres'), ['-D', data, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])]);
-  const server = supervisor.start({
-    name: 'postgresql',
-    command: executable,
-    args,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' },
-    logFile: join(dir, 'postgresql.log'),
-    stopTimeoutMs: 5_000,
-  });
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  await waitUntilReady(server, () => canLogIn(url), 30_000);
-  return { url, host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres', socketDir: home, process: server };
+  const launch = async (): Promise<ManagedProcess> => {
+    const server = supervisor.start({
+      name: 'postgresql',
+      command: executable,
+      args,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' },
+      logFile: join(dir, 'postgresql.log'),
+      // Fast shutdown. SIGTERM is "smart": it waits for every client to disconnect, and a
+      // connection pool never does.
+      stopSignal: 'SIGINT',
+      stopTimeoutMs: 5_000,
+    });
+    await waitUntilReady(server, () => canLogIn(url), 30_000);
+    return server;
+  };
+  let server = await launch();
+  return {
+    url,
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password,
+    database: 'postgres',
+    socketDir: home,
+    get process() {
+      return server;
+    },
+    stop: () => supervisor.stop(server),
+    async start() {
+      if (server.running()) throw new Error(`PostgreSQL (pid ${server.pid}) is already running`);
+      server = await launch();
+    },
+  };
 }
 
 /** The newest major version Debian's package installed. */

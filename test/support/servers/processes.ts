@@ -21,7 +21,9 @@ export interface StartProcessOptions {
   logFile: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** SIGKILL if SIGTERM has not ended the process group after this long. Default 10 s. */
+  /** The signal that asks the server to stop. Default SIGTERM. */
+  stopSignal?: NodeJS.Signals;
+  /** SIGKILL if the stop signal has not ended the process group after this long. Default 10 s. */
   stopTimeoutMs?: number;
   /** Processes that must still be running while this one is stopped (kube-apiserver needs etcd). */
   needs?: readonly ManagedProcess[];
@@ -32,6 +34,8 @@ interface Stoppable {
   name: string;
   /** Process group to SIGKILL if Node itself is exiting; absent for adopted helpers. */
   pgid?: number;
+  /** The process, for stop(process); absent for adopted helpers. */
+  process?: ManagedProcess;
   needs: readonly Stoppable[];
   stopped: boolean;
   stop(): Promise<void>;
@@ -89,15 +93,17 @@ export class Supervisor {
       logTail: (lines = 30) => tail(options.logFile, lines),
     };
     const timeoutMs = options.stopTimeoutMs ?? 10_000;
+    const stopSignal = options.stopSignal ?? 'SIGTERM';
     const needs = (options.needs ?? []).map((p) => this.entries.find((e) => e.pgid === p.pid)).filter((e) => e !== undefined);
     this.entries.push({
       name: options.name,
       pgid: pid,
+      process: managed,
       needs,
       stopped: false,
       stop: async () => {
         if (managed.running()) {
-          signalGroup(pid, 'SIGTERM');
+          signalGroup(pid, stopSignal);
           const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), timeoutMs);
           await exited;
           clearTimeout(timer);
@@ -113,6 +119,18 @@ export class Supervisor {
   /** Hands the supervisor a helper that manages its own process (e.g. the Alertmanager helper). */
   adopt(name: string, stop: () => Promise<void>): void {
     this.entries.push({ name, needs: [], stopped: false, stop });
+  }
+
+  /**
+   * Stops one process before the others, as stopAll would (for a test of a server that goes away;
+   * a test that brings it back starts a new one). Safe to call twice.
+   */
+  async stop(process: ManagedProcess): Promise<void> {
+    const entry = this.entries.find((e) => e.process === process);
+    if (entry === undefined) throw new Error(`${process.name} (pid ${process.pid}) was not started by this supervisor`);
+    if (entry.stopped) return;
+    await entry.stop();
+    entry.stopped = true;
   }
 
   /** Stops everything, dependants first. Safe to call more than once. */
