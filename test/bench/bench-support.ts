@@ -228,15 +228,15 @@ export function firingPayload(options: {
   });
 }
 
-/** The runtime settings of the lookout container in manifests/deployment.yaml that shape its memory and speed. */
+/** The runtime settings of the lookout container in manifests/base/deployment.yaml that shape its memory and speed. */
 export function deploymentRuntimeEnv(): { NODE_OPTIONS: string; MALLOC_ARENA_MAX?: string } {
-  const deployment = parseYaml(readFileSync(new URL('../../manifests/deployment.yaml', import.meta.url), 'utf8')) as {
+  const deployment = parseYaml(readFileSync(new URL('../../manifests/base/deployment.yaml', import.meta.url), 'utf8')) as {
     spec: { template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } } };
   };
   const container = deployment.spec.template.spec.containers.find((candidate) => candidate.name === 'lookout');
   const value = (name: string) => container?.env?.find((variable) => variable.name === name)?.value;
   const nodeOptions = value('NODE_OPTIONS');
-  if (nodeOptions === undefined) throw new Error('manifests/deployment.yaml: the lookout container sets no NODE_OPTIONS');
+  if (nodeOptions === undefined) throw new Error('manifests/base/deployment.yaml: the lookout container sets no NODE_OPTIONS');
   const arenas = value('MALLOC_ARENA_MAX');
   return { NODE_OPTIONS: nodeOptions, ...(arenas === undefined ? {} : { MALLOC_ARENA_MAX: arenas }) };
 }
@@ -245,7 +245,7 @@ export function deploymentRuntimeEnv(): { NODE_OPTIONS: string; MALLOC_ARENA_MAX
 export function runtimeEnvText(): string {
   const runtime = deploymentRuntimeEnv();
   const nodeOptions = process.env.BENCH_LOOKOUT_NODE_OPTIONS ?? runtime.NODE_OPTIONS;
-  return `NODE_OPTIONS=\`${nodeOptions}\`${runtime.MALLOC_ARENA_MAX === undefined ? '' : ` and MALLOC_ARENA_MAX=${runtime.MALLOC_ARENA_MAX}`} (manifests/deployment.yaml's; BENCH_LOOKOUT_NODE_OPTIONS replaces the NODE_OPTIONS)`;
+  return `NODE_OPTIONS=\`${nodeOptions}\`${runtime.MALLOC_ARENA_MAX === undefined ? '' : ` and MALLOC_ARENA_MAX=${runtime.MALLOC_ARENA_MAX}`} (manifests/base/deployment.yaml's; BENCH_LOOKOUT_NODE_OPTIONS replaces the NODE_OPTIONS)`;
 }
 
 /** Rounds of each latency phase: one round can be lucky or unlucky, so budgets judge the median of these. */

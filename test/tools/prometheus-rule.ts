@@ -1,4 +1,4 @@
-// `npm run prometheus-rule`: writes manifests/prometheusrule.yaml, the rule pack (alerts/rules/*.yaml,
+// `npm run prometheus-rule`: writes manifests/base/prometheusrule.yaml, the rule pack (alerts/rules/*.yaml,
 // without the promtool tests) as one Prometheus Operator PrometheusRule. The pack is the source;
 // test/unit/rules/prometheus-rule.test.ts fails when the manifest no longer matches it.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { parse, stringify } from 'yaml';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const RULES_DIR = join(REPO, 'alerts/rules');
-export const PROMETHEUS_RULE_PATH = join(REPO, 'manifests/prometheusrule.yaml');
+export const PROMETHEUS_RULE_PATH = join(REPO, 'manifests/base/prometheusrule.yaml');
 
 const HEADER = `# Generated from alerts/rules/*.yaml by \`npm run prometheus-rule\`: edit the rule files, not this.
 # Needs the Prometheus Operator CRDs (as servicemonitor.yaml does). A Prometheus that selects rules

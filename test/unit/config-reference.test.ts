@@ -42,9 +42,9 @@ describe('the generated configuration reference', () => {
     expect(schema.properties.retention?.properties?.resolvedGroups?.type).toBe('string');
   });
 
-  it('manifests/config.yaml points yaml-language-server at the schema, and Lookout accepts the file', () => {
-    const text = readRepoFile('manifests/config.yaml');
-    expect(text.split('\n')[0]).toBe(`# yaml-language-server: $schema=../${SCHEMA_FILE}`);
+  it('manifests/base/config.yaml points yaml-language-server at the schema, and Lookout accepts the file', () => {
+    const text = readRepoFile('manifests/base/config.yaml');
+    expect(text.split('\n')[0]).toBe(`# yaml-language-server: $schema=../../${SCHEMA_FILE}`);
     expect(fileSchema.safeParse(parseYaml(text)).success).toBe(true);
   });
 

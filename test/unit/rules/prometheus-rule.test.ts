@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PROMETHEUS_RULE_PATH, renderPrometheusRule } from '../../tools/prometheus-rule.ts';
 
-describe('manifests/prometheusrule.yaml', () => {
+describe('manifests/base/prometheusrule.yaml', () => {
   it('is the rule pack as it is now (run `npm run prometheus-rule` after changing alerts/rules)', () => {
-    expect(readFileSync(PROMETHEUS_RULE_PATH, 'utf8'), 'manifests/prometheusrule.yaml is stale: run `npm run prometheus-rule`').toBe(renderPrometheusRule());
+    expect(readFileSync(PROMETHEUS_RULE_PATH, 'utf8'), 'manifests/base/prometheusrule.yaml is stale: run `npm run prometheus-rule`').toBe(renderPrometheusRule());
   });
 
   it('holds every rule of the pack in a PrometheusRule the kustomization applies', () => {
@@ -13,7 +13,7 @@ describe('manifests/prometheusrule.yaml', () => {
     expect(manifest.kind).toBe('PrometheusRule');
     expect(manifest.spec.groups.map((group) => group.name)).toEqual(['certificates', 'lookout', 'workloads']);
     expect(manifest.spec.groups.flatMap((group) => group.rules).filter((rule) => rule.alert !== undefined).length).toBeGreaterThanOrEqual(21);
-    const kustomization = parse(readFileSync(new URL('../../../manifests/kustomization.yaml', import.meta.url), 'utf8')) as { resources: string[] };
+    const kustomization = parse(readFileSync(new URL('../../../manifests/base/kustomization.yaml', import.meta.url), 'utf8')) as { resources: string[] };
     expect(kustomization.resources).toContain('prometheusrule.yaml');
   });
 });
