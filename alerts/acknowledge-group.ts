@@ -1,4 +1,4 @@
-import type { AcknowledgementChange, GroupRecord, StoreEngine } from '../src/state/store.ts';
+import type { AcknowledgementChange, AsyncEngine, GroupRecord } from '../src/state/store.ts';
 
 /** The click's group is not (or no longer) the message's: deleted by retention since, say. */
 export const NOT_THIS_MESSAGE = 'This button does not belong to this message, so Lookout did nothing.';
@@ -24,16 +24,16 @@ export function notUnacknowledgeable(record: GroupRecord): string | undefined {
  * clicking at once cannot both change it. Queues the message edit (a new version) and the thread reply.
  * @returns undefined when changed, else why not (a text for the person who clicked).
  */
-export function changeAcknowledgement(store: StoreEngine, { groupId, acknowledge, by, at }: AcknowledgementChange): string | undefined {
-  return store.transaction(() => {
-    const current = store.groupById(groupId);
+export function changeAcknowledgement(store: AsyncEngine, { groupId, acknowledge, by, at }: AcknowledgementChange): Promise<string | undefined> {
+  return store.transaction(async () => {
+    const current = await store.groupById(groupId);
     if (current === undefined) return NOT_THIS_MESSAGE;
     const reason = acknowledge ? notAcknowledgeable(current) : notUnacknowledgeable(current);
     if (reason !== undefined) return reason;
     const { acknowledged: _withdrawn, ...rest } = current.state;
     const state = acknowledge ? { ...current.state, acknowledged: { by, at: new Date(at).toISOString() } } : rest;
-    store.updateGroupState(current.id, state, at);
-    store.addReply(current.id, acknowledge ? `✋ Acknowledged by <@${by}>` : `↩️ Acknowledgement withdrawn by <@${by}>`, at);
+    await store.updateGroupState(current.id, state, at);
+    await store.addReply(current.id, acknowledge ? `✋ Acknowledged by <@${by}>` : `↩️ Acknowledgement withdrawn by <@${by}>`, at);
     return undefined;
   });
 }

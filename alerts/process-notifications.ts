@@ -1,14 +1,14 @@
 import type { Logger } from '../src/log.ts';
 import type { Redactor } from '../src/redact-secrets.ts';
-import type { StoreEngine, StoredNotification } from '../src/state/store.ts';
+import type { AsyncEngine, StoredNotification } from '../src/state/store.ts';
 import { hasChanges, type TrackedAlert } from './group-state.ts';
 import { mergeNotification } from './merge-group.ts';
 import { renderChangeReply } from './render.ts';
 import { routeChannel, syntheticChannel, type CompiledRoute } from './route-channel.ts';
 
 export interface ProcessorDeps {
-  /** The synchronous engine: the fold runs where the connection lives (a named transaction, store-transactions.ts). */
-  store: StoreEngine;
+  /** The engine: the fold runs where the connection lives (a named transaction, store-transactions.ts). */
+  store: AsyncEngine;
   routes: CompiledRoute[];
   defaultChannel: string;
   log: Logger;
@@ -30,17 +30,19 @@ export interface ProcessorDeps {
  * connection long; the caller asks again while `more` is set.
  * @returns how many notifications changed something Slack will show, and whether more wait.
  */
-export function foldNotificationBatch(deps: ProcessorDeps, limit: number): { changed: number; more: boolean } {
-  return deps.store.transaction(() => {
-    const batch = deps.store.pendingNotifications(limit);
-    const changed = batch.filter((notification) => apply(deps, notification)).length;
+export function foldNotificationBatch(deps: ProcessorDeps, limit: number): Promise<{ changed: number; more: boolean }> {
+  return deps.store.transaction(async () => {
+    const batch = await deps.store.pendingNotifications(limit);
+    // In order, one at a time: each notification merges into the group as the previous one left it.
+    let changed = 0;
+    for (const notification of batch) if (await apply(deps, notification)) changed += 1;
     return { changed, more: batch.length === limit };
   });
 }
 
-function apply({ store, routes, defaultChannel, log, enrichment, redactor }: ProcessorDeps, { id, payload, receivedAt }: StoredNotification): boolean {
-  store.deleteNotification(id);
-  const latest = store.latestGroup(payload.groupKey);
+async function apply({ store, routes, defaultChannel, log, enrichment, redactor }: ProcessorDeps, { id, payload, receivedAt }: StoredNotification): Promise<boolean> {
+  await store.deleteNotification(id);
+  const latest = await store.latestGroup(payload.groupKey);
   const result = mergeNotification(latest?.state, payload);
   const groupLog = log.child({ groupKey: payload.groupKey, receiver: payload.receiver });
   if (!result.changed) {
@@ -49,22 +51,22 @@ function apply({ store, routes, defaultChannel, log, enrichment, redactor }: Pro
   }
   if (result.newEpisode || latest === undefined) {
     const channel = syntheticChannel(payload.commonLabels) ?? routeChannel(payload.commonLabels, routes, defaultChannel);
-    const groupId = store.addGroup(payload.groupKey, channel, result.state, receivedAt);
-    if (enrichment) queueEnrichment(store, groupId, result.change.firing, receivedAt + enrichment.budgetMs);
+    const groupId = await store.addGroup(payload.groupKey, channel, result.state, receivedAt);
+    if (enrichment) await queueEnrichment(store, groupId, result.change.firing, receivedAt + enrichment.budgetMs);
     groupLog.info({ channel, alerts: result.state.alerts.length }, 'new alert group');
     return true;
   }
-  store.updateGroupState(latest.id, result.state, receivedAt);
+  await store.updateGroupState(latest.id, result.state, receivedAt);
   // Only the first post waits for enrichment; for a change the edit goes at once, enrichment follows.
-  if (enrichment) queueEnrichment(store, latest.id, result.change.firing, null);
+  if (enrichment) await queueEnrichment(store, latest.id, result.change.firing, null);
   // Before the first post there is nothing to reply under: the post itself shows the change.
-  if (latest.postedVersion > 0 && hasChanges(result.change)) store.addReply(latest.id, renderChangeReply(result.state, result.change, redactor), receivedAt);
+  if (latest.postedVersion > 0 && hasChanges(result.change)) await store.addReply(latest.id, renderChangeReply(result.state, result.change, redactor), receivedAt);
   groupLog.info({ firing: result.change.firing.length, resolved: result.change.resolved.length }, 'alert group changed');
   return true;
 }
 
 /** New or changed firing alerts get (re-)enriched; resolved ones never are. */
-function queueEnrichment(store: StoreEngine, groupId: number, firing: readonly TrackedAlert[], holdFirstPostUntil: number | null): void {
+async function queueEnrichment(store: AsyncEngine, groupId: number, firing: readonly TrackedAlert[], holdFirstPostUntil: number | null): Promise<void> {
   if (firing.length === 0) return;
-  store.requestEnrichment(groupId, Object.fromEntries(firing.map((alert) => [alert.fingerprint, alert.startsAt])), holdFirstPostUntil);
+  await store.requestEnrichment(groupId, Object.fromEntries(firing.map((alert) => [alert.fingerprint, alert.startsAt])), holdFirstPostUntil);
 }

@@ -1,8 +1,8 @@
 import { isFiring, type GroupState } from './group-state.ts';
 import { byDisplayOrder } from './merge-group.ts';
-import type { StoreEngine } from '../src/state/store.ts';
+import type { AsyncEngine } from '../src/state/store.ts';
 
-type GroupWrites = Pick<StoreEngine, 'transaction' | 'groupById' | 'updateGroupState' | 'addReply'>;
+type GroupWrites = Pick<AsyncEngine, 'transaction' | 'groupById' | 'updateGroupState' | 'addReply'>;
 
 export interface ResolveVanishedRequest {
   groupId: number;
@@ -21,9 +21,9 @@ export interface ResolveVanishedRequest {
  * so a repair never undoes what Alertmanager said meanwhile.
  * @returns whether it resolved them.
  */
-export function resolveVanishedAlerts(store: GroupWrites, { groupId, alerts, reply, at }: ResolveVanishedRequest): boolean {
-  return store.transaction(() => {
-    const current = store.groupById(groupId);
+export function resolveVanishedAlerts(store: GroupWrites, { groupId, alerts, reply, at }: ResolveVanishedRequest): Promise<boolean> {
+  return store.transaction(async () => {
+    const current = await store.groupById(groupId);
     if (current === undefined || !isFiring(current.state)) return false;
     const firing = current.state.alerts.filter((alert) => alert.status === 'firing');
     const unchanged = firing.length === Object.keys(alerts).length && firing.every((alert) => alerts[alert.fingerprint] === alert.startsAt);
@@ -33,9 +33,9 @@ export function resolveVanishedAlerts(store: GroupWrites, { groupId, alerts, rep
       ...current.state,
       alerts: current.state.alerts.map((alert) => (alert.status === 'firing' ? { ...alert, status: 'resolved' as const, endsAt } : alert)).sort(byDisplayOrder),
     };
-    store.updateGroupState(current.id, state, at);
+    await store.updateGroupState(current.id, state, at);
     // Before the first post there is nothing to reply under: the post itself shows RESOLVED.
-    if (current.postedVersion > 0) store.addReply(current.id, reply, at);
+    if (current.postedVersion > 0) await store.addReply(current.id, reply, at);
     return true;
   });
 }

@@ -1,8 +1,8 @@
-import type { AlertEnrichmentResult, PendingEnrichment, StoreEngine } from '../src/state/store.ts';
+import type { AlertEnrichmentResult, AsyncEngine, PendingEnrichment } from '../src/state/store.ts';
 import type { GroupEnrichment } from './enrichers/enrichment.ts';
 
 /*
- * The enrichment pipeline's writes, as named transactions over the synchronous engine
+ * The enrichment pipeline's writes, as named transactions over the engine
  * (src/state/store-transactions.ts): each compares against the group as it is now, which only
  * works where the connection lives, in one transaction.
  */
@@ -13,9 +13,9 @@ import type { GroupEnrichment } from './enrichers/enrichment.ts';
  * and gets its own lookups.
  * @returns whether the outbox has something new to deliver.
  */
-export function saveEnrichmentResults(store: StoreEngine, groupId: number, results: AlertEnrichmentResult[], handled: PendingEnrichment): boolean {
-  return store.transaction(() => {
-    const current = store.groupById(groupId);
+export function saveEnrichmentResults(store: AsyncEngine, groupId: number, results: AlertEnrichmentResult[], handled: PendingEnrichment): Promise<boolean> {
+  return store.transaction(async () => {
+    const current = await store.groupById(groupId);
     if (current === undefined) return false;
     const enrichment: GroupEnrichment = { ...current.enrichment };
     for (const { fingerprint, startsAt, result } of results) {
@@ -25,17 +25,17 @@ export function saveEnrichmentResults(store: StoreEngine, groupId: number, resul
     }
     const messageChanged = messageView(current.enrichment) !== messageView(enrichment);
     const detailChanged = detailView(current.enrichment) !== detailView(enrichment);
-    store.saveEnrichment(groupId, { enrichment, handled, releaseFirstPost: true, messageChanged, detailChanged });
+    await store.saveEnrichment(groupId, { enrichment, handled, releaseFirstPost: true, messageChanged, detailChanged });
     return messageChanged || detailChanged || current.enrichUntil !== null;
   });
 }
 
 /** After an unexpected error: let the post go and drop the queue entries, so nothing loops. */
-export function releaseEnrichment(store: StoreEngine, groupId: number, pending: PendingEnrichment): void {
-  store.transaction(() => {
-    const current = store.groupById(groupId);
+export function releaseEnrichment(store: AsyncEngine, groupId: number, pending: PendingEnrichment): Promise<void> {
+  return store.transaction(async () => {
+    const current = await store.groupById(groupId);
     if (current === undefined) return;
-    store.saveEnrichment(groupId, { enrichment: current.enrichment, handled: pending, releaseFirstPost: true, messageChanged: false, detailChanged: false });
+    await store.saveEnrichment(groupId, { enrichment: current.enrichment, handled: pending, releaseFirstPost: true, messageChanged: false, detailChanged: false });
   });
 }
 

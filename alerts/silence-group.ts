@@ -1,5 +1,5 @@
 import { isFiring, type SilenceMark } from './group-state.ts';
-import type { StoreEngine } from '../src/state/store.ts';
+import type { AsyncEngine } from '../src/state/store.ts';
 
 /*
  * The writes of a silence made from Slack, each checked and written in one transaction: the
@@ -7,7 +7,7 @@ import type { StoreEngine } from '../src/state/store.ts';
  * transactions of the store (src/state/store-transactions.ts), run where the connection lives.
  */
 
-type GroupWrites = Pick<StoreEngine, 'transaction' | 'groupById' | 'updateGroupState' | 'addReply'>;
+type GroupWrites = Pick<AsyncEngine, 'transaction' | 'groupById' | 'updateGroupState' | 'addReply'>;
 
 export interface MarkSilencedRequest {
   /** The group the click was checked against before the access review. */
@@ -23,12 +23,12 @@ export interface MarkSilencedRequest {
  * silenced what). A group episode keeps its message, so its id is enough to find it.
  * @returns whether it did (a message edit is queued).
  */
-export function markGroupSilenced(store: GroupWrites, { groupId, mark, at, unlessSilenced = false }: MarkSilencedRequest): boolean {
-  return store.transaction(() => {
-    const current = store.groupById(groupId);
+export function markGroupSilenced(store: GroupWrites, { groupId, mark, at, unlessSilenced = false }: MarkSilencedRequest): Promise<boolean> {
+  return store.transaction(async () => {
+    const current = await store.groupById(groupId);
     if (current === undefined || !isFiring(current.state)) return false;
     if (unlessSilenced && current.state.silenced !== undefined) return false;
-    store.updateGroupState(current.id, { ...current.state, silenced: mark }, at);
+    await store.updateGroupState(current.id, { ...current.state, silenced: mark }, at);
     return true;
   });
 }
@@ -42,13 +42,13 @@ export interface ClearSilenceRequest {
 }
 
 /** Stops showing the silence. @returns whether the group still showed it. */
-export function clearGroupSilence(store: GroupWrites, { groupId, silenceId, reply, at }: ClearSilenceRequest): boolean {
-  return store.transaction(() => {
-    const current = store.groupById(groupId);
+export function clearGroupSilence(store: GroupWrites, { groupId, silenceId, reply, at }: ClearSilenceRequest): Promise<boolean> {
+  return store.transaction(async () => {
+    const current = await store.groupById(groupId);
     if (current?.state.silenced?.silenceId !== silenceId) return false;
     const { silenced: _ended, ...state } = current.state;
-    store.updateGroupState(current.id, state, at);
-    store.addReply(current.id, reply, at);
+    await store.updateGroupState(current.id, state, at);
+    await store.addReply(current.id, reply, at);
     return true;
   });
 }
@@ -62,12 +62,12 @@ export interface ExtendSilenceRequest {
 }
 
 /** Shows a later end of the same silence (extended in Alertmanager's UI). */
-export function extendGroupSilence(store: GroupWrites, { groupId, silenceId, until, at }: ExtendSilenceRequest): boolean {
-  return store.transaction(() => {
-    const current = store.groupById(groupId);
+export function extendGroupSilence(store: GroupWrites, { groupId, silenceId, until, at }: ExtendSilenceRequest): Promise<boolean> {
+  return store.transaction(async () => {
+    const current = await store.groupById(groupId);
     const mark = current?.state.silenced;
     if (current === undefined || mark?.silenceId !== silenceId || mark.until === until) return false;
-    store.updateGroupState(current.id, { ...current.state, silenced: { ...mark, until } }, at);
+    await store.updateGroupState(current.id, { ...current.state, silenced: { ...mark, until } }, at);
     return true;
   });
 }

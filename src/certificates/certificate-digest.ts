@@ -1,5 +1,5 @@
 import { code, plural } from '../../alerts/enrichers/format.ts';
-import type { StoreEngine } from '../state/store.ts';
+import type { AsyncEngine } from '../state/store.ts';
 
 /*
  * The certificate digest: one channel message listing the certificates inside the warning window,
@@ -46,11 +46,11 @@ export function digestKey(certificate: Pick<DigestCertificate, 'namespace' | 'na
  * day, records them as listed now and queues the digest for `channel`, all or nothing.
  * @returns how many certificates the queued digest lists; 0 when none was due (nothing queued).
  */
-export function queueCertificateDigest(engine: StoreEngine, request: CertificateDigestRequest): number {
-  return engine.transaction(() => {
-    engine.forgetCertificateReports(request.at - DIGEST_REPEAT_MS);
+export function queueCertificateDigest(engine: AsyncEngine, request: CertificateDigestRequest): Promise<number> {
+  return engine.transaction(async () => {
+    await engine.forgetCertificateReports(request.at - DIGEST_REPEAT_MS);
     // What is left was listed within the last day: a set of at most a day's listings, read at once.
-    const listed = new Set(engine.reportedCertificates());
+    const listed = new Set(await engine.reportedCertificates());
     const due = request.certificates.filter((certificate) => {
       const key = digestKey(certificate);
       if (listed.has(key)) return false;
@@ -58,8 +58,8 @@ export function queueCertificateDigest(engine: StoreEngine, request: Certificate
       return true;
     });
     if (due.length === 0) return 0;
-    engine.recordCertificatesReported(due.map(digestKey), request.at);
-    engine.addNotice(request.channel, renderCertificateDigest(due, request.at, request.warnWithinMs), request.at);
+    await engine.recordCertificatesReported(due.map(digestKey), request.at);
+    await engine.addNotice(request.channel, renderCertificateDigest(due, request.at, request.warnWithinMs), request.at);
     return due.length;
   });
 }

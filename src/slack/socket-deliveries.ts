@@ -1,7 +1,7 @@
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { SlackDeliveryClaim, Store, StoreEngine } from '../state/store.ts';
+import type { AsyncEngine, SlackDeliveryClaim, Store } from '../state/store.ts';
 
 /**
  * Over Socket Mode Slack gives each request (an "envelope") to one of the app's connections and
@@ -51,12 +51,12 @@ export function deliveryKeys({ envelopeId, body }: SocketEnvelope): string[] {
  * it as is; there a concurrent claim of the same key fails on the primary key, which must count
  * as "already delivered" too.
  */
-export function claimSlackDelivery(engine: StoreEngine, { keys, at, forgetBefore }: SlackDeliveryClaim): boolean {
-  return engine.transaction(() => {
-    engine.forgetSlackDeliveries(forgetBefore);
+export function claimSlackDelivery(engine: AsyncEngine, { keys, at, forgetBefore }: SlackDeliveryClaim): Promise<boolean> {
+  return engine.transaction(async () => {
+    await engine.forgetSlackDeliveries(forgetBefore);
     const unique = [...new Set(keys)];
-    if (unique.some((key) => engine.slackDeliverySeen(key))) return false;
-    for (const key of unique) engine.recordSlackDelivery(key, at);
+    for (const key of unique) if (await engine.slackDeliverySeen(key)) return false;
+    for (const key of unique) await engine.recordSlackDelivery(key, at);
     return true;
   });
 }

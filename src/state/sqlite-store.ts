@@ -349,6 +349,11 @@ const REPLIES: Lane = { table: 'replies', key: 'id' };
 const NOTICES: Lane = { table: 'notices', key: 'id' };
 const DETAILS: Lane = { table: 'details', key: 'group_id' };
 
+/** An open transaction (no savepoint) or a savepoint inside one, as begin() started it. */
+interface TransactionScope {
+  savepoint?: string;
+}
+
 export interface SqliteStoreOptions {
   /** Where the store says it cannot write, that the file is damaged, and what to do. Default: silent. */
   log?: Logger;
@@ -470,30 +475,77 @@ export class SqliteStore implements StoreEngine {
   }
 
   transaction<T>(fn: () => T): T {
-    // Inside a transaction (the worker runs a batch of calls as one), a savepoint: a call that
-    // fails undoes its own writes only, and the batch still commits once.
-    if (this.db.isOpen && this.db.isTransaction) return this.savepoint(fn);
-    this.exec('BEGIN IMMEDIATE');
+    const scope = this.begin();
     try {
       const result = fn();
-      this.exec('COMMIT');
-      this.commits[this.synchronous === 'FULL' ? 'full' : 'normal'] += 1;
+      this.end(scope);
       return result;
     } catch (error) {
-      this.depth = undefined;
-      this.noticeCount = undefined;
-      // SQLite itself ends the transaction on some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM):
-      // a ROLLBACK then fails with "no transaction is active", and that error used to replace the
-      // one that said what went wrong. Roll back only what is still open, and always rethrow the cause.
-      if (this.db.isOpen && this.db.isTransaction) {
-        try {
-          this.db.exec('ROLLBACK');
-        } catch (rollbackError) {
-          this.health.report(rollbackError);
-          this.log.error({ err: rollbackError, cause: describeError(error) }, 'ROLLBACK failed after a failed transaction');
-        }
-      }
+      this.undo(scope, error);
       throw error;
+    }
+  }
+
+  /**
+   * transaction() for a function that awaits (asyncEngine(), async-engine.ts): the same BEGIN …
+   * COMMIT, or a savepoint when nested. Only correct while nothing else uses this connection
+   * until fn settles; the callers make sure of it (see async-engine.ts).
+   */
+  async transactionAwaiting<T>(fn: () => Promise<T>): Promise<T> {
+    const scope = this.begin();
+    try {
+      const result = await fn();
+      this.end(scope);
+      return result;
+    } catch (error) {
+      this.undo(scope, error);
+      throw error;
+    }
+  }
+
+  /**
+   * Starts a transaction, or a savepoint inside one (the worker runs a batch of calls as one
+   * transaction): a call that fails undoes its own writes only, and the batch still commits once.
+   */
+  private begin(): TransactionScope {
+    if (this.db.isOpen && this.db.isTransaction) {
+      const savepoint = `nested_${++this.savepoints}`;
+      this.exec(`SAVEPOINT ${savepoint}`);
+      return { savepoint };
+    }
+    this.exec('BEGIN IMMEDIATE');
+    return {};
+  }
+
+  private end({ savepoint }: TransactionScope): void {
+    if (savepoint !== undefined) {
+      this.exec(`RELEASE ${savepoint}`);
+      this.savepoints -= 1;
+      return;
+    }
+    this.exec('COMMIT');
+    this.commits[this.synchronous === 'FULL' ? 'full' : 'normal'] += 1;
+  }
+
+  private undo({ savepoint }: TransactionScope, error: unknown): void {
+    if (savepoint !== undefined) this.savepoints -= 1;
+    this.depth = undefined;
+    this.noticeCount = undefined;
+    // SQLite itself ends the transaction on some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM):
+    // a ROLLBACK then fails with "no transaction is active", and that error used to replace the
+    // one that said what went wrong. Roll back only what is still open; the caller rethrows the cause.
+    if (!this.db.isOpen || !this.db.isTransaction) return;
+    try {
+      if (savepoint === undefined) {
+        this.db.exec('ROLLBACK');
+      } else {
+        this.db.exec(`ROLLBACK TO ${savepoint}`);
+        this.db.exec(`RELEASE ${savepoint}`);
+      }
+    } catch (rollbackError) {
+      this.health.report(rollbackError);
+      const what = savepoint === undefined ? 'ROLLBACK failed after a failed transaction' : 'ROLLBACK TO SAVEPOINT failed after a failed call';
+      this.log.error({ err: rollbackError, cause: describeError(error) }, what);
     }
   }
 
@@ -512,32 +564,6 @@ export class SqliteStore implements StoreEngine {
     if (mode === this.synchronous) return;
     this.exec(`PRAGMA synchronous = ${mode}`);
     this.synchronous = mode;
-  }
-
-  private savepoint<T>(fn: () => T): T {
-    const name = `nested_${++this.savepoints}`;
-    this.exec(`SAVEPOINT ${name}`);
-    try {
-      const result = fn();
-      this.exec(`RELEASE ${name}`);
-      return result;
-    } catch (error) {
-      this.depth = undefined;
-      this.noticeCount = undefined;
-      // As above: after some errors SQLite has already rolled the whole transaction back.
-      if (this.db.isOpen && this.db.isTransaction) {
-        try {
-          this.db.exec(`ROLLBACK TO ${name}`);
-          this.db.exec(`RELEASE ${name}`);
-        } catch (rollbackError) {
-          this.health.report(rollbackError);
-          this.log.error({ err: rollbackError, cause: describeError(error) }, 'ROLLBACK TO SAVEPOINT failed after a failed call');
-        }
-      }
-      throw error;
-    } finally {
-      this.savepoints -= 1;
-    }
   }
 
   addNotification(payload: AlertmanagerPayload, receivedAt: number): number {

@@ -8,12 +8,13 @@ import { queueCertificateDigest } from '../certificates/certificate-digest.ts';
 import type { Logger } from '../log.ts';
 import { createSecretRedactor } from '../redact-secrets.ts';
 import { claimSlackDelivery } from '../slack/socket-deliveries.ts';
-import type { StoreEngine, StoreTransactions } from './store.ts';
+import type { AsyncEngine, StoreEngine, StoreTransactions } from './store.ts';
 
 /*
- * The store's named transactions: each a plain function over the synchronous engine, run in one
- * transaction where the connection lives (the store worker in production, in-process in unit
- * tests). They are the only places where Lookout reads and then writes depending on what it read.
+ * The store's named transactions: each a plain async function over the engine (AsyncEngine, the
+ * same on SQLite and PostgreSQL), run in one transaction where the connection lives (the store
+ * worker in production, in-process in unit tests). They are the only places where Lookout reads
+ * and then writes depending on what it read.
  */
 
 /** What the inbox fold needs besides the store, as plain data (it crosses to the worker thread). */
@@ -45,18 +46,17 @@ export function transactionContext(settings: FoldSettings, log: Logger): Transac
 }
 
 type Transaction<K extends keyof StoreTransactions> = (
-  engine: StoreEngine,
+  engine: AsyncEngine,
   context: TransactionContext,
   ...args: Parameters<StoreTransactions[K]>
-) => Awaited<ReturnType<StoreTransactions[K]>>;
+) => ReturnType<StoreTransactions[K]>;
 
 /** Each named transaction of the Store interface, by name. */
 export const STORE_TRANSACTIONS: { [K in keyof StoreTransactions]: Transaction<K> } = {
-  addNotifications: (engine, _context, entries) => {
-    engine.transaction(() => {
-      for (const { payload, receivedAt } of entries) engine.addNotification(payload, receivedAt);
-    });
-  },
+  addNotifications: (engine, _context, entries) =>
+    engine.transaction(async () => {
+      for (const { payload, receivedAt } of entries) await engine.addNotification(payload, receivedAt);
+    }),
   foldInbox: (engine, context, limit) => foldNotificationBatch({ store: engine, ...context.fold }, limit),
   saveEnrichmentResults: (engine, _context, groupId, results, handled) => saveEnrichmentResults(engine, groupId, results, handled),
   releaseEnrichment: (engine, _context, groupId, pending) => releaseEnrichment(engine, groupId, pending),
@@ -142,12 +142,12 @@ void everyCallListed;
 const CALL_NAMES: ReadonlySet<string> = new Set(STORE_CALLS);
 
 /** Runs one call or named transaction on the engine, by name. */
-export function runOnEngine(engine: StoreEngine, context: TransactionContext, name: StoreCallName | StoreTransactionName, args: unknown[]): unknown {
+export async function runOnEngine(engine: AsyncEngine, context: TransactionContext, name: StoreCallName | StoreTransactionName, args: unknown[]): Promise<unknown> {
   if (Object.hasOwn(STORE_TRANSACTIONS, name)) {
-    const transaction = STORE_TRANSACTIONS[name as StoreTransactionName] as (engine: StoreEngine, context: TransactionContext, ...args: unknown[]) => unknown;
+    const transaction = STORE_TRANSACTIONS[name as StoreTransactionName] as (engine: AsyncEngine, context: TransactionContext, ...args: unknown[]) => Promise<unknown>;
     return transaction(engine, context, ...args);
   }
   if (!CALL_NAMES.has(name)) throw new Error(`unknown store call: ${name}`);
-  const method = engine[name as StoreCallName] as (...args: unknown[]) => unknown;
-  return method.apply(engine, args);
+  const calls = engine as unknown as Record<StoreCallName, (...args: unknown[]) => Promise<unknown>>;
+  return calls[name as StoreCallName](...args);
 }

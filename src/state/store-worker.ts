@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
+import { asyncEngine } from './async-engine.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { storageFailure } from './store-health.ts';
 import { errorFields, type FromWorker, type StoreAnswer, type StoreRequest, type StoreWorkerData, type ToWorker } from './store-worker-protocol.ts';
@@ -97,29 +98,39 @@ if (engine !== undefined) serve(engine);
 
 function serve(store: SqliteStore): void {
   const context = transactionContext(data.fold, log);
+  const engine = asyncEngine(store);
   store.onRecovered(() => send({ type: 'recovered', ping: store.ping() }));
   let queue: StoreRequest[] = [];
   let scheduled = false;
+  // Batches run one after the other on the one connection (see async-engine.ts). A batch awaits
+  // only microtasks (the engine answers at once), so it ends before the next message (a
+  // macrotask) is even delivered; the chain keeps that true should a call ever await more.
+  let running: Promise<void> = Promise.resolve();
 
   port!.on('message', (message: ToWorker) => {
     if (message.type === 'close') {
-      if (queue.length > 0) drain();
-      store.close();
-      send({ type: 'closed' });
-      port!.close();
+      running = running.then(async () => {
+        if (queue.length > 0) await drain();
+        store.close();
+        send({ type: 'closed' });
+        port!.close();
+      });
       return;
     }
     queue.push(message.request);
     // Every message that arrived meanwhile is delivered before setImmediate runs: one batch.
     if (!scheduled) {
       scheduled = true;
-      setImmediate(drain);
+      setImmediate(() => {
+        running = running.then(drain);
+      });
     }
   });
   send({ type: 'ready', ping: store.ping(), commits: store.commitCount() });
 
-  function drain(): void {
+  async function drain(): Promise<void> {
     scheduled = false;
+    // Calls that arrive from here on form the next batch, after this one committed.
     let batch = queue;
     queue = [];
     // Reads ahead of the batch's first write see only what is committed: answered at once,
@@ -127,13 +138,14 @@ function serve(store: SqliteStore): void {
     const firstWrite = batch.findIndex(({ name }) => !READS.has(name));
     const leading = firstWrite === -1 ? batch : batch.slice(0, firstWrite);
     if (leading.length > 0) {
-      const answers = leading.map(({ id, name, args }): StoreAnswer => {
+      const answers: StoreAnswer[] = [];
+      for (const { id, name, args } of leading) {
         try {
-          return { id, ok: true, value: runOnEngine(store, context, name, args) };
+          answers.push({ id, ok: true, value: await runOnEngine(engine, context, name, args) });
         } catch (error) {
-          return { id, ok: false, error: errorFields(error) };
+          answers.push({ id, ok: false, error: errorFields(error) });
         }
-      });
+      }
       send({ type: 'answers', answers, ping: store.ping(), commits: store.commitCount() });
       batch = batch.slice(leading.length);
     }
@@ -141,10 +153,10 @@ function serve(store: SqliteStore): void {
     let answers: StoreAnswer[] = [];
     try {
       store.setSynchronous(batch.every(({ name }) => READS.has(name) || RELAXED.has(name)) ? 'NORMAL' : 'FULL');
-      store.transaction(() => {
+      await engine.transaction(async () => {
         for (const { id, name, args } of batch) {
           try {
-            answers.push({ id, ok: true, value: store.transaction(() => runOnEngine(store, context, name, args)) });
+            answers.push({ id, ok: true, value: await engine.transaction(() => runOnEngine(engine, context, name, args)) });
           } catch (error) {
             if (storageFailure(error) !== undefined) throw error;
             answers.push({ id, ok: false, error: errorFields(error) });

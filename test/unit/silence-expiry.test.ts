@@ -4,6 +4,7 @@ import { groupSilenceMatchers, silenceButtons, silencedLine } from '../../alerts
 import { clearGroupSilence, markGroupSilenced } from '../../alerts/silence-group.ts';
 import type { AlertmanagerPort, Silence } from '../../src/integrations/alertmanager.ts';
 import { SilenceExpiry } from '../../src/silence-expiry.ts';
+import { asyncEngine } from '../../src/state/async-engine.ts';
 import { inProcessStore } from '../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../src/state/sqlite-store.ts';
 import { ManualClock, payload, recordingLogger } from '../helpers/fakes.ts';
@@ -87,10 +88,10 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
       recheckMs: 60_000,
       now: clock.now,
     });
-    const silencedGroup = (key: string, mark: SilenceMark): number => {
+    const silencedGroup = async (key: string, mark: SilenceMark): Promise<number> => {
       const id = store.addGroup(key, 'C1', state({ alertname: key }), NOW);
       store.markMessageDelivered(id, `${id}.1`, 1);
-      expect(markGroupSilenced(store, { groupId: id, mark, at: NOW })).toBe(true);
+      expect(await markGroupSilenced(asyncEngine(store), { groupId: id, mark, at: NOW })).toBe(true);
       alertmanager.silences.set(mark.silenceId, { state: 'active', endsAt: mark.until });
       return id;
     };
@@ -101,7 +102,7 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
 
   it('clears a silence at its end time, with a thread reply and a new version for the outbox', async () => {
     const { store, clock, expiry, silencedGroup, changes } = setUp();
-    const id = silencedGroup('A', mark('s-a', NOW + HOUR));
+    const id = await silencedGroup('A', mark('s-a', NOW + HOUR));
     const versionSilenced = store.groupById(id)!.version;
     expiry.start();
     await expiry.pass();
@@ -118,7 +119,7 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
 
   it('names the silence, not a person, when one made in Alertmanager (found by the reconciler) ends', async () => {
     const { store, clock, expiry, silencedGroup } = setUp();
-    const id = silencedGroup('A', { by: '', until: new Date(NOW + HOUR).toISOString(), silenceId: 's-am' });
+    const id = await silencedGroup('A', { by: '', until: new Date(NOW + HOUR).toISOString(), silenceId: 's-am' });
     expiry.start();
     clock.advance(HOUR);
     await expiry.pass();
@@ -128,8 +129,8 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
 
   it('learns from Alertmanager that a silence was expired or extended there', async () => {
     const { store, clock, alertmanager, expiry, silencedGroup } = setUp();
-    const expired = silencedGroup('A', mark('s-a', NOW + 4 * HOUR));
-    const extended = silencedGroup('B', mark('s-b', NOW + 4 * HOUR));
+    const expired = await silencedGroup('A', mark('s-a', NOW + 4 * HOUR));
+    const extended = await silencedGroup('B', mark('s-b', NOW + 4 * HOUR));
     expiry.start();
     alertmanager.silences.set('s-a', { state: 'expired', endsAt: new Date(NOW).toISOString() });
     alertmanager.silences.set('s-b', { state: 'active', endsAt: new Date(NOW + 8 * HOUR).toISOString() });
@@ -144,8 +145,8 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
 
   it('clears at once when the silence was ended through Lookout, and keeps the mark while Alertmanager is down', async () => {
     const { store, clock, alertmanager, expiry, silencedGroup } = setUp();
-    const a = silencedGroup('A', mark('s-a', NOW + 4 * HOUR));
-    const b = silencedGroup('B', mark('s-b', NOW + 4 * HOUR));
+    const a = await silencedGroup('A', mark('s-a', NOW + 4 * HOUR));
+    const b = await silencedGroup('B', mark('s-b', NOW + 4 * HOUR));
     expiry.start();
     await expiry.expired('s-a');
     expect(store.groupById(a)!.state.silenced).toBeUndefined();
@@ -160,7 +161,7 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
     vi.useFakeTimers();
     try {
       const { store, clock, expiry, silencedGroup } = setUp();
-      const id = silencedGroup('A', mark('s-a', NOW + HOUR));
+      const id = await silencedGroup('A', mark('s-a', NOW + HOUR));
       expiry.start();
       await vi.advanceTimersByTimeAsync(1000);
       expect(store.groupById(id)!.state.silenced).toBeDefined();
@@ -177,7 +178,7 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
     vi.useFakeTimers();
     try {
       const { store, clock, silencedGroup } = setUp();
-      const id = silencedGroup('A', mark('s-a', NOW + HOUR));
+      const id = await silencedGroup('A', mark('s-a', NOW + HOUR));
       let attempts = 0;
       let failing = true;
       const flaky = inProcessStore(store);
@@ -203,10 +204,10 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
     }
   });
 
-  it('clears only the silence it was asked about (a newer one on the group stays)', () => {
+  it('clears only the silence it was asked about (a newer one on the group stays)', async () => {
     const { store, silencedGroup } = setUp();
-    const id = silencedGroup('A', mark('s-new', NOW + HOUR));
-    expect(clearGroupSilence(store, { groupId: id, silenceId: 's-old', reply: 'x', at: NOW })).toBe(false);
+    const id = await silencedGroup('A', mark('s-new', NOW + HOUR));
+    expect(await clearGroupSilence(asyncEngine(store), { groupId: id, silenceId: 's-old', reply: 'x', at: NOW })).toBe(false);
     expect(store.groupById(id)!.state.silenced?.silenceId).toBe('s-new');
   });
 });

@@ -17,9 +17,9 @@ describe('NotificationIntake', () => {
     flushes = [];
     transactions = 0;
     counting = Object.assign(Object.create(store) as SqliteStore, {
-      transaction: <T>(fn: () => T): T => {
+      transactionAwaiting: <T>(fn: () => Promise<T>): Promise<T> => {
         transactions += 1;
-        return store.transaction(fn);
+        return store.transactionAwaiting(fn);
       },
     });
   });
