@@ -2,7 +2,6 @@ import { waitFor } from '../../support/free-port.ts';
 import {
   benchChannels,
   channelRoutes,
-  firingPayload,
   latencySummary,
   loopDelayProbe,
   loopDelayReport,
@@ -13,6 +12,7 @@ import {
   startBenchLookout,
   type Scenario,
 } from '../bench-support.ts';
+import { countStormMessages, repeatedGroups, stormGroupPayload } from '../storm-groups.ts';
 
 /*
  * DESIGN.md budget: 10,000 alerts in 1,000 groups within 60 s — nothing lost, nothing duplicated,
@@ -23,29 +23,6 @@ import {
 
 /** DESIGN.md says MB; compared in MB (10^6 bytes), the stricter reading. */
 const RSS_BUDGET_MB = 200;
-
-const serviceOf = (g: number) => `svc-${String(g).padStart(4, '0')}`;
-const podOf = (g: number, a: number) => `${serviceOf(g)}-7d9f8b6c5-${String(a).padStart(2, '0')}x${g}`;
-
-function groupPayload(g: number, alertsPerGroup: number, channel: string): string {
-  const service = serviceOf(g);
-  const namespace = `team-${g % 17}`;
-  const common = { alertname: 'KubePodNotReady', severity: g % 5 === 0 ? 'critical' : 'warning', namespace, service, job: 'kube-state-metrics', prometheus: 'monitoring/k8s', bench_channel: channel };
-  return firingPayload({
-    groupKey: `{}/{severity=~"warning|critical"}:{alertname="KubePodNotReady", namespace="${namespace}", service="${service}"}`,
-    groupLabels: { alertname: 'KubePodNotReady', namespace, service },
-    commonLabels: common,
-    alerts: Array.from({ length: alertsPerGroup }, (_, a) => ({
-      labels: { ...common, pod: podOf(g, a), instance: `10.${g % 250}.${Math.floor(g / 250)}.${a}:8080`, container: 'app' },
-      annotations: {
-        summary: `Pod ${namespace}/${service}-${a} has been in a non-ready state for longer than 15 minutes.`,
-        description: `Pod ${namespace}/${service}-${a} has been in a non-ready state for longer than 15 minutes on cluster prod-eu-1.`,
-        runbook_url: 'https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodnotready',
-      },
-      fingerprint: `${g.toString(16).padStart(8, '0')}${a.toString(16).padStart(8, '0')}`,
-    })),
-  });
-}
 
 export const storm: Scenario = {
   id: 'storm',
@@ -80,9 +57,8 @@ export const storm: Scenario = {
     }, 1000);
     try {
       const startRss = bench.memory()?.rssMiB ?? Number.NaN;
-      const payloads = Array.from({ length: groups }, (_, g) => groupPayload(g, alertsPerGroup, channelOf(g)));
-      // The duplicates go out in the same window, after their original, in a shuffled-looking order.
-      const duplicates = Array.from({ length: Math.round((groups * duplicatePercent) / 100) }, (_, i) => (i * 7919) % groups);
+      const payloads = Array.from({ length: groups }, (_, g) => stormGroupPayload(g, alertsPerGroup, channelOf(g)));
+      const duplicates = repeatedGroups(groups, duplicatePercent);
       const sends = [...payloads.map((_, g) => g), ...duplicates];
       const intervalMs = (windowSeconds * 1000) / sends.length;
       const answers: number[] = [];
@@ -111,23 +87,7 @@ export const storm: Scenario = {
       const lastPostAt = Math.max(...okCalls(bench.slack, 'chat.postMessage').map((c) => c.at));
       const drainMs = lastPostAt - began;
 
-      // Nothing lost, nothing duplicated: each group exactly one message, in its channel, holding its alerts.
-      let lost = 0;
-      let duplicated = 0;
-      let incomplete = 0;
-      let threadReplies = 0;
-      for (let g = 0; g < groups; g++) {
-        // The service label's field shows it in backticks; a pod name only contains it.
-        const mine = bench.slack.messages(channelOf(g)).filter((m) => JSON.stringify([m.text, m.blocks]).includes(`\`${serviceOf(g)}\``));
-        if (mine.length === 0) lost += 1;
-        if (mine.length > 1) duplicated += mine.length - 1;
-        for (const m of mine) {
-          threadReplies += m.replyCount;
-          const content = JSON.stringify([m.text, m.blocks]);
-          const allAlerts = Array.from({ length: alertsPerGroup }, (_, a) => podOf(g, a)).every((pod) => content.includes(pod));
-          if (!m.text.startsWith(`[FIRING:${alertsPerGroup}]`) || !allAlerts) incomplete += 1;
-        }
-      }
+      const { lost, duplicated, incomplete, threadReplies } = countStormMessages(bench.slack, groups, alertsPerGroup, channelOf);
       const calls = bench.slack.calls;
       const rateLimited = calls.filter((c) => c.status === 429).length;
       const updates = okCalls(bench.slack, 'chat.update').length;
