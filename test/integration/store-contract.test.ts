@@ -222,6 +222,18 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       expect((await store.groupById(first.id))!.state.alerts[0]!.status).toBe('resolved');
     });
 
+    it('folds each notification once when several folds run at once', async () => {
+      const keys = Array.from({ length: 12 }, () => unique('concurrent-'));
+      await store.addNotifications(keys.map((key, i) => ({ payload: payload(key, [{ fingerprint: 'a' }]), receivedAt: T + i })));
+      // The same notification twice, as an Alertmanager HA pair sends it: one group, one version.
+      await store.addNotifications([{ payload: payload(keys[0]!, [{ fingerprint: 'a' }]), receivedAt: T + 20 }]);
+      const folds = await Promise.all(Array.from({ length: 4 }, () => store.foldInbox(3)));
+      const changed = folds.reduce((sum, fold) => sum + fold.changed, 0) + (await foldAll(store));
+      expect(changed).toBe(keys.length);
+      for (const key of keys) expect(await store.latestGroup(key), key).toMatchObject({ version: 1, changedAt: T + keys.indexOf(key) });
+      expect(await store.pendingNotifications(10)).toEqual([]);
+    });
+
     it('says `more` while a full batch was folded, and folds each notification once', async () => {
       const keys = [1, 2, 3, 4, 5].map(() => unique('batch-'));
       await store.addNotifications(keys.map((key, i) => ({ payload: payload(key, [{ fingerprint: 'a' }]), receivedAt: T + i })));
@@ -230,6 +242,63 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       expect(await store.foldInbox(2)).toEqual({ changed: 1, more: false });
       expect(await store.foldInbox(2)).toEqual({ changed: 0, more: false });
       for (const key of keys) expect((await store.latestGroup(key))!.version).toBe(1);
+    });
+  });
+
+  describe('records', () => {
+    it('carry exactly the contract\'s fields, no more', async () => {
+      const channel = unique('C');
+      const key = unique('shape-');
+      const state = stateOf(key);
+      const id = await store.addGroup(key, channel, state, T);
+      expect(await store.groupById(id)).toEqual({
+        id,
+        groupKey: key,
+        channel,
+        state,
+        version: 1,
+        postedVersion: 0,
+        messageTs: null,
+        messageChannel: null,
+        postStartedAt: null,
+        postChannel: null,
+        changedAt: T,
+        delivery: { attempts: 0, nextAttemptAt: 0, failingSince: null },
+        enrichment: {},
+        enrichUntil: null,
+      });
+      await store.markMessageDelivered(id, '15.0001', 1);
+      await store.addReply(id, 'a reply', T + 1);
+      const [reply] = (await store.nextReplyPerChannel(T)).filter((entry) => entry.groupId === id);
+      expect(reply).toEqual({ id: reply!.id, groupId: id, channel, messageTs: '15.0001', text: 'a reply', createdAt: T + 1, delivery: { attempts: 0, nextAttemptAt: 0, failingSince: null } });
+      await store.removeReply(reply!.id);
+      await store.saveEnrichment(id, { enrichment: {}, handled: {}, releaseFirstPost: true, messageChanged: false, detailChanged: true });
+      const [detail] = (await store.nextDetailPerChannel(T)).filter((entry) => entry.groupId === id);
+      expect(detail).toEqual({
+        id,
+        groupId: id,
+        groupKey: key,
+        channel,
+        parentTs: '15.0001',
+        messageTs: null,
+        postStartedAt: null,
+        version: 1,
+        postedVersion: 0,
+        state,
+        enrichment: {},
+        delivery: { attempts: 0, nextAttemptAt: 0, failingSince: null },
+      });
+      await store.abandonDetail(id, 1);
+      const noticeChannel = unique('CAUDIT');
+      const noticeId = await store.addNotice(noticeChannel, 'a notice', T + 2);
+      expect((await store.nextNoticePerChannel(T)).filter((entry) => entry.channel === noticeChannel)).toEqual([
+        { id: noticeId, channel: noticeChannel, text: 'a notice', createdAt: T + 2, postStartedAt: null, postChannel: null, delivery: { attempts: 0, nextAttemptAt: 0, failingSince: null } },
+      ]);
+      await store.removeNotice(noticeId);
+      const sent = payload(unique('shape-'), [{ fingerprint: 'a' }]);
+      const notificationId = await store.addNotification(sent, T + 3);
+      expect((await store.pendingNotifications(100)).filter((entry) => entry.id === notificationId)).toEqual([{ id: notificationId, receivedAt: T + 3, payload: sent }]);
+      await store.deleteNotification(notificationId);
     });
   });
 
@@ -277,6 +346,11 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       expect(await threads()).toEqual({ replies: [[fallback, '2.0001', 'before the post']], details: [[fallback, '2.0001', null]] });
       expect((await store.groupById(group.id))!.messageChannel).toBe(fallback);
       expect((await store.groupsAwayFromChannel(channel, 10)).map((away) => away.id)).toEqual([group.id]);
+      const alsoAway = await addGroup(store, channel);
+      await store.recordMessagePosted(alsoAway.id, '2.0009', fallback, 1);
+      expect((await store.groupsAwayFromChannel(channel, 10)).map((away) => away.id)).toEqual([group.id, alsoAway.id]);
+      expect((await store.groupsAwayFromChannel(channel, 1)).map((away) => away.id)).toEqual([group.id]);
+      await store.recordMessagePosted(alsoAway.id, '2.0010', channel, 1);
       expect(await store.channelsWithMessagesAway()).toContain(channel);
       expect(await store.groupByMessage(fallback, '2.0001')).toMatchObject({ id: group.id });
       expect(await store.groupByMessage(channel, '2.0001')).toBeUndefined();
@@ -439,6 +513,7 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       const ids = (await store.groupsAwaitingEnrichment(1000)).map((entry) => entry.group.id);
       expect(ids.indexOf(group.id)).toBeLessThan(ids.indexOf(later.id));
       expect(ids).toEqual([...ids].sort((x, y) => x - y));
+      expect(await store.groupsAwaitingEnrichment(1)).toHaveLength(1);
       await store.releaseEnrichment(later.id, { a: STARTS });
     });
 
@@ -598,10 +673,17 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       const away = await addGroup(store, home, [{ fingerprint: b }]);
       await store.recordMessagePosted(away.id, '14.0002', fallback, 1);
       await addGroup(store, home, [{ fingerprint: c }]);
-      const found = await store.alertMessages([a, b, c, d, 'unknown']);
+      // Shown by two firing episodes (another group has it too): the newest message.
+      const e = unique('fp-');
+      for (const ts of ['14.0003', '14.0004']) {
+        const group = await addGroup(store, home, [{ fingerprint: e }]);
+        await store.markMessageDelivered(group.id, ts, 1);
+      }
+      const found = await store.alertMessages([a, b, c, d, e, 'unknown']);
       expect(found.toSorted((x, y) => x.messageTs.localeCompare(y.messageTs))).toEqual([
         { fingerprint: a, channel: home, messageTs: '14.0001' },
         { fingerprint: b, channel: fallback, messageTs: '14.0002' },
+        { fingerprint: e, channel: home, messageTs: '14.0004' },
       ]);
       expect(await store.alertMessages([])).toEqual([]);
     });
