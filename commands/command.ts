@@ -76,6 +76,13 @@ export interface CommandContext<Args> {
   lookoutReads?: LookoutReads;
   /** Limits and timeouts from the config file that commands apply. */
   settings: CommandSettings;
+  /**
+   * Set when the dispatcher runs the command again at a Confirm click, to compare what it would
+   * do now with the question the person saw (any replica may take the click, and a question's
+   * run() cannot be stored). A command that may ask first must then ask, never act: the same
+   * question if nothing changed, else the question for what it would do now.
+   */
+  replanning?: boolean;
 }
 
 /**
@@ -150,9 +157,11 @@ export interface CommandReply extends ReplyContent {
   auditDetail?: string;
   /**
    * Ask before acting. The dispatcher shows `text`/`blocks` with Confirm and Cancel buttons (Confirm
-   * with a Block Kit confirm dialog), keeps `run` server-side under an unguessable id, and calls it
-   * only when the same person clicks Confirm in the same channel before the confirmation expires,
-   * after reviewing the command's `access` for them again. Nothing is audited as done until then.
+   * with a Block Kit confirm dialog) and stores what was asked under an unguessable id. When the
+   * same person clicks Confirm in the same channel before the confirmation expires, it runs the
+   * command again (`replanning`: parse, access review, run) and calls the new `run` only if the
+   * new `text` and confirmation equal what the person saw. So `text` and the question must show
+   * everything `run` will do. Nothing is audited as done until then.
    */
   confirm?: Confirmation;
   /**

@@ -75,7 +75,8 @@ const scale: CommandDefinition<ScaleArgs> = {
     const { args } = ctx;
     if (ctx.kube === undefined || ctx.lookoutReads === undefined) throw new Error('scale needs Kubernetes');
     if (args.mode === 'hpa') return changeHpa(ctx, ctx.kube, ctx.lookoutReads, args);
-    return scaleTo(ctx, ctx.kube, ctx.lookoutReads, args.target, args.replicas);
+    // Planning again at a Confirm click: always a question (the change may no longer need one), never the change.
+    return scaleTo(ctx, ctx.kube, ctx.lookoutReads, args.target, args.replicas, { ask: ctx.replanning === true ? 'always' : 'when-large' });
   },
 };
 
@@ -93,10 +94,11 @@ async function changeHpa(ctx: CommandContext<ScaleArgs>, kube: PersonKube, reads
 }
 
 /**
- * The checks, then the change (asked first when it removes most or all capacity). Shared with
- * the Scale button on alert messages (src/slack/workload-actions.ts).
+ * The checks, then the change: asked first when it removes most or all capacity (`when-large`),
+ * `always`, or `never` (the Scale button's modal was the question). Shared with the Scale button
+ * on alert messages (src/slack/workload-actions.ts).
  */
-export async function scaleTo(ctx: Pick<CommandContext<unknown>, 'settings' | 'log'>, kube: PersonKube, reads: LookoutReads, target: WorkloadRef, replicas: number, options: { confirm?: boolean } = {}): Promise<CommandReply> {
+export async function scaleTo(ctx: Pick<CommandContext<unknown>, 'settings' | 'log'>, kube: PersonKube, reads: LookoutReads, target: WorkloadRef, replicas: number, { ask }: { ask: 'never' | 'when-large' | 'always' } = { ask: 'when-large' }): Promise<CommandReply> {
   const max = maxReplicasFor(ctx.settings, target.namespace);
   if (replicas > max) throw new InvalidInput(`${replicas} replicas is above Lookout's limit of ${max} for namespace ${target.namespace} (config \`scale.maxReplicas\`); nothing was changed.`);
   const hpa = await findHpa(reads, target);
@@ -109,12 +111,13 @@ export async function scaleTo(ctx: Pick<CommandContext<unknown>, 'settings' | 'l
   const current = await readScale(kube, target);
   const name = describeWorkload(target);
   if (current.replicas === replicas) return { text: `${name} already has ${replicas} replicas; nothing was changed.`, auditDetail: `already ${replicas} replicas` };
-  if (options.confirm !== false && needsConfirmation(current.replicas, replicas)) {
-    const what = replicas === 0 ? 'stops every pod' : `removes ${current.replicas - replicas} of ${current.replicas} pods`;
+  if (ask === 'always' || (ask === 'when-large' && needsConfirmation(current.replicas, replicas))) {
+    const down = replicas < current.replicas;
+    const what = replicas === 0 ? 'stops every pod' : down ? `removes ${current.replicas - replicas} of ${current.replicas} pods` : `adds ${replicas - current.replicas} pods`;
     return {
       text: `Scale *${name}* from ${current.replicas} to ${replicas} replicas? This ${what}.`,
       confirm: {
-        title: replicas === 0 ? 'Scale to 0?' : 'Scale down?',
+        title: replicas === 0 ? 'Scale to 0?' : down ? 'Scale down?' : 'Scale up?',
         question: `${name}: ${current.replicas} → ${replicas} replicas. This ${what}.`,
         confirmLabel: `Scale to ${replicas}`,
         style: 'danger',

@@ -86,7 +86,7 @@ const stateSchema = z.strictObject({
   checkInterval: duration.prefault('10m').describe('How often PRAGMA quick_check reads the whole state file (in a worker thread); 0s = only at start.'),
 });
 
-/** Interactive replies (src/slack/reply-channel.ts, pending-interactions.ts). */
+/** Interactive replies (src/slack/reply-channel.ts, stored-interactions.ts). */
 const interactionsSchema = z.strictObject({
   progressInterval: duration.refine((ms) => ms >= 500 && ms <= 60_000, 'must be between 500ms and 60s').prefault('3s').describe('Least time between two progress edits of one reply (rollout progress).'),
   confirmationTimeout: duration.refine((ms) => ms >= 10_000 && ms <= 30 * 60_000, 'must be between 10s and 30m').prefault('10m').describe('How long a Confirm/Cancel question or an opened form stays usable.'),

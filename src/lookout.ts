@@ -38,12 +38,13 @@ import { WebSlackApi } from './slack/slack-api.ts';
 import { createSlackApp } from './slack/slack-app.ts';
 import { acknowledgeActions } from './slack/acknowledge-action.ts';
 import { logsActions } from './slack/logs-action.ts';
-import { registerAlertActions } from './slack/alert-actions.ts';
+import { pendingModalSchema, registerAlertActions } from './slack/alert-actions.ts';
 import { workloadActions } from './slack/workload-actions.ts';
 import { createCommandButtons, createConfirmationButtons, type CommandInteractivity } from './slack/dispatcher.ts';
 import { InteractionRegistry } from './slack/interaction-registry.ts';
 import { consoleInteractionSlack, createInteractionSlack } from './slack/interaction-slack.ts';
-import { PendingInteractions } from './slack/pending-interactions.ts';
+import { StoredInteractions } from './slack/stored-interactions.ts';
+import { pendingConfirmationSchema } from './slack/pending-confirmation.ts';
 import { createSlackRequestGuard, refuseSlackEventsInSocketMode } from './slack/slack-request-guard.ts';
 import { createSecretRedactor } from './redact-secrets.ts';
 import { CleanOutgoingSlackApi } from './slack/clean-outgoing.ts';
@@ -300,7 +301,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     ? createInteractionSlack({ client: new WebClient(config.slack.botToken, { slackApiUrl: config.slack.apiUrl }), thread: slack, redactor, timeoutMs: config.outbox.callTimeoutMs })
     : consoleInteractionSlack();
   const interactive: CommandInteractivity = {
-    pending: new PendingInteractions({ ttlMs: config.interactions.confirmationTimeoutMs, now }),
+    pending: new StoredInteractions({ store, kind: 'confirmation', schema: pendingConfirmationSchema, ttlMs: config.interactions.confirmationTimeoutMs, now }),
     slack: interactionSlack,
     followUpIntervalMs: config.interactions.progressIntervalMs,
     signal: shutdownSignal.signal,
@@ -336,7 +337,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       audit,
       kube,
       slack: interactionSlack,
-      modals: new PendingInteractions({ ttlMs: config.interactions.confirmationTimeoutMs, now }),
+      modals: new StoredInteractions({ store, kind: 'modal', schema: pendingModalSchema, ttlMs: config.interactions.confirmationTimeoutMs, now }),
       log: log.child({ component: 'alert-actions' }),
       metrics,
       ...(home ? { home } : {}),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { KnownBlock, ModalView } from '@slack/types';
+import { z } from 'zod';
 import type { FollowUpWork, PersonKube, ReplyContent } from '../../commands/command.ts';
 import { groupRef } from '../../alerts/render.ts';
 import type { Gate } from '../access/access-gate.ts';
@@ -16,7 +17,7 @@ import type { GroupRecord, Store } from '../state/store.ts';
 import type { ButtonClick, ViewValues } from './interaction-payloads.ts';
 import type { ButtonHandler, InteractionRegistry, ViewHandler } from './interaction-registry.ts';
 import type { InteractionSlack } from './interaction-slack.ts';
-import type { PendingInteractions } from './pending-interactions.ts';
+import type { StoredInteractions } from './stored-interactions.ts';
 import { followThrough, ThreadMessageReply, type ReplyChannel } from './reply-channel.ts';
 import { clip } from './reply-limits.ts';
 
@@ -106,16 +107,20 @@ export interface AlertActionOutcome {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry is heterogeneous by design
 export type AnyAlertAction = AlertAction<any>;
 
-/** A modal waiting for its submission: what the click was on. */
-export interface PendingModal {
-  actionId: string;
-  groupId: number;
-  channelId: string;
-  messageTs: string;
-  value: string | undefined;
-  /** Only the person who clicked can submit it. */
-  slackUserId: string;
-}
+/**
+ * A modal waiting for its submission: what the click was on. Kept in the store (kind `modal`,
+ * owned by the person who clicked), so the submission may reach any replica.
+ */
+export const pendingModalSchema = z.object({
+  actionId: z.string(),
+  groupId: z.number(),
+  channelId: z.string(),
+  messageTs: z.string(),
+  // JSON has no undefined: a click without a value is stored as null.
+  value: z.string().nullable(),
+});
+
+export type PendingModal = z.infer<typeof pendingModalSchema>;
 
 export interface AlertActionDeps {
   store: Pick<Store, 'groupByMessage'>;
@@ -123,7 +128,8 @@ export interface AlertActionDeps {
   audit: AuditTrail;
   kube: Pick<KubeHttp, 'request'> | undefined;
   slack: InteractionSlack;
-  modals: PendingInteractions<PendingModal>;
+  /** Open modals, by the id in their private_metadata (kind `modal`, owner: the Slack user who clicked). */
+  modals: StoredInteractions<PendingModal>;
   log: Logger;
   metrics: Metrics;
   /** Lookout's own Slack workspace: clicks by anyone else are refused (absent in console mode). */
@@ -138,6 +144,7 @@ export interface AlertActionDeps {
 export { NOT_THIS_MESSAGE } from '../../alerts/acknowledge-group.ts';
 import { NOT_THIS_MESSAGE } from '../../alerts/acknowledge-group.ts';
 export const MODAL_GONE = 'This form has expired or was already submitted, so Lookout did nothing. Click the button again.';
+export const MODAL_UNREADABLE = 'Lookout could not reach its store to look up this form, so it did nothing. Submit again in a moment.';
 
 /** The callback_id of an action's modal. */
 export function modalCallbackId(actionId: string): string {
@@ -183,20 +190,38 @@ export function alertModalHandler<Input>(action: AlertAction<Input>, deps: Alert
     async submit(submission) {
       const log = deps.log.child({ action: action.name, user: submission.actor.slackUserId, modal: true });
       const id = submission.privateMetadata;
-      const owned = (entry: PendingModal): boolean => entry.actionId === action.actionId && entry.slackUserId === submission.actor.slackUserId;
-      const entry = deps.modals.peek(id);
-      if (entry === undefined || !owned(entry)) {
+      const owner = submission.actor.slackUserId;
+      // Said next to the form's first input, the only place a submission can be answered.
+      const refuse = (text: string) => {
+        const firstInput = Object.keys(submission.values)[0];
+        return { answer: firstInput === undefined ? undefined : { errors: { [firstInput]: text } } };
+      };
+      const unreadable = (error: unknown) => {
+        log.error({ err: error }, 'could not read the form from the store; nothing done');
+        deps.metrics.buttonActions.inc({ action: action.name, outcome: 'error' });
+        return refuse(MODAL_UNREADABLE);
+      };
+      let entry: { owner: string; value: PendingModal } | undefined;
+      try {
+        entry = await deps.modals.peek(id);
+      } catch (error) {
+        return unreadable(error);
+      }
+      if (entry === undefined || entry.owner !== owner || entry.value.actionId !== action.actionId) {
         log.warn('modal submission matches no form this person opened; nothing done');
         deps.metrics.buttonActions.inc({ action: action.name, outcome: 'refused' });
-        // Said next to the form's first input, the only place a submission can be answered.
-        const firstInput = Object.keys(submission.values)[0];
-        return { answer: firstInput === undefined ? undefined : { errors: { [firstInput]: MODAL_GONE } } };
+        return refuse(MODAL_GONE);
       }
       const parsed = modal.parse(submission.values);
       if ('errors' in parsed) return { answer: { errors: parsed.errors } };
-      // Used once: a second submission (a double click on Submit) finds nothing.
-      if (deps.modals.claim(id, owned) === undefined) return { answer: { errors: { [Object.keys(submission.values)[0] ?? '']: MODAL_GONE } } };
-      const where: ClickedMessage = { channelId: entry.channelId, messageTs: entry.messageTs, value: entry.value, groupId: entry.groupId };
+      // Used once: a second submission (a double click on Submit, on this replica or another) finds nothing.
+      try {
+        if ((await deps.modals.claim(id, owner)) === undefined) return refuse(MODAL_GONE);
+      } catch (error) {
+        return unreadable(error);
+      }
+      const { value: form } = entry;
+      const where: ClickedMessage = { channelId: form.channelId, messageTs: form.messageTs, value: form.value ?? undefined, groupId: form.groupId };
       return { answer: undefined, after: () => act(action, deps, submission.actor, where, parsed.input, log) };
     },
   };
@@ -232,12 +257,20 @@ async function openModal<Input>(action: AlertAction<Input>, modal: AlertActionMo
     await tell('Slack sent no trigger for a form, so Lookout could not open one. Click the button again.');
     return;
   }
-  const id = deps.modals.add({ actionId: action.actionId, groupId: record.id, channelId: click.channelId, messageTs: click.messageTs, value: click.value, slackUserId: click.actor.slackUserId });
+  let id: string;
+  try {
+    id = await deps.modals.add(click.actor.slackUserId, { actionId: action.actionId, groupId: record.id, channelId: click.channelId, messageTs: click.messageTs, value: click.value ?? null });
+  } catch (error) {
+    log.error({ err: error }, 'could not keep the form in the store; no form opened');
+    await tell('Lookout could not reach its store, so it opened no form. Click the button again in a moment.');
+    return;
+  }
   let viewId: string;
   try {
     viewId = await deps.slack.openView(click.triggerId, modalView(action.actionId, id, modal.view(record)));
   } catch (error) {
-    deps.modals.claim(id);
+    // No form shows it: the entry goes now rather than at its expiry (a failure here leaves it to expire).
+    await deps.modals.claim(id, click.actor.slackUserId).catch(() => undefined);
     log.warn({ err: error }, 'views.open failed');
     await tell('Slack did not open the form (the click may have taken too long to reach Lookout). Click the button again.');
     return;

@@ -16,10 +16,13 @@ import type { Metrics } from '../metrics.ts';
 import type { ButtonClick } from './interaction-payloads.ts';
 import type { ButtonHandler } from './interaction-registry.ts';
 import type { InteractionSlack } from './interaction-slack.ts';
-import type { PendingInteractions } from './pending-interactions.ts';
+import { confirmationOwner, sameConfirmation, shownOf, storedIdentity, type PendingConfirmation } from './pending-confirmation.ts';
 import { followThrough, ResponseUrlReply, type ReplyChannel } from './reply-channel.ts';
 import { blockProblems, button, confirmDialog } from './reply-limits.ts';
 import { splitWords } from './split-words.ts';
+import type { StoredInteractions } from './stored-interactions.ts';
+
+export type { PendingConfirmation } from './pending-confirmation.ts';
 
 /** What Slack sends with a slash command (the fields Lookout uses). */
 export interface SlashCommandPayload {
@@ -60,8 +63,8 @@ export interface DispatcherDeps {
 
 /** What the dispatcher needs for replies that go on after the first answer. */
 export interface CommandInteractivity {
-  /** Typed commands waiting for their Confirm click, by unguessable id. */
-  pending: PendingInteractions<PendingConfirmation>;
+  /** Typed commands waiting for their Confirm click, in the store under unguessable ids (any replica takes the click). */
+  pending: StoredInteractions<PendingConfirmation>;
   slack: Pick<InteractionSlack, 'respond'>;
   /** Least time between two progress edits of one reply. */
   followUpIntervalMs: number;
@@ -69,22 +72,13 @@ export interface CommandInteractivity {
   signal: AbortSignal;
 }
 
-/** A typed command whose `confirm` was shown and not yet answered. */
-export interface PendingConfirmation {
-  command: AnyCommand;
-  /** Only this person, in this channel, can confirm it. */
-  actor: Actor;
-  channelId: string;
-  /** The gated command's audit fields (attributes, target), reviewed again at the click. */
-  audited: Omit<AuditEntry, 'outcome' | 'detail'> | undefined;
-  confirmation: Confirmation;
-}
-
 /** action_ids of the buttons under a confirmation question. */
 export const CONFIRM_ACTION_ID = 'command:confirm';
 export const CANCEL_ACTION_ID = 'command:cancel';
 
 export const CONFIRMATION_GONE = 'This confirmation has expired, was already answered, or is not yours, so Lookout did nothing. Run the command again.';
+/** Said when the store cannot be reached at the click: nothing was done, and the click can be tried again. */
+export const CONFIRMATION_UNREADABLE = 'Lookout could not reach its store to look up this confirmation, so it did nothing. Click again in a moment.';
 
 export interface SlashCommandArgs {
   command: SlashCommandPayload;
@@ -92,7 +86,7 @@ export interface SlashCommandArgs {
   respond: (reply: { response_type: 'ephemeral'; text: string; blocks?: KnownBlock[] }) => Promise<unknown>;
 }
 
-type Outcome = 'ok' | 'invalid' | 'refused' | 'denied' | 'unmapped' | 'error';
+type Outcome = 'ok' | 'invalid' | 'refused' | 'denied' | 'unmapped' | 'error' | 'changed';
 
 /**
  * Handles `/ops …`: acknowledge Slack at once (it allows 3 s), then parse, review access, run,
@@ -108,10 +102,9 @@ export function createSlashCommandHandler(deps: DispatcherDeps) {
     const command = deps.commands.find((candidate) => candidate.name === name);
     const { outcome, reply, audited, actor } = await attempt(deps, { payload, name, words, command, log, requestId });
     deps.metrics.slashCommands.inc({ command: command ? command.name : 'unknown', outcome });
-    if (reply.confirm !== undefined && command !== undefined && deps.interactive !== undefined) {
-      const id = deps.interactive.pending.add({ command, actor, channelId: payload.channel_id, audited, confirmation: reply.confirm });
-      log.info({ confirmation: true }, 'command waits for its confirmation');
-      await respond({ response_type: 'ephemeral', ...confirmationReply(reply, id, log) });
+    if (hasConfirmation(reply) && command !== undefined && deps.interactive !== undefined) {
+      const asked = { command: command.name, words, actor, channelId: payload.channel_id, identity: audited?.identity };
+      await respond({ response_type: 'ephemeral', ...(await ask(deps.interactive, asked, reply, log, requestId)) });
       return;
     }
     await respond({ response_type: 'ephemeral', ...checkedContent(reply, log) });
@@ -144,6 +137,37 @@ function checkedContent(reply: ReplyContent, log: Logger): ReplyContent {
   return { text: reply.text };
 }
 
+function hasConfirmation(reply: CommandReply): reply is CommandReply & { confirm: Confirmation } {
+  return reply.confirm !== undefined;
+}
+
+/** What a question is asked about: the command as typed, by whom, where, as which Kubernetes identity. */
+interface Asked {
+  command: string;
+  words: string[];
+  actor: Actor;
+  channelId: string;
+  identity: KubeIdentity | undefined;
+}
+
+/**
+ * Keeps the question in the store (only data: see pending-confirmation.ts) and returns it with its
+ * buttons. When the store cannot keep it, no button could work: the person is told, nothing waits.
+ */
+async function ask(interactive: CommandInteractivity, asked: Asked, reply: CommandReply & { confirm: Confirmation }, log: Logger, requestId: string, heading?: string): Promise<ReplyContent> {
+  const { identity, ...rest } = asked;
+  const kubeIdentity = storedIdentity(identity);
+  const entry: PendingConfirmation = { ...rest, ...(kubeIdentity ? { identity: kubeIdentity } : {}), shown: shownOf(reply) };
+  try {
+    const id = await interactive.pending.add(confirmationOwner(asked.actor.slackUserId, asked.channelId), entry);
+    log.info({ confirmation: true }, 'command waits for its confirmation');
+    return confirmationReply(heading === undefined ? reply : headed(reply, heading), id, log);
+  } catch (error) {
+    log.error({ err: error }, 'could not keep a confirmation in the store');
+    return { text: `Lookout could not keep this question in its store, so nothing will happen (ref ${requestId}). Run the command again in a moment.` };
+  }
+}
+
 /** The question, then Confirm (with a confirm dialog) and Cancel; both buttons carry only the pending id. */
 function confirmationReply(reply: CommandReply, id: string, log: Logger): ReplyContent {
   const { confirm: confirmation } = reply;
@@ -168,6 +192,8 @@ interface Attempt {
   command: AnyCommand | undefined;
   log: Logger;
   requestId: string;
+  /** Planning again at a Confirm click (CommandContext.replanning): the command asks, it does not act. */
+  replanning?: boolean;
 }
 
 /** Parse, gate, run; every path ends in a reply, and every gated attempt in one audit record. */
@@ -178,7 +204,7 @@ interface Attempted {
   audited: Omit<AuditEntry, 'outcome' | 'detail'> | undefined;
 }
 
-async function attempt(deps: DispatcherDeps, { payload, name, words, command, log, requestId }: Attempt): Promise<Attempted> {
+async function attempt(deps: DispatcherDeps, { payload, name, words, command, log, requestId, replanning = false }: Attempt): Promise<Attempted> {
   const actor: Actor = {
     slackUserId: payload.user_id,
     slackUserName: payload.user_name,
@@ -213,7 +239,7 @@ async function attempt(deps: DispatcherDeps, { payload, name, words, command, lo
       identity = audited.identity;
     }
 
-    const reply = await command.run(context(deps, payload, actor, args, log, identity));
+    const reply = await command.run(context(deps, payload, actor, args, log, identity, replanning));
     // A question changes nothing yet: the Confirm click is what gets audited.
     if (reply.confirm === undefined) await recordDone(deps, command, audited, reply);
     return done('ok', reply);
@@ -268,24 +294,36 @@ function failureReply(error: unknown, log: Logger, requestId: string): ReplyCont
 
 /**
  * The Confirm and Cancel buttons under a command's question. The value is only the pending id:
- * the command, its arguments and its permission come from the server-side entry, which only the
- * person who typed the command, in the same channel, can use, once. At the click the permission
- * is reviewed again (it may have been revoked meanwhile) before the command acts.
+ * the command and its words come from the stored entry, which only the person who typed the
+ * command, in the same channel, can use, once, on any replica. Confirm plans the command again
+ * (parse, access review, run as if typed) and acts only if it asks exactly what the person saw.
  */
 export function createConfirmationButtons(deps: DispatcherDeps & { interactive: CommandInteractivity }): ButtonHandler[] {
   const { pending, slack } = deps.interactive;
-  const mine = (click: ButtonClick) => (entry: PendingConfirmation) => entry.actor.slackUserId === click.actor.slackUserId && entry.channelId === click.channelId;
   const tell = async (click: ButtonClick, text: string, replace: boolean): Promise<void> => {
     if (click.responseUrl === undefined) return;
     await slack.respond(click.responseUrl, { response_type: 'ephemeral', replace_original: replace, text }).catch((error: unknown) => deps.log.warn({ err: error }, 'could not answer a confirmation click'));
+  };
+  /** The clicker's entry, taken out of the store; a store that cannot answer is said, not thrown. */
+  const claim = async (click: ButtonClick, action: 'confirm' | 'cancel'): Promise<PendingConfirmation | 'unreadable' | undefined> => {
+    if (click.value === undefined) return undefined;
+    try {
+      return await pending.claim(click.value, confirmationOwner(click.actor.slackUserId, click.channelId));
+    } catch (error) {
+      deps.log.error({ err: error, action, user: click.actor.slackUserId }, 'could not claim a confirmation from the store; nothing done');
+      deps.metrics.buttonActions.inc({ action, outcome: 'error' });
+      await tell(click, CONFIRMATION_UNREADABLE, false);
+      return 'unreadable';
+    }
   };
   return [
     {
       actionId: CONFIRM_ACTION_ID,
       async handle(click) {
         const requestId = randomUUID().slice(0, 8);
-        const entry = click.value === undefined ? undefined : pending.claim(click.value, mine(click));
-        const log = deps.log.child({ command: entry?.command.name ?? 'unknown', user: click.actor.slackUserId, requestId, confirmation: true });
+        const entry = await claim(click, 'confirm');
+        if (entry === 'unreadable') return;
+        const log = deps.log.child({ command: entry?.command ?? 'unknown', user: click.actor.slackUserId, requestId, confirmation: true });
         if (entry === undefined) {
           log.warn({ channel: click.channelId }, 'Confirm click matches no pending confirmation of this person in this channel; nothing done');
           deps.metrics.buttonActions.inc({ action: 'confirm', outcome: 'refused' });
@@ -302,7 +340,8 @@ export function createConfirmationButtons(deps: DispatcherDeps & { interactive: 
     {
       actionId: CANCEL_ACTION_ID,
       async handle(click) {
-        const entry = click.value === undefined ? undefined : pending.claim(click.value, mine(click));
+        const entry = await claim(click, 'cancel');
+        if (entry === 'unreadable') return;
         deps.metrics.buttonActions.inc({ action: 'cancel', outcome: entry === undefined ? 'refused' : 'ok' });
         await tell(click, entry === undefined ? CONFIRMATION_GONE : 'Cancelled; nothing was changed.', entry !== undefined);
       },
@@ -344,22 +383,60 @@ export function createCommandButtons(deps: DispatcherDeps & { interactive: Comma
   }));
 }
 
-/** The confirmed command: reviewed again, run, audited; every path ends in a reply. */
-async function confirmed(deps: DispatcherDeps, entry: PendingConfirmation, log: Logger, requestId: string): Promise<{ outcome: Outcome; reply: CommandReply }> {
-  const audited = entry.audited === undefined ? undefined : { ...entry.audited };
-  try {
-    if (audited !== undefined) {
-      const refusal = await review(deps, audited, log);
-      if (refusal !== undefined) return { outcome: refusal.outcome, reply: { text: refusal.message } };
-    }
-    const reply = await entry.confirmation.run();
-    if (reply.confirm !== undefined) throw new Error('a confirmed command asked for confirmation again');
-    await recordDone(deps, entry.command, audited, reply);
-    return { outcome: 'ok', reply };
-  } catch (error) {
-    const [outcome, reply] = await failed(deps, error, audited, log, requestId);
-    return { outcome, reply };
+/**
+ * The confirmed command, planned again for the same person and words: the same parse, access
+ * review and run as when typed. If it asks exactly what the person saw, the new question's run()
+ * acts (audited); if the world changed, nothing is done and the new question is asked instead
+ * (with new buttons); a refusal now (permission revoked, target gone) is the answer.
+ * Every path ends in a reply.
+ */
+async function confirmed(deps: DispatcherDeps & { interactive: CommandInteractivity }, entry: PendingConfirmation, log: Logger, requestId: string): Promise<{ outcome: Outcome; reply: CommandReply }> {
+  const command = deps.commands.find((candidate) => candidate.name === entry.command);
+  const actor: Actor = {
+    slackUserId: entry.actor.slackUserId,
+    slackUserName: entry.actor.slackUserName,
+    ...(entry.actor.teamId !== undefined ? { teamId: entry.actor.teamId } : {}),
+    ...(entry.actor.enterpriseId !== undefined ? { enterpriseId: entry.actor.enterpriseId } : {}),
+  };
+  const payload: SlashCommandPayload = {
+    command: deps.slashCommand,
+    text: [entry.command, ...entry.words].join(' '),
+    user_id: actor.slackUserId,
+    user_name: actor.slackUserName,
+    channel_id: entry.channelId,
+    ...(actor.teamId !== undefined ? { team_id: actor.teamId } : {}),
+    ...(actor.enterpriseId !== undefined ? { enterprise_id: actor.enterpriseId } : {}),
+  };
+  const again = await attempt(deps, { payload, name: entry.command, words: entry.words, command, log, requestId, replanning: true });
+  const { reply } = again;
+  // No question now: a refusal, an error, or nothing left to do (commands do not act while replanning).
+  if (command === undefined || !hasConfirmation(reply)) return { outcome: again.outcome, reply };
+  const now = { shown: shownOf(reply), identity: storedIdentity(again.audited?.identity) };
+  if (!sameConfirmation(entry, now)) {
+    log.info({ confirmation: true }, 'the confirmed command would now do something else; nothing done, asked again');
+    const asked = { command: entry.command, words: entry.words, actor, channelId: entry.channelId, identity: again.audited?.identity };
+    const heading = `What \`${payload.text}\` would do changed since you asked, so nothing was done. Now:`;
+    return { outcome: 'changed', reply: await ask(deps.interactive, asked, reply, log, requestId, heading) };
   }
+  const audited = again.audited;
+  try {
+    const done = await reply.confirm.run();
+    if (done.confirm !== undefined) throw new Error('a confirmed command asked for confirmation again');
+    await recordDone(deps, command, audited, done);
+    return { outcome: 'ok', reply: done };
+  } catch (error) {
+    const [outcome, failure] = await failed(deps, error, audited, log, requestId);
+    return { outcome, reply: failure };
+  }
+}
+
+/** A reply with a line above it (why a question is asked again). */
+function headed(reply: CommandReply & { confirm: Confirmation }, heading: string): CommandReply & { confirm: Confirmation } {
+  return {
+    ...reply,
+    text: `${heading}\n${reply.text}`,
+    ...(reply.blocks !== undefined ? { blocks: [{ type: 'section', text: { type: 'mrkdwn', text: heading } }, ...reply.blocks] } : {}),
+  };
 }
 
 /** Refuses a person of another workspace; a gated command's attempt is audited like any denial. */
@@ -389,7 +466,7 @@ function lookup(deps: DispatcherDeps): AccessLookup {
   return deps.kube ? { lookoutReads: new LookoutKubeReads(deps.kube) } : {};
 }
 
-function context(deps: DispatcherDeps, payload: SlashCommandPayload, actor: Actor, args: unknown, log: Logger, identity: KubeIdentity | undefined): CommandContext<unknown> {
+function context(deps: DispatcherDeps, payload: SlashCommandPayload, actor: Actor, args: unknown, log: Logger, identity: KubeIdentity | undefined, replanning: boolean): CommandContext<unknown> {
   const access: PersonAccess = {
     identify: () => deps.gate.identify(actor),
     authorize: (attributes) => deps.gate.authorize(actor, attributes),
@@ -412,5 +489,6 @@ function context(deps: DispatcherDeps, payload: SlashCommandPayload, actor: Acto
     ...(identity ? { identity } : {}),
     ...(deps.kube ? { kube: new PersonKubeClient({ kube: deps.kube, identity: personIdentity }), lookoutReads: new LookoutKubeReads(deps.kube) } : {}),
     settings: deps.settings ?? DEFAULT_COMMAND_SETTINGS,
+    ...(replanning ? { replanning } : {}),
   };
 }

@@ -137,7 +137,7 @@ export function workloadActions({ kube, settings }: WorkloadActionOptions): [Ale
         if (large && !ctx.input.largeDownConfirmed) {
           throw new InvalidInput(`Scaling ${describeWorkload(target)} from ${current.replicas} to ${ctx.input.replicas} removes most of its pods: click Scale again and tick "Yes, scale to 0 or down by more than half". Nothing was changed.`);
         }
-        const reply = await scaleTo({ settings, log: ctx.log }, asClicker, asLookout, target, ctx.input.replicas, { confirm: false });
+        const reply = await scaleTo({ settings, log: ctx.log }, asClicker, asLookout, target, ctx.input.replicas, { ask: 'never' });
         return inThread(ctx, 'scaled', reply);
       },
     },

@@ -1,6 +1,11 @@
 import type { ModalView } from '@slack/types';
 import type { ReplyContent } from '../../commands/command.ts';
+import type { z } from 'zod';
 import type { InteractionSlack } from '../../src/slack/interaction-slack.ts';
+import { StoredInteractions } from '../../src/slack/stored-interactions.ts';
+import { inProcessStore } from '../../src/state/in-process-store.ts';
+import { SqliteStore } from '../../src/state/sqlite-store.ts';
+import type { Store } from '../../src/state/store.ts';
 
 /** An InteractionSlack that records every call; `failOpenView` makes views.open fail. */
 export class RecordingInteractionSlack implements InteractionSlack {
@@ -50,4 +55,28 @@ export class RecordingInteractionSlack implements InteractionSlack {
       this.updates.push({ channel: message.channel, ts: message.ts, text: message.text });
     },
   };
+}
+
+/**
+ * StoredInteractions over a store (by default its own in-memory SQLite), recording the ids it
+ * hands out so tests can ask which entries are still there (`live()`).
+ */
+export function storedInteractions<T>(kind: string, schema: z.ZodType<T>, options: { store?: Store; now?: () => number; ttlMs?: number } = {}) {
+  const store = options.store ?? inProcessStore(new SqliteStore(':memory:'));
+  const now = options.now ?? Date.now;
+  const ids: string[] = [];
+  const recording: Pick<Store, 'addPendingInteraction' | 'peekPendingInteraction' | 'claimPendingInteraction'> = {
+    addPendingInteraction: async (entry, at, maxEntries) => {
+      ids.push(entry.id);
+      await store.addPendingInteraction(entry, at, maxEntries);
+    },
+    peekPendingInteraction: (id, entryKind, at) => store.peekPendingInteraction(id, entryKind, at),
+    claimPendingInteraction: (id, entryKind, owner, at) => store.claimPendingInteraction(id, entryKind, owner, at),
+  };
+  const interactions = new StoredInteractions({ store: recording, kind, schema, ttlMs: options.ttlMs ?? 60_000, now });
+  const live = async (): Promise<string[]> => {
+    const found = await Promise.all(ids.map(async (id) => ((await store.peekPendingInteraction(id, kind, now())) ? id : undefined)));
+    return found.filter((id) => id !== undefined);
+  };
+  return { interactions, live, store };
 }

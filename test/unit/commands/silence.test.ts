@@ -7,9 +7,9 @@ import type { KubeIdentity } from '../../../src/identity/resolve-identity.ts';
 import { createSecretRedactor } from '../../../src/redact-secrets.ts';
 import { AlertmanagerError, type AlertmanagerPort, type NewSilence, type Silence } from '../../../src/integrations/alertmanager.ts';
 import { commandButtonActionId } from '../../../commands/command.ts';
-import { createCommandButtons, createSlashCommandHandler, type PendingConfirmation } from '../../../src/slack/dispatcher.ts';
-import { PendingInteractions } from '../../../src/slack/pending-interactions.ts';
-import { RecordingInteractionSlack } from '../../helpers/interaction-fakes.ts';
+import { createCommandButtons, createSlashCommandHandler } from '../../../src/slack/dispatcher.ts';
+import { pendingConfirmationSchema } from '../../../src/slack/pending-confirmation.ts';
+import { RecordingInteractionSlack, storedInteractions } from '../../helpers/interaction-fakes.ts';
 import { FakeGate, RecordingAuditTrail } from '../../helpers/access-fakes.ts';
 import { freshMetrics, recordingLogger } from '../../helpers/fakes.ts';
 
@@ -219,7 +219,7 @@ describe('the Expire buttons of /ops silences', () => {
     const audit = new RecordingAuditTrail();
     const slack = new RecordingInteractionSlack();
     const commands = createCommands({ silences: { alertmanager, maxDurationMs: 7 * DAY, now: () => Date.parse('2026-03-01T12:00:00Z'), onExpired: (id) => void expired.push(id) }, logs: { redactor: createSecretRedactor(), now: Date.now } });
-    const deps = { commands, slashCommand: '/ops', log: recordingLogger().log, metrics: freshMetrics(), gate, audit, kube: undefined, interactive: { pending: new PendingInteractions<PendingConfirmation>({ ttlMs: 60_000 }), slack, followUpIntervalMs: 0, signal: new AbortController().signal } };
+    const deps = { commands, slashCommand: '/ops', log: recordingLogger().log, metrics: freshMetrics(), gate, audit, kube: undefined, interactive: { pending: storedInteractions('confirmation', pendingConfirmationSchema).interactions, slack, followUpIntervalMs: 0, signal: new AbortController().signal } };
     const [button] = createCommandButtons(deps, ['unsilence']);
     const click = (user: string, value: string) =>
       button!.handle({ actor: { slackUserId: user, slackUserName: user.toLowerCase() }, actionId: commandButtonActionId('unsilence'), value, channelId: 'C1', messageTs: '1.2', ephemeral: true, triggerId: undefined, responseUrl: 'https://hooks.slack.test/r/1' });
@@ -262,7 +262,7 @@ describe('"Silence this alert 1h" in the thread detail', () => {
     const gate = new FakeGate({ identities: { UALICE: { username: 'slack:alice', groups: [], derivation: [] } }, allow: (_identity, attributes) => attributes.namespace === 'shop' });
     const slack = new RecordingInteractionSlack();
     const commands = createCommands({ silences: { alertmanager, maxDurationMs: 7 * DAY, now: () => Date.parse('2026-03-01T12:00:00Z') }, logs: { redactor: createSecretRedactor(), now: Date.now } });
-    const deps = { commands, slashCommand: '/ops', log: recordingLogger().log, metrics: freshMetrics(), gate, audit: new RecordingAuditTrail(), kube: undefined, interactive: { pending: new PendingInteractions<PendingConfirmation>({ ttlMs: 60_000 }), slack, followUpIntervalMs: 0, signal: new AbortController().signal } };
+    const deps = { commands, slashCommand: '/ops', log: recordingLogger().log, metrics: freshMetrics(), gate, audit: new RecordingAuditTrail(), kube: undefined, interactive: { pending: storedInteractions('confirmation', pendingConfirmationSchema).interactions, slack, followUpIntervalMs: 0, signal: new AbortController().signal } };
     const [handler] = createCommandButtons(deps, ['silence']);
     await handler!.handle({ actor: { slackUserId: 'UALICE', slackUserName: 'alice' }, actionId: 'command:run:silence', value: button?.value, channelId: 'C1', messageTs: '1.3', ephemeral: false, triggerId: undefined, responseUrl: 'https://hooks.slack.test/r/2' });
     expect(gate.reviews.map((review) => review.attributes)).toEqual([{ verb: 'create', group: 'lookout.dev', resource: 'silences', namespace: 'shop' }]);

@@ -7,14 +7,13 @@ import type { Actor } from '../../../src/access/authorization.ts';
 import { FOREIGN_WORKSPACE_MESSAGE, HomeWorkspace } from '../../../src/access/home-workspace.ts';
 import type { KubeIdentity } from '../../../src/identity/resolve-identity.ts';
 import { ACKNOWLEDGE_REASON, UNACKNOWLEDGE_REASON, acknowledgeActions, alertObject } from '../../../src/slack/acknowledge-action.ts';
-import { NOT_THIS_MESSAGE, alertButtonHandler, type AlertActionDeps } from '../../../src/slack/alert-actions.ts';
+import { NOT_THIS_MESSAGE, alertButtonHandler, pendingModalSchema, type AlertActionDeps } from '../../../src/slack/alert-actions.ts';
 import type { ButtonClick } from '../../../src/slack/interaction-payloads.ts';
-import { PendingInteractions } from '../../../src/slack/pending-interactions.ts';
 import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { FakeGate, RecordingAuditTrail } from '../../helpers/access-fakes.ts';
 import { ManualClock, freshMetrics, metricValue, payload, recordingLogger } from '../../helpers/fakes.ts';
-import { RecordingInteractionSlack } from '../../helpers/interaction-fakes.ts';
+import { RecordingInteractionSlack, storedInteractions } from '../../helpers/interaction-fakes.ts';
 
 const alice: Actor = { slackUserId: 'U024BE7LH', slackUserName: 'alice' };
 const bob: Actor = { slackUserId: 'U0BOB', slackUserName: 'bob' };
@@ -45,7 +44,7 @@ describe('Acknowledge and Unacknowledge buttons', () => {
       audit,
       kube: undefined,
       slack,
-      modals: new PendingInteractions({ ttlMs: 60_000, now: clock.now }),
+      modals: storedInteractions('modal', pendingModalSchema, { now: clock.now }).interactions,
       log: recordingLogger().log,
       metrics,
       followUpIntervalMs: 0,

@@ -5,14 +5,13 @@ import type { Actor } from '../../../src/access/authorization.ts';
 import { FOREIGN_WORKSPACE_MESSAGE } from '../../../src/access/home-workspace.ts';
 import { InvalidInput } from '../../../src/errors.ts';
 import type { KubeIdentity } from '../../../src/identity/resolve-identity.ts';
-import { MODAL_GONE, NOT_THIS_MESSAGE, alertButtonHandler, alertModalHandler, modalCallbackId, type AlertAction, type AlertActionDeps } from '../../../src/slack/alert-actions.ts';
+import { MODAL_GONE, NOT_THIS_MESSAGE, alertButtonHandler, alertModalHandler, modalCallbackId, type AlertAction, pendingModalSchema, type AlertActionDeps } from '../../../src/slack/alert-actions.ts';
 import type { ButtonClick, ViewSubmission } from '../../../src/slack/interaction-payloads.ts';
-import { PendingInteractions } from '../../../src/slack/pending-interactions.ts';
 import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { FakeGate, FakeKubeHttp, RecordingAuditTrail } from '../../helpers/access-fakes.ts';
 import { freshMetrics, payload, recordingLogger } from '../../helpers/fakes.ts';
-import { RecordingInteractionSlack } from '../../helpers/interaction-fakes.ts';
+import { RecordingInteractionSlack, storedInteractions } from '../../helpers/interaction-fakes.ts';
 
 const alice: Actor = { slackUserId: 'U024BE7LH', slackUserName: 'alice' };
 const aliceIdentity: KubeIdentity = { username: 'slack:alice', groups: ['slack:sre'], derivation: [] };
@@ -28,6 +27,7 @@ describe('alert-message actions with a modal', () => {
   let deps: AlertActionDeps;
   let runs: Array<{ replicas: number; group: string }>;
   let action: AlertAction<{ replicas: number }>;
+  let liveModals: () => Promise<string[]>;
 
   beforeEach(() => {
     store = new SqliteStore(':memory:');
@@ -38,13 +38,15 @@ describe('alert-message actions with a modal', () => {
     slack = new RecordingInteractionSlack();
     audit = new RecordingAuditTrail();
     runs = [];
+    const modals = storedInteractions('modal', pendingModalSchema);
+    liveModals = modals.live;
     deps = {
       store: inProcessStore(store),
       gate,
       audit,
       kube,
       slack,
-      modals: new PendingInteractions({ ttlMs: 60_000 }),
+      modals: modals.interactions,
       log: recordingLogger().log,
       metrics: freshMetrics(),
       followUpIntervalMs: 0,
@@ -189,7 +191,7 @@ describe('alert-message actions with a modal', () => {
     await alertButtonHandler(action, deps).handle(click({ actor: { ...alice, teamId: 'T0OTHER' } }));
     expect(slack.views).toEqual([]);
     expect(kube.requests).toEqual([]);
-    expect(deps.modals.size).toBe(0);
+    expect(await liveModals()).toEqual([]);
     expect(slack.ephemerals.map((message) => message.text)).toEqual([FOREIGN_WORKSPACE_MESSAGE]);
     expect(audit.entries).toEqual([expect.objectContaining({ outcome: 'denied', attributes: SCALE, detail: 'refused: not a member of this Slack workspace (team T0OTHER)' })]);
     await alertButtonHandler(action, deps).handle(click({ actor: { ...alice, teamId: 'T0HOME' } }));
@@ -200,6 +202,6 @@ describe('alert-message actions with a modal', () => {
     slack.failOpenView = new Error('expired_trigger_id');
     await alertButtonHandler(action, deps).handle(click());
     expect(slack.ephemerals.map((message) => message.text)).toEqual([expect.stringContaining('Click the button again')]);
-    expect(deps.modals.size).toBe(0);
+    expect(await liveModals()).toEqual([]);
   });
 });

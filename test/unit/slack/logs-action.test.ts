@@ -7,15 +7,14 @@ import type { Actor } from '../../../src/access/authorization.ts';
 import type { KubeIdentity } from '../../../src/identity/resolve-identity.ts';
 import type { KubeRequest } from '../../../src/kube/kube-http.ts';
 import { createSecretRedactor } from '../../../src/redact-secrets.ts';
-import { alertButtonHandler, NOT_THIS_MESSAGE, type AlertActionDeps } from '../../../src/slack/alert-actions.ts';
+import { alertButtonHandler, NOT_THIS_MESSAGE, pendingModalSchema, type AlertActionDeps } from '../../../src/slack/alert-actions.ts';
 import type { ButtonClick } from '../../../src/slack/interaction-payloads.ts';
 import { logsActions, NO_LOG_TARGET } from '../../../src/slack/logs-action.ts';
-import { PendingInteractions } from '../../../src/slack/pending-interactions.ts';
 import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { FakeGate, FakeKubeHttp, RecordingAuditTrail } from '../../helpers/access-fakes.ts';
 import { freshMetrics, payload, recordingLogger } from '../../helpers/fakes.ts';
-import { RecordingInteractionSlack } from '../../helpers/interaction-fakes.ts';
+import { RecordingInteractionSlack, storedInteractions } from '../../helpers/interaction-fakes.ts';
 
 const alice: Actor = { slackUserId: 'U024BE7LH', slackUserName: 'alice' };
 const aliceIdentity: KubeIdentity = { username: 'slack:alice', groups: ['slack:sre'], derivation: [] };
@@ -54,7 +53,7 @@ describe('the Show logs button', () => {
       audit,
       kube,
       slack,
-      modals: new PendingInteractions({ ttlMs: 60_000 }),
+      modals: storedInteractions('modal', pendingModalSchema).interactions,
       log: recordingLogger().log,
       metrics: freshMetrics(),
       followUpIntervalMs: 0,

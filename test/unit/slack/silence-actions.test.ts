@@ -4,15 +4,14 @@ import { groupRef, renderGroupMessage } from '../../../alerts/render.ts';
 import type { Actor } from '../../../src/access/authorization.ts';
 import type { KubeIdentity } from '../../../src/identity/resolve-identity.ts';
 import type { AlertmanagerPort, NewSilence } from '../../../src/integrations/alertmanager.ts';
-import { alertButtonHandler, alertModalHandler, modalCallbackId, type AlertActionDeps, type AnyAlertAction } from '../../../src/slack/alert-actions.ts';
+import { alertButtonHandler, alertModalHandler, modalCallbackId, pendingModalSchema, type AlertActionDeps, type AnyAlertAction } from '../../../src/slack/alert-actions.ts';
 import type { ButtonClick } from '../../../src/slack/interaction-payloads.ts';
-import { PendingInteractions } from '../../../src/slack/pending-interactions.ts';
 import { silenceActions } from '../../../src/slack/silence-actions.ts';
 import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
 import { FakeGate, RecordingAuditTrail } from '../../helpers/access-fakes.ts';
 import { freshMetrics, payload, recordingLogger } from '../../helpers/fakes.ts';
-import { RecordingInteractionSlack } from '../../helpers/interaction-fakes.ts';
+import { RecordingInteractionSlack, storedInteractions } from '../../helpers/interaction-fakes.ts';
 
 const alice: Actor = { slackUserId: 'U024BE7LH', slackUserName: 'alice' };
 const aliceIdentity: KubeIdentity = { username: 'slack:alice', groups: [], derivation: [] };
@@ -49,7 +48,7 @@ describe('the Silence buttons on alert messages', () => {
     audit = new RecordingAuditTrail();
     alertmanager = new FakeAlertmanager();
     silenced = [];
-    deps = { store: inProcessStore(store), gate, audit, kube: undefined, slack, modals: new PendingInteractions({ ttlMs: 60_000 }), log: recordingLogger().log, metrics: freshMetrics(), followUpIntervalMs: 0, signal: new AbortController().signal };
+    deps = { store: inProcessStore(store), gate, audit, kube: undefined, slack, modals: storedInteractions('modal', pendingModalSchema).interactions, log: recordingLogger().log, metrics: freshMetrics(), followUpIntervalMs: 0, signal: new AbortController().signal };
     const built = silenceActions({ alertmanager: alertmanager as unknown as AlertmanagerPort, maxDurationMs, now: () => NOW, store: inProcessStore(store), onSilenced: (id) => void silenced.push(id) });
     actions = new Map(built.map((action) => [action.actionId, action]));
   }

@@ -77,6 +77,18 @@ describe('scaleTo', () => {
     expect(person.writes).toHaveLength(1);
   });
 
+  it("planning again at a Confirm click (ask: 'always') asks even for a change that needs no question, and writes nothing", async () => {
+    const person = personKube(1);
+    const reply = await scaleTo(ctx, person.kube, reads({}), cart, 3, { ask: 'always' });
+    expect(reply.text).toBe('Scale *shop/cart* from 1 to 3 replicas? This adds 2 pods.');
+    expect(reply.confirm).toMatchObject({ title: 'Scale up?', question: 'shop/cart: 1 → 3 replicas. This adds 2 pods.' });
+    expect(person.writes).toEqual([]);
+    // Scaling down by one of four needs no question when typed, but one when planned again.
+    person.set(4);
+    expect((await scaleTo(ctx, person.kube, reads({}), cart, 3, { ask: 'always' })).confirm?.question).toBe('shop/cart: 4 → 3 replicas. This removes 1 of 4 pods.');
+    expect(person.writes).toEqual([]);
+  });
+
   it('a 403 on the read names the get permission on the scale subresource', async () => {
     const { kube } = personKube(2, { failWith: new KubeApiError('GET', '/x', 403, 'Forbidden', 'deployments.apps "cart" is forbidden: User "slack:bob" …') });
     const attempt = scaleTo(ctx, kube, reads({}), cart, 3);
