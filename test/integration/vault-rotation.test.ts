@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { reviewAccess } from '../../src/kube/access-review.ts';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
 import { commandButtonActionId } from '../../commands/command.ts';
-import { CONFIRM_ACTION_ID } from '../../src/slack/dispatcher.ts';
+import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID } from '../../src/slack/dispatcher.ts';
+import { planRollback, rollbackNow } from '../../src/vault/rotate-secret.ts';
+import { VaultClient } from '../../src/vault/vault-client.ts';
 import type { FakeSlack } from '../support/fake-slack.ts';
 import { waitFor } from '../support/free-port.ts';
 import { eventually, freshNamespace, impersonateOnly, mountLookoutToken, roleBinding, TOKEN_FILE_PLACEHOLDER, writeStatus } from '../support/kube-test-helpers.ts';
@@ -275,7 +278,7 @@ describe('/ops rotate against the real OpenBao and kube-apiserver', () => {
     expect(rollbackValue).toBe(`${secretPath} --rollback 2 --restart deployment/api,worker`);
   });
 
-  it('refuses a confirmation when the secret changed since the preview, and changes nothing', async () => {
+  it('does nothing at Confirm when the secret changed since the preview, and asks again with what would happen now', async () => {
     const preview = await ops(ALICE, `rotate ${secretPath} --key password`);
     expect(preview.text).toContain(`current version ${rotatedTo}, written`);
     expect(preview.text).toContain('by slack:alice (Slack U0ALICE) through Lookout');
@@ -283,23 +286,45 @@ describe('/ops rotate against the real OpenBao and kube-apiserver', () => {
     remember(outside);
     await bao('POST', `secret/data/${prefix}/db`, { data: outside, options: { cas: rotatedTo } });
     const url = await click(ALICE, CONFIRM_ACTION_ID, buttonOf(preview, CONFIRM_ACTION_ID));
-    await finalOf(url, new RegExp(`is at version ${rotatedTo + 1} now, not ${rotatedTo} as when you asked`));
+    const askedAgain = await finalOf(url, /changed since you asked, so nothing was done/);
+    // The person is told what changed: the version the rotation would now start from, written outside Lookout.
+    expect(askedAgain.text).toMatch(new RegExp(`current version ${rotatedTo + 1}, written \\S+ \\(not by Lookout\\)`));
+    const fresh = buttonOf(askedAgain, CONFIRM_ACTION_ID);
+    expect(fresh).not.toBe(buttonOf(preview, CONFIRM_ACTION_ID));
     const now = await readSecret();
     expect(now.metadata.version).toBe(rotatedTo + 1);
     expect(now.data).toEqual(outside);
     rotatedTo += 1;
+    // Cancel the fresh question: nothing rotates, and the next tests start from this version.
+    const cancelled = await click(ALICE, CANCEL_ACTION_ID, fresh);
+    await finalOf(cancelled, /^Cancelled; nothing was changed\.$/);
+    expect((await readSecret()).metadata.version).toBe(rotatedTo);
   });
 
-  it('reports a check-and-set conflict from Vault cleanly (a write between the read and the write), with nothing changed', async () => {
-    // A roll back is planned against the version it undoes and written with cas = that version:
-    // a write after the preview is refused by Vault itself.
+  it('refuses a roll back at Confirm when the secret was written since the preview (it would undo that write too), with nothing changed', async () => {
     const preview = await ops(ALICE, `rotate ${secretPath} --rollback ${rotatedTo}`);
     expect(preview.text).toContain(`Version ${rotatedTo - 1}'s data is written again as a new version, undoing version ${rotatedTo}`);
     const racing = { username: 'app_user_name', password: randomBytes(18).toString('base64url') };
     remember(racing);
     await bao('POST', `secret/data/${prefix}/db`, { data: racing });
     const url = await click(ALICE, CONFIRM_ACTION_ID, buttonOf(preview, CONFIRM_ACTION_ID));
-    await finalOf(url, new RegExp(`changed after Lookout read version ${rotatedTo} \\(check-and-set refused the write\\), so nothing was changed`));
+    await finalOf(url, new RegExp(`is at version ${rotatedTo + 1} now, not ${rotatedTo}: someone wrote it since, so rolling back ${rotatedTo} would undo their change too\\. Nothing was changed\\.`));
+    const now = await readSecret();
+    expect(now.metadata.version).toBe(rotatedTo + 1);
+    expect(now.data).toEqual(racing);
+    rotatedTo += 1;
+  });
+
+  it("Vault's check-and-set still refuses a write between Lookout's last read and its write (after the Confirm click planned again)", async () => {
+    // The window the comparison at Confirm cannot close: planned, compared, then someone writes.
+    const vault = new VaultClient({ addr: servers.bao.addr, requestTimeoutMs: 5000, log: pino({ level: 'silent' }), auth: { method: 'token', token: servers.bao.rootToken } });
+    const plan = await planRollback(vault, secretPath, rotatedTo);
+    const racing = { username: 'app_user_name', password: randomBytes(18).toString('base64url') };
+    remember(racing);
+    await bao('POST', `secret/data/${prefix}/db`, { data: racing });
+    await expect(rollbackNow(vault, plan, { username: 'slack:alice', slackUserId: ALICE.id }, Date.now())).rejects.toThrow(
+      new RegExp(`changed after Lookout read version ${rotatedTo} \\(check-and-set refused the write\\), so nothing was changed`),
+    );
     const now = await readSecret();
     expect(now.metadata.version).toBe(rotatedTo + 1);
     expect(now.data).toEqual(racing);
