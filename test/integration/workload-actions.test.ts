@@ -204,13 +204,18 @@ describe('scale and restart against the real kube-apiserver', () => {
     expect(await replicasOf('deployments', 'cart')).toBe(1);
   });
 
-  it('a change made between the question and Confirm is a conflict: nothing is overwritten', async () => {
+  it('a change made between the question and Confirm: nothing is overwritten, and the question for what it would do now is asked', async () => {
     const { reply } = await ops(ALICE, `scale ${namespace}/cart 0`);
     expect(reply.text).toContain('from 1 to 0 replicas');
     await admin.request({ method: 'PATCH', path: `${path('deployments', 'cart')}/scale`, contentType: 'application/merge-patch+json', body: { spec: { replicas: 6 } } });
     const url = await clickButton(ALICE, 'command:confirm', confirmId(reply));
-    const answer = await finalOf(url, /now has 6 replicas, not 1/);
-    expect(answer.text).toContain('nothing was changed');
+    const answer = await finalOf(url, /changed since you asked, so nothing was done/);
+    expect(answer.text).toContain(`Scale *${namespace}/cart* from 6 to 0 replicas? This stops every pod.`);
+    expect(await replicasOf('deployments', 'cart')).toBe(6);
+    const fresh = confirmId(answer);
+    expect(fresh).not.toBe(confirmId(reply));
+    const cancelled = await clickButton(ALICE, 'command:cancel', fresh);
+    await finalOf(cancelled, /^Cancelled; nothing was changed\.$/);
     expect(await replicasOf('deployments', 'cart')).toBe(6);
   });
 
