@@ -9,6 +9,7 @@ import { MODAL_GONE, NOT_THIS_MESSAGE, alertButtonHandler, alertModalHandler, mo
 import type { ButtonClick, ViewSubmission } from '../../../src/slack/interaction-payloads.ts';
 import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
+import type { Store } from '../../../src/state/store.ts';
 import { FakeGate, FakeKubeHttp, RecordingAuditTrail } from '../../helpers/access-fakes.ts';
 import { freshMetrics, payload, recordingLogger } from '../../helpers/fakes.ts';
 import { RecordingInteractionSlack, storedInteractions } from '../../helpers/interaction-fakes.ts';
@@ -28,6 +29,8 @@ describe('alert-message actions with a modal', () => {
   let runs: Array<{ replicas: number; group: string }>;
   let action: AlertAction<{ replicas: number }>;
   let liveModals: () => Promise<string[]>;
+  /** The one store of this test's Lookout (groups and open forms); a second replica shares it. */
+  let sharedStore: Store;
 
   beforeEach(() => {
     store = new SqliteStore(':memory:');
@@ -38,10 +41,11 @@ describe('alert-message actions with a modal', () => {
     slack = new RecordingInteractionSlack();
     audit = new RecordingAuditTrail();
     runs = [];
-    const modals = storedInteractions('modal', pendingModalSchema);
+    sharedStore = inProcessStore(store);
+    const modals = storedInteractions('modal', pendingModalSchema, { store: sharedStore });
     liveModals = modals.live;
     deps = {
-      store: inProcessStore(store),
+      store: sharedStore,
       gate,
       audit,
       kube,
@@ -115,6 +119,21 @@ describe('alert-message actions with a modal', () => {
     expect(slack.views[0]!.view.private_metadata).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(kube.requests[0]?.impersonate).toEqual({ username: 'slack:alice', groups: ['slack:sre'] });
     expect(slack.viewUpdates[0]).toMatchObject({ viewId: 'V1', view: { private_metadata: slack.views[0]!.view.private_metadata, blocks: [{ text: { text: 'now 2' } }] } });
+  });
+
+  it('a form opened on one replica is submitted on another sharing the store, once; another person cannot submit it', async () => {
+    const other = storedInteractions('modal', pendingModalSchema, { store: sharedStore });
+    const otherReplica: AlertActionDeps = { ...deps, modals: other.interactions };
+    await alertButtonHandler(action, deps).handle(click());
+    const id = slack.views[0]!.view.private_metadata!;
+    const bob = { slackUserId: 'U0BOB', slackUserName: 'bob' };
+    expect((await alertModalHandler(action, otherReplica).submit(submission(id, '5', bob))).answer).toEqual({ errors: { replicas: MODAL_GONE } });
+    const { answer, after } = await alertModalHandler(action, otherReplica).submit(submission(id, '5'));
+    expect(answer).toBeUndefined();
+    await after?.();
+    expect(runs).toEqual([{ replicas: 5, group: GROUP }]);
+    expect((await alertModalHandler(action, deps).submit(submission(id, '6'))).answer).toEqual({ errors: { replicas: MODAL_GONE } });
+    expect(runs).toHaveLength(1);
   });
 
   it('a submission acts on the group the modal was opened for: reviewed, run, thread reply edited with progress, audited', async () => {
