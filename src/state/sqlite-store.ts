@@ -7,9 +7,9 @@ import { quickCheck, quickCheckInWorker } from './quick-check.ts';
 import { StoreHealth, StoreUnavailable, type StoreHealthOptions } from './store-health.ts';
 import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import { isFiring, type GroupState } from '../../alerts/group-state.ts';
-import type { GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
 import type { DetailRecord, EnrichmentUpdate, EnrichmentWork, PendingEnrichment } from './store.ts';
 import type { AlertMessage, DeliveryAttempts, FiringGroup, GroupRecord, Lease, NoticeRecord, OutboxDepth, PendingInteraction, ReplyRecord, StoreEngine, StoredNotification } from './store.ts';
+import { byId, parsePending, toDetail, toGroup, toNotice, toPendingInteraction, toReply, type DetailRow, type GroupRow, type NoticeRow, type PendingRow, type ReplyRow } from './store-rows.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS notifications (
@@ -262,77 +262,6 @@ CREATE TABLE IF NOT EXISTS store_probe (
 );
 `;
 
-interface PendingRow {
-  id: string;
-  kind: string;
-  owner: string;
-  value: string;
-  expires_at: number;
-}
-
-function toPendingInteraction(row: PendingRow): PendingInteraction {
-  return { id: row.id, kind: row.kind, owner: row.owner, value: JSON.parse(row.value) as unknown, expiresAt: row.expires_at };
-}
-
-interface DetailRow {
-  group_id: number;
-  group_key: string;
-  channel: string;
-  parent_ts: string;
-  message_ts: string | null;
-  post_started_at: number | null;
-  version: number;
-  posted_version: number;
-  state: string;
-  enrichment: string | null;
-  attempts: number;
-  next_attempt_at: number;
-  failing_since: number | null;
-}
-
-interface GroupRow {
-  id: number;
-  group_key: string;
-  channel: string;
-  state: string;
-  version: number;
-  posted_version: number;
-  message_ts: string | null;
-  message_channel: string | null;
-  post_started_at: number | null;
-  post_channel: string | null;
-  changed_at: number;
-  attempts: number;
-  next_attempt_at: number;
-  failing_since: number | null;
-  enrichment: string | null;
-  enrich_pending: string | null;
-  enrich_until: number | null;
-}
-
-interface ReplyRow {
-  id: number;
-  group_id: number;
-  channel: string;
-  message_ts: string | null;
-  text: string;
-  created_at: number;
-  attempts: number;
-  next_attempt_at: number;
-  failing_since: number | null;
-}
-
-interface NoticeRow {
-  id: number;
-  channel: string;
-  text: string;
-  created_at: number;
-  post_started_at: number | null;
-  post_channel: string | null;
-  attempts: number;
-  next_attempt_at: number;
-  failing_since: number | null;
-}
 
 /**
  * A delivery lane: a table whose rows the outbox delivers to Slack, each row with its own
@@ -1210,81 +1139,4 @@ function reportLostState(path: string, log: Logger): void {
 function describeError(error: unknown): string {
   const { errcode, message } = error as { errcode?: number; message?: string };
   return errcode === undefined ? String(message ?? error) : `${message} (errcode ${errcode})`;
-}
-
-function attemptsOf(row: { attempts: number; next_attempt_at: number; failing_since: number | null }): DeliveryAttempts {
-  return { attempts: row.attempts, nextAttemptAt: row.next_attempt_at, failingSince: row.failing_since };
-}
-
-/** Oldest first, across channels. */
-function byId(a: { id: number }, b: { id: number }): number {
-  return a.id - b.id;
-}
-
-function toGroup(row: GroupRow): GroupRecord {
-  return {
-    id: row.id,
-    groupKey: row.group_key,
-    channel: row.channel,
-    state: JSON.parse(row.state) as GroupState,
-    version: row.version,
-    postedVersion: row.posted_version,
-    messageTs: row.message_ts,
-    messageChannel: row.message_channel ?? null,
-    postStartedAt: row.post_started_at ?? null,
-    postChannel: row.post_channel ?? null,
-    changedAt: row.changed_at,
-    delivery: attemptsOf(row),
-    enrichment: parseEnrichment(row.enrichment),
-    enrichUntil: row.enrich_until ?? null,
-  };
-}
-
-function parseEnrichment(json: string | null): GroupEnrichment {
-  return json === null ? {} : (JSON.parse(json) as GroupEnrichment);
-}
-
-function parsePending(json: string | null): PendingEnrichment {
-  return json === null ? {} : (JSON.parse(json) as PendingEnrichment);
-}
-
-function toDetail(row: DetailRow): DetailRecord {
-  return {
-    id: row.group_id,
-    groupId: row.group_id,
-    groupKey: row.group_key,
-    channel: row.channel,
-    parentTs: row.parent_ts,
-    messageTs: row.message_ts,
-    postStartedAt: row.post_started_at ?? null,
-    version: row.version,
-    postedVersion: row.posted_version,
-    state: JSON.parse(row.state) as GroupState,
-    enrichment: parseEnrichment(row.enrichment),
-    delivery: attemptsOf(row),
-  };
-}
-
-function toReply(row: ReplyRow): ReplyRecord {
-  return {
-    id: row.id,
-    groupId: row.group_id,
-    channel: row.channel,
-    messageTs: row.message_ts,
-    text: row.text,
-    createdAt: row.created_at,
-    delivery: attemptsOf(row),
-  };
-}
-
-function toNotice(row: NoticeRow): NoticeRecord {
-  return {
-    id: row.id,
-    channel: row.channel,
-    text: row.text,
-    createdAt: row.created_at,
-    postStartedAt: row.post_started_at ?? null,
-    postChannel: row.post_channel ?? null,
-    delivery: attemptsOf(row),
-  };
 }
