@@ -12,8 +12,12 @@ import type { Logger } from '../log.ts';
 /**
  * unwritable: writes fail for a reason that can pass (disk full, I/O error); probed until they work.
  * damaged: the file itself is broken; nothing Lookout does repairs it, a person must (see `advice`).
+ * unreachable: the database server (PostgreSQL) does not answer; probed until it does.
  */
-export type StoreProblemKind = 'unwritable' | 'damaged';
+export type StoreProblemKind = 'unwritable' | 'damaged' | 'unreachable';
+
+/** Every kind, e.g. for a metric that shows each as 0 or 1. */
+export const STORE_PROBLEM_KINDS: readonly StoreProblemKind[] = ['unwritable', 'damaged', 'unreachable'];
 
 export interface StoreProblem {
   kind: StoreProblemKind;
@@ -52,8 +56,10 @@ export class StoreUnavailable extends Error {
 
 export interface StoreHealthOptions {
   log: Logger;
-  /** A small real write; throws when writes still fail. */
-  probe: () => void;
+  /** A small real write (or, for a database server, a round trip); throws or rejects while the problem lasts. */
+  probe: () => void | Promise<void>;
+  /** What an error means for the store (undefined: nothing, e.g. a constraint); default: SQLite's storage failures. */
+  classify?: (error: unknown) => { kind: StoreProblemKind; reason: string } | undefined;
   /** What a person must do about a damaged file (it names the file); logged with the problem. */
   damagedAdvice: string;
   now?: () => number;
@@ -81,7 +87,7 @@ export class StoreHealth {
   private stopped = false;
 
   constructor(options: StoreHealthOptions) {
-    this.options = { now: Date.now, schedule: unrefTimer, firstProbeDelayMs: 1000, maxProbeDelayMs: 30_000, onChange: () => undefined, ...options };
+    this.options = { now: Date.now, schedule: unrefTimer, firstProbeDelayMs: 1000, maxProbeDelayMs: 30_000, onChange: () => undefined, classify: storageFailure, ...options };
     this.probeDelayMs = this.options.firstProbeDelayMs;
   }
 
@@ -101,7 +107,7 @@ export class StoreHealth {
    * @returns whether the error was a storage failure.
    */
   report(error: unknown): boolean {
-    const failure = storageFailure(error);
+    const failure = this.options.classify(error);
     if (failure === undefined) return false;
     this.mark(failure.kind, failure.reason, error);
     return true;
@@ -132,7 +138,9 @@ export class StoreHealth {
     }
     log.error(
       { err: error, problem: reason },
-      'the state store cannot write: webhooks are answered 503 (Alertmanager retries them) and nothing is sent to Slack until a test write succeeds',
+      kind === 'unreachable'
+        ? 'the state store cannot reach its database: webhooks are answered 503 (Alertmanager retries them) and nothing is sent to Slack until it answers again'
+        : 'the state store cannot write: webhooks are answered 503 (Alertmanager retries them) and nothing is sent to Slack until a test write succeeds',
     );
     this.probeDelayMs = this.options.firstProbeDelayMs;
     this.scheduleProbe();
@@ -147,22 +155,36 @@ export class StoreHealth {
   }
 
   private runProbe(): void {
-    if (this.stopped || this.current?.kind !== 'unwritable') return;
+    if (this.stopped || this.current === undefined || this.current.kind === 'damaged') return;
+    let probing: void | Promise<void>;
     try {
-      this.options.probe();
+      probing = this.options.probe();
     } catch (error) {
-      const failure = storageFailure(error);
-      if (failure?.kind === 'damaged') {
-        this.mark('damaged', failure.reason, error);
-        return;
-      }
-      this.probeDelayMs = Math.min(this.options.maxProbeDelayMs, this.probeDelayMs * 2);
-      this.options.log.debug({ err: error, nextProbeMs: this.probeDelayMs }, 'the state store still cannot write');
-      this.scheduleProbe();
+      this.probeFailed(error);
       return;
     }
+    // A synchronous probe (SQLite) settles here and now; a database server's answers later.
+    if (probing instanceof Promise) probing.then(() => this.probeSucceeded(), (error: unknown) => this.probeFailed(error));
+    else this.probeSucceeded();
+  }
+
+  private probeFailed(error: unknown): void {
+    if (this.stopped) return;
+    const failure = this.options.classify(error);
+    if (failure?.kind === 'damaged') {
+      this.mark('damaged', failure.reason, error);
+      return;
+    }
+    this.probeDelayMs = Math.min(this.options.maxProbeDelayMs, this.probeDelayMs * 2);
+    this.options.log.debug({ err: error, nextProbeMs: this.probeDelayMs }, 'the state store still cannot do its job');
+    this.scheduleProbe();
+  }
+
+  private probeSucceeded(): void {
+    if (this.stopped || this.current === undefined || this.current.kind === 'damaged') return;
     const downMs = this.options.now() - this.current.since;
-    this.options.log.info({ problem: this.current.reason, downMs }, 'the state store writes again: accepting webhooks and delivering to Slack');
+    const again = this.current.kind === 'unreachable' ? 'the state store reaches its database again' : 'the state store writes again';
+    this.options.log.info({ problem: this.current.reason, downMs }, `${again}: accepting webhooks and delivering to Slack`);
     this.current = undefined;
     this.options.onChange(undefined);
     for (const listener of this.recovered) listener();

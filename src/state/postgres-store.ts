@@ -1,0 +1,184 @@
+import type pg from 'pg';
+import type { Logger } from '../log.ts';
+import { connectionFailure, createPostgresPool } from './postgres-connection.ts';
+import { PostgresEngine } from './postgres-engine.ts';
+import { migrate } from './postgres-migrations.ts';
+import { StoreHealth, type StoreProblem } from './store-health.ts';
+import { STORE_CALLS, STORE_TRANSACTIONS, transactionContext, type FoldSettings, type StoreTransactionName, type TransactionContext } from './store-transactions.ts';
+import type { AsyncEngine, Store, StoreCalls, StoreTransactions } from './store.ts';
+
+export interface PostgresStoreOptions {
+  /** LOOKOUT_DATABASE_URL: postgres:// or postgresql://, TLS through its ssl* parameters (postgres-connection.ts). */
+  url: string;
+  /** LOOKOUT_DATABASE_PASSWORD_FILE: its content, trimmed, overrides the URL's password. */
+  passwordFile?: string | undefined;
+  /** LOOKOUT_DATABASE_POOL_SIZE: connections at most (default 10). */
+  poolSize?: number | undefined;
+  log: Logger;
+  fold: FoldSettings;
+  /** Told when the store starts or stops being able to reach its database, e.g. for a metric. */
+  onHealthChange?: (problem: StoreProblem | undefined) => void;
+  /**
+   * The store can never work in this process (the database's schema turned out newer than this
+   * Lookout knows, found once the database came back): Lookout must stop (src/main.ts exits).
+   */
+  onFailed?: (error: Error) => void;
+  /** Connection timeouts (ms); the defaults suit production, tests shorten them. */
+  connectTimeoutMs?: number | undefined;
+  statementTimeoutMs?: number | undefined;
+  queryTimeoutMs?: number | undefined;
+}
+
+/**
+ * Two replicas folding the same notifications (an Alertmanager HA pair sends each to both) would
+ * cancel each other's serializable transactions over and over: the fold runs under this advisory
+ * lock, so they take turns.
+ */
+const INBOX_FOLD_LOCK_KEY = 0x4c6b4942; // 'LkIB'
+
+/**
+ * The Store on PostgreSQL, for several replicas sharing one database. Plain calls go to the
+ * engine (one statement each, autocommit); named transactions run STORE_TRANSACTIONS inside
+ * engine.transaction, so a serialization conflict re-runs them whole.
+ *
+ * Health: a call that fails to reach the database marks the store unreachable (ping() says so,
+ * webhooks get 503, /readyz is false) and a probe (SELECT 1, every 1–2 s) finds the recovery and
+ * calls the onRecovered listeners. PostgreSQL down at start does not stop Lookout: it starts,
+ * says so, and connects and migrates once the database answers.
+ */
+export class PostgresStore {
+  readonly store: Store;
+  private readonly log: Logger;
+  private readonly options: PostgresStoreOptions;
+  private readonly pool: pg.Pool;
+  private readonly engine: PostgresEngine;
+  private readonly health: StoreHealth;
+  private readonly context: TransactionContext;
+  private readonly ready: Promise<void>;
+  private migrated = false;
+  /** Why the store can never work in this process (see onFailed). */
+  private failure: string | undefined;
+  private closed = false;
+
+  constructor(options: PostgresStoreOptions) {
+    this.options = options;
+    this.log = options.log;
+    this.health = new StoreHealth({
+      log: this.log,
+      probe: () => this.probe(),
+      classify: connectionFailure,
+      damagedAdvice: '',
+      firstProbeDelayMs: 1_000,
+      maxProbeDelayMs: 2_000,
+      ...(options.onHealthChange ? { onChange: options.onHealthChange } : {}),
+    });
+    this.pool = createPostgresPool(options, (error) => {
+      // An idle connection dropped (a restart, a network cut): the pool replaces it on demand.
+      this.log.warn({ err: error }, 'an idle PostgreSQL connection failed');
+      this.health.report(error);
+    });
+    this.engine = new PostgresEngine({
+      pool: this.pool,
+      onError: (error) => this.health.report(error),
+      onRetry: (error, attempt) => this.log.debug({ err: error, attempt }, 'a store transaction conflicted with another and runs again'),
+    });
+    this.context = transactionContext(options.fold, this.log);
+    this.store = this.createStore();
+    this.ready = this.open();
+  }
+
+  /**
+   * Resolves once the schema is current, or once the database was found unreachable (ping() then
+   * says so and the store connects later). Rejects when Lookout must not start: the schema is
+   * newer than this Lookout knows, the password is wrong, the database does not exist.
+   */
+  opened(): Promise<void> {
+    return this.ready;
+  }
+
+  private async open(): Promise<void> {
+    try {
+      await this.migrate();
+    } catch (error) {
+      if (!this.health.report(error)) throw error;
+      this.log.warn('PostgreSQL cannot be reached at start: Lookout starts, answers webhooks 503 and says so in /readyz; it migrates and carries on once the database answers');
+    }
+  }
+
+  private async migrate(): Promise<void> {
+    await migrate(this.pool, this.log);
+    this.migrated = true;
+  }
+
+  /** While unreachable: a round trip, or (never connected yet) the migrations themselves. */
+  private async probe(): Promise<void> {
+    if (this.migrated) {
+      await this.pool.query('SELECT 1');
+      return;
+    }
+    try {
+      await this.migrate();
+    } catch (error) {
+      if (connectionFailure(error) === undefined) this.fail(error as Error);
+      throw error;
+    }
+  }
+
+  private fail(error: Error): void {
+    this.failure = `state store: ${error.message}`;
+    this.health.stop();
+    this.log.error({ err: error }, 'the PostgreSQL store cannot work: Lookout must stop');
+    this.options.onFailed?.(error);
+  }
+
+  private ping(): string | undefined {
+    if (this.failure !== undefined) return this.failure;
+    const problem = this.health.problem();
+    if (problem !== undefined) return `state store: ${problem.reason}; retrying`;
+    if (!this.migrated) return 'the state store is starting (connecting to PostgreSQL)';
+    return undefined;
+  }
+
+  /** Before the schema is there, nothing can be asked of it: fail at once, saying why. */
+  private checkUsable(): void {
+    if (this.closed) throw new Error('the state store is closed');
+    if (!this.migrated) throw new Error(this.ping() ?? 'the state store is starting');
+  }
+
+  private createStore(): Store {
+    const engine: AsyncEngine = this.engine;
+    const calls = Object.fromEntries(
+      STORE_CALLS.map((name) => [
+        name,
+        async (...args: unknown[]) => {
+          this.checkUsable();
+          return (engine[name] as (...args: unknown[]) => Promise<unknown>).apply(engine, args);
+        },
+      ]),
+    );
+    const transactions = Object.fromEntries(
+      (Object.keys(STORE_TRANSACTIONS) as StoreTransactionName[]).map((name) => [
+        name,
+        async (...args: unknown[]) => {
+          this.checkUsable();
+          const run = STORE_TRANSACTIONS[name] as unknown as (engine: AsyncEngine, context: TransactionContext, ...args: unknown[]) => Promise<unknown>;
+          return this.engine.transaction(() => run(engine, this.context, ...args), name === 'foldInbox' ? INBOX_FOLD_LOCK_KEY : undefined);
+        },
+      ]),
+    );
+    return {
+      // The names are checked against StoreEngine and StoreTransactions in store-transactions.ts.
+      ...(calls as unknown as StoreCalls),
+      ...(transactions as unknown as StoreTransactions),
+      ping: () => this.ping(),
+      onRecovered: (listener) => this.health.onRecovered(listener),
+      close: async () => {
+        if (this.closed) return;
+        this.closed = true;
+        this.health.stop();
+        await this.ready.catch(() => undefined);
+        await this.pool.end();
+      },
+    };
+  }
+}
