@@ -58,8 +58,15 @@ function summary(config: Config, env: Record<string, string | undefined>, hasKub
     env.LOOKOUT_CONFIG ? `file ${env.LOOKOUT_CONFIG}` : 'no config file',
     hasKube ? 'Kubernetes credentials loaded' : 'no Kubernetes credentials (actions refused, no enrichment)',
   ];
+  if (config.database) parts.push(`PostgreSQL state store ${databaseName(config.database.url)}`);
   if (config.lokiUrl) parts.push('Loki');
   if (config.alertmanager) parts.push('Alertmanager');
   if (config.vault) parts.push(`Vault (${config.vault.auth.method} auth)`);
   return parts.join(', ');
+}
+
+/** host/database of a LOOKOUT_DATABASE_URL: the URL itself may hold a password. */
+function databaseName(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.host}${parsed.pathname}`;
 }

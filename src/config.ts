@@ -7,6 +7,7 @@ import { PROBE_GLOB } from './certificates/probe-allow-list.ts';
 import { ConfigError } from './errors.ts';
 import { identitiesSchema, type IdentitiesConfig } from './identity/identity-config.ts';
 import { vaultConfig, vaultSectionSchema, type VaultConfig } from './vault/vault-config.ts';
+import { DEFAULT_POOL_SIZE, databaseUrlProblem } from './state/postgres-connection.ts';
 
 /**
  * Lookout's whole configuration: environment variables plus an optional YAML file
@@ -216,7 +217,19 @@ export const envSchema = z.object({
   LOOKOUT_WEBHOOK_TOKEN: z.string({ error: 'is required: Alertmanager must send it as a bearer token' }).min(16, 'must be at least 16 characters').describe('Alertmanager sends it as `Authorization: Bearer …`.'),
   LOOKOUT_CONFIG: z.string().min(1).optional().describe('Path of the YAML configuration file (keys below).'),
   LOOKOUT_CHANNEL: channelId.optional().describe('Channel for alerts no route matches; overrides the file\'s `channel`.'),
-  LOOKOUT_STATE: z.string().min(1).default('data/lookout.db').describe('Path of the SQLite state file.'),
+  LOOKOUT_STATE: z.string().min(1).default('data/lookout.db').describe('Path of the SQLite state file (without LOOKOUT_DATABASE_URL).'),
+  LOOKOUT_DATABASE_URL: z
+    .string()
+    .superRefine((url, ctx) => {
+      const problem = databaseUrlProblem(url);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional()
+    .describe(
+      'postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE: a shared PostgreSQL state store instead of SQLite, for several replicas; TLS with `?sslmode=verify-full&sslrootcert=/path/ca.crt` (docs/deploy.md). Never logged.',
+    ),
+  LOOKOUT_DATABASE_PASSWORD_FILE: z.string().min(1).optional().describe('A file holding the database password (trimmed); overrides the URL\'s. Read at start.'),
+  LOOKOUT_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(DEFAULT_POOL_SIZE).describe('PostgreSQL connections per Lookout process, at most.'),
   LOKI_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://loki:3100' }).optional().describe('Grafana Loki base URL; without it alerts get no log excerpt.'),
   ALERTMANAGER_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://alertmanager:9093' }).optional().describe('Alertmanager base URL, for silences (`alertmanager` section: credentials).'),
   // Checked with the file's `vault:` section (src/vault/vault-config.ts).
@@ -242,6 +255,8 @@ export interface Config {
   webhookToken: string;
   webhookMaxBodyBytes: number;
   statePath: string;
+  /** The shared PostgreSQL store (LOOKOUT_DATABASE_URL); absent: SQLite at statePath. The URL may hold a password: never log it. */
+  database?: DatabaseConfig;
   channel: string;
   auditChannel?: string;
   routes: RouteConfig[];
@@ -304,6 +319,13 @@ export interface AlertmanagerConfig {
   ca?: string;
 }
 
+/** LOOKOUT_DATABASE_URL and what goes with it. */
+export interface DatabaseConfig {
+  url: string;
+  passwordFile?: string;
+  poolSize: number;
+}
+
 /** Channel name printed in console mode when no channel is configured. */
 const CONSOLE_CHANNEL = 'console';
 
@@ -354,6 +376,9 @@ export function loadConfig(
     webhookToken: e.LOOKOUT_WEBHOOK_TOKEN,
     webhookMaxBodyBytes: file.webhook.maxBodyBytes,
     statePath: e.LOOKOUT_STATE,
+    ...(e.LOOKOUT_DATABASE_URL
+      ? { database: { url: e.LOOKOUT_DATABASE_URL, poolSize: e.LOOKOUT_DATABASE_POOL_SIZE, ...(e.LOOKOUT_DATABASE_PASSWORD_FILE ? { passwordFile: e.LOOKOUT_DATABASE_PASSWORD_FILE } : {}) } }
+      : {}),
     channel,
     ...(file.auditChannel ? { auditChannel: file.auditChannel } : {}),
     routes: file.routes,
@@ -417,6 +442,7 @@ function checkAcrossKeys(e: EnvInput, file: FileInput, invalid: ReadonlySet<stri
   if (channel === undefined && valid('LOOKOUT_CHANNEL', 'channel', 'SLACK_BOT_TOKEN')) {
     problems.push('channel: set LOOKOUT_CHANNEL or `channel` in the config file (where unrouted alerts go)');
   }
+  if (valid('LOOKOUT_DATABASE_URL', 'LOOKOUT_DATABASE_PASSWORD_FILE')) databasePasswordFileProblem(e, readFile, problems);
   const alertmanager = valid('ALERTMANAGER_URL', 'alertmanager') ? alertmanagerConfig(e.ALERTMANAGER_URL, file.alertmanager, source, readFile, problems) : undefined;
   const vault = valid('vault', 'VAULT_NAMESPACE') ? vaultConfig(e, file.vault, source, readFile, problems) : undefined;
   return { channel, alertmanager, vault };
@@ -443,6 +469,21 @@ function certificateScanConfig(scan: z.output<typeof certificateScanSchema>): Ce
     warnWithinMs: scan.warnWithin,
     ...(scan.channel ? { channel: scan.channel } : {}),
   };
+}
+
+/** The password file goes with a URL, and must be readable and not empty (it is read again at start); never echoed. */
+function databasePasswordFileProblem(e: EnvInput, readFile: (path: string) => string, problems: string[]): void {
+  const path = e.LOOKOUT_DATABASE_PASSWORD_FILE;
+  if (path === undefined) return;
+  if (e.LOOKOUT_DATABASE_URL === undefined) {
+    problems.push('env LOOKOUT_DATABASE_PASSWORD_FILE: set LOOKOUT_DATABASE_URL too, or remove it (it has no effect without it)');
+    return;
+  }
+  try {
+    if (readFile(path).trim() === '') problems.push(`env LOOKOUT_DATABASE_PASSWORD_FILE: ${path} is empty`);
+  } catch (error) {
+    problems.push(`env LOOKOUT_DATABASE_PASSWORD_FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
 }
 
 /** Reads the section's credential files; a problem names the key and the path, never the contents. */

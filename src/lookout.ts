@@ -50,7 +50,7 @@ import { createSecretRedactor } from './redact-secrets.ts';
 import { CleanOutgoingSlackApi } from './slack/clean-outgoing.ts';
 import { RetentionPruner } from './state/retention.ts';
 import type { Store } from './state/store.ts';
-import { WorkerStore } from './state/worker-store.ts';
+import { openStore } from './state/open-store.ts';
 import { VaultClient } from './vault/vault-client.ts';
 
 export interface LookoutOptions {
@@ -109,29 +109,21 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
         })
       : undefined;
   const enriching = sources !== undefined && sources.enrichers.length > 0;
-  // The SQLite engine runs in a worker thread: no statement, commit or fsync on the event loop
-  // (docs/architecture.md, "Event-loop stalls"). The inbox fold runs there too, with these settings.
-  const stateWorker = new WorkerStore({
-    path: config.statePath,
-    log: log.child({ component: 'store' }),
-    checkIntervalMs: config.state.checkIntervalMs,
+  // SQLite in a worker thread, or the shared PostgreSQL (LOOKOUT_DATABASE_URL). The inbox fold runs
+  // where the engine is, with these settings.
+  const stateStore = openStore({
+    config,
+    log,
+    metrics,
     fold: {
       routes: config.routes,
       defaultChannel: config.channel,
       enrichmentBudgetMs: enriching ? config.enrichment.budgetMs : undefined,
       redactPatterns: config.enrichment.redact,
     },
-    onHealthChange: (problem) => {
-      metrics.stateStoreProblem.set({ kind: 'unwritable' }, problem?.kind === 'unwritable' ? 1 : 0);
-      metrics.stateStoreProblem.set({ kind: 'damaged' }, problem?.kind === 'damaged' ? 1 : 0);
-    },
-    onCommitted: ({ full, normal }) => {
-      if (full > 0) metrics.stateCommits.inc({ sync: 'full' }, full);
-      if (normal > 0) metrics.stateCommits.inc({ sync: 'normal' }, normal);
-    },
-    ...(onStoreFailed ? { onFailed: onStoreFailed } : {}),
+    onFailed: onStoreFailed,
   });
-  const store = stateWorker.store;
+  const store = stateStore.store;
   // One redactor for all text Lookout did not write, wherever it goes (docs/architecture.md, "Redaction").
   const redactor = createSecretRedactor(config.enrichment.redact);
   // The Slack boundary: everything posted or edited is cleaned on the way out, whoever rendered it.
@@ -404,8 +396,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     metrics,
     store,
     async start() {
-      // The file is opened and checked (quick_check) before anything is accepted.
-      await stateWorker.opened();
+      // The file is opened and checked (quick_check), or the database migrated (or found unreachable), before anything is accepted.
+      await stateStore.opened();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.http.port, config.http.host, () => resolve());

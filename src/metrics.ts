@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerEventLoopDelay } from './event-loop-delay.ts';
+import { STORE_PROBLEM_KINDS } from './state/store-health.ts';
 
 /**
  * Lookout's own metrics, on a registry it owns (never prom-client's global one),
@@ -145,13 +146,12 @@ export function createMetrics(registry = new Registry()): Metrics {
     stateStoreProblem: (() => {
       const gauge = new Gauge({
         name: 'lookout_state_store_problem',
-        help: 'The state store cannot write (kind=unwritable: disk full, I/O error) or its file is damaged (kind=damaged): 1; webhooks get 503 meanwhile.',
+        help: 'The state store cannot write (kind=unwritable: disk full, I/O error), its file is damaged (kind=damaged), or its PostgreSQL cannot be reached (kind=unreachable): 1; webhooks get 503 meanwhile.',
         labelNames: ['kind'],
         registers: [registry],
       });
-      // Both series exist from the start, so an alert on them needs no absent().
-      gauge.set({ kind: 'unwritable' }, 0);
-      gauge.set({ kind: 'damaged' }, 0);
+      // Every series exists from the start, so an alert on them needs no absent().
+      for (const kind of STORE_PROBLEM_KINDS) gauge.set({ kind }, 0);
       return gauge;
     })(),
     stateCommits: new Counter({
