@@ -4,8 +4,8 @@ import { connectionFailure, createPostgresPool } from './postgres-connection.ts'
 import { PostgresEngine } from './postgres-engine.ts';
 import { migrate } from './postgres-migrations.ts';
 import { StoreHealth, type StoreProblem } from './store-health.ts';
-import { STORE_CALLS, STORE_TRANSACTIONS, transactionContext, type FoldSettings, type StoreTransactionName, type TransactionContext } from './store-transactions.ts';
-import type { AsyncEngine, Store, StoreCalls, StoreTransactions } from './store.ts';
+import { STORE_CALLS, STORE_TRANSACTIONS, runOnEngine, transactionContext, type FoldSettings, type StoreCallName, type StoreTransactionName, type TransactionContext } from './store-transactions.ts';
+import type { Store, StoreCalls, StoreTransactions } from './store.ts';
 
 export interface PostgresStoreOptions {
   /** LOOKOUT_DATABASE_URL: postgres:// or postgresql://, TLS through its ssl* parameters (postgres-connection.ts). */
@@ -146,30 +146,18 @@ export class PostgresStore {
   }
 
   private createStore(): Store {
-    const engine: AsyncEngine = this.engine;
-    const calls = Object.fromEntries(
-      STORE_CALLS.map((name) => [
-        name,
-        async (...args: unknown[]) => {
-          this.checkUsable();
-          return (engine[name] as (...args: unknown[]) => Promise<unknown>).apply(engine, args);
-        },
-      ]),
-    );
-    const transactions = Object.fromEntries(
-      (Object.keys(STORE_TRANSACTIONS) as StoreTransactionName[]).map((name) => [
-        name,
-        async (...args: unknown[]) => {
-          this.checkUsable();
-          const run = STORE_TRANSACTIONS[name] as unknown as (engine: AsyncEngine, context: TransactionContext, ...args: unknown[]) => Promise<unknown>;
-          return this.engine.transaction(() => run(engine, this.context, ...args), name === 'foldInbox' ? INBOX_FOLD_LOCK_KEY : undefined);
-        },
-      ]),
-    );
+    const engine = this.engine;
+    const run = async (name: StoreCallName | StoreTransactionName, args: unknown[]): Promise<unknown> => {
+      this.checkUsable();
+      if (!Object.hasOwn(STORE_TRANSACTIONS, name)) return runOnEngine(engine, this.context, name, args);
+      // A named transaction runs whole inside one database transaction, so a conflict re-runs all of it.
+      return engine.transaction(() => runOnEngine(engine, this.context, name, args), name === 'foldInbox' ? INBOX_FOLD_LOCK_KEY : undefined);
+    };
+    const names = [...STORE_CALLS, ...(Object.keys(STORE_TRANSACTIONS) as StoreTransactionName[])];
+    const calls = Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => run(name, args)]));
     return {
       // The names are checked against StoreEngine and StoreTransactions in store-transactions.ts.
-      ...(calls as unknown as StoreCalls),
-      ...(transactions as unknown as StoreTransactions),
+      ...(calls as unknown as StoreCalls & StoreTransactions),
       ping: () => this.ping(),
       onRecovered: (listener) => this.health.onRecovered(listener),
       close: async () => {
