@@ -126,7 +126,7 @@ export const rotation: Scenario = {
         budgets,
         notes: [
           'One rotation at a time: the next starts when OpenBao shows the previous version. The figure is command → version visible, including the preview round trip and the Confirm click sent the moment the preview arrives.',
-          'Per rotation Lookout makes (besides 2 SubjectAccessReviews and the consumer lookups in Kubernetes): preview = mount lookup, metadata, current data; confirm = current data, CAS write, custom_metadata patch.',
+          'Per rotation Lookout makes (besides the SubjectAccessReviews and the consumer lookups in Kubernetes, each made at the preview and again at Confirm): preview = mount lookup, metadata, current data; confirm = the same three again (the rotation is planned again and compared with the preview the person saw), then current data, CAS write, custom_metadata patch.',
           'Kubernetes auth: Lookout logged in once during the warm-up with its ServiceAccount token; the token is renewed at about 2/3 of its 1 h TTL, so no renewal falls within the run.',
         ],
       };
