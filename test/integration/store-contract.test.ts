@@ -550,6 +550,17 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       expect(await store.saveEnrichmentResults(123_456_789, [], {})).toBe(false);
     });
 
+    it('loses none of several requests and results written at once', async () => {
+      const fingerprints = ['a', 'b', 'c', 'd', 'e'];
+      const group = await addGroup(store, unique('C'), fingerprints.map((fingerprint) => ({ fingerprint })));
+      await Promise.all(fingerprints.map((fingerprint) => store.requestEnrichment(group.id, { [fingerprint]: STARTS }, null)));
+      expect((await store.groupsAwaitingEnrichment(1000)).find((entry) => entry.group.id === group.id)?.pending).toEqual(Object.fromEntries(fingerprints.map((fingerprint) => [fingerprint, STARTS])));
+      const results = fingerprints.map((fingerprint) => ({ fingerprint, startsAt: STARTS, result: enrichmentOf(`found ${fingerprint}`) }));
+      await Promise.all(results.map((result) => store.saveEnrichmentResults(group.id, [result], { [result.fingerprint]: STARTS })));
+      expect((await store.groupById(group.id))!.enrichment).toEqual(Object.fromEntries(results.map(({ fingerprint, result }) => [fingerprint, result])));
+      expect((await store.groupsAwaitingEnrichment(1000)).filter((entry) => entry.group.id === group.id)).toEqual([]);
+    });
+
     it('releases the first post after a failed enrichment and drops its queue entries', async () => {
       const channel = unique('C');
       const group = await addGroup(store, channel);
@@ -713,6 +724,19 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       const texts = (await drainNotices(store, channel, T + DIGEST_REPEAT_MS)).map((notice) => notice.text);
       expect(texts).toHaveLength(3);
       expect(texts.map((text) => ['api-tls', 'web-tls', 'db-tls'].filter((name) => text.includes(`${namespace}/${name}`)))).toEqual([['api-tls', 'web-tls'], ['db-tls'], ['api-tls', 'web-tls']]);
+    });
+
+    it('records a long digest whole: hundreds of certificates, each listed once', async () => {
+      const channel = unique('CCERTS');
+      const namespace = unique('ns-');
+      const certificates = Array.from({ length: 450 }, (_, i) => ({ namespace, name: `tls-${i}`, kind: 'Certificate', source: 'leaf', expiresAt: T + i * 60_000 }));
+      const request = (at: number) => ({ channel, at, warnWithinMs: 21 * 86_400_000, certificates });
+      expect(await store.queueCertificateDigest(request(T))).toBe(450);
+      expect(await store.queueCertificateDigest(request(T + 60_000))).toBe(0);
+      const [digest, ...more] = await drainNotices(store, channel);
+      expect(more).toEqual([]);
+      expect(digest!.text).toContain(`${namespace}/tls-0\``);
+      expect(digest!.text).toContain('…and 400 more');
     });
   });
 
@@ -922,6 +946,13 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       expect(await store.outboxDepth()).toEqual({ messages: 1, replies: 2, oldestMessageAt: T + 50 });
       await store.updateGroupState(older.id, older.state, T + 20);
       expect(await store.outboxDepth()).toEqual({ messages: 2, replies: 2, oldestMessageAt: T + 20 });
+      // Named transactions change it too.
+      await store.markMessageDelivered(older.id, '2.0001', 2);
+      expect(await store.changeAcknowledgement({ groupId: older.id, acknowledge: true, by: 'U1', at: T + 30 })).toBeUndefined();
+      expect(await store.outboxDepth()).toEqual({ messages: 2, replies: 3, oldestMessageAt: T + 30 });
+      const notices = await store.pendingNotices();
+      await store.queueCertificateDigest({ channel: 'C4', at: T, warnWithinMs: 86_400_000, certificates: [{ namespace: 'shop', name: 'api', kind: 'Secret', source: 'leaf', expiresAt: T }] });
+      expect(await store.pendingNotices()).toBe(notices + 1);
     });
 
     it('prunes resolved episodes Slack is in sync with, with their replies and details, and nothing else', async () => {
@@ -942,15 +973,25 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       const recent = await episode('resolved', T + 40 * DAY);
       const firing = await episode('firing', T + 1 * DAY);
       const unsynced = await episode('resolved', T + 1 * DAY, false);
-      expect(await store.storedRows()).toEqual({ ...rowsBefore, groups: rowsBefore.groups + 5, replies: rowsBefore.replies + 5, details: rowsBefore.details + 5 });
+      // Resolved again later: it still counts as resolved since the first time. Fired again: not resolved.
+      const repeated = await episode('resolved', T + 1 * DAY);
+      await store.updateGroupState(repeated, stateOf('repeated', [{ fingerprint: 'a', status: 'resolved' }]), T + 40 * DAY);
+      await store.markMessageDelivered(repeated, `${repeated}.0001`, 3);
+      const refired = await episode('resolved', T + 1 * DAY);
+      await store.updateGroupState(refired, stateOf('refired', [{ fingerprint: 'a' }]), T + 1 * DAY + 1);
+      await store.markMessageDelivered(refired, `${refired}.0001`, 3);
+      // Added resolved (a group whose first notification already resolved it).
+      const bornResolved = (await addGroup(store, 'C5', [{ fingerprint: 'a', status: 'resolved' }], T + 1 * DAY)).id;
+      await store.markMessageDelivered(bornResolved, `${bornResolved}.0001`, 1);
+      expect(await store.storedRows()).toEqual({ ...rowsBefore, groups: rowsBefore.groups + 8, replies: rowsBefore.replies + 7, details: rowsBefore.details + 7 });
 
       expect(await store.pruneResolvedGroups(T + 2 * DAY, 1)).toBe(1);
       expect(await store.groupById(older)).toBeUndefined();
-      expect(await store.pruneResolvedGroups(T + 2 * DAY, 100)).toBe(1);
-      expect(await store.groupById(old)).toBeUndefined();
+      expect(await store.pruneResolvedGroups(T + 2 * DAY, 100)).toBe(3);
+      for (const gone of [old, repeated, bornResolved]) expect(await store.groupById(gone)).toBeUndefined();
       expect(await store.pruneResolvedGroups(T + 2 * DAY, 100)).toBe(0);
-      for (const kept of [recent, firing, unsynced]) expect(await store.groupById(kept)).toBeDefined();
-      expect(await store.storedRows()).toEqual({ ...rowsBefore, groups: rowsBefore.groups + 3, replies: rowsBefore.replies + 3, details: rowsBefore.details + 3 });
+      for (const kept of [recent, firing, unsynced, refired]) expect(await store.groupById(kept)).toBeDefined();
+      expect(await store.storedRows()).toEqual({ ...rowsBefore, groups: rowsBefore.groups + 4, replies: rowsBefore.replies + 4, details: rowsBefore.details + 4 });
     });
 
     it('keeps at most maxEntries pending interactions, dropping the oldest, and deletes expired ones', async () => {
