@@ -234,6 +234,17 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       expect(await store.pendingNotifications(10)).toEqual([]);
     });
 
+    it('adds a batch all or nothing, and works on after a batch that failed', async () => {
+      const good = payload(unique('atomic-'), [{ fingerprint: 'a' }]);
+      // Not JSON (a BigInt): the second write of the batch fails, after the first one.
+      const bad = { ...payload(unique('atomic-'), [{ fingerprint: 'b' }]), unserialisable: 1n } as unknown as typeof good;
+      await expect(store.addNotifications([{ payload: good, receivedAt: T }, { payload: bad, receivedAt: T }])).rejects.toThrow(/BigInt/);
+      expect(await store.pendingNotifications(10)).toEqual([]);
+      await store.addNotifications([{ payload: good, receivedAt: T }]);
+      expect((await store.pendingNotifications(10)).map((entry) => entry.payload)).toEqual([good]);
+      expect(await foldAll(store)).toBe(1);
+    });
+
     it('says `more` while a full batch was folded, and folds each notification once', async () => {
       const keys = [1, 2, 3, 4, 5].map(() => unique('batch-'));
       await store.addNotifications(keys.map((key, i) => ({ payload: payload(key, [{ fingerprint: 'a' }]), receivedAt: T + i })));
@@ -893,6 +904,13 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       await foldAll(store);
       expect((await store.latestGroup(key))!.state.commonAnnotations).toEqual({ description: 'before\u0000after' });
     });
+  });
+
+  it('rejects every call once closed', async () => {
+    const closing = await backend.open(FOLD);
+    await closing.close();
+    await expect(closing.store.groupById(1)).rejects.toThrow(/closed/);
+    await expect(closing.store.addNotifications([{ payload: payload('after-close', [{ fingerprint: 'a' }]), receivedAt: T }])).rejects.toThrow(/closed/);
   });
 
   describe('on an empty store', () => {
