@@ -10,8 +10,11 @@ import { DIGEST_REPEAT_MS } from '../../src/certificates/certificate-digest.ts';
 import { createLogger } from '../../src/log.ts';
 import type { FoldSettings } from '../../src/state/store-transactions.ts';
 import type { GroupRecord, NoticeRecord, ReplyRecord, Store } from '../../src/state/store.ts';
+import { PostgresStore } from '../../src/state/postgres-store.ts';
 import { WorkerStore } from '../../src/state/worker-store.ts';
 import { payload } from '../helpers/fakes.ts';
+import { createTestDatabase } from '../support/postgres-database.ts';
+import { testServers } from '../support/servers/test-servers.ts';
 
 /*
  * Issue 16: one store contract, proven by one suite run against every backend through the `Store`
@@ -52,7 +55,23 @@ const sqlite: Backend = {
   },
 };
 
-const BACKENDS: Backend[] = [sqlite];
+const postgres: Backend = {
+  name: 'postgres',
+  async open(fold) {
+    const database = await createTestDatabase(testServers().postgres, 'contract');
+    const postgresStore = new PostgresStore({ url: database.url, log, fold });
+    await postgresStore.opened();
+    return {
+      store: postgresStore.store,
+      close: async () => {
+        await postgresStore.store.close();
+        await database.drop();
+      },
+    };
+  },
+};
+
+const BACKENDS: Backend[] = [sqlite, postgres];
 
 /** Groups labelled team=payments go to CPAY, the rest to CDEFAULT; a new group's first post waits up to 5 s for enrichment. */
 const FOLD: FoldSettings = { routes: [{ match: { team: 'payments' }, channel: 'CPAY' }], defaultChannel: 'CDEFAULT', enrichmentBudgetMs: 5000 };
