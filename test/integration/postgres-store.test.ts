@@ -1,0 +1,341 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mergeNotification } from '../../alerts/merge-group.ts';
+import { connectionFailure } from '../../src/state/postgres-connection.ts';
+import { OUTBOX_READS } from '../../src/state/postgres-engine.ts';
+import { MIGRATIONS } from '../../src/state/postgres-migrations.ts';
+import { PostgresStore, type PostgresStoreOptions } from '../../src/state/postgres-store.ts';
+import type { StoreProblem } from '../../src/state/store-health.ts';
+import type { FoldSettings } from '../../src/state/store-transactions.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres-database.ts';
+import { startPostgres, type Postgres } from '../support/servers/postgresql.ts';
+import { Supervisor } from '../support/servers/processes.ts';
+import { testServers } from '../support/servers/test-servers.ts';
+import { payload } from '../helpers/fakes.ts';
+
+/*
+ * Issue 16, the PostgreSQL store against a real PostgreSQL: migrations (first start, second
+ * start, two replicas starting at once, a schema newer than this Lookout), the password file,
+ * named transactions that conflict across connections (each ends as some order of them would),
+ * and the database going away and coming back (a server of this file's own: the harness's server
+ * is shared with other files and is never stopped here).
+ */
+
+const FOLD: FoldSettings = { routes: [], defaultChannel: 'CDEFAULT' };
+const T = Date.parse('2026-01-01T00:00:00Z');
+
+/** A logger whose lines the test can read (and search for secrets). */
+function capturingLog(): { log: pino.Logger; lines: () => Array<Record<string, unknown>>; text: () => string } {
+  const out: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      out.push(chunk.toString());
+      done();
+    },
+  });
+  const log = pino({ level: 'debug' }, stream);
+  return { log, lines: () => out.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>), text: () => out.join('') };
+}
+
+const opened: PostgresStore[] = [];
+const databases: TestDatabase[] = [];
+
+function openStore(options: Partial<PostgresStoreOptions> & { url: string }): PostgresStore {
+  const store = new PostgresStore({ log: pino({ level: 'silent' }), fold: FOLD, ...options });
+  opened.push(store);
+  return store;
+}
+
+async function freshDatabase(): Promise<TestDatabase> {
+  const database = await createTestDatabase(testServers().postgres);
+  databases.push(database);
+  return database;
+}
+
+async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((store) => store.store.close()));
+});
+
+afterAll(async () => {
+  await Promise.all(databases.splice(0).map((database) => database.drop()));
+});
+
+describe('PostgreSQL store: migrations', () => {
+  it('migrates an empty database to the newest version, once; a second start finds nothing to do', async () => {
+    const database = await freshDatabase();
+    const first = capturingLog();
+    const store = openStore({ url: database.url, log: first.log });
+    await store.opened();
+    expect(store.store.ping()).toBeUndefined();
+    const newest = MIGRATIONS.at(-1)!.version;
+    const rows = await withClient(database.url, (client) => client.query<{ version: number; description: string }>('SELECT version, description FROM schema_migrations ORDER BY version'));
+    expect(rows.rows.map((row) => row.version)).toEqual(MIGRATIONS.map((migration) => migration.version));
+    expect(first.lines().filter((line) => /schema migrated to version/.test(String(line.msg)))).toHaveLength(MIGRATIONS.length);
+    // The tables work: a group written now is there after a restart.
+    const id = await store.store.addGroup('k', 'C1', mergeNotification(undefined, payload('k', [{ fingerprint: 'a' }])).state, T);
+    await store.store.close();
+
+    const second = capturingLog();
+    const again = openStore({ url: database.url, log: second.log });
+    await again.opened();
+    expect(second.lines().some((line) => line.msg === `PostgreSQL schema is current (version ${newest})`)).toBe(true);
+    expect(second.lines().some((line) => /schema migrated/.test(String(line.msg)))).toBe(false);
+    expect((await again.store.groupById(id))?.groupKey).toBe('k');
+    const count = await withClient(database.url, (client) => client.query<{ n: string }>('SELECT COUNT(*) AS n FROM schema_migrations'));
+    expect(Number(count.rows[0]!.n)).toBe(MIGRATIONS.length);
+  });
+
+  it('two replicas starting at once against one empty database both come up, and it is migrated once', async () => {
+    const database = await freshDatabase();
+    const logs = [capturingLog(), capturingLog(), capturingLog()];
+    const stores = logs.map(({ log }) => openStore({ url: database.url, log }));
+    await Promise.all(stores.map((store) => store.opened()));
+    for (const store of stores) expect(store.store.ping()).toBeUndefined();
+    const migratedBy = logs.filter(({ lines }) => lines().some((line) => /schema migrated to version 1/.test(String(line.msg))));
+    expect(migratedBy).toHaveLength(1);
+    // Each works on the shared tables.
+    await Promise.all(stores.map((store, i) => store.store.addNotice('CSHARED', `from replica ${i}`, T + i)));
+    expect(await stores[0]!.store.pendingNotices()).toBe(3);
+  });
+
+  it('refuses a database whose schema is newer than this Lookout knows, saying which versions and what to do', async () => {
+    const database = await freshDatabase();
+    const store = openStore({ url: database.url });
+    await store.opened();
+    await store.store.close();
+    await withClient(database.url, (client) => client.query("INSERT INTO schema_migrations (version, description) VALUES (999, 'from the future')"));
+    const newer = openStore({ url: database.url });
+    await expect(newer.opened()).rejects.toThrow(/schema is at version 999, but this Lookout knows versions up to 1: a newer Lookout migrated it\. Run that newer Lookout/);
+  });
+});
+
+describe('PostgreSQL store: the password file', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lookout-pg-password-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a URL without a password and the password in a file: connects', async () => {
+    const database = await freshDatabase();
+    const url = new URL(database.url);
+    const password = decodeURIComponent(url.password);
+    url.password = '';
+    const file = join(dir, 'password');
+    writeFileSync(file, `${password}\n`);
+    const store = openStore({ url: url.toString(), passwordFile: file });
+    await store.opened();
+    expect(store.store.ping()).toBeUndefined();
+    expect(await store.store.pendingNotices()).toBe(0);
+  });
+
+  it('the file overrides a password in the URL', async () => {
+    const database = await freshDatabase();
+    const url = new URL(database.url);
+    const file = join(dir, 'override');
+    writeFileSync(file, decodeURIComponent(url.password));
+    url.password = 'not-the-password';
+    const store = openStore({ url: url.toString(), passwordFile: file });
+    await store.opened();
+    expect(store.store.ping()).toBeUndefined();
+  });
+
+  it('a missing file, or a wrong password in it: a clear error that does not show the password', async () => {
+    const database = await freshDatabase();
+    const url = new URL(database.url);
+    url.password = '';
+    expect(() => openStore({ url: url.toString(), passwordFile: join(dir, 'missing') })).toThrow(/cannot read the database password file .*missing \(LOOKOUT_DATABASE_PASSWORD_FILE\): ENOENT/);
+
+    const wrong = 'wrong-Pa55word-xyz';
+    const file = join(dir, 'wrong');
+    writeFileSync(file, wrong);
+    const { log, text } = capturingLog();
+    const store = openStore({ url: url.toString(), passwordFile: file, log });
+    const error = await store.opened().then(
+      () => undefined,
+      (caught: unknown) => caught as Error,
+    );
+    expect(error?.message).toMatch(/password authentication failed for user "postgres"/);
+    expect(error?.message).not.toContain(wrong);
+    expect(text()).not.toContain(wrong);
+    expect(store.store.ping()).toMatch(/starting/);
+  });
+});
+
+describe('PostgreSQL store: conflicting transactions on several connections', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await freshDatabase();
+  });
+
+  /** Two stores (as two replicas) on one database. */
+  async function replicas(count = 2): Promise<PostgresStore[]> {
+    const stores = Array.from({ length: count }, () => openStore({ url: database.url }));
+    await Promise.all(stores.map((store) => store.opened()));
+    return stores;
+  }
+
+  it('the same Slack delivery claimed at once on several connections: exactly one claim wins', async () => {
+    const stores = await replicas(2);
+    for (let round = 0; round < 5; round += 1) {
+      const claim = { keys: [`envelope:E${round}`, `action:U1:${round}.5`], at: T, forgetBefore: T - 3_600_000 };
+      const results = await Promise.all(stores.flatMap((store) => [store.store.claimSlackDelivery(claim), store.store.claimSlackDelivery(claim), store.store.claimSlackDelivery(claim)]));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    }
+  });
+
+  it('two acknowledgements of one group at once: one changes it, the other is told why not', async () => {
+    const [a, b] = await replicas(2);
+    const key = 'ack-race';
+    const id = await a!.store.addGroup(key, 'CACK', mergeNotification(undefined, payload(key, [{ fingerprint: 'x' }])).state, T);
+    const answers = await Promise.all([
+      a!.store.changeAcknowledgement({ groupId: id, acknowledge: true, by: 'U1', at: T + 1 }),
+      b!.store.changeAcknowledgement({ groupId: id, acknowledge: true, by: 'U2', at: T + 2 }),
+    ]);
+    expect(answers.filter((answer) => answer === undefined)).toHaveLength(1);
+    expect(answers.find((answer) => answer !== undefined)).toMatch(/Already acknowledged by <@U[12]>/);
+    const group = await a!.store.groupById(id);
+    expect(group?.version).toBe(2);
+    expect(['U1', 'U2']).toContain(group?.state.acknowledged?.by);
+  });
+
+  it('an Alertmanager HA pair: the same notifications folded by two replicas at once make one group, once', async () => {
+    const [a, b] = await replicas(2);
+    const key = 'ha-pair';
+    const notification = payload(key, [{ fingerprint: 'p' }]);
+    await a!.store.addNotifications([{ payload: notification, receivedAt: T }]);
+    await b!.store.addNotifications([{ payload: notification, receivedAt: T + 1 }]);
+    const folds = await Promise.all([a!.store.foldInbox(100), b!.store.foldInbox(100), a!.store.foldInbox(100), b!.store.foldInbox(100)]);
+    expect(folds.reduce((sum, fold) => sum + fold.changed, 0)).toBe(1);
+    expect((await a!.store.latestGroup(key))?.version).toBe(1);
+    expect((await a!.store.storedRows()).notifications).toBe(0);
+  });
+
+  it('a lease claimed by two replicas at once is held by one; it passes on when it expires or is released', async () => {
+    const [a, b] = await replicas(2);
+    const names = ['channel:CL1', 'channel:CL2', 'job:digest'];
+    const [byA, byB] = await Promise.all([a!.store.claimLeases(names, 'replica-a', T, 10_000), b!.store.claimLeases([...names].reverse(), 'replica-b', T, 10_000)]);
+    expect([...byA, ...byB].sort()).toEqual([...names].sort());
+    for (const name of names) expect((await a!.store.leaseHolder(name, T + 1))?.owner).toBe(byA.includes(name) ? 'replica-a' : 'replica-b');
+    // Renewal by the holder; the other cannot take it before it expires, and can after.
+    const holder = byA.includes('job:digest') ? { store: a!, owner: 'replica-a' } : { store: b!, owner: 'replica-b' };
+    const other = holder.store === a ? { store: b!, owner: 'replica-b' } : { store: a!, owner: 'replica-a' };
+    expect(await holder.store.store.claimLeases(['job:digest', 'job:digest'], holder.owner, T + 5_000, 10_000)).toEqual(['job:digest']);
+    expect(await other.store.store.claimLeases(['job:digest'], other.owner, T + 14_999, 10_000)).toEqual([]);
+    expect(await other.store.store.claimLeases(['job:digest'], other.owner, T + 15_000, 10_000)).toEqual(['job:digest']);
+    expect(await other.store.store.leaseHolder('job:digest', T + 15_001)).toEqual({ name: 'job:digest', owner: other.owner, expiresAt: T + 25_000 });
+    await other.store.store.releaseLeases(other.owner);
+    expect(await holder.store.store.leaseHolder('job:digest', T + 15_002)).toBeUndefined();
+  });
+
+  it('a pending interaction claimed from two replicas at once is used once, by its owner only', async () => {
+    const [a, b] = await replicas(2);
+    const entry = { id: 'pi-race', kind: 'confirmation', owner: 'U1:C1', value: { plan: [1, 2] }, expiresAt: T + 60_000 };
+    await a!.store.addPendingInteraction(entry, T, 100);
+    expect(await b!.store.claimPendingInteraction('pi-race', 'confirmation', 'U2:C1', T + 1)).toBeUndefined();
+    expect(await b!.store.peekPendingInteraction('pi-race', 'confirmation', T + 1)).toEqual(entry);
+    const claims = await Promise.all([a!.store.claimPendingInteraction('pi-race', 'confirmation', 'U1:C1', T + 2), b!.store.claimPendingInteraction('pi-race', 'confirmation', 'U1:C1', T + 2)]);
+    expect(claims.filter((claim) => claim !== undefined)).toEqual([entry]);
+  });
+
+  it('the outbox reads walk their indexes: no sequential scan, however the groups are spread', async () => {
+    const [a] = await replicas(1);
+    await withClient(database.url, async (client) => {
+      // Thousands of unsent groups over 50 channels, and statistics about them.
+      await client.query(`INSERT INTO groups (group_key, channel, state, version, changed_at)
+        SELECT 'plan-' || i, 'CPLAN' || (i % 50), '{"alerts":[]}', 1, ${T} FROM generate_series(1, 5000) AS i`);
+      await client.query('ANALYZE groups');
+      for (const sql of [OUTBOX_READS.messages, OUTBOX_READS.details, OUTBOX_READS.replies, OUTBOX_READS.notices]) {
+        const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql.replaceAll('$1', String(T))}`)).rows.map((row) => row['QUERY PLAN']).join('\n');
+        expect(plan).not.toMatch(/Seq Scan on groups/);
+      }
+    });
+    expect((await a!.store.nextMessagePerChannel(T + 1)).filter((group) => group.channel.startsWith('CPLAN'))).toHaveLength(50);
+  });
+});
+
+describe('PostgreSQL store: the database goes away and comes back', () => {
+  let dir: string;
+  const supervisor = new Supervisor();
+  let server: Postgres;
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lookout-pg-restart-'));
+    // PostgreSQL runs as user postgres when the tests run as root: it must reach the directory.
+    chmodSync(dir, 0o755);
+    server = await startPostgres({ dir: join(dir, 'run'), supervisor });
+    database = await createTestDatabase(server);
+  }, 60_000);
+
+  afterAll(async () => {
+    await supervisor.stopAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('down: ping() names it, calls fail within their timeout, nothing crashes; back: ping() clears, onRecovered runs, calls work', async () => {
+    const problems: Array<StoreProblem | undefined> = [];
+    const store = openStore({ url: database.url, connectTimeoutMs: 1_000, queryTimeoutMs: 2_000, onHealthChange: (problem) => problems.push(problem) });
+    await store.opened();
+    const id = await store.store.addGroup('survivor', 'CDOWN', mergeNotification(undefined, payload('survivor', [{ fingerprint: 's' }])).state, T);
+    let recovered = 0;
+    store.store.onRecovered(() => (recovered += 1));
+
+    await server.stop();
+    const started = Date.now();
+    await expect(store.store.groupById(id)).rejects.toSatisfy((error: unknown) => connectionFailure(error) !== undefined);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(store.store.ping()).toMatch(/^state store: PostgreSQL unreachable: .*; retrying$/);
+    expect(problems.at(-1)?.kind).toBe('unreachable');
+    // A named transaction fails as fast, and leaves nothing half done.
+    await expect(store.store.addNotifications([{ payload: payload('lost', [{ fingerprint: 'l' }]), receivedAt: T }])).rejects.toThrow();
+    // Probes keep failing while it is down: still unreachable a few seconds later.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(store.store.ping()).toMatch(/unreachable/);
+    expect(recovered).toBe(0);
+
+    await server.start();
+    await expect.poll(() => store.store.ping(), { timeout: 10_000, interval: 200 }).toBeUndefined();
+    expect(recovered).toBe(1);
+    expect(problems.at(-1)).toBeUndefined();
+    expect((await store.store.groupById(id))?.groupKey).toBe('survivor');
+    expect((await store.store.storedRows()).notifications).toBe(0);
+    await store.store.addNotifications([{ payload: payload('after', [{ fingerprint: 'n' }]), receivedAt: T }]);
+    expect((await store.store.storedRows()).notifications).toBe(1);
+  }, 60_000);
+
+  it('down at start: Lookout starts anyway and says so; it migrates and works once the database answers', async () => {
+    const fresh = await createTestDatabase(server);
+    await server.stop();
+    const { log, text } = capturingLog();
+    const store = openStore({ url: fresh.url, connectTimeoutMs: 1_000, log });
+    let recovered = 0;
+    store.store.onRecovered(() => (recovered += 1));
+    await store.opened();
+    expect(store.store.ping()).toMatch(/PostgreSQL unreachable/);
+    expect(text()).toMatch(/PostgreSQL cannot be reached at start/);
+    await expect(store.store.pendingNotices()).rejects.toThrow(/PostgreSQL unreachable/);
+
+    await server.start();
+    await expect.poll(() => store.store.ping(), { timeout: 10_000, interval: 200 }).toBeUndefined();
+    expect(recovered).toBe(1);
+    expect(text()).toMatch(/schema migrated to version 1/);
+    expect(await store.store.pendingNotices()).toBe(0);
+    expect(text()).not.toContain(new URL(fresh.url).password);
+  }, 60_000);
+});
