@@ -6,6 +6,8 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
+import { loadConfig } from '../../src/config.ts';
+import { DEFAULT_POOL_SIZE } from '../../src/state/postgres-connection.ts';
 import { PROMETHEUS_RULE_CRD, SERVICE_MONITOR_CRD } from '../support/prometheus-operator-crds.ts';
 import { REPO_ROOT } from '../support/servers/binaries.ts';
 import { testServers } from '../support/servers/test-servers.ts';
@@ -277,6 +279,30 @@ describe('manifests/ under a real API server', () => {
       const rootCertificate = exampleUrl.searchParams.get('sslrootcert')!;
       expect(rootCertificate).toBe(`${mount.mountPath}/ca.crt`);
       expect(Object.keys(example.stringData)).toContain('ca.crt');
+    });
+
+    it("is a configuration Lookout accepts, its state in PostgreSQL: the container's env with the example Secret's url, read by loadConfig", () => {
+      const { container } = lookoutContainerOf(deploymentOf(ha));
+      const databaseExample = objectsOf(readFileSync(join(REPO_ROOT, 'manifests/examples/database-secret.example.yaml'), 'utf8'))[0] as KubeObject & { stringData: Record<string, string> };
+      const secrets: Record<string, Record<string, string>> = {
+        'lookout-database': databaseExample.stringData,
+        // The example lookout-secrets holds placeholders that fail validation on purpose; these pass.
+        'lookout-secrets': { SLACK_BOT_TOKEN: 'xoxb-manifests-test', SLACK_SIGNING_SECRET: 'manifests-test-signing-secret', LOOKOUT_WEBHOOK_TOKEN: 'manifests-test-webhook-token' },
+      };
+      const env = Object.fromEntries(
+        container.env.flatMap((variable) => {
+          if (variable.value !== undefined) return [[variable.name, variable.value]];
+          const { name, key, optional } = (variable.valueFrom as { secretKeyRef: { name: string; key: string; optional?: boolean } }).secretKeyRef;
+          const value = secrets[name]?.[key];
+          if (value === undefined && optional !== true) throw new Error(`${variable.name}: Secret ${name} has no key ${key}`);
+          return value === undefined ? [] : [[variable.name, value]];
+        }),
+      );
+      const config = loadConfig(env, (path) => {
+        if (path === '/etc/lookout/config.yaml') return readFileSync(join(REPO_ROOT, 'manifests/base/config.yaml'), 'utf8');
+        throw new Error(`unexpected read of ${path}`);
+      });
+      expect(config.database).toEqual({ url: databaseExample.stringData.url, poolSize: DEFAULT_POOL_SIZE });
     });
 
     it('lets the pods reach PostgreSQL on 5432, and nothing new besides', () => {
