@@ -136,6 +136,19 @@ async function nextMessages(store: Store, channels: string[], now: number): Prom
   return (await store.nextMessagePerChannel(now)).filter((group) => channels.includes(group.channel)).map((group) => group.id);
 }
 
+/** The model: per channel, the due unsent message first in (first posts before edits, oldest first); channels oldest first. */
+function firstDuePerChannel(groups: GroupRecord[], now: number): number[] {
+  const first = new Map<string, GroupRecord>();
+  const rank = (group: GroupRecord): number => (group.messageTs === null ? 0 : 1);
+  for (const group of groups) {
+    const held = group.messageTs === null && group.enrichUntil !== null && group.enrichUntil > now;
+    if (group.version <= group.postedVersion || group.delivery.nextAttemptAt > now || held) continue;
+    const current = first.get(group.channel);
+    if (current === undefined || rank(group) < rank(current) || (rank(group) === rank(current) && group.id < current.id)) first.set(group.channel, group);
+  }
+  return [...first.values()].map((group) => group.id).sort((a, b) => a - b);
+}
+
 function enrichmentOf(summary: string, detail?: string): AlertEnrichment {
   return {
     target: { namespace: 'shop', pod: 'api-0' },
@@ -357,6 +370,41 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       expect(await nextMessages(store, [one], T)).toEqual([posted.id]);
       const [record] = (await store.nextMessagePerChannel(T)).filter((group) => group.id === posted.id);
       expect(record).toMatchObject({ version: 2, postedVersion: 1, messageTs: '1.0001' });
+    });
+
+    it('answer what every group says, pass after pass, for a random mix of posted, edited, deferred and held groups', async () => {
+      // A deterministic mix (as test/unit/state/outbox-reads.test.ts does for SQLite's index walks),
+      // checked against a model computed from every group's record.
+      let seed = 7;
+      const random = (n: number): number => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+        return seed % n;
+      };
+      const channels = Array.from({ length: 6 }, () => unique('C'));
+      const fallback = unique('CFALLBACK');
+      const ids: number[] = [];
+      for (let i = 0; i < 84; i++) {
+        const channel = channels[random(channels.length)]!;
+        const { id, state } = await addGroup(store, channel);
+        ids.push(id);
+        const posted = random(3) === 0;
+        if (posted) await store.recordMessagePosted(id, `${id}.0001`, random(4) === 0 ? fallback : channel, 1);
+        if (posted && random(5) === 0) await store.forgetMessage(id);
+        if (!posted && random(6) === 0) await store.markMessageDelivered(id, `${id}.0003`, 1);
+        if (random(2) === 0) await store.updateGroupState(id, state, T);
+        if (!posted && random(3) === 0) await store.requestEnrichment(id, { a: STARTS }, T + (random(5) - 2) * 1000);
+        if (random(4) === 0) await store.deferMessage(id, { attempts: 1, nextAttemptAt: T + (random(5) - 2) * 700, failingSince: T });
+      }
+      let passes = 0;
+      for (;;) {
+        const groups = await Promise.all(ids.map(async (id) => (await store.groupById(id))!));
+        for (const now of [T - 3000, T, T + 1000]) expect(await nextMessages(store, channels, now), `pass ${passes} at ${now - T}`).toEqual(firstDuePerChannel(groups, now));
+        const pass = (await store.nextMessagePerChannel(T + 1000)).filter((group) => channels.includes(group.channel));
+        if (pass.length === 0) break;
+        for (const group of pass) await store.abandonMessage(group.id, group.version);
+        passes += 1;
+      }
+      expect(passes).toBeGreaterThan(5);
     });
 
     it('give replies and detail messages only once their parent message exists, in the channel it lives in', async () => {
