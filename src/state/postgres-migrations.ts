@@ -165,23 +165,24 @@ export class SchemaTooNew extends Error {
  */
 export async function migrate(pool: pg.Pool, log: Logger, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   const client = await pool.connect();
-  let broken: Error | undefined;
   try {
+    // Waiting for another replica's migrations, and a long migration, may take longer than the
+    // pool's statement timeout allows a call; this session is discarded afterwards.
+    await client.query('SET statement_timeout = 0');
     // A session lock, not a transaction one: it spans the migrations' own transactions.
-    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    try {
-      return await applyPending(client, log, migrations);
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
-    }
-  } catch (error) {
-    broken = error as Error;
-    throw error;
+    await client.query(longQuery('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]));
+    return await applyPending(client, log, migrations);
   } finally {
-    // A client whose session may still hold the lock (the unlock failed) is discarded, which ends the session and the lock.
-    client.release(broken);
+    // Ending the session releases the lock too, even when something above failed.
+    client.release(true);
   }
 }
+
+/** A statement the client waits for as long as a migration may take, not the pool's query_timeout. */
+function longQuery(text: string, values: unknown[] = []): pg.QueryConfig {
+  return { text, values, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig;
+}
+const MIGRATION_TIMEOUT_MS = 30 * 60_000;
 
 async function applyPending(client: pg.PoolClient, log: Logger, migrations: readonly Migration[]): Promise<number[]> {
   await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -198,7 +199,7 @@ async function applyPending(client: pg.PoolClient, log: Logger, migrations: read
     const started = performance.now();
     await client.query('BEGIN');
     try {
-      await client.query(migration.sql);
+      await client.query(longQuery(migration.sql));
       await client.query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [migration.version, migration.description]);
       await client.query('COMMIT');
     } catch (error) {

@@ -16,6 +16,9 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres-datab
 import { startPostgres, type Postgres } from '../support/servers/postgresql.ts';
 import { Supervisor } from '../support/servers/processes.ts';
 import { testServers } from '../support/servers/test-servers.ts';
+import { waitFor } from '../support/free-port.ts';
+import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
+import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
 import { payload } from '../helpers/fakes.ts';
 
 /*
@@ -318,6 +321,63 @@ describe('PostgreSQL store: the database goes away and comes back', () => {
     await store.store.addNotifications([{ payload: payload('after', [{ fingerprint: 'n' }]), receivedAt: T }]);
     expect((await store.store.storedRows()).notifications).toBe(1);
   }, 60_000);
+
+  it('Lookout on it: webhooks 503 and /readyz false naming PostgreSQL while it is down; back: accepted, every answered webhook posted once', async () => {
+    const fresh = await createTestDatabase(server);
+    const url = new URL(fresh.url);
+    const password = decodeURIComponent(url.password);
+    let bed: LookoutTestBed | undefined;
+    let lookout: LookoutProcess | undefined;
+    try {
+      bed = await startLookoutTestBed({ slack: { channels: ['C0ALERTS'] } });
+      writeFileSync(join(bed.dir, 'db-password'), password);
+      url.password = '';
+      lookout = await startLookout({ ...bed.env, LOOKOUT_DATABASE_URL: url.toString(), LOOKOUT_DATABASE_PASSWORD_FILE: join(bed.dir, 'db-password') });
+      const post = (key: string) =>
+        fetch(`${lookout!.url}/alertmanager`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${bed!.webhookToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify(payload(key, [{ fingerprint: key }])),
+        });
+      const metric = async () => Number(/^lookout_state_store_problem\{kind="unreachable"\} (\d+)$/m.exec(await (await fetch(`${lookout!.url}/metrics`)).text())?.[1]);
+      const posted = (key: string) => bed!.slack.messages('C0ALERTS').filter((message) => JSON.stringify(message).includes(`summary of ${key}`));
+      const accepted: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        expect((await post(`before-${i}`)).status).toBe(200);
+        accepted.push(`before-${i}`);
+      }
+      await waitFor('the first posts', () => (accepted.every((key) => posted(key).length === 1) ? true : undefined), 30_000);
+
+      await server.stop();
+      await waitFor('the store to notice', async () => ((await fetch(`${lookout!.url}/readyz`)).status === 503 ? true : undefined), 20_000);
+      const readyz = await (await fetch(`${lookout.url}/readyz`)).text();
+      expect(readyz).toMatch(/PostgreSQL unreachable/);
+      expect(await metric()).toBe(1);
+      for (let i = 0; i < 5; i++) {
+        const res = await post(`down-${i}`);
+        expect(res.status).toBe(503);
+        expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      }
+      expect((await fetch(`${lookout.url}/healthz`)).status).toBe(200);
+
+      await server.start();
+      await waitFor('readiness again', async () => ((await fetch(`${lookout!.url}/readyz`)).status === 200 ? true : undefined), 20_000);
+      expect(await metric()).toBe(0);
+      // Alertmanager retries what got 503: those arrive now.
+      for (let i = 0; i < 5; i++) {
+        expect((await post(`down-${i}`)).status).toBe(200);
+        accepted.push(`down-${i}`);
+      }
+      await waitFor('every accepted notification in Slack', () => (accepted.every((key) => posted(key).length >= 1) ? true : undefined), 30_000);
+      for (const key of accepted) expect(posted(key)).toHaveLength(1);
+      expect(await lookout.stop()).toBe(0);
+      expect(lookout.output()).not.toContain(password);
+      lookout = undefined;
+    } finally {
+      await lookout?.kill();
+      await bed?.close();
+    }
+  }, 120_000);
 
   it('down at start: Lookout starts anyway and says so; it migrates and works once the database answers', async () => {
     const fresh = await createTestDatabase(server);
