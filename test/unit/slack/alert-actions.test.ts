@@ -5,7 +5,7 @@ import type { Actor } from '../../../src/access/authorization.ts';
 import { FOREIGN_WORKSPACE_MESSAGE } from '../../../src/access/home-workspace.ts';
 import { InvalidInput } from '../../../src/errors.ts';
 import type { KubeIdentity } from '../../../src/identity/resolve-identity.ts';
-import { MODAL_GONE, NOT_THIS_MESSAGE, alertButtonHandler, alertModalHandler, modalCallbackId, type AlertAction, pendingModalSchema, type AlertActionDeps } from '../../../src/slack/alert-actions.ts';
+import { MODAL_GONE, MODAL_UNREADABLE, NOT_THIS_MESSAGE, alertButtonHandler, alertModalHandler, modalCallbackId, type AlertAction, pendingModalSchema, type AlertActionDeps } from '../../../src/slack/alert-actions.ts';
 import type { ButtonClick, ViewSubmission } from '../../../src/slack/interaction-payloads.ts';
 import { inProcessStore } from '../../../src/state/in-process-store.ts';
 import { SqliteStore } from '../../../src/state/sqlite-store.ts';
@@ -134,6 +134,29 @@ describe('alert-message actions with a modal', () => {
     expect(runs).toEqual([{ replicas: 5, group: GROUP }]);
     expect((await alertModalHandler(action, deps).submit(submission(id, '6'))).answer).toEqual({ errors: { replicas: MODAL_GONE } });
     expect(runs).toHaveLength(1);
+  });
+
+  it('a store that cannot be reached: no form is opened at the click, and a submission is answered in the form; nothing acts', async () => {
+    let down = false;
+    const guard = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+      if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+      return call(...args);
+    };
+    const faulty: Store = { ...sharedStore, addPendingInteraction: guard(sharedStore.addPendingInteraction), peekPendingInteraction: guard(sharedStore.peekPendingInteraction), claimPendingInteraction: guard(sharedStore.claimPendingInteraction) };
+    const withFaultyStore: AlertActionDeps = { ...deps, modals: storedInteractions('modal', pendingModalSchema, { store: faulty }).interactions };
+    down = true;
+    await alertButtonHandler(action, withFaultyStore).handle(click());
+    expect(slack.views).toEqual([]);
+    expect(slack.ephemerals.map((message) => message.text)).toEqual(['Lookout could not reach its store, so it opened no form. Click the button again in a moment.']);
+    down = false;
+    await alertButtonHandler(action, withFaultyStore).handle(click());
+    const id = slack.views[0]!.view.private_metadata!;
+    down = true;
+    expect((await alertModalHandler(action, withFaultyStore).submit(submission(id, '5'))).answer).toEqual({ errors: { replicas: MODAL_UNREADABLE } });
+    down = false;
+    const { after } = await alertModalHandler(action, withFaultyStore).submit(submission(id, '5'));
+    await after?.();
+    expect(runs).toEqual([{ replicas: 5, group: GROUP }]);
   });
 
   it('a submission acts on the group the modal was opened for: reviewed, run, thread reply edited with progress, audited', async () => {
