@@ -1,13 +1,20 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reviewAccess } from '../../src/kube/access-review.ts';
 import type { KubeHttp } from '../../src/kube/kube-http.ts';
-import { CANCEL_ACTION_ID, CONFIRMATION_GONE, CONFIRM_ACTION_ID } from '../../src/slack/dispatcher.ts';
+import { CANCEL_ACTION_ID, CONFIRMATION_GONE, CONFIRMATION_UNREADABLE, CONFIRM_ACTION_ID } from '../../src/slack/dispatcher.ts';
 import type { FakeSlack } from '../support/fake-slack.ts';
 import { eventually, freshNamespace, impersonateOnly, roleBinding } from '../support/kube-test-helpers.ts';
 import { waitFor } from '../support/free-port.ts';
-import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
+import type { LookoutProcess } from '../support/lookout-process.ts';
+import { isReady, startReplicas } from '../support/lookout-replicas.ts';
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres-database.ts';
 import { createOrReplace } from '../support/servers/kube-objects.ts';
+import { startPostgres, type Postgres } from '../support/servers/postgresql.ts';
+import { Supervisor } from '../support/servers/processes.ts';
 import { kubeHttpFor } from '../support/servers/kubeconfigs.ts';
 import { testServers } from '../support/servers/test-servers.ts';
 import { signedSlackForm, slashCommandBody } from '../support/sign-slack-request.ts';
@@ -15,8 +22,8 @@ import { blockActionsPayload, postSignedInteraction } from '../support/slack-int
 
 /*
  * Issue 16: any replica takes a click. Two Lookout processes (as `npm start` runs them) share one
- * store (the same state file: SQLite allows several connections) and one fake Slack, as two
- * replicas behind one Service do. A question asked by one is confirmed through the other, once;
+ * PostgreSQL database and one fake Slack, as two replicas behind one Service do. The PostgreSQL
+ * server is the file's own (the last test stops and starts it). A question asked by one is confirmed through the other, once;
  * a question whose world changed is asked again, and that new question can be confirmed on
  * either. alice (slack:alice) may get and patch deployments/scale in the namespace, no more.
  */
@@ -30,6 +37,10 @@ describe('a Confirm click on another replica than the one that asked', () => {
   let namespace: string;
   let admin: KubeHttp;
   let bed: LookoutTestBed;
+  let database: TestDatabase;
+  let dir: string;
+  const supervisor = new Supervisor();
+  let postgres: Postgres;
   let slack: FakeSlack;
   let replicas: [LookoutProcess, LookoutProcess];
   let restoreImpersonation: (() => Promise<void>) | undefined;
@@ -61,13 +72,19 @@ describe('a Confirm click on another replica than the one that asked', () => {
       extraEnv: { KUBECONFIG: servers.kube.kubeconfigs.bot },
     });
     slack = bed.slack;
-    // One after the other: the second opens the state file the first created.
-    const first = await startLookout(bed.env);
-    replicas = [first, await startLookout(bed.env)];
+    dir = mkdtempSync(join(tmpdir(), 'lookout-confirm-replicas-'));
+    // PostgreSQL runs as user postgres when the tests run as root: it must reach the directory.
+    chmodSync(dir, 0o755);
+    postgres = await startPostgres({ dir: join(dir, 'run'), supervisor });
+    database = await createTestDatabase(postgres);
+    const [first, second] = await startReplicas(bed, database.url, ['replica-a', 'replica-b']);
+    replicas = [first!, second!];
   });
 
   afterAll(async () => {
     await Promise.all((replicas ?? []).map((replica) => replica.stop()));
+    await supervisor.stopAll();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     await bed?.close();
     await restoreImpersonation?.();
   });
@@ -129,6 +146,24 @@ describe('a Confirm click on another replica than the one that asked', () => {
 
     await answerOf(await click(first, ALICE, CONFIRM_ACTION_ID, confirmId(askedAgain)), new RegExp(`^${namespace}/cart: 8 → 1 replicas`));
     expect(await replicasOfCart()).toBe(1);
+  });
+
+  it('the database down at the click: nothing is done and the clicker is told to click again; once it is back, the same click acts', async () => {
+    const [first, second] = replicas;
+    await setCart(4);
+    const question = await ops(first, ALICE, `scale ${namespace}/cart 0`);
+    const id = confirmId(question);
+    await postgres.stop();
+    try {
+      const answer = await answerOf(await click(second, ALICE, CONFIRM_ACTION_ID, id), /./);
+      expect(answer.text).toBe(CONFIRMATION_UNREADABLE);
+      expect(await replicasOfCart()).toBe(4);
+    } finally {
+      await postgres.start();
+    }
+    await eventually('the second replica to be ready again', () => isReady(second.url));
+    await answerOf(await click(second, ALICE, CONFIRM_ACTION_ID, id), new RegExp(`^${namespace}/cart: 4 → 0 replicas`));
+    expect(await replicasOfCart()).toBe(0);
   });
 
   it('Cancel on the other replica forgets the question for both', async () => {
