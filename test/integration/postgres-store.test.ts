@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -320,6 +321,35 @@ describe('PostgreSQL store: the database goes away and comes back', () => {
     expect((await store.store.storedRows()).notifications).toBe(0);
     await store.store.addNotifications([{ payload: payload('after', [{ fingerprint: 'n' }]), receivedAt: T }]);
     expect((await store.store.storedRows()).notifications).toBe(1);
+  }, 60_000);
+
+  it('frozen (every server process stopped mid-flight): calls give up within their timeouts, ping() names it; thawed: back by itself', async () => {
+    const store = openStore({ url: database.url, connectTimeoutMs: 1_000, queryTimeoutMs: 2_000 });
+    await store.opened();
+    let recovered = 0;
+    store.store.onRecovered(() => (recovered += 1));
+    expect(await store.store.pendingNotices()).toBeGreaterThanOrEqual(0);
+    // SIGSTOP to this file's own server and its backends (each backend leads a process group of its
+    // own, so the postmaster's group is not enough): connections stay open, nothing answers.
+    const frozen = [server.process.pid, ...execFileSync('ps', ['-o', 'pid=', '--ppid', String(server.process.pid)], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number)];
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    try {
+      const started = Date.now();
+      const calls = await Promise.allSettled([
+        store.store.pendingNotices(),
+        store.store.addNotifications([{ payload: payload('frozen', [{ fingerprint: 'z' }]), receivedAt: T }]),
+        store.store.claimLeases(['job:frozen'], 'replica-a', T, 10_000),
+      ]);
+      expect(calls.map((call) => call.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      // query_timeout (2 s), and for the transaction its ROLLBACK's as well: never the 10 s+ of a hang.
+      expect(Date.now() - started).toBeLessThan(7_000);
+      expect(store.store.ping()).toMatch(/PostgreSQL unreachable/);
+    } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    }
+    await expect.poll(() => store.store.ping(), { timeout: 10_000, interval: 200 }).toBeUndefined();
+    expect(recovered).toBe(1);
+    expect(await store.store.claimLeases(['job:thawed'], 'replica-a', T, 10_000)).toEqual(['job:thawed']);
   }, 60_000);
 
   it('Lookout on it: webhooks 503 and /readyz false naming PostgreSQL while it is down; back: accepted, every answered webhook posted once', async () => {
