@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { enrichmentSchema } from '../alerts/enrichers/enrichment-config.ts';
@@ -81,6 +83,18 @@ const duration = z
 
 const retentionSchema = z.strictObject({
   resolvedGroups: duration.refine((ms) => ms >= 1000, 'must be at least 1s').prefault('30d').describe('Resolved alert group episodes (their replies and details too) are deleted this long after they resolved.'),
+});
+
+/**
+ * Several replicas on one database (docs/architecture.md, "Several replicas"): each Slack channel and
+ * each background job is leased to one replica at a time; a lease is renewed every third of its
+ * duration, so a replica that dies is replaced within one duration.
+ */
+const replicasSchema = z.strictObject({
+  leaseDuration: duration
+    .refine((ms) => ms >= 3000 && ms <= 60_000, 'must be between 3s and 60s')
+    .prefault('10s')
+    .describe('How long a replica holds a channel or a job without renewing it: a SIGKILLed replica\'s work moves to another after at most this long. Renewed every third of it; no Slack call starts on a lease with less than a third left.'),
 });
 
 const stateSchema = z.strictObject({
@@ -191,6 +205,7 @@ export const fileSchema = z.strictObject({
   enrichment: enrichmentConfigSchema.prefault({}).describe('What alert messages show about pods, workloads and logs, and the time budget ("Enrichment").'),
   retention: retentionSchema.prefault({}).describe('What is deleted from the state file, and when ("State: retention and checks").'),
   state: stateSchema.prefault({}).describe('The state file\'s periodic check.'),
+  replicas: replicasSchema.prefault({}).describe('Leases that give each Slack channel and each background job to one replica ("Several replicas").'),
   interactions: interactionsSchema.prefault({}).describe('Progress edits, confirmations and forms ("Interactive replies").'),
   alertmanager: alertmanagerSchema.optional().describe('How to reach Alertmanager\'s API v2 at ALERTMANAGER_URL ("Alertmanager and silences").'),
   silences: silencesSchema.prefault({}).describe('Limits of silences made from Slack.'),
@@ -230,6 +245,11 @@ export const envSchema = z.object({
     ),
   LOOKOUT_DATABASE_PASSWORD_FILE: z.string().min(1).optional().describe('A file holding the database password (trimmed); overrides the URL\'s. Read at start.'),
   LOOKOUT_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(DEFAULT_POOL_SIZE).describe('PostgreSQL connections per Lookout process, at most.'),
+  LOOKOUT_REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1 to 128 letters, digits, dots, colons, underscores or dashes')
+    .optional()
+    .describe('This process\'s name as the owner of leases (a channel to deliver to, a background job). Default: the pod name (HOSTNAME) plus a random suffix per start, so a restarted pod is a new owner. Two running processes must never share one.'),
   LOKI_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://loki:3100' }).optional().describe('Grafana Loki base URL; without it alerts get no log excerpt.'),
   ALERTMANAGER_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://alertmanager:9093' }).optional().describe('Alertmanager base URL, for silences (`alertmanager` section: credentials).'),
   // Checked with the file's `vault:` section (src/vault/vault-config.ts).
@@ -274,6 +294,8 @@ export interface Config {
   retention: { resolvedGroupsMs: number };
   /** The state file's periodic check (quick_check in a worker); 0 = only at start. */
   state: { checkIntervalMs: number };
+  /** This process as an owner of leases (channels, background jobs), and how long a lease lasts unrenewed. */
+  replicas: { id: string; leaseDurationMs: number };
   /** Replies that go on: progress edits, confirmations and forms. */
   interactions: { progressIntervalMs: number; confirmationTimeoutMs: number };
   /** Limits and timeouts of commands that act (`scale`, `rollout`). */
@@ -390,6 +412,7 @@ export function loadConfig(
     ...(e.LOKI_URL ? { lokiUrl: e.LOKI_URL } : {}),
     retention: { resolvedGroupsMs: file.retention.resolvedGroups },
     state: { checkIntervalMs: file.state.checkInterval },
+    replicas: { id: e.LOOKOUT_REPLICA_ID ?? defaultReplicaId(env.HOSTNAME), leaseDurationMs: file.replicas.leaseDuration },
     interactions: { progressIntervalMs: file.interactions.progressInterval, confirmationTimeoutMs: file.interactions.confirmationTimeout },
     commands: {
       scale: { maxReplicas: file.scale.maxReplicas, maxReplicasByNamespace: file.scale.maxReplicasByNamespace },
@@ -408,6 +431,15 @@ export function loadConfig(
     certificates: { scan: certificateScanConfig(file.certificates.scan) },
     ...(vault ? { vault } : {}),
   };
+}
+
+/**
+ * The pod's name (a pod's hostname) plus a suffix new at each start: a restarted pod must not
+ * inherit the leases of the process it replaces, whose Slack calls may still be arriving.
+ */
+function defaultReplicaId(hostnameFromEnv: string | undefined): string {
+  const host = (hostnameFromEnv ?? hostname()).replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 100) || 'lookout';
+  return `${host}-${randomBytes(4).toString('hex')}`;
 }
 
 /** SLACK_APP_TOKEN wins over SLACK_SIGNING_SECRET: with both set, Lookout uses Socket Mode. */
@@ -445,6 +477,12 @@ function checkAcrossKeys(e: EnvInput, file: FileInput, invalid: ReadonlySet<stri
   if (valid('LOOKOUT_DATABASE_URL', 'LOOKOUT_DATABASE_PASSWORD_FILE')) databasePasswordFileProblem(e, readFile, problems);
   const alertmanager = valid('ALERTMANAGER_URL', 'alertmanager') ? alertmanagerConfig(e.ALERTMANAGER_URL, file.alertmanager, source, readFile, problems) : undefined;
   const vault = valid('vault', 'VAULT_NAMESPACE') ? vaultConfig(e, file.vault, source, readFile, problems) : undefined;
+  // A channel's lease is given up (released or left to expire) no sooner than a third of its
+  // duration after its holder's last call started: the next holder may post at once only if
+  // that is at least Slack's per-channel interval.
+  if (valid('replicas', 'outbox') && file.replicas && file.outbox && file.replicas.leaseDuration / 3 < file.outbox.minIntervalMs) {
+    problems.push(`${source}: replicas.leaseDuration: must be at least 3 × outbox.minIntervalMs (${file.outbox.minIntervalMs} ms)`);
+  }
   return { channel, alertmanager, vault };
 }
 

@@ -88,6 +88,10 @@ export interface Metrics {
   reconcileRuns: Counter<'outcome'>;
   /** Alert messages the reconciler repaired, by kind (resolved, silenced). */
   reconcileRepairs: Counter<'kind'>;
+  /** Leases this replica holds now, by kind (channel: delivers to it; job: runs it). */
+  leasesHeld: Gauge<'kind'>;
+  /** Leases this replica started to hold (free, released or expired before), by kind: a failover shows here. */
+  leaseTakeovers: Counter<'kind'>;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -280,6 +284,18 @@ export function createMetrics(registry = new Registry()): Metrics {
     reconcileRepairs: new Counter({
       name: 'lookout_reconcile_repairs_total',
       help: 'Alert messages the reconciliation with Alertmanager repaired, by kind (resolved, silenced).',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    leasesHeld: new Gauge({
+      name: 'lookout_leases_held',
+      help: 'Leases this replica holds now, by kind (channel: delivers to that Slack channel; job: runs that background job).',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    leaseTakeovers: new Counter({
+      name: 'lookout_lease_takeovers_total',
+      help: 'Leases this replica started to hold (they were free, released or expired), by kind (channel, job).',
       labelNames: ['kind'],
       registers: [registry],
     }),

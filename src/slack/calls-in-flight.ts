@@ -1,4 +1,4 @@
-import { groupOf, type Delivery, type Flight } from './delivery.ts';
+import { channelsOf, groupOf, type Delivery, type Flight } from './delivery.ts';
 
 /**
  * The outbox's deliveries with a Slack call under way: at most one per channel and one per
@@ -55,6 +55,23 @@ export class CallsInFlight {
   /** When each call under way reaches its deadline. */
   deadlines(): number[] {
     return [...this.byChannel.values()].map((flight) => flight.callStartedAt + this.deadlineMs);
+  }
+
+  /** The channels with a call under way, and the channels their records belong to. */
+  channels(): string[] {
+    return [...this.byChannel.values()].flatMap((flight) => channelsOf(flight.delivery));
+  }
+
+  /**
+   * This replica lost the channel's lease: the delivery to it (or of a record belonging to it) is
+   * abandoned, so it makes no further call and records nothing; its outcome is another replica's business.
+   */
+  abandonChannel(channel: string): void {
+    for (const flight of [...this.byChannel.values()]) {
+      if (!channelsOf(flight.delivery).includes(channel)) continue;
+      flight.abandoned = true;
+      this.release(flight);
+    }
   }
 
   /** On stop: whatever the calls under way return is ignored. */

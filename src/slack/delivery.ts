@@ -43,6 +43,16 @@ export function groupOf(delivery: Delivery): number | undefined {
   return undefined;
 }
 
+/**
+ * The channels a delivery needs to itself (several replicas: their leases): where it goes, and
+ * the channel its record belongs to, so that one replica at a time works on a group or a notice
+ * even while it goes to the default channel instead.
+ */
+export function channelsOf(delivery: Delivery): string[] {
+  const home = delivery.record.channel;
+  return home === delivery.target ? [home] : [home, delivery.target];
+}
+
 /** What the delivery of each kind (deliver-*.ts) works with. */
 export interface DeliveryDeps {
   store: Store;

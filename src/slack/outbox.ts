@@ -2,6 +2,7 @@ import type { GroupState } from '../../alerts/group-state.ts';
 import type { OutboxConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { LeaseSet } from '../replicas/lease-set.ts';
 import type { DetailRecord, GroupRecord, NoticeRecord, ReplyRecord, Store } from '../state/store.ts';
 import { AuthPause } from './auth-pause.ts';
 import { CallsInFlight } from './calls-in-flight.ts';
@@ -9,7 +10,7 @@ import { ChannelFallback } from './channel-fallback.ts';
 import { deliverDetail } from './deliver-detail.ts';
 import { deliverGroupMessage, moveGroupMessage } from './deliver-group-message.ts';
 import { deliverNotice, deliverReply } from './deliver-line.ts';
-import type { Delivery, DeliveryDeps, Flight, RenderedMessage } from './delivery.ts';
+import { channelsOf, type Delivery, type DeliveryDeps, type Flight, type RenderedMessage } from './delivery.ts';
 import { DeliveryCalls } from './delivery-calls.ts';
 import { DeliveryFailures } from './delivery-failures.ts';
 import { SlackCallError, type SlackApi, type SlackFailure } from './slack-api.ts';
@@ -44,6 +45,12 @@ export interface OutboxOptions {
    * the channel it is in: `/ops doctor` waits here for its synthetic alert, without asking Slack.
    */
   onMessageShown?: (record: GroupRecord, channel: string) => void;
+  /**
+   * Several replicas on one store: this replica delivers only to channels whose `channel:<id>`
+   * lease it holds (docs/architecture.md, "Several replicas"). Without it the outbox delivers to
+   * every channel (unit tests about anything else).
+   */
+  replica?: { id: string; leaseDurationMs: number };
 }
 
 /** The outbox frees a channel this long after the Slack client's own timeout, if a call never settles. */
@@ -71,13 +78,17 @@ const DEADLINE_MARGIN_MS = 5000;
  * - Everything pending lives in the store, so a restart resumes where it stopped.
  */
 export class Outbox {
-  private readonly options: Required<Omit<OutboxOptions, 'defaultChannel'>> & { defaultChannel: string | undefined };
+  private readonly options: Required<Omit<OutboxOptions, 'defaultChannel' | 'replica'>> & { defaultChannel: string | undefined };
   private readonly pacing: SlackPacing;
   private readonly inFlight: CallsInFlight;
   private readonly fallback: ChannelFallback;
   private readonly pause: AuthPause;
   private readonly failures: DeliveryFailures;
   private readonly deps: DeliveryDeps;
+  /** The channels this replica may deliver to (several replicas); undefined: every channel. */
+  private readonly leases: LeaseSet | undefined;
+  /** The last pass had due work in a channel whose lease this replica holds (see nextWakeAt). */
+  private workInHeldChannels = true;
   /** The last pass left ready deliveries behind only because of the cap on calls in flight. */
   private capped = false;
   private stopped = false;
@@ -103,6 +114,8 @@ export class Outbox {
       defaultChannel: options.defaultChannel,
     };
     const { store, slack, metrics, log, config, now, random } = this.options;
+    const { replica } = options;
+    this.leases = replica && new LeaseSet({ store, owner: replica.id, durationMs: replica.leaseDurationMs, kind: 'channel', metrics, log, now });
     this.pacing = new SlackPacing({ minIntervalMs: config.minIntervalMs, lookupIntervalMs: config.lookupIntervalMs, now });
     this.inFlight = new CallsInFlight({ deadlineMs: config.callTimeoutMs + DEADLINE_MARGIN_MS });
     this.fallback = new ChannelFallback({ defaultChannel: this.options.defaultChannel, channelRetryMs: config.channelRetryMs, log, metrics });
@@ -132,12 +145,38 @@ export class Outbox {
    */
   async stop(drainMs = 0): Promise<void> {
     this.drainUntil = this.options.now() + drainMs;
-    if (this.loop === undefined) return;
+    if (this.loop === undefined) {
+      await this.releaseLeases();
+      return;
+    }
     this.wake();
     await this.loop;
     this.loop = undefined;
     this.stopped = true;
     this.inFlight.abandonAll();
+    await this.releaseLeases();
+  }
+
+  /**
+   * After the drain: gives up the channels' leases so other replicas take them at once, each once
+   * Slack's interval has passed since its last call here (up to one interval), so the next holder
+   * may post at once. A channel with a call still in flight keeps its lease until it expires: that
+   * call may yet arrive, and its outcome is looked up by the next holder only after the expiry.
+   */
+  private async releaseLeases(): Promise<void> {
+    if (this.leases === undefined) return;
+    const { now, config, log } = this.options;
+    const busy = new Set(this.inFlight.channels());
+    const names = this.leases.names().filter((name) => !busy.has(channelOfLease(name)));
+    const openAt = Math.max(now(), ...names.map((name) => this.pacing.freeAt(channelOfLease(name))));
+    const wait = Math.min(openAt - now(), config.minIntervalMs);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const free = names.filter((name) => this.pacing.channelFree(channelOfLease(name), now()));
+    try {
+      await this.leases.release(free);
+    } catch (error) {
+      log.warn({ err: error }, 'could not release the channels\' leases at shutdown; other replicas take them when they expire');
+    }
   }
 
   /** For /readyz: why Lookout cannot deliver to Slack now, or undefined. */
@@ -182,15 +221,19 @@ export class Outbox {
     let candidates: Candidates;
     try {
       candidates = await this.readCandidates(now);
+      await this.keepLeases(candidates, now);
     } finally {
       this.finishedDuringRead = undefined;
     }
     const { maxConcurrentCalls } = this.options;
     const claimed = new Set<string>();
     this.capped = false;
+    const leased = (delivery: Delivery): boolean => this.leases === undefined || channelsOf(delivery).every((channel) => this.leases?.usable(leaseOf(channel), this.options.now()));
     const consider = (delivery: Delivery | undefined): void => {
       if (delivery === undefined) return;
       const { target } = delivery;
+      // Another replica delivers to this channel (or this one's lease is about to end): its work waits here.
+      if (!leased(delivery)) return;
       if (claimed.has(target) || finished.has(target) || !this.pacing.channelFree(target, now) || this.inFlight.busy(delivery)) return;
       if (this.inFlight.size >= maxConcurrentCalls) {
         this.capped = true;
@@ -220,6 +263,32 @@ export class Outbox {
     }
     await this.reportDepth();
     return started;
+  }
+
+  /**
+   * Claims the leases of the channels with work due and renews the held ones still in use, in one
+   * store call when any needs it. A delivery under a lease lost meanwhile is abandoned: another
+   * replica may deliver to that channel now, and looks up a post whose outcome is unknown.
+   */
+  private async keepLeases(candidates: Candidates, now: number): Promise<void> {
+    if (this.leases === undefined) return;
+    const channels = new Set<string>();
+    for (const record of [...candidates.messages, ...candidates.details, ...candidates.replies, ...candidates.notices]) channels.add(record.channel);
+    for (const [channel, record] of candidates.away) channels.add(channel).add(record.channel);
+    // Where a delivery would go instead (the default channel, or where a message lives now) needs its lease too.
+    for (const record of candidates.messages) {
+      const delivery = this.messageDelivery(record, now);
+      if (delivery) channels.add(delivery.target);
+    }
+    for (const record of candidates.notices) {
+      const delivery = this.noticeDelivery(record, now);
+      if (delivery) channels.add(delivery.target);
+    }
+    const withWork = [...channels];
+    for (const channel of this.inFlight.channels()) channels.add(channel);
+    const lost = await this.fromStore(this.leases.keep([...channels].map(leaseOf), now));
+    for (const name of lost) this.inFlight.abandonChannel(channelOfLease(name));
+    this.workInHeldChannels = withWork.some((channel) => this.leases?.usable(leaseOf(channel), now));
   }
 
   /** What each lane has due now, asked of the store at once (one batch for the store worker). */
@@ -278,9 +347,14 @@ export class Outbox {
     const away = awayChannels.map((channel) => this.fallback.moveDueAt(channel, now));
     let next: number | null = null;
     if (due !== null && due > now) next = due;
+    // Work is due only in channels other replicas hold: ask for them again when that may succeed
+    // (LeaseSet's retry), not at every opening: no pass per second for work this replica may not do.
+    else if (due !== null && !this.workInHeldChannels && this.leases !== undefined) next = this.leases.nextDueAt(now) ?? now + this.leases.retryMs;
     // Work is due but every channel that has some is busy, or waiting out its interval or a 429.
     else if (due !== null) next = this.pacing.nextOpening(now) ?? now + minIntervalMs;
-    return minOf([next, ...deadlines, ...away.map((at) => Math.max(at, now + minIntervalMs))]);
+    // Held leases are renewed (or released when idle) on time, even with nothing due.
+    const leaseDue = this.leases?.nextDueAt(now) ?? null;
+    return minOf([next, leaseDue, ...deadlines, ...away.map((at) => Math.max(at, now + minIntervalMs))]);
   }
 
   /** Calls past the deadline free their channel; their outcome counts as unknown. */
@@ -423,6 +497,15 @@ interface Candidates {
 
 /** The gap after a pass is this many times the pass's own duration. */
 const QUIET_FACTOR = 4;
+
+/** The lease that lets one replica deliver to a Slack channel. */
+function leaseOf(channel: string): string {
+  return `channel:${channel}`;
+}
+
+function channelOfLease(name: string): string {
+  return name.slice('channel:'.length);
+}
 
 function minOf(values: ReadonlyArray<number | null>): number | null {
   const present = values.filter((value): value is number => value !== null);

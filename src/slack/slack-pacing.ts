@@ -25,6 +25,11 @@ export class SlackPacing {
     return (this.channelFreeAt.get(channel) ?? 0) <= now;
   }
 
+  /** When the next call to `channel` may start (ms); 0 when it may now. */
+  freeAt(channel: string): number {
+    return this.channelFreeAt.get(channel) ?? 0;
+  }
+
   /** A call to `channel` starts now: the next one waits a full interval. */
   callStarted(channel: string, now: number): void {
     this.channelFreeAt.set(channel, now + this.minIntervalMs);
