@@ -86,6 +86,12 @@ export class EnrichmentRunner {
     this.options = { now: Date.now, timers: UNREF_TIMERS, ...options };
   }
 
+  /** (Again) after stop(): with several replicas, when this replica takes the enrichment job's lease. */
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
   /** Starts enriching queued groups, as many as the concurrency bound allows. */
   wake(): void {
     const { store, config } = this.options;
@@ -162,7 +168,7 @@ export class EnrichmentRunner {
     this.controllers.add(controller);
     const deadline = timers.setTimeout(() => controller.abort(new Error('enrichment deadline')), config.timeoutMs);
     try {
-      const runs = alerts.map((alert): [TrackedAlert, AlertEnrichmentRun] => [alert, this.start(alert, controller.signal, log)]);
+      const runs = alerts.map((alert): [TrackedAlert, AlertEnrichmentRun] => [alert, this.startAlert(alert, controller.signal, log)]);
       const allDone = Promise.all(runs.map(async ([alert, run]): Promise<Result> => [alert, await run.done]));
 
       const budgetLeft = group.messageTs === null && group.enrichUntil !== null ? group.enrichUntil - now() : 0;
@@ -187,7 +193,7 @@ export class EnrichmentRunner {
     }
   }
 
-  private start(alert: TrackedAlert, signal: AbortSignal, log: Logger): AlertEnrichmentRun {
+  private startAlert(alert: TrackedAlert, signal: AbortSignal, log: Logger): AlertEnrichmentRun {
     const { sources, metrics, now } = this.options;
     try {
       return startAlertEnrichment(alert, { sources, signal, metrics, log, now });

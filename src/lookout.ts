@@ -48,6 +48,7 @@ import { pendingConfirmationSchema } from './slack/pending-confirmation.ts';
 import { createSlackRequestGuard, refuseSlackEventsInSocketMode } from './slack/slack-request-guard.ts';
 import { createSecretRedactor } from './redact-secrets.ts';
 import { CleanOutgoingSlackApi } from './slack/clean-outgoing.ts';
+import { JobLease, type LeasedJob } from './replicas/job-lease.ts';
 import { RetentionPruner } from './state/retention.ts';
 import type { Store } from './state/store.ts';
 import { openStore } from './state/open-store.ts';
@@ -146,8 +147,23 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     config: config.outbox,
     // Alerts for a channel Lookout cannot post in go here meanwhile, with a line saying so.
     defaultChannel: config.channel,
+    // One replica at a time per channel (docs/architecture.md, "Several replicas"); on SQLite this one holds them all.
+    replica: { id: config.replicas.id, leaseDurationMs: config.replicas.leaseDurationMs },
     now,
   });
+  // Background jobs run on the replica holding `job:<name>` (docs/architecture.md, "Several replicas").
+  const leased = (name: string, job: LeasedJob, onRenewed?: () => void): JobLease =>
+    new JobLease({
+      name,
+      job,
+      store,
+      owner: config.replicas.id,
+      durationMs: config.replicas.leaseDurationMs,
+      metrics,
+      log: log.child({ component: 'job-lease', job: name }),
+      now,
+      ...(onRenewed ? { onRenewed } : {}),
+    });
 
   // The RBAC gate: Slack person → Kubernetes identity → SubjectAccessReview (src/access/).
   const webDirectory = config.slack ? new SlackWebDirectory({ token: config.slack.botToken, apiUrl: config.slack.apiUrl }) : undefined;
@@ -174,6 +190,13 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     sources && enriching
       ? new EnrichmentRunner({ store, sources, metrics, log: log.child({ component: 'enrichment' }), config: config.enrichment, onChange: () => outbox.wake(), now })
       : undefined;
+  // One replica enriches, so two replicas never query Kubernetes and Loki twice for one group. It
+  // hears of alerts the others queued at each renewal (a third of the lease); a first post held for
+  // enrichment goes at its deadline (enrichUntil, in the store) whichever replica holds the job.
+  const enrichmentJob = enrichment ? leased('enrichment', enrichment, () => enrichment.wake()) : undefined;
+  const wakeEnrichment = (): void => {
+    if (enrichmentJob?.runsHere) enrichment?.wake();
+  };
 
   let stopping = false;
   // What /readyz reports; each part of Lookout that can stop doing its job adds its own check.
@@ -183,7 +206,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     process: () => foldInbox(store),
     onChanged: () => {
       outbox.wake();
-      enrichment?.wake();
+      wakeEnrichment();
     },
     storeProblem: () => store.ping(),
     log,
@@ -195,7 +218,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   store.onRecovered(() => {
     inbox.wake();
     outbox.wake();
-    enrichment?.wake();
+    wakeEnrichment();
   });
 
   // Alertmanager's API v2, for silences; without ALERTMANAGER_URL the silence commands say how to enable them.
@@ -245,6 +268,16 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
           now,
         })
       : undefined;
+  // Each on one replica: they write to the shared store and call Alertmanager or Kubernetes, so two
+  // would double that load and race each other's repairs; none has to run everywhere (each replica's
+  // /metrics shows the certificate gauge only where the scanner runs: alert on max() across pods).
+  const backgroundJobs = [
+    leased('retention', retention),
+    ...(silenceExpiry ? [leased('silence-expiry', silenceExpiry)] : []),
+    ...(reconciler ? [leased('reconcile', reconciler)] : []),
+    ...(certificateScanner ? [leased('certificate-scan', certificateScanner)] : []),
+  ];
+  const jobs = [...backgroundJobs, ...(enrichmentJob ? [enrichmentJob] : [])];
   const silenceDeps = { alertmanager, maxDurationMs: config.silences.maxDurationMs, now, onExpired: (silenceId: string) => void silenceExpiry?.expired(silenceId) };
   const logsOptions: LogsCommandOptions = { ...(loki ? { loki: { client: loki, config: config.enrichment.loki } } : {}), redactor, now };
   // Vault (or OpenBao) for `/ops rotate`; it logs in at the first rotation, not at start.
@@ -405,12 +438,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       outbox.start();
       // Connects in the background: alerts flow while Slack is still being reached.
       socket?.start();
-      retention.start();
-      silenceExpiry?.start();
-      reconciler?.start();
-      certificateScanner?.start();
-      // Resumes enrichment a previous run left queued.
-      enrichment?.wake();
+      // Each starts once this replica holds its lease (at once on SQLite); enrichment then resumes what a previous run left queued.
+      for (const job of jobs) job.start();
       scheduleProcessing();
       const address = server.address() as AddressInfo;
       if (enrichment) log.info({ sources: sources?.enrichers.map((enricher) => enricher.source) }, 'alert enrichment is on');
@@ -432,10 +461,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       // No new requests from Slack; Slack gives them to another replica's connection.
       await socket?.stop().catch((error: unknown) => log.warn({ err: error }, 'closing the Socket Mode connection failed'));
       inbox.stop();
-      await retention.stop();
-      await reconciler?.stop();
-      await silenceExpiry?.stop();
-      await certificateScanner?.stop();
+      // Stopped and their leases released: another replica takes them at once.
+      await Promise.all(backgroundJobs.map((job) => job.stop()));
       vault?.stop();
       // No new requests; requests in progress finish while the outbox drains.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -448,7 +475,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       } catch (error) {
         log.error({ err: error }, 'processing alert notifications at shutdown failed; they stay in the inbox for the next start');
       }
-      await enrichment?.stop();
+      await enrichmentJob?.stop();
       const drainStarted = now();
       await outbox.stop(config.shutdown.drainTimeoutMs);
       const pending = store.ping() === undefined ? await store.outboxDepth().catch(() => 'unknown: the state store cannot be read') : 'unknown: the state store cannot be read';

@@ -19,7 +19,8 @@ export interface SilenceExpiryOptions {
  * Slack ended in three ways: its own record of the end time (a timer at `until`), `/ops unsilence`
  * or an Expire click through Lookout (expired()), and asking Alertmanager every `recheckMs`
  * about each silence it shows (expired or extended in Alertmanager's UI or by amtool). The groups
- * to watch are read from the store once at start, then tracked in memory as silences are made.
+ * to watch are read from the store at start and at each recheck (silences made through another
+ * replica), and tracked in memory as silences are made here.
  */
 export class SilenceExpiry {
   private readonly options: SilenceExpiryOptions;
@@ -33,7 +34,8 @@ export class SilenceExpiry {
   private running: Promise<void> | undefined;
   /** The groups already showing a silence, read from the store at start. */
   private loaded: Promise<void> | undefined;
-  private stopped = false;
+  /** Timers run only between start() and stop(): with several replicas, on the one holding the job's lease. */
+  private stopped = true;
 
   constructor(options: SilenceExpiryOptions) {
     this.options = options;
@@ -42,6 +44,7 @@ export class SilenceExpiry {
   }
 
   start(): void {
+    this.stopped = false;
     this.lastRecheck = this.now();
     // Scheduled once the groups are known: before that there is nothing to wake for.
     this.loaded = this.load().then(() => this.schedule());
@@ -96,8 +99,10 @@ export class SilenceExpiry {
     for (const [groupId, mark] of [...this.watched]) {
       if (Date.parse(mark.until) <= at && (this.retryAt.get(groupId) ?? 0) <= at) await this.clear(groupId, mark, `🔔 The silence ${mark.by === '' ? `\`${mark.silenceId}\`` : `by <@${mark.by}>`} has ended: this group notifies again.`);
     }
-    if (at - this.lastRecheck < this.recheckMs || this.watched.size === 0) return;
+    if (at - this.lastRecheck < this.recheckMs) return;
     this.lastRecheck = at;
+    // Silences made through another replica (several replicas share the store) are learned here.
+    await this.load();
     for (const [groupId, mark] of [...this.watched]) {
       if (this.stopped) return;
       let silence;
@@ -136,7 +141,7 @@ export class SilenceExpiry {
   private schedule(): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    if (this.watched.size === 0) return;
+    // With nothing watched the recheck still comes: it reads silences made through other replicas.
     const ends = [...this.watched].map(([groupId, mark]) => Math.max(Date.parse(mark.until), this.retryAt.get(groupId) ?? 0));
     const due = Math.min(...ends, this.lastRecheck + this.recheckMs);
     this.timer = setTimeout(() => {
