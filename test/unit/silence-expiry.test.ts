@@ -127,6 +127,34 @@ describe('SilenceExpiry: the message stops saying "silenced" when the silence en
     expect(store.nextReplyPerChannel(clock.now()).map((reply) => reply.text)).toEqual(['🔔 The silence `s-am` has ended: this group notifies again.']);
   });
 
+  it('watches a silence made through another replica (in the shared store) from its next recheck', async () => {
+    const { store, clock, expiry, silencedGroup } = setUp();
+    expiry.start();
+    await expiry.pass();
+    // Another replica took the click: the group shows the silence in the store, this watcher never heard of it.
+    const id = await silencedGroup('A', mark('s-a', NOW + 2 * 60_000));
+    clock.advance(60_000);
+    await expiry.pass();
+    clock.advance(60_000);
+    await expiry.pass();
+    expect(store.groupById(id)!.state.silenced).toBeUndefined();
+    expect(store.nextReplyPerChannel(clock.now()).map((reply) => reply.text)).toEqual(['🔔 The silence by <@U0ALICE> has ended: this group notifies again.']);
+  });
+
+  it('runs no timers before start(): with several replicas only the job\'s holder watches', async () => {
+    vi.useFakeTimers({ now: NOW });
+    try {
+      const { store, alertmanager, expiry, silencedGroup } = setUp();
+      const id = await silencedGroup('A', mark('s-a', NOW + 1000));
+      expiry.track(id, mark('s-a', NOW + 1000));
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(alertmanager.asked).toEqual([]);
+      expect(store.groupById(id)!.state.silenced).toBeDefined();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('learns from Alertmanager that a silence was expired or extended there', async () => {
     const { store, clock, alertmanager, expiry, silencedGroup } = setUp();
     const expired = await silencedGroup('A', mark('s-a', NOW + 4 * HOUR));
