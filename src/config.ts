@@ -249,7 +249,7 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1 to 128 letters, digits, dots, colons, underscores or dashes')
     .optional()
-    .describe('This process\'s name as the owner of leases (a channel to deliver to, a background job). Default: the pod name (HOSTNAME) plus a random suffix per start, so a restarted pod is a new owner. Two running processes must never share one.'),
+    .describe('This process\'s name as the owner of leases (a channel to deliver to, a background job). Default with LOOKOUT_DATABASE_URL: the pod name (HOSTNAME) plus a random suffix per start, so a restarted pod is a new owner; on SQLite: `lookout` (one replica, which takes its leases back at once after a restart). Two processes sharing a database must never share one.'),
   LOKI_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://loki:3100' }).optional().describe('Grafana Loki base URL; without it alerts get no log excerpt.'),
   ALERTMANAGER_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://alertmanager:9093' }).optional().describe('Alertmanager base URL, for silences (`alertmanager` section: credentials).'),
   // Checked with the file's `vault:` section (src/vault/vault-config.ts).
@@ -412,7 +412,7 @@ export function loadConfig(
     ...(e.LOKI_URL ? { lokiUrl: e.LOKI_URL } : {}),
     retention: { resolvedGroupsMs: file.retention.resolvedGroups },
     state: { checkIntervalMs: file.state.checkInterval },
-    replicas: { id: e.LOOKOUT_REPLICA_ID ?? defaultReplicaId(env.HOSTNAME), leaseDurationMs: file.replicas.leaseDuration },
+    replicas: { id: e.LOOKOUT_REPLICA_ID ?? defaultReplicaId(env), leaseDurationMs: file.replicas.leaseDuration },
     interactions: { progressIntervalMs: file.interactions.progressInterval, confirmationTimeoutMs: file.interactions.confirmationTimeout },
     commands: {
       scale: { maxReplicas: file.scale.maxReplicas, maxReplicasByNamespace: file.scale.maxReplicasByNamespace },
@@ -433,12 +433,19 @@ export function loadConfig(
   };
 }
 
+/** The owner of every lease in a SQLite state file: its one replica, whichever process that is now. */
+const SINGLE_REPLICA_ID = 'lookout';
+
 /**
- * The pod's name (a pod's hostname) plus a suffix new at each start: a restarted pod must not
- * inherit the leases of the process it replaces, whose Slack calls may still be arriving.
+ * On a shared database: the pod's name (a pod's hostname) plus a suffix new at each start, so a
+ * restarted pod does not inherit the leases of the process it replaces, whose Slack calls may
+ * still be arriving (another replica takes them over when they expire). On SQLite there is one
+ * replica: a restart after a crash takes the leases its predecessor left back at once instead of
+ * waiting for them to expire (and looks up a post it left unknown, as always).
  */
-function defaultReplicaId(hostnameFromEnv: string | undefined): string {
-  const host = (hostnameFromEnv ?? hostname()).replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 100) || 'lookout';
+function defaultReplicaId(env: Record<string, string | undefined>): string {
+  if (!env.LOOKOUT_DATABASE_URL) return SINGLE_REPLICA_ID;
+  const host = (env.HOSTNAME ?? hostname()).replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 100) || 'lookout';
   return `${host}-${randomBytes(4).toString('hex')}`;
 }
 

@@ -16,12 +16,18 @@ function problems(run: () => unknown): readonly string[] {
 }
 
 describe('config: replicas', () => {
-  it('names the replica after the pod, with a suffix new at each start, and leases for 10 s', () => {
-    const first = load('{}', { HOSTNAME: 'lookout-7d9f-abcde' });
-    const second = load('{}', { HOSTNAME: 'lookout-7d9f-abcde' });
+  it('on a shared database, names the replica after the pod, with a suffix new at each start, and leases for 10 s', () => {
+    const shared = { HOSTNAME: 'lookout-7d9f-abcde', LOOKOUT_DATABASE_URL: 'postgres://lookout@db/lookout' };
+    const first = load('{}', shared);
+    const second = load('{}', shared);
     expect(first.replicas.id).toMatch(/^lookout-7d9f-abcde-[0-9a-f]{8}$/);
     expect(second.replicas.id).not.toBe(first.replicas.id);
     expect(first.replicas.leaseDurationMs).toBe(10_000);
+  });
+
+  it('on SQLite, is the one replica under one name, so a restart after a crash takes its leases back at once', () => {
+    expect(load('{}', { HOSTNAME: 'lookout-7d9f-abcde' }).replicas.id).toBe('lookout');
+    expect(load('{}', { HOSTNAME: 'lookout-7d9f-fghij' }).replicas.id).toBe('lookout');
   });
 
   it('takes LOOKOUT_REPLICA_ID as it is, and the lease duration from the file', () => {
