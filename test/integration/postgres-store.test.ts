@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,7 +7,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mergeNotification } from '../../alerts/merge-group.ts';
-import { connectionFailure } from '../../src/state/postgres-connection.ts';
+import { connectionFailure, createPostgresPool } from '../../src/state/postgres-connection.ts';
 import { OUTBOX_READS } from '../../src/state/postgres-engine.ts';
 import { MIGRATIONS } from '../../src/state/postgres-migrations.ts';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/state/postgres-store.ts';
@@ -17,6 +17,7 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres-datab
 import { startPostgres, type Postgres } from '../support/servers/postgresql.ts';
 import { Supervisor } from '../support/servers/processes.ts';
 import { testServers } from '../support/servers/test-servers.ts';
+import { TestAuthority } from '../support/test-certificates.ts';
 import { waitFor } from '../support/free-port.ts';
 import { startLookout, type LookoutProcess } from '../support/lookout-process.ts';
 import { startLookoutTestBed, type LookoutTestBed } from '../support/lookout-test-bed.ts';
@@ -273,7 +274,7 @@ describe('PostgreSQL store: conflicting transactions on several connections', ()
   });
 });
 
-describe('PostgreSQL store: the database goes away and comes back', () => {
+describe('PostgreSQL store on a server of its own: the database going away, frozen, coming back; TLS', () => {
   let dir: string;
   const supervisor = new Supervisor();
   let server: Postgres;
@@ -427,5 +428,51 @@ describe('PostgreSQL store: the database goes away and comes back', () => {
     expect(text()).toMatch(/schema migrated to version 1/);
     expect(await store.store.pendingNotices()).toBe(0);
     expect(text()).not.toContain(new URL(fresh.url).password);
+  }, 60_000);
+  it('TLS through the URL: verify-full with sslrootcert encrypts and checks the server; a server the CA did not sign is refused', async () => {
+    const authority = await TestAuthority.root('Lookout test database CA');
+    const stranger = await TestAuthority.root('Someone else');
+    try {
+      const now = Date.now();
+      const certificate = await authority.issue({ commonName: '127.0.0.1', sans: ['IP:127.0.0.1', 'DNS:localhost'], notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 86_400_000) });
+      // The server's files, owned by whoever runs it (PostgreSQL refuses a key others can read).
+      const owner = statSync(server.socketDir);
+      for (const [name, pem] of [['server.crt', certificate.certPem], ['server.key', certificate.keyPem]] as const) {
+        writeFileSync(join(server.socketDir, name), pem, { mode: 0o600 });
+        chownSync(join(server.socketDir, name), owner.uid, owner.gid);
+      }
+      await withClient(server.url, async (client) => {
+        await client.query(`ALTER SYSTEM SET ssl_cert_file = '${join(server.socketDir, 'server.crt')}'`);
+        await client.query(`ALTER SYSTEM SET ssl_key_file = '${join(server.socketDir, 'server.key')}'`);
+        await client.query('ALTER SYSTEM SET ssl = on');
+        await client.query('SELECT pg_reload_conf()');
+      });
+      const caFile = join(dir, 'ca.crt');
+      writeFileSync(caFile, authority.certificate.certPem);
+      const strangerFile = join(dir, 'stranger.crt');
+      writeFileSync(strangerFile, stranger.certificate.certPem);
+      const withParams = (params: string) => `${database.url}?${params}`;
+      const usesTls = async (url: string) => {
+        const pool = createPostgresPool({ url }, () => undefined);
+        try {
+          return (await pool.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows[0]?.ssl;
+        } finally {
+          await pool.end();
+        }
+      };
+      await expect.poll(() => usesTls(withParams(`sslmode=verify-full&sslrootcert=${caFile}`)), { timeout: 10_000 }).toBe(true);
+      expect(await usesTls(database.url)).toBe(false);
+      await expect(usesTls(withParams(`sslmode=verify-full&sslrootcert=${strangerFile}`))).rejects.toThrow(/certificate/);
+
+      const store = openStore({ url: withParams(`sslmode=verify-full&sslrootcert=${caFile}`) });
+      await store.opened();
+      expect(store.store.ping()).toBeUndefined();
+      // A server Lookout cannot trust is a configuration error, not an outage: it does not start.
+      const refused = openStore({ url: withParams(`sslmode=verify-full&sslrootcert=${strangerFile}`) });
+      await expect(refused.opened()).rejects.toThrow(/certificate/);
+    } finally {
+      authority.close();
+      stranger.close();
+    }
   }, 60_000);
 });
