@@ -22,8 +22,6 @@ import { blockProblems, button, confirmDialog } from './reply-limits.ts';
 import { splitWords } from './split-words.ts';
 import type { StoredInteractions } from './stored-interactions.ts';
 
-export type { PendingConfirmation } from './pending-confirmation.ts';
-
 /** What Slack sends with a slash command (the fields Lookout uses). */
 export interface SlashCommandPayload {
   command: string;
