@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only=webhook,noisy,alertmanager,storm,kube,slash,socket,scale,silence,rotation,faults,soak,cert-scan,status] [--name=value …]`:
+// `npm run bench [-- --quick] [--only=webhook,noisy,alertmanager,storm,storm-ha,kube,slash,socket,scale,silence,rotation,faults,soak,cert-scan,status] [--name=value …]`:
 // Lookout's performance budgets (shared/DESIGN.md "Budgets"), measured against real servers.
 // Prints the figures and a PASS/FAIL table, and rewrites docs/benchmarks.md. Not a CI gate: the
 // exit code is 1 only when a scenario could not run at all, never for a FAILed budget.
@@ -25,10 +25,11 @@ import { socketAck } from './scenarios/socket-ack.ts';
 import { soak } from './scenarios/soak.ts';
 import { statusCard } from './scenarios/status-card.ts';
 import { storm } from './scenarios/storm.ts';
+import { stormHa } from './scenarios/storm-ha.ts';
 import { webhookLatency } from './scenarios/webhook-latency.ts';
 import { rotation } from './scenarios/rotation.ts';
 
-const SCENARIOS: readonly Scenario[] = [webhookLatency, noisy, alertToSlack, storm, kubeRequests, slashAck, socketAck, scaleAction, silenceClicks, rotation, slackFaults, soak, certScan, statusCard];
+const SCENARIOS: readonly Scenario[] = [webhookLatency, noisy, alertToSlack, storm, stormHa, kubeRequests, slashAck, socketAck, scaleAction, silenceClicks, rotation, slackFaults, soak, certScan, statusCard];
 const OUTPUT = join(REPO_ROOT, 'docs/benchmarks.md');
 
 const log = (line: string) => console.error(`bench: ${line}`);

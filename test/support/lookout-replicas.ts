@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { FakeSlack, FakeSlackCall } from './fake-slack.ts';
 import { startLookout, type LookoutProcess, type StartLookoutOptions } from './lookout-process.ts';
 import type { LookoutTestBed } from './lookout-test-bed.ts';
 
@@ -65,4 +66,32 @@ export async function isReady(lookoutUrl: string): Promise<boolean> {
   const res = await fetch(`${lookoutUrl}/readyz`).catch(() => undefined);
   await res?.arrayBuffer();
   return res?.status === 200;
+}
+
+/** The replica to SIGKILL for a failover: the one holding the most channel leases among `busy`, and those channels. */
+export interface DeliveringReplica {
+  replica: LookoutReplica;
+  /** The channels of `busy` it holds a lease on: the survivors must take them over. */
+  channels: string[];
+}
+
+/** Which replica delivers to most of the `busy` channels (those with posts still to make), by the leases in the database. */
+export async function deliveringReplica(replicas: readonly LookoutReplica[], databaseUrl: string, busy: readonly string[]): Promise<DeliveringReplica> {
+  const leases = await channelLeases(databaseUrl);
+  const held = replicas.map((replica) => ({ replica, channels: busy.filter((channel) => leases.get(channel) === replica.id) }));
+  const most = held.reduce((best, candidate) => (candidate.channels.length > best.channels.length ? candidate : best));
+  if (most.channels.length === 0) throw new Error(`no replica holds a lease on a channel with posts to make (${busy.join(', ')}); leases: ${JSON.stringify([...leases])}`);
+  return most;
+}
+
+/**
+ * How long after `since` the slowest of `channels` got its first accepted Slack call naming it
+ * (ms), as the fake Slack saw them: a post, an edit, or the history read that looks for a post the
+ * dead replica left unanswered; only calls to `methods` when given. The takeover time after a
+ * replica died. Undefined until each channel has one.
+ */
+export function slowestFirstCallAfter(slack: FakeSlack, channels: readonly string[], since: number, methods?: readonly string[]): number | undefined {
+  const counts = (call: FakeSlackCall) => call.at > since && call.status === 200 && (methods === undefined || methods.includes(call.method));
+  const firsts = channels.map((channel) => slack.calls.find((call) => counts(call) && call.params['channel'] === channel)?.at);
+  return firsts.every((at) => at !== undefined) ? Math.max(...(firsts as number[])) - since : undefined;
 }
