@@ -114,8 +114,13 @@ export function createPostgresPool(options: PostgresConnectionOptions, onIdleErr
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** SQLSTATEs of a server that is going away, starting up, or full: class 08 is "connection exception". */
 const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
-/** node-postgres's own words for a connection that died or never came. */
-const LOST_CONNECTION = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|connection error/i;
+/**
+ * node-postgres's own words for a connection that died or never came ("Connection terminated due
+ * to connection timeout" included). Not pg-pool's "timeout exceeded when trying to connect": that
+ * is a call that waited for one of the pool's connections, all busy, which is load, not an outage;
+ * marking it would make every replica unready in a storm.
+ */
+const LOST_CONNECTION = /Connection terminated|Query read timeout|not queryable|connection error/i;
 
 /** Whether an error means the database cannot be reached (the store's health), and how to say so. */
 export function connectionFailure(error: unknown): { kind: StoreProblemKind; reason: string } | undefined {

@@ -13,7 +13,7 @@ describe('connectionFailure: which errors mean PostgreSQL cannot be reached', ()
     ['too many connections', error('sorry, too many clients already', '53300')],
     ['a connection exception (class 08)', error('connection failure', '08006')],
     ['a connection lost mid-query', error('Connection terminated unexpectedly')],
-    ['no connection in time', error('timeout exceeded when trying to connect')],
+    ['no connection in time', error('Connection terminated due to connection timeout')],
     ['no answer in time', error('Query read timeout')],
   ])('%s: unreachable, with the message and code', (_name, failure) => {
     const found = connectionFailure(failure);
@@ -26,6 +26,7 @@ describe('connectionFailure: which errors mean PostgreSQL cannot be reached', ()
     ['a serialization failure', error('could not serialize access', '40001')],
     ['a statement timeout (a slow query, not a lost server)', error('canceling statement due to statement timeout', '57014')],
     ['a wrong password (configuration, not an outage)', error('password authentication failed for user "lookout"', '28P01')],
+    ['every pooled connection busy (load, not an outage)', error('timeout exceeded when trying to connect')],
     ['a bug', new TypeError('cannot read properties of undefined')],
   ])('%s: not a connection problem', (_name, failure) => {
     expect(connectionFailure(failure)).toBeUndefined();
