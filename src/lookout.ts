@@ -271,11 +271,12 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   // Each on one replica: they write to the shared store and call Alertmanager or Kubernetes, so two
   // would double that load and race each other's repairs; none has to run everywhere (each replica's
   // /metrics shows the certificate gauge only where the scanner runs: alert on max() across pods).
+  const certificateJob = certificateScanner ? leased('certificate-scan', certificateScanner) : undefined;
   const backgroundJobs = [
     leased('retention', retention),
     ...(silenceExpiry ? [leased('silence-expiry', silenceExpiry)] : []),
     ...(reconciler ? [leased('reconcile', reconciler)] : []),
-    ...(certificateScanner ? [leased('certificate-scan', certificateScanner)] : []),
+    ...(certificateJob ? [certificateJob] : []),
   ];
   const jobs = [...backgroundJobs, ...(enrichmentJob ? [enrichmentJob] : [])];
   const silenceDeps = { alertmanager, maxDurationMs: config.silences.maxDurationMs, now, onExpired: (silenceId: string) => void silenceExpiry?.expired(silenceId) };
@@ -313,7 +314,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
         ...(config.lokiUrl ? { lokiUrl: config.lokiUrl } : {}),
         ...(vault ? { vault } : {}),
         vaultPaths: (config.vault?.secrets ?? []).map((rule) => rule.path),
-        ...(certificateScanner ? { certificateScanner } : {}),
+        ...(certificateScanner ? { certificateScanner, certificateScanRunsHere: () => certificateJob?.runsHere ?? false } : {}),
         synthetic: { watch: syntheticWatch, timeoutMs: config.doctor.syntheticTimeoutMs },
         now,
       }, channel),

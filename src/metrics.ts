@@ -64,6 +64,8 @@ export interface Metrics {
   stateStoreProblem: Gauge<'kind'>;
   /** Transactions the state store committed, by sync (full: with an fsync; normal: made durable by the next full one). */
   stateCommits: Counter<'sync'>;
+  /** PostgreSQL store: transactions cancelled by a conflict with another (serialization failure, deadlock) and run again. */
+  stateTransactionConflicts: Counter;
   /** Promise rejections nothing handled; each is an error log line with a ref, and Lookout keeps running. */
   unhandledRejections: Counter;
   /** How late the event loop ran (histogram, fed from perf_hooks; see event-loop-delay.ts). */
@@ -162,6 +164,11 @@ export function createMetrics(registry = new Registry()): Metrics {
       name: 'lookout_state_commits_total',
       help: 'Transactions the state store committed; sync=full with an fsync, sync=normal without (durable with the next full one). Calls that arrive while one commits share the next.',
       labelNames: ['sync'],
+      registers: [registry],
+    }),
+    stateTransactionConflicts: new Counter({
+      name: 'lookout_state_transaction_conflicts_total',
+      help: 'PostgreSQL store: transactions PostgreSQL cancelled over a conflict with a concurrent one (serialization failure or deadlock) and that ran again.',
       registers: [registry],
     }),
     slackChannelsUnreachable: new Gauge({

@@ -31,6 +31,8 @@ export interface ConfiguredParts {
   /** The `vault.secrets` paths, whose capabilities the Vault check asks for. */
   vaultPaths: readonly string[];
   certificateScanner?: CertificateScanner;
+  /** Whether the scanner runs on this replica (several replicas: one holds its lease); default: yes. */
+  certificateScanRunsHere?: () => boolean;
   /** Where the outbox reports posted group messages; with Alertmanager, the synthetic round trip runs. */
   synthetic: { watch: SyntheticWatch; timeoutMs: number };
   now: () => number;
@@ -49,7 +51,7 @@ export function configuredChecks(parts: ConfiguredParts, channel: string): Docto
   if (parts.alertmanager) checks.push(alertmanagerCheck(parts.alertmanager));
   if (parts.lokiUrl) checks.push(lokiCheck(parts.lokiUrl));
   if (parts.vault) checks.push(vaultCheck(parts.vault, parts.vaultPaths));
-  if (parts.certificateScanner) checks.push(certificatesCheck(parts.certificateScanner, parts.now));
+  if (parts.certificateScanner) checks.push(certificatesCheck(parts.certificateScanner, parts.now, parts.certificateScanRunsHere));
   checks.push(storeCheck({ store: parts.store, statePath: parts.statePath }));
   checks.push(outboxCheck({ store: parts.store, maxWaitMs: parts.outboxMaxWaitMs, now: parts.now }));
   if (parts.alertmanager) checks.push(syntheticCheck({ alertmanager: parts.alertmanager, watch: parts.synthetic.watch, channel, timeoutMs: parts.synthetic.timeoutMs, now: parts.now }));

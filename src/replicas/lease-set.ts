@@ -42,6 +42,8 @@ export class LeaseSet {
   private readonly lastWanted = new Map<string, number>();
   /** After a failed claim: no new claim before this time. */
   private retryAt = 0;
+  /** What the last call of `keep` wanted: only those are asked for again. */
+  private wantedLast = new Set<string>();
 
   constructor(options: LeaseSetOptions) {
     this.options = options;
@@ -80,6 +82,7 @@ export class LeaseSet {
    */
   async keep(wanted: Iterable<string>, now: number): Promise<string[]> {
     const wantedNow = new Set(wanted);
+    this.wantedLast = wantedNow;
     for (const name of wantedNow) this.lastWanted.set(name, now);
     const lost = this.dropExpired(now);
     await this.releaseIdle(now);
@@ -115,7 +118,7 @@ export class LeaseSet {
     for (const [name, claimedAt] of this.held) {
       times.push(this.inUse(name, now) ? claimedAt + this.thirdMs : (this.lastWanted.get(name) ?? 0) + this.options.durationMs);
     }
-    for (const [name, until] of this.refusedUntil) if (this.inUse(name, now)) times.push(until);
+    for (const [name, until] of this.refusedUntil) if (this.wantedLast.has(name)) times.push(until);
     if (times.length === 0) return undefined;
     return Math.max(this.retryAt, Math.min(...times));
   }

@@ -10,7 +10,7 @@ import { WorkerStore } from './worker-store.ts';
 export interface OpenStoreOptions {
   config: Pick<Config, 'statePath' | 'database' | 'state'>;
   log: Logger;
-  metrics: Pick<Metrics, 'stateStoreProblem' | 'stateCommits'>;
+  metrics: Pick<Metrics, 'stateStoreProblem' | 'stateCommits' | 'stateTransactionConflicts'>;
   fold: FoldSettings;
   /** The store can never work in this process: Lookout must stop (see WorkerStore, PostgresStore). */
   onFailed?: ((error: Error) => void) | undefined;
@@ -40,6 +40,7 @@ export function openStore({ config, log, metrics, fold, onFailed }: OpenStoreOpt
       log: storeLog,
       fold,
       onHealthChange,
+      onConflict: () => metrics.stateTransactionConflicts.inc(),
       ...(onFailed ? { onFailed } : {}),
     });
   }

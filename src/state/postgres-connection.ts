@@ -88,7 +88,13 @@ const types = {
  * go to `onIdleError`: without a listener they would end the process.
  */
 export function createPostgresPool(options: PostgresConnectionOptions, onIdleError: (error: Error) => void): pg.Pool {
-  const url = new URL(options.url);
+  let url: URL;
+  try {
+    url = new URL(options.url);
+  } catch {
+    // Not the URL's own TypeError: it carries the input, password and all, to whoever logs it.
+    throw new Error(`the database URL ${databaseUrlProblem(options.url) ?? 'is not usable'}`);
+  }
   if (options.passwordFile !== undefined) {
     // In the URL itself: node-postgres lets the URL's fields override separate options.
     url.password = encodeURIComponent(readPasswordFile(options.passwordFile));

@@ -142,6 +142,18 @@ CREATE TABLE pending_interactions (
 CREATE INDEX pending_interactions_by_expiry ON pending_interactions (expires_at);
 `,
   },
+  {
+    version: 2,
+    description: 'groups are found by a hash of their key, so a key of any length can be stored',
+    // A group key is as long as Alertmanager makes it (group_by: ['...'] keys a group by all its
+    // labels), but a B-tree entry holds at most about 2.7 kB: a longer key failed its fold, and
+    // every notification after it, for good. A hash index keeps a 4-byte hash per key; latestGroup
+    // sorts the few episodes of one key.
+    sql: `
+DROP INDEX groups_by_key;
+CREATE INDEX groups_by_key ON groups USING hash (group_key);
+`,
+  },
 ];
 
 /** The advisory lock key the migrations run under: any constant works as long as every replica uses this one. */

@@ -23,6 +23,8 @@ export interface PostgresStoreOptions {
    * Lookout knows, found once the database came back): Lookout must stop (src/main.ts exits).
    */
   onFailed?: (error: Error) => void;
+  /** Told of each transaction a conflict with a concurrent one cancelled, which then runs again (for a metric). */
+  onConflict?: () => void;
   /** Connection timeouts (ms); the defaults suit production, tests shorten them. */
   connectTimeoutMs?: number | undefined;
   statementTimeoutMs?: number | undefined;
@@ -80,7 +82,10 @@ export class PostgresStore {
     this.engine = new PostgresEngine({
       pool: this.pool,
       onError: (error) => this.health.report(error),
-      onRetry: (error, attempt) => this.log.debug({ err: error, attempt }, 'a store transaction conflicted with another and runs again'),
+      onRetry: (error, attempt) => {
+        this.log.debug({ err: error, attempt }, 'a store transaction conflicted with another and runs again');
+        options.onConflict?.();
+      },
     });
     this.context = transactionContext(options.fold, this.log);
     this.store = this.createStore();

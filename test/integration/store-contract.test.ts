@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -962,6 +963,18 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       const lease = unique('job:🚀');
       expect(await store.claimLeases([lease], 'replica-ü', at, 15_000)).toEqual([lease]);
       expect(await store.leaseHolder(lease, at)).toEqual({ name: lease, owner: 'replica-ü', expiresAt: at + 15_000 });
+    });
+
+    it('keep a group key of 12 kB (group_by: [...] over long label values), folded and found like any other', async () => {
+      // Random, so no compression makes it small: an index over it must still take it.
+      const key = `{}:{${unique('long-')}="${randomBytes(6_000).toString('hex')}"}`;
+      await store.addNotifications([{ payload: payload(key, [{ fingerprint: 'a' }]), receivedAt: T }]);
+      expect(await foldAll(store)).toBe(1);
+      const group = (await store.latestGroup(key))!;
+      expect(group.groupKey).toBe(key);
+      await store.markMessageDelivered(group.id, '16.0001', 1);
+      expect((await store.groupByMessage(group.channel, '16.0001'))!.groupKey).toBe(key);
+      expect((await store.firingGroups()).filter((firing) => firing.groupKey === key)).toHaveLength(1);
     });
 
     it('keep a NUL character in alert text, as any JSON string may hold', async () => {

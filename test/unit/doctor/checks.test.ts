@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alertmanagerCheck, webhookUrlsToLookout } from '../../../src/doctor/checks/alertmanager-check.ts';
+import { certificatesCheck } from '../../../src/doctor/checks/certificates-check.ts';
 import { outboxCheck } from '../../../src/doctor/checks/outbox-check.ts';
 import { neededCapabilities, vaultCheck } from '../../../src/doctor/checks/vault-check.ts';
 import { REQUIRED_SCOPES, slackCheck } from '../../../src/doctor/checks/slack-check.ts';
@@ -88,5 +89,16 @@ describe('the Vault check', () => {
     const covered = await vaultCheck(vault({ 'secret/data/payments/*': ['create', 'read', 'update'], 'secret/metadata/payments/*': ['read', 'patch'] }), ['secret/payments/*']).run(signal);
     expect(covered).toEqual({ ok: true, detail: 'unsealed · token valid (expires in 60 min, renewable) · policy covers the 1 configured `vault.secrets` path' });
     expect(await vaultCheck(vault({}, true), ['secret/payments/*']).run(signal)).toMatchObject({ ok: false, detail: 'sealed' });
+  });
+});
+
+describe('the certificate scanner check', () => {
+  it('says when scans run on another replica rather than that none finished yet', async () => {
+    const noScan = { lastScan: undefined };
+    expect(await certificatesCheck(noScan, () => 0, () => true).run(signal)).toEqual({ ok: true, detail: 'no scan finished yet (the first runs shortly after start)' });
+    expect(await certificatesCheck(noScan, () => 0, () => false).run(signal)).toEqual({
+      ok: true,
+      detail: 'scans run on another replica (the one holding the lease job:certificate-scan); its log and /metrics show them',
+    });
   });
 });
