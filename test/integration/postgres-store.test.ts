@@ -421,6 +421,31 @@ describe('PostgreSQL store on a server of its own: the database going away, froz
     }
   }, 120_000);
 
+  it('Lookout started while its database is down: listening, unready naming PostgreSQL, and ready once it answers', async () => {
+    const fresh = await createTestDatabase(server);
+    let bed: LookoutTestBed | undefined;
+    let lookout: LookoutProcess | undefined;
+    await server.stop();
+    try {
+      bed = await startLookoutTestBed();
+      lookout = await startLookout({ ...bed.env, LOOKOUT_DATABASE_URL: fresh.url }, undefined, { until: 'listening' });
+      const readyz = await fetch(`${lookout.url}/readyz`);
+      expect(readyz.status).toBe(503);
+      expect(await readyz.text()).toMatch(/PostgreSQL unreachable/);
+      await server.start();
+      await waitFor('readiness', async () => ((await fetch(`${lookout!.url}/readyz`)).status === 200 ? true : undefined), 20_000);
+      expect(lookout.output()).toMatch(/PostgreSQL cannot be reached at start/);
+      expect(lookout.output()).toMatch(/PostgreSQL schema migrated to version 1/);
+      expect(lookout.output()).not.toContain(new URL(fresh.url).password);
+      expect(await lookout.stop()).toBe(0);
+      lookout = undefined;
+    } finally {
+      if (!server.process.running()) await server.start();
+      await lookout?.kill();
+      await bed?.close();
+    }
+  }, 90_000);
+
   it('down at start: Lookout starts anyway and says so; it migrates and works once the database answers', async () => {
     const fresh = await createTestDatabase(server);
     await server.stop();
