@@ -186,6 +186,19 @@ describe('Outbox with several replicas (channel leases)', () => {
     expect(await metricValue(b.metrics, 'lookout_outbox_lookups_total', { kind: 'message', outcome: 'found' })).toBe(1);
   });
 
+  it('keeps the lease of a channel while a call to it hangs, so no other replica posts meanwhile', async () => {
+    const { engine, slack, calls, a, b, addGroup, run } = twoReplicas();
+    slack.scriptChannel('C1', { hold: true });
+    const id = addGroup('g', 'C1');
+    // 12 s: longer than the lease, shorter than the outbox's own deadline for the call (15 s).
+    await run([a, b], 100, 12_000);
+    expect(calls.map((call) => call.replica)).toEqual(['a']);
+    slack.held[0]!.release();
+    await run([a, b], 100, 200);
+    expect(slack.posts('C1')).toHaveLength(1);
+    expect(engine.groupById(id)?.messageTs).toBe(slack.posts('C1')[0]!.ts);
+  });
+
   it('leaves another live replica\'s channel alone without polling it every second', async () => {
     const { clock, slack, calls, a, b, addGroup, tooClose } = twoReplicas();
     addGroup('g1', 'C1');
