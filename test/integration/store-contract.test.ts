@@ -984,6 +984,32 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       await foldAll(store);
       expect((await store.latestGroup(key))!.state.commonAnnotations).toEqual({ description: 'before\u0000after' });
     });
+
+    // A known divergence: PostgreSQL's text cannot hold NUL ('invalid byte sequence for encoding
+    // "UTF8": 0x00'), so on it this case fails, and vitest's `fails` expects that. What it costs
+    // there: an audit line of a command typed with a NUL is not posted (the audit sink counts the
+    // failure). Fold replies are not affected (the next case). Remove `fails` once NUL is handled.
+    (backend.name === 'postgres' ? it.fails : it)('keep a NUL character in a thread reply and a notice', async () => {
+      const channel = unique('C');
+      const group = await addGroup(store, channel);
+      await store.markMessageDelivered(group.id, '17.0001', 1);
+      await store.addReply(group.id, 'a\u0000b', T);
+      expect((await drainReplies(store, channel)).map((reply) => reply.text)).toEqual(['a\u0000b']);
+      const noticeChannel = unique('CAUDIT');
+      await store.addNotice(noticeChannel, 'c\u0000d', T);
+      expect((await drainNotices(store, noticeChannel)).map((notice) => notice.text)).toEqual(['c\u0000d']);
+    });
+
+    it('fold a change whose alert names a NUL character, with its thread reply', async () => {
+      const key = unique('nul-reply-');
+      await store.addNotifications([{ payload: payload(key, [{ fingerprint: 'a', name: 'Disk\u0000Full' }]), receivedAt: T }]);
+      await foldAll(store);
+      const folded = (await store.latestGroup(key))!;
+      await store.markMessageDelivered(folded.id, '17.0002', 1);
+      await store.addNotifications([{ payload: payload(key, [{ fingerprint: 'a', name: 'Disk\u0000Full' }, { fingerprint: 'b', name: 'Disk\u0000Full' }]), receivedAt: T + 1 }]);
+      expect(await foldAll(store)).toBe(1);
+      expect(await drainReplies(store, folded.channel)).toHaveLength(1);
+    });
   });
 
   describe('on an empty store', () => {
