@@ -42,13 +42,13 @@ import type {
 
 /** SQLSTATEs after which running the whole transaction again can succeed. */
 const RETRYABLE = new Set(['40001', '40P01']);
+/** Runs of a transaction that keeps being cancelled by conflicts before its error is rethrown. */
+const MAX_ATTEMPTS = 8;
 
 export interface PostgresEngineOptions {
   pool: pg.Pool;
   /** Told of every statement or connection that failed, e.g. to notice the database going away. */
   onError?: (error: unknown) => void;
-  /** Runs of a transaction that keeps being cancelled by conflicts before its error is rethrown. Default 8. */
-  maxAttempts?: number;
   /** Told of each conflict that makes a transaction run again (for a metric or a test). */
   onRetry?: (error: unknown, attempt: number) => void;
 }
@@ -154,13 +154,11 @@ export class PostgresEngine implements AsyncEngine {
   private readonly scope = new AsyncLocalStorage<TransactionScope>();
   private readonly onError: (error: unknown) => void;
   private readonly onRetry: (error: unknown, attempt: number) => void;
-  private readonly maxAttempts: number;
 
   constructor(options: PostgresEngineOptions) {
     this.pool = options.pool;
     this.onError = options.onError ?? (() => undefined);
     this.onRetry = options.onRetry ?? (() => undefined);
-    this.maxAttempts = options.maxAttempts ?? 8;
   }
 
   /**
@@ -177,7 +175,7 @@ export class PostgresEngine implements AsyncEngine {
       try {
         return await this.attempt(fn, lockKey);
       } catch (error) {
-        if (!RETRYABLE.has(sqlState(error) ?? '') || attempt >= this.maxAttempts) throw error;
+        if (!RETRYABLE.has(sqlState(error) ?? '') || attempt >= MAX_ATTEMPTS) throw error;
         this.onRetry(error, attempt);
         // Jittered and growing a little, so the transactions that collided do not collide again.
         await sleep(Math.random() * 5 * 2 ** Math.min(attempt, 5));
@@ -670,7 +668,7 @@ function settle(lane: Lane, delivered: boolean, alsoSet = ''): string {
 }
 
 /** The SQLSTATE of a PostgreSQL error, if it is one. */
-export function sqlState(error: unknown): string | undefined {
+function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../log.ts';
-import { connectionFailure, createPostgresPool } from './postgres-connection.ts';
+import { connectionFailure, createPostgresPool, DEFAULT_POOL_SIZE, redactDatabaseUrl } from './postgres-connection.ts';
 import { PostgresEngine } from './postgres-engine.ts';
 import { migrate } from './postgres-migrations.ts';
 import { StoreHealth, type StoreProblem } from './store-health.ts';
@@ -102,6 +102,7 @@ export class PostgresStore {
   }
 
   private async open(): Promise<void> {
+    this.log.info({ database: redactDatabaseUrl(this.options.url), poolSize: this.options.poolSize ?? DEFAULT_POOL_SIZE }, 'state store: PostgreSQL');
     try {
       await this.migrate();
     } catch (error) {

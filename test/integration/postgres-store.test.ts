@@ -91,6 +91,10 @@ describe('PostgreSQL store: migrations', () => {
     const rows = await withClient(database.url, (client) => client.query<{ version: number; description: string }>('SELECT version, description FROM schema_migrations ORDER BY version'));
     expect(rows.rows.map((row) => row.version)).toEqual(MIGRATIONS.map((migration) => migration.version));
     expect(first.lines().filter((line) => /schema migrated to version/.test(String(line.msg)))).toHaveLength(MIGRATIONS.length);
+    // Which database, without its password.
+    const password = decodeURIComponent(new URL(database.url).password);
+    expect(first.lines().find((line) => line.msg === 'state store: PostgreSQL')?.database).toBe(database.url.replace(encodeURIComponent(password), '***'));
+    expect(first.text()).not.toContain(password);
     // The tables work: a group written now is there after a restart.
     const id = await store.store.addGroup('k', 'C1', mergeNotification(undefined, payload('k', [{ fingerprint: 'a' }])).state, T);
     await store.store.close();
