@@ -708,8 +708,9 @@ export class SqliteStore implements StoreEngine {
   }
 
   claimLeases(names: readonly string[], owner: string, now: number, ttlMs: number): string[] {
+    // Each name once: asked for twice, a lease is still held once (as PostgreSQL's engine answers).
     return this.transaction(() =>
-      names.filter(
+      [...new Set(names)].filter(
         (name) =>
           this.get(
             `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)

@@ -864,6 +864,9 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       expect((await store.leaseHolder(c1, 19_000))?.owner).toBe('b');
       expect(await store.leaseHolder(c2, 11_000)).toBeUndefined();
       expect(await store.claimLeases([], 'a', 0, 10_000)).toEqual([]);
+      // A name asked for twice is held once.
+      const twice = unique('channel:C');
+      expect(await store.claimLeases([twice, twice], 'a', 0, 10_000)).toEqual([twice]);
     });
 
     it("releases the named leases, or all of an owner's, and never another owner's", async () => {
