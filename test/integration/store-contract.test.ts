@@ -276,6 +276,12 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       await store.addNotifications([{ payload: good, receivedAt: T }]);
       expect((await store.pendingNotifications(10)).map((entry) => entry.payload)).toEqual([good]);
       expect(await foldAll(store)).toBe(1);
+      // Side by side (one commit of the worker's batch on SQLite): the failing batch takes none of the other's writes with it.
+      const other = payload(unique('atomic-'), [{ fingerprint: 'c' }]);
+      const [failed, added] = await Promise.allSettled([store.addNotifications([{ payload: bad, receivedAt: T }]), store.addNotifications([{ payload: other, receivedAt: T }])]);
+      expect([failed.status, added.status]).toEqual(['rejected', 'fulfilled']);
+      expect((await store.pendingNotifications(10)).map((entry) => entry.payload)).toEqual([other]);
+      expect(await foldAll(store)).toBe(1);
     });
 
     it('says `more` while a full batch was folded, and folds each notification once', async () => {
