@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { isFiring, type GroupState } from '../../alerts/group-state.ts';
 import type { AlertmanagerPayload } from '../../alerts/payload.ts';
-import { byId, parsePending, toDetail, toGroup, toNotice, toPendingInteraction, toReply, type DetailRow, type GroupRow, type NoticeRow, type PendingRow, type ReplyRow } from './store-rows.ts';
+import { byId, parsePending, toPendingInteraction, type DetailRow, type GroupRow, type NoticeRow, type PendingRow, type ReplyRow } from './store-rows.ts';
+import * as rows from './store-rows.ts';
 import type {
   AlertMessage,
   AsyncEngine,
@@ -139,6 +140,24 @@ export const OUTBOX_READS = {
       (SELECT next_attempt_at FROM notices ORDER BY next_attempt_at LIMIT 1)) AS due`,
 } as const;
 
+/*
+ * PostgreSQL's text cannot hold NUL (U+0000), which SQLite's can, and some of what Lookout stores
+ * comes from alerts: a group key made of label values, a thread reply naming an alert, an audit
+ * line of a typed command. Those columns hold their text with NUL written as \0 and a backslash as
+ * \\ (JSON columns need nothing: JSON escapes NUL itself). Without this one NUL in a label would
+ * fail every fold of the inbox batch that holds it, for ever.
+ */
+function encodeText(text: string): string {
+  return text.replaceAll('\\', '\\\\').replaceAll('\0', '\\0');
+}
+function decodeText(stored: string): string {
+  return stored.replace(/\\([\\0])/g, (_escape, char: string) => (char === '0' ? '\0' : '\\'));
+}
+const toGroup = (row: GroupRow): GroupRecord => rows.toGroup({ ...row, group_key: decodeText(row.group_key) });
+const toDetail = (row: DetailRow): DetailRecord => rows.toDetail({ ...row, group_key: decodeText(row.group_key) });
+const toReply = (row: ReplyRow): ReplyRecord => rows.toReply({ ...row, text: decodeText(row.text) });
+const toNotice = (row: NoticeRow): NoticeRecord => rows.toNotice({ ...row, text: decodeText(row.text) });
+
 /** A delivery lane (see sqlite-store.ts): its table and the column the outbox names a row by. */
 interface Lane {
   table: 'groups' | 'replies' | 'notices' | 'details';
@@ -261,14 +280,14 @@ export class PostgresEngine implements AsyncEngine {
   }
 
   async latestGroup(groupKey: string): Promise<GroupRecord | undefined> {
-    const [row] = await this.query<GroupRow>('SELECT * FROM groups WHERE group_key = $1 ORDER BY id DESC LIMIT 1', [groupKey]);
+    const [row] = await this.query<GroupRow>('SELECT * FROM groups WHERE group_key = $1 ORDER BY id DESC LIMIT 1', [encodeText(groupKey)]);
     return row && toGroup(row);
   }
 
   async addGroup(groupKey: string, channel: string, state: GroupState, changedAt: number): Promise<number> {
     const [row] = await this.query<{ id: number }>(
       'INSERT INTO groups (group_key, channel, state, version, changed_at, resolved_at) VALUES ($1, $2, $3, 1, $4, $5) RETURNING id',
-      [groupKey, channel, JSON.stringify(state), changedAt, isFiring(state) ? null : changedAt],
+      [encodeText(groupKey), channel, JSON.stringify(state), changedAt, isFiring(state) ? null : changedAt],
     );
     return row!.id;
   }
@@ -287,7 +306,7 @@ export class PostgresEngine implements AsyncEngine {
     await this.query(
       `INSERT INTO replies (group_id, text, created_at, parent_channel)
        VALUES ($1, $2, $3, (SELECT ${PARENT_CHANNEL} FROM groups WHERE id = $1))`,
-      [groupId, text, createdAt],
+      [groupId, encodeText(text), createdAt],
     );
   }
 
@@ -384,7 +403,7 @@ export class PostgresEngine implements AsyncEngine {
   }
 
   async addNotice(channel: string, text: string, createdAt: number): Promise<number> {
-    const [row] = await this.query<{ id: number }>('INSERT INTO notices (channel, text, created_at) VALUES ($1, $2, $3) RETURNING id', [channel, text, createdAt]);
+    const [row] = await this.query<{ id: number }>('INSERT INTO notices (channel, text, created_at) VALUES ($1, $2, $3) RETURNING id', [channel, encodeText(text), createdAt]);
     return row!.id;
   }
 

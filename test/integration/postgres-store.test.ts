@@ -246,6 +246,20 @@ describe('PostgreSQL store: conflicting transactions on several connections', ()
     expect(conflicts).toBe(0);
   });
 
+  it('a group key, reply and notice holding NUL and backslashes (PostgreSQL text cannot hold NUL): folded and read back exactly', async () => {
+    const [a] = await replicas(1);
+    const key = '{}:{disk="sda\u0000\\0 \\\\ \\"}';
+    await a!.store.addNotifications([{ payload: payload(key, [{ fingerprint: 'nul' }]), receivedAt: T }]);
+    expect((await a!.store.foldInbox(100)).changed).toBe(1);
+    const group = (await a!.store.latestGroup(key))!;
+    expect(group.groupKey).toBe(key);
+    await a!.store.markMessageDelivered(group.id, '42.0001', 1);
+    await a!.store.addReply(group.id, key, T);
+    expect((await a!.store.nextReplyPerChannel(T + 1)).find((reply) => reply.groupId === group.id)?.text).toBe(key);
+    const notice = await a!.store.addNotice('CNUL', `audit ${key}`, T);
+    expect((await a!.store.nextNoticePerChannel(T + 1)).find((found) => found.id === notice)?.text).toBe(`audit ${key}`);
+  });
+
   it('a lease claimed by two replicas at once is held by one; it passes on when it expires or is released', async () => {
     const [a, b] = await replicas(2);
     const names = ['channel:CL1', 'channel:CL2', 'job:digest'];
