@@ -1007,6 +1007,21 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       expect((await drainNotices(store, noticeChannel)).map((notice) => notice.text)).toEqual(['c\u0000d']);
     });
 
+    // A known divergence, and a serious one: PostgreSQL's text cannot hold NUL, so there the fold of
+    // this notification fails, and with it every later fold (the inbox folds oldest first): the
+    // inbox is stuck until the row is deleted by hand. `fails` expects that on PostgreSQL; the
+    // finally takes the notification out so the cases after this one are not stuck behind it.
+    (backend.name === 'postgres' ? it.fails : it)('fold a group whose key holds a NUL character (a label value with one)', async () => {
+      const key = `{}:{${unique('nul-key-')}="a\u0000b"}`;
+      await store.addNotifications([{ payload: payload(key, [{ fingerprint: 'a' }]), receivedAt: T }]);
+      try {
+        expect(await foldAll(store)).toBe(1);
+        expect((await store.latestGroup(key))!.groupKey).toBe(key);
+      } finally {
+        for (const entry of await store.pendingNotifications(100)) if (entry.payload.groupKey === key) await store.deleteNotification(entry.id);
+      }
+    });
+
     it('fold a change whose alert names a NUL character, with its thread reply', async () => {
       const key = unique('nul-reply-');
       await store.addNotifications([{ payload: payload(key, [{ fingerprint: 'a', name: 'Disk\u0000Full' }]), receivedAt: T }]);
