@@ -66,11 +66,12 @@ function stormLoad(context: BenchContext): StormLoad {
   return { groups, alertsPerGroup, windowSeconds: context.option('storm-seconds', context.quick ? 10 : 30), channels, payloads, sends };
 }
 
-/** VmHWM of a process in MiB, or undefined once it is gone. */
+/** VmHWM of a process in MiB, or undefined once it is gone (a killed process's status has no memory lines until it is reaped). */
 function peakRssMiB(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    return Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+    const kib = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kib === undefined ? undefined : Number(kib) / 1024;
   } catch {
     return undefined;
   }
