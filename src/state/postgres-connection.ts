@@ -128,10 +128,23 @@ const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
  */
 const LOST_CONNECTION = /Connection terminated|Query read timeout|not queryable|connection error/i;
 
-/** Whether an error means the database cannot be reached (the store's health), and how to say so. */
+/** The server answers but takes no writes (SQLSTATE 25006, or the probe found it so). */
+export class ReadOnlyDatabase extends Error {
+  readonly code = '25006';
+  constructor() {
+    super('PostgreSQL is read-only (a standby, e.g. after a failover, or default_transaction_read_only)');
+    this.name = 'ReadOnlyDatabase';
+  }
+}
+
+/**
+ * Whether an error means the database cannot do the store's job (its health), and how to say so:
+ * unreachable (it does not answer), or unwritable (it answers, read-only: a standby after a failover).
+ */
 export function connectionFailure(error: unknown): { kind: StoreProblemKind; reason: string } | undefined {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   const text = typeof message === 'string' ? message : String(error);
+  if (code === '25006') return { kind: 'unwritable', reason: `PostgreSQL takes no writes: ${text} (25006)` };
   const unreachable =
     (typeof code === 'string' && (SOCKET_CODES.has(code) || UNAVAILABLE_STATES.has(code) || code.startsWith('08'))) || LOST_CONNECTION.test(text);
   return unreachable ? { kind: 'unreachable', reason: `PostgreSQL unreachable: ${text}${typeof code === 'string' ? ` (${code})` : ''}` } : undefined;

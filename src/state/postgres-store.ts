@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../log.ts';
-import { connectionFailure, createPostgresPool, DEFAULT_POOL_SIZE, redactDatabaseUrl } from './postgres-connection.ts';
+import { connectionFailure, createPostgresPool, DEFAULT_POOL_SIZE, ReadOnlyDatabase, redactDatabaseUrl } from './postgres-connection.ts';
 import { PostgresEngine } from './postgres-engine.ts';
 import { migrate } from './postgres-migrations.ts';
 import { StoreHealth, type StoreProblem } from './store-health.ts';
@@ -44,7 +44,7 @@ const INBOX_FOLD_LOCK_KEY = 0x4c6b4942; // 'LkIB'
  * engine.transaction, so a serialization conflict re-runs them whole.
  *
  * Health: a call that fails to reach the database marks the store unreachable (ping() says so,
- * webhooks get 503, /readyz is false) and a probe (SELECT 1, every 1–2 s) finds the recovery and
+ * webhooks get 503, /readyz is false) and a probe (a round trip, every 1–2 s) finds the recovery and
  * calls the onRecovered listeners. PostgreSQL down at start does not stop Lookout: it starts,
  * says so, and connects and migrates once the database answers.
  */
@@ -119,7 +119,9 @@ export class PostgresStore {
   /** While unreachable: a round trip, or (never connected yet) the migrations themselves. */
   private async probe(): Promise<void> {
     if (this.migrated) {
-      await this.pool.query('SELECT 1');
+      // A round trip, and the server takes writes: a standby (after a failover) answers, read-only.
+      const { rows } = await this.pool.query<{ writable: boolean }>("SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off' AS writable");
+      if (rows[0]?.writable !== true) throw new ReadOnlyDatabase();
       return;
     }
     try {

@@ -136,6 +136,27 @@ describe('PostgreSQL store: migrations', () => {
   });
 });
 
+describe('PostgreSQL store: a database that answers but takes no writes', () => {
+  it('read-only (as a standby after a failover): Lookout starts unwritable, says so, and recovers once it takes writes', async () => {
+    const database = await freshDatabase();
+    const first = openStore({ url: database.url });
+    await first.opened();
+    await first.store.close();
+    await withClient(testServers().postgres.url, (client) => client.query(`ALTER DATABASE ${database.name} SET default_transaction_read_only = on`));
+    const problems: Array<StoreProblem | undefined> = [];
+    const store = openStore({ url: database.url, onHealthChange: (problem) => problems.push(problem) });
+    let recovered = 0;
+    store.store.onRecovered(() => (recovered += 1));
+    await store.opened();
+    expect(store.store.ping()).toMatch(/^state store: PostgreSQL takes no writes: .*read-only transaction \(25006\); retrying$/);
+    expect(problems.at(-1)?.kind).toBe('unwritable');
+    await withClient(testServers().postgres.url, (client) => client.query(`ALTER DATABASE ${database.name} RESET default_transaction_read_only`));
+    await expect.poll(() => store.store.ping(), { timeout: 10_000, interval: 200 }).toBeUndefined();
+    expect(recovered).toBe(1);
+    expect(await store.store.addNotice('CRO', 'written', T)).toBeGreaterThan(0);
+  }, 30_000);
+});
+
 describe('PostgreSQL store: the password file', () => {
   let dir: string;
   beforeAll(() => {

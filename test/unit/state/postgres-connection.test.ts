@@ -21,6 +21,13 @@ describe('connectionFailure: which errors mean PostgreSQL cannot be reached', ()
     expect(found?.reason).toContain(failure.message);
   });
 
+  it('a read-only server (a standby after a failover): unwritable', () => {
+    expect(connectionFailure(error('cannot execute INSERT in a read-only transaction', '25006'))).toEqual({
+      kind: 'unwritable',
+      reason: 'PostgreSQL takes no writes: cannot execute INSERT in a read-only transaction (25006)',
+    });
+  });
+
   it.each([
     ['a unique violation', error('duplicate key value violates unique constraint', '23505')],
     ['a serialization failure', error('could not serialize access', '40001')],
