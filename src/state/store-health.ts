@@ -171,9 +171,10 @@ export class StoreHealth {
   private probeFailed(error: unknown): void {
     if (this.stopped) return;
     const failure = this.options.classify(error);
-    if (failure?.kind === 'damaged') {
-      this.mark('damaged', failure.reason, error);
-      return;
+    // The problem changed (a database that came back as a read-only standby; a file found damaged): say the new one.
+    if (failure !== undefined && failure.kind !== this.current?.kind) {
+      this.mark(failure.kind, failure.reason, error);
+      if (failure.kind === 'damaged') return;
     }
     this.probeDelayMs = Math.min(this.options.maxProbeDelayMs, this.probeDelayMs * 2);
     this.options.log.debug({ err: error, nextProbeMs: this.probeDelayMs }, 'the state store still cannot do its job');

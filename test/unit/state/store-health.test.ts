@@ -144,3 +144,43 @@ describe('StoreHealth', () => {
     expect(pending()).toHaveLength(0);
   });
 });
+
+describe('StoreHealth over a database server (PostgreSQL), with an asynchronous probe', () => {
+  it('unreachable, then back as a read-only standby: the problem becomes unwritable; then writable: recovered once', async () => {
+    const recorded = recordingLogger();
+    const changes: Array<string | undefined> = [];
+    const scheduled: Array<() => void> = [];
+    let answer: Error | undefined = new Error('connect ECONNREFUSED');
+    let recovered = 0;
+    const health = new StoreHealth({
+      log: recorded.log,
+      probe: async () => {
+        if (answer) throw answer;
+      },
+      classify: (error) => (/ECONNREFUSED/.test((error as Error).message) ? { kind: 'unreachable', reason: 'refused' } : /read-only/.test((error as Error).message) ? { kind: 'unwritable', reason: 'read-only' } : undefined),
+      damagedAdvice: '',
+      onChange: (problem) => changes.push(problem?.kind),
+      schedule: (fn) => {
+        scheduled.push(fn);
+        return () => undefined;
+      },
+    });
+    health.onRecovered(() => (recovered += 1));
+    const probeOnce = async () => {
+      scheduled.shift()!();
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    expect(health.report(answer)).toBe(true);
+    await probeOnce();
+    expect(health.problem()?.kind).toBe('unreachable');
+    answer = new Error('cannot execute INSERT in a read-only transaction');
+    await probeOnce();
+    expect(health.problem()).toMatchObject({ kind: 'unwritable', reason: 'read-only' });
+    answer = undefined;
+    await probeOnce();
+    expect(health.problem()).toBeUndefined();
+    expect(changes).toEqual(['unreachable', 'unwritable', undefined]);
+    expect(recovered).toBe(1);
+    expect(scheduled).toHaveLength(0);
+  });
+});
