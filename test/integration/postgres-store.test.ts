@@ -157,6 +157,25 @@ describe('PostgreSQL store: a database that answers but takes no writes', () => 
   }, 30_000);
 });
 
+describe('PostgreSQL store: a slow database', () => {
+  it('a statement held up past statement_timeout fails alone: the store is not marked, the next call works', async () => {
+    const database = await freshDatabase();
+    const store = openStore({ url: database.url, statementTimeoutMs: 1_000 });
+    await store.opened();
+    await withClient(database.url, async (blocker) => {
+      // Another session holds the table: every statement on it waits, as on an overloaded database.
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE notices IN ACCESS EXCLUSIVE MODE');
+      const started = Date.now();
+      await expect(store.store.pendingNotices()).rejects.toThrow(/canceling statement due to statement timeout/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(store.store.ping()).toBeUndefined();
+      await blocker.query('ROLLBACK');
+    });
+    expect(await store.store.pendingNotices()).toBe(0);
+  });
+});
+
 describe('PostgreSQL store: the password file', () => {
   let dir: string;
   beforeAll(() => {
