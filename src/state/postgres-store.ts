@@ -93,8 +93,8 @@ export class PostgresStore {
   }
 
   /**
-   * Resolves once the schema is current, or once the database was found unreachable (ping() then
-   * says so and the store connects later). Rejects when Lookout must not start: the schema is
+   * Resolves once the schema is current, or once the database was found unreachable or read-only
+   * (ping() then says so and the store migrates later). Rejects when Lookout must not start: the schema is
    * newer than this Lookout knows, the password is wrong, the database does not exist.
    */
   opened(): Promise<void> {
@@ -107,7 +107,9 @@ export class PostgresStore {
       await this.migrate();
     } catch (error) {
       if (!this.health.report(error)) throw error;
-      this.log.warn('PostgreSQL cannot be reached at start: Lookout starts, answers webhooks 503 and says so in /readyz; it migrates and carries on once the database answers');
+      this.log.warn(
+        'PostgreSQL cannot be reached at start (or takes no writes): Lookout starts, answers webhooks 503 and says so in /readyz; it migrates and carries on once the database answers',
+      );
     }
   }
 
@@ -116,7 +118,7 @@ export class PostgresStore {
     this.migrated = true;
   }
 
-  /** While unreachable: a round trip, or (never connected yet) the migrations themselves. */
+  /** While the database cannot be used: a round trip that also asks whether it takes writes, or (never migrated yet) the migrations themselves. */
   private async probe(): Promise<void> {
     if (this.migrated) {
       // A round trip, and the server takes writes: a standby (after a failover) answers, read-only.
