@@ -191,7 +191,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       ? new EnrichmentRunner({ store, sources, metrics, log: log.child({ component: 'enrichment' }), config: config.enrichment, onChange: () => outbox.wake(), now })
       : undefined;
   // One replica enriches, so two replicas never query Kubernetes and Loki twice for one group. It
-  // hears of alerts the others queued at each renewal (a third of the lease); a first post held for
+  // hears of alerts the others queued through the store's onRemoteChange, and at each renewal (a
+  // third of the lease) should a notification be lost; a first post held for
   // enrichment goes at its deadline (enrichUntil, in the store) whichever replica holds the job.
   const enrichmentJob = enrichment ? leased('enrichment', enrichment, () => enrichment.wake()) : undefined;
   const wakeEnrichment = (): void => {
@@ -219,6 +220,12 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     inbox.wake();
     outbox.wake();
     wakeEnrichment();
+  });
+  // Work another replica queued (PostgreSQL's NOTIFY): start on it now if this replica holds its
+  // channel or the enrichment job, rather than at the next lease renewal (a third of the lease).
+  store.onRemoteChange((work) => {
+    if (work === 'slack') outbox.wake();
+    else wakeEnrichment();
   });
 
   // Alertmanager's API v2, for silences; without ALERTMANAGER_URL the silence commands say how to enable them.

@@ -43,6 +43,8 @@ export function inProcessStore(engine: SqliteStore, options: InProcessStoreOptio
     ...(calls as unknown as Omit<Store, 'ping' | 'onRecovered' | 'close'>),
     ping: () => engine.ping(),
     onRecovered: (listener) => engine.onRecovered(listener),
+    // One process: whoever queues work wakes its own outbox, so no other replica is ever told.
+    onRemoteChange: () => undefined,
     // After the calls already made, as the worker's close does.
     close: async () => {
       if (running > 0) await tail;

@@ -84,10 +84,10 @@ const types = {
 };
 
 /**
- * The pool. Its 'error' events (an idle connection dropped: the server restarted, a network cut)
- * go to `onIdleError`: without a listener they would end the process.
+ * The settings every connection of the store uses (the pool's and the change listener's): the
+ * URL with the password file's password, the timeouts, keepalive, and int8 parsed to numbers.
  */
-export function createPostgresPool(options: PostgresConnectionOptions, onIdleError: (error: Error) => void): pg.Pool {
+export function connectionSettings(options: PostgresConnectionOptions, applicationName: string): pg.ClientConfig {
   let url: URL;
   try {
     url = new URL(options.url);
@@ -100,18 +100,25 @@ export function createPostgresPool(options: PostgresConnectionOptions, onIdleErr
     url.password = encodeURIComponent(readPasswordFile(options.passwordFile));
     url.searchParams.delete('password');
   }
-  const pool = new pg.Pool({
+  return {
     connectionString: url.toString(),
-    max: options.poolSize ?? DEFAULT_POOL_SIZE,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     statement_timeout: options.statementTimeoutMs ?? 10_000,
     query_timeout: options.queryTimeoutMs ?? 15_000,
     // A replica stopped mid-transaction (SIGSTOP, a paused VM) must not hold its locks for ever.
     idle_in_transaction_session_timeout: 60_000,
     keepAlive: true,
-    application_name: 'lookout',
+    application_name: applicationName,
     types,
-  });
+  };
+}
+
+/**
+ * The pool. Its 'error' events (an idle connection dropped: the server restarted, a network cut)
+ * go to `onIdleError`: without a listener they would end the process.
+ */
+export function createPostgresPool(options: PostgresConnectionOptions, onIdleError: (error: Error) => void): pg.Pool {
+  const pool = new pg.Pool({ ...connectionSettings(options, 'lookout'), max: options.poolSize ?? DEFAULT_POOL_SIZE });
   pool.on('error', onIdleError);
   return pool;
 }

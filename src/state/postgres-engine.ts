@@ -265,6 +265,14 @@ export class PostgresEngine implements AsyncEngine {
     return this.scope.getStore() === undefined ? this.transaction(fn) : fn();
   }
 
+  /**
+   * NOTIFY `channel` with `payload` (postgres-change-listener.ts): inside a transaction it is
+   * delivered when that commits, and not at all if it rolls back.
+   */
+  async announce(channel: string, payload: string): Promise<void> {
+    await this.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
   async addNotification(payload: AlertmanagerPayload, receivedAt: number): Promise<number> {
     const [row] = await this.query<{ id: number }>('INSERT INTO notifications (received_at, payload) VALUES ($1, $2) RETURNING id', [receivedAt, JSON.stringify(payload)]);
     return row!.id;

@@ -1,11 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from '../log.ts';
-import { connectionFailure, createPostgresPool, DEFAULT_POOL_SIZE, ReadOnlyDatabase, redactDatabaseUrl } from './postgres-connection.ts';
+import { PostgresChangeListener, QUEUED_WORK_CHANNEL, queuedWorkPayload } from './postgres-change-listener.ts';
+import { connectionFailure, connectionSettings, createPostgresPool, DEFAULT_POOL_SIZE, ReadOnlyDatabase, redactDatabaseUrl } from './postgres-connection.ts';
 import { PostgresEngine } from './postgres-engine.ts';
 import { migrate } from './postgres-migrations.ts';
 import { StoreHealth, type StoreProblem } from './store-health.ts';
 import { STORE_CALLS, STORE_TRANSACTIONS, runOnEngine, transactionContext, type FoldSettings, type StoreCallName, type StoreTransactionName, type TransactionContext } from './store-transactions.ts';
-import type { Store, StoreCalls, StoreTransactions } from './store.ts';
+import type { QueuedWork, Store, StoreCalls, StoreTransactions } from './store.ts';
 
 export interface PostgresStoreOptions {
   /** LOOKOUT_DATABASE_URL: postgres:// or postgresql://, TLS through its ssl* parameters (postgres-connection.ts). */
@@ -25,6 +27,8 @@ export interface PostgresStoreOptions {
   onFailed?: (error: Error) => void;
   /** Told of each transaction a conflict with a concurrent one cancelled, which then runs again (for a metric). */
   onConflict?: () => void;
+  /** First wait before the LISTEN connection connects again after a failure (ms); tests shorten it. */
+  listenRetryDelayMs?: number | undefined;
   /** Connection timeouts (ms); the defaults suit production, tests shorten them. */
   connectTimeoutMs?: number | undefined;
   statementTimeoutMs?: number | undefined;
@@ -37,6 +41,35 @@ export interface PostgresStoreOptions {
  * lock, so they take turns.
  */
 const INBOX_FOLD_LOCK_KEY = 0x4c6b4942; // 'LkIB'
+
+/**
+ * What a named transaction or call queued for another replica's background work, from its answer:
+ * announced to the other replicas in the same transaction (postgres-change-listener.ts). Deliveries
+ * queue nothing new (the outbox that makes them holds the channel), nor do reads and leases.
+ */
+function queuedWork(name: StoreCallName | StoreTransactionName, answer: unknown): QueuedWork[] {
+  switch (name) {
+    case 'foldInbox':
+      // A changed group is a post or an edit, and its new alerts may wait for enrichment.
+      return (answer as { changed: number }).changed > 0 ? ['slack', 'enrichment'] : [];
+    case 'saveEnrichmentResults':
+    case 'markGroupSilenced':
+    case 'clearGroupSilence':
+    case 'extendGroupSilence':
+    case 'resolveVanishedAlerts':
+      return answer === true ? ['slack'] : [];
+    case 'changeAcknowledgement':
+      return answer === undefined ? ['slack'] : [];
+    case 'queueCertificateDigest':
+      return (answer as number) > 0 ? ['slack'] : [];
+    case 'releaseEnrichment':
+    case 'addNotice':
+      return ['slack'];
+    default:
+      return [];
+  }
+}
+
 
 /**
  * The Store on PostgreSQL, for several replicas sharing one database. Plain calls go to the
@@ -57,6 +90,10 @@ export class PostgresStore {
   private readonly health: StoreHealth;
   private readonly context: TransactionContext;
   private readonly ready: Promise<void>;
+  private readonly changes: PostgresChangeListener;
+  /** This store's id in its notifications, so it ignores its own. */
+  private readonly self = randomBytes(6).toString('hex');
+  private readonly remoteChangeListeners: Array<(work: QueuedWork) => void> = [];
   private migrated = false;
   /** Why the store can never work in this process (see onFailed). */
   private failure: string | undefined;
@@ -87,6 +124,16 @@ export class PostgresStore {
         options.onConflict?.();
       },
     });
+    this.changes = new PostgresChangeListener({
+      settings: connectionSettings(options, 'lookout-listen'),
+      self: this.self,
+      log: this.log,
+      onWork: (work) => {
+        for (const listener of this.remoteChangeListeners) listener(work);
+      },
+      retryDelayMs: options.listenRetryDelayMs,
+    });
+    this.changes.start();
     this.context = transactionContext(options.fold, this.log);
     this.store = this.createStore();
     this.ready = this.open();
@@ -159,9 +206,17 @@ export class PostgresStore {
     const engine = this.engine;
     const run = async (name: StoreCallName | StoreTransactionName, args: unknown[]): Promise<unknown> => {
       this.checkUsable();
-      if (!Object.hasOwn(STORE_TRANSACTIONS, name)) return runOnEngine(engine, this.context, name, args);
-      // A named transaction runs whole inside one database transaction, so a conflict re-runs all of it.
-      return engine.transaction(() => runOnEngine(engine, this.context, name, args), name === 'foldInbox' ? INBOX_FOLD_LOCK_KEY : undefined);
+      // addNotice is the one plain call that queues work (an audit line): it too runs in a transaction, with its NOTIFY.
+      if (!Object.hasOwn(STORE_TRANSACTIONS, name) && name !== 'addNotice') return runOnEngine(engine, this.context, name, args);
+      // A named transaction runs whole inside one database transaction, so a conflict re-runs all of
+      // it; what it queued is announced in it, so the other replicas hear of it once it commits.
+      const announced = async (): Promise<unknown> => {
+        const answer = await runOnEngine(engine, this.context, name, args);
+        const work = queuedWork(name, answer);
+        if (work.length > 0) await engine.announce(QUEUED_WORK_CHANNEL, queuedWorkPayload(this.self, work));
+        return answer;
+      };
+      return engine.transaction(announced, name === 'foldInbox' ? INBOX_FOLD_LOCK_KEY : undefined);
     };
     const names = [...STORE_CALLS, ...(Object.keys(STORE_TRANSACTIONS) as StoreTransactionName[])];
     const calls = Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => run(name, args)]));
@@ -170,10 +225,14 @@ export class PostgresStore {
       ...(calls as unknown as StoreCalls & StoreTransactions),
       ping: () => this.ping(),
       onRecovered: (listener) => this.health.onRecovered(listener),
+      onRemoteChange: (listener) => {
+        this.remoteChangeListeners.push(listener);
+      },
       close: async () => {
         if (this.closed) return;
         this.closed = true;
         this.health.stop();
+        await this.changes.stop();
         await this.ready.catch(() => undefined);
         await this.pool.end();
       },

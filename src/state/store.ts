@@ -461,6 +461,10 @@ export interface StoreTransactions {
   claimSlackDelivery(claim: SlackDeliveryClaim): Promise<boolean>;
 }
 
+/** What a commit can queue for a replica's background work: Slack deliveries (the outbox), or enrichment. */
+export const QUEUED_WORK = ['slack', 'enrichment'] as const;
+export type QueuedWork = (typeof QUEUED_WORK)[number];
+
 /**
  * Lookout's store as the rest of Lookout uses it: every call answered asynchronously, so the
  * event loop never waits for SQLite or an fsync (the production store runs the engine in a
@@ -471,6 +475,13 @@ export type Store = StoreCalls &
     /** As StoreEngine.ping, from the last health the engine reported: cheap, no round trip. */
     ping(): string | undefined;
     onRecovered(listener: () => void): void;
+    /**
+     * Called when another replica committed work of this kind (issue 16), so the replica that holds
+     * the channel's or the job's lease starts on it at once instead of at its next lease renewal.
+     * Also called for every kind after a gap in which some may have been missed. Never called on
+     * SQLite (one process: whoever queues work wakes its own outbox).
+     */
+    onRemoteChange(listener: (work: QueuedWork) => void): void;
     /** Resolves once the engine closed the connection; every later call rejects. */
     close(): Promise<void>;
   };

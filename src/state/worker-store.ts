@@ -93,6 +93,8 @@ export class WorkerStore {
       ...(calls as unknown as Omit<Store, 'ping' | 'onRecovered' | 'close'>),
       ping: () => this.failure ?? this.health,
       onRecovered: (listener) => this.recovered.push(listener),
+      // One process: whoever queues work wakes its own outbox, so no other replica is ever told.
+      onRemoteChange: () => undefined,
       close: () => this.close(),
     };
   }
