@@ -57,6 +57,8 @@ export interface PostgresEngineOptions {
 interface TransactionScope {
   client: pg.PoolClient;
   savepoints: number;
+  /** The transaction has ended and its client gone back to the pool. */
+  ended: boolean;
 }
 
 /** Where the group's message lives (its thread's channel), NULL while there is no message: computed on a groups row. */
@@ -188,7 +190,7 @@ export class PostgresEngine implements AsyncEngine {
    * the waiter would still fail on what it cannot see once).
    */
   async transaction<T>(fn: () => Promise<T>, lockKey?: number): Promise<T> {
-    const current = this.scope.getStore();
+    const current = this.openScope();
     if (current !== undefined) return this.savepoint(current, fn);
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -221,9 +223,14 @@ export class PostgresEngine implements AsyncEngine {
       if (lockKey !== undefined) await this.on(client, `SELECT pg_advisory_lock(${Math.trunc(lockKey)})`);
       try {
         await this.on(client, 'BEGIN ISOLATION LEVEL SERIALIZABLE');
-        const result = await this.scope.run({ client, savepoints: 0 }, fn);
-        await this.on(client, 'COMMIT');
-        return result;
+        const scope: TransactionScope = { client, savepoints: 0, ended: false };
+        try {
+          const result = await this.scope.run(scope, fn);
+          await this.on(client, 'COMMIT');
+          return result;
+        } finally {
+          scope.ended = true;
+        }
       } catch (error) {
         try {
           await client.query('ROLLBACK');
@@ -260,9 +267,20 @@ export class PostgresEngine implements AsyncEngine {
     }
   }
 
+  /**
+   * The transaction the caller runs in, if any. Work started inside one outlives it with its
+   * context: a timer set there (the store health's probe, set by the failure that ended it), and
+   * all that timer starts (the inbox's fold woken at recovery). Such work runs on its own, not on
+   * a client that went back to the pool (another transaction's, or a closed one).
+   */
+  private openScope(): TransactionScope | undefined {
+    const scope = this.scope.getStore();
+    return scope?.ended === false ? scope : undefined;
+  }
+
   /** fn inside the caller's transaction, or in one of its own: for methods that need several statements. */
   private atomically<T>(fn: () => Promise<T>): Promise<T> {
-    return this.scope.getStore() === undefined ? this.transaction(fn) : fn();
+    return this.openScope() === undefined ? this.transaction(fn) : fn();
   }
 
   /**
@@ -666,7 +684,7 @@ export class PostgresEngine implements AsyncEngine {
 
   /** One statement in the current transaction, or on any pooled connection. */
   private async query<R extends object = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
-    const client = this.scope.getStore()?.client ?? this.pool;
+    const client = this.openScope()?.client ?? this.pool;
     try {
       return (await client.query<R>(sql, params)).rows;
     } catch (error) {

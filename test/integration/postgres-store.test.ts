@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mergeNotification } from '../../alerts/merge-group.ts';
 import { connectionFailure, createPostgresPool } from '../../src/state/postgres-connection.ts';
-import { OUTBOX_READS } from '../../src/state/postgres-engine.ts';
+import { OUTBOX_READS, PostgresEngine } from '../../src/state/postgres-engine.ts';
 import { MIGRATIONS } from '../../src/state/postgres-migrations.ts';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/state/postgres-store.ts';
 import type { StoreProblem } from '../../src/state/store-health.ts';
@@ -343,6 +343,29 @@ describe('PostgreSQL store: conflicting transactions on several connections', ()
   });
 });
 
+describe('PostgreSQL engine: work a transaction started that outlives it', () => {
+  it('runs on its own connection, not on the one the ended transaction gave back to the pool', async () => {
+    const database = await freshDatabase();
+    await openStore({ url: database.url }).opened();
+    const pool = createPostgresPool({ url: database.url }, () => undefined);
+    const engine = new PostgresEngine({ pool });
+    try {
+      let later: Promise<number> | undefined;
+      await engine.transaction(async () => {
+        await engine.addNotification(payload('inside', [{ fingerprint: 'i' }]), T);
+        // A timer set inside the transaction carries its context (as the store health's probe does).
+        later = new Promise<number>((resolve, reject) => {
+          setTimeout(() => void engine.transaction(() => engine.addNotification(payload('later', [{ fingerprint: 'l' }]), T)).then(resolve, reject), 50);
+        });
+      });
+      await expect(later).resolves.toBeGreaterThan(0);
+      expect((await engine.pendingNotifications(10)).map((notification) => notification.payload.groupKey)).toEqual(['inside', 'later']);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
 describe('PostgreSQL store on a server of its own: the database going away, frozen, coming back; TLS', () => {
   let dir: string;
   const supervisor = new Supervisor();
@@ -391,6 +414,34 @@ describe('PostgreSQL store on a server of its own: the database going away, froz
     expect((await store.store.storedRows()).notifications).toBe(0);
     await store.store.addNotifications([{ payload: payload('after', [{ fingerprint: 'n' }]), receivedAt: T }]);
     expect((await store.store.storedRows()).notifications).toBe(1);
+  }, 60_000);
+
+  it('a connection lost inside a named transaction: what recovery wakes (the inbox fold) runs on a connection of its own', async () => {
+    const store = openStore({ url: database.url, connectTimeoutMs: 1_000, queryTimeoutMs: 2_000 });
+    await store.opened();
+    // As Lookout's inbox does: recovery wakes a fold, a named transaction.
+    const afterRecovery: Array<Promise<unknown>> = [];
+    store.store.onRecovered(() => afterRecovery.push(store.store.addNotifications([{ payload: payload('woken', [{ fingerprint: 'w' }]), receivedAt: T }])));
+
+    // The transaction waits on a lock inside its work; its connection is then ended under it
+    // (57P01), so the failure, and the health probe's timer it sets, happen inside the transaction.
+    await withClient(database.url, (locker) =>
+      withClient(database.url, async (admin) => {
+        await locker.query('BEGIN');
+        await locker.query('LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE');
+        const lost = store.store.addNotifications([{ payload: payload('lost', [{ fingerprint: 'l' }]), receivedAt: T }]);
+        const waiting = async (): Promise<number[]> =>
+          (await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'lookout' AND wait_event_type = 'Lock'")).rows.map((row) => row.pid);
+        await expect.poll(waiting, { timeout: 5_000, interval: 50 }).toHaveLength(1);
+        await admin.query('SELECT pg_terminate_backend($1)', [(await waiting())[0]]);
+        await expect(lost).rejects.toSatisfy((error: unknown) => connectionFailure(error)?.kind === 'unreachable');
+        await locker.query('ROLLBACK');
+      }),
+    );
+    await expect.poll(() => afterRecovery.length, { timeout: 10_000, interval: 100 }).toBe(1);
+    await afterRecovery[0];
+    expect(store.store.ping()).toBeUndefined();
+    expect((await store.store.pendingNotifications(10)).map((notification) => notification.payload.groupKey)).toContain('woken');
   }, 60_000);
 
   it('frozen (every server process stopped mid-flight): calls give up within their timeouts, ping() names it; thawed: back by itself', async () => {
