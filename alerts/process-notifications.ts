@@ -31,6 +31,8 @@ export interface ProcessorDeps {
  * @returns how many notifications changed something Slack will show, and whether more wait.
  */
 export function foldNotificationBatch(deps: ProcessorDeps, limit: number): Promise<{ changed: number; more: boolean }> {
+  // 0 would fold nothing and answer `more` for ever.
+  if (!Number.isInteger(limit) || limit < 1) return Promise.reject(new RangeError(`foldInbox: the limit must be a whole number of at least 1, not ${limit}`));
   return deps.store.transaction(async () => {
     const batch = await deps.store.pendingNotifications(limit);
     // In order, one at a time: each notification merges into the group as the previous one left it.

@@ -32,6 +32,7 @@ import { LookoutKubeReads } from './kube/lookout-reads.ts';
 import type { KubeCredentials } from './kube/kube-credentials.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { foldInbox } from './fold-inbox.ts';
 import { ConsoleSlackApi } from './slack/console-slack-api.ts';
 import { Outbox } from './slack/outbox.ts';
 import { WebSlackApi } from './slack/slack-api.ts';
@@ -74,9 +75,6 @@ export interface LookoutOptions {
 
 /** Items per list request of the certificate scanner: smaller pages, less garbage alive at once (measured, docs/architecture.md). */
 const CERTIFICATE_SCAN_PAGE = 100;
-
-/** Notifications folded per store call (one transaction each), so one call never holds the store long. */
-const FOLD_BATCH = 100;
 
 export interface Lookout {
   /** Listen, and resume anything a previous run left in the inbox or outbox. */
@@ -203,8 +201,10 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   // What /readyz reports; each part of Lookout that can stop doing its job adds its own check.
   const readiness: ReadinessCheck[] = [() => (stopping ? 'shutting down' : undefined), () => store.ping(), () => outbox.problem()];
 
+  const foldAll = (): Promise<number> =>
+    foldInbox({ store, log: log.child({ component: 'inbox' }), onQuarantined: () => metrics.notificationsQuarantined.inc(), now });
   const inbox = new InboxWorker({
-    process: () => foldInbox(store),
+    process: foldAll,
     onChanged: () => {
       outbox.wake();
       wakeEnrichment();
@@ -479,7 +479,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       // Not while the store cannot write (it said so when it failed): a damaged or full store
       // must not turn a clean stop into "shutdown failed" and exit 1.
       try {
-        if (store.ping() === undefined) await foldInbox(store);
+        if (store.ping() === undefined) await foldAll();
       } catch (error) {
         log.error({ err: error }, 'processing alert notifications at shutdown failed; they stay in the inbox for the next start');
       }
@@ -496,12 +496,3 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
   };
 }
 
-/** Folds everything in the inbox, a bounded batch per store call. @returns how many changed something to deliver. */
-async function foldInbox(store: Store): Promise<number> {
-  let changed = 0;
-  for (;;) {
-    const batch = await store.foldInbox(FOLD_BATCH);
-    changed += batch.changed;
-    if (!batch.more) return changed;
-  }
-}

@@ -94,6 +94,8 @@ export interface Metrics {
   leasesHeld: Gauge<'kind'>;
   /** Leases this replica started to hold (free, released or expired before), by kind: a failover shows here. */
   leaseTakeovers: Counter<'kind'>;
+  /** Notifications whose fold failed on their own, set aside in quarantined_notifications (src/fold-inbox.ts). */
+  notificationsQuarantined: Counter;
 }
 
 export function createMetrics(registry = new Registry()): Metrics {
@@ -298,6 +300,11 @@ export function createMetrics(registry = new Registry()): Metrics {
       name: 'lookout_leases_held',
       help: 'Leases this replica holds now, by kind (channel: delivers to that Slack channel; job: runs that background job).',
       labelNames: ['kind'],
+      registers: [registry],
+    }),
+    notificationsQuarantined: new Counter({
+      name: 'lookout_notifications_quarantined_total',
+      help: 'Alert notifications whose fold into their group failed on their own: moved to the quarantined_notifications table so later ones go on (docs/runbooks/notifications-quarantined.md).',
       registers: [registry],
     }),
     leaseTakeovers: new Counter({

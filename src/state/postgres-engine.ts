@@ -305,6 +305,22 @@ export class PostgresEngine implements AsyncEngine {
     await this.query('DELETE FROM notifications WHERE id = $1', [id]);
   }
 
+  async quarantineNotification(id: number, error: string, at: number): Promise<number | undefined> {
+    // One statement, so the move is atomic outside a transaction too.
+    const [row] = await this.query<{ id: number }>(
+      `WITH moved AS (DELETE FROM notifications WHERE id = $1 RETURNING id, received_at, payload)
+       INSERT INTO quarantined_notifications (notification_id, received_at, payload, error, quarantined_at)
+       SELECT id, received_at, payload, $2, $3 FROM moved RETURNING id`,
+      [id, error, at],
+    );
+    return row?.id;
+  }
+
+  async quarantinedNotifications(): Promise<{ count: number; oldestReceivedAt: number | null }> {
+    const [row] = await this.query<{ count: number; oldest: number | null }>('SELECT COUNT(*) AS count, MIN(received_at) AS oldest FROM quarantined_notifications');
+    return { count: row!.count, oldestReceivedAt: row!.oldest };
+  }
+
   async latestGroup(groupKey: string): Promise<GroupRecord | undefined> {
     const [row] = await this.query<GroupRow>('SELECT * FROM groups WHERE group_key = $1 ORDER BY id DESC LIMIT 1', [encodeText(groupKey)]);
     return row && toGroup(row);

@@ -154,6 +154,21 @@ DROP INDEX groups_by_key;
 CREATE INDEX groups_by_key ON groups USING hash (group_key);
 `,
   },
+  {
+    version: 3,
+    description: 'a notification whose fold fails on its own is set aside in quarantined_notifications',
+    // Folds run oldest first: one notification that always failed its fold stopped every later one.
+    sql: `
+CREATE TABLE quarantined_notifications (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  notification_id BIGINT NOT NULL,
+  received_at BIGINT NOT NULL,
+  payload TEXT NOT NULL,
+  error TEXT NOT NULL,
+  quarantined_at BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 /** The advisory lock key the migrations run under: any constant works as long as every replica uses this one. */

@@ -98,6 +98,9 @@ export class PostgresStore {
   /** Why the store can never work in this process (see onFailed). */
   private failure: string | undefined;
   private closed = false;
+  /** Connections the pool opened and has not yet ended (close() waits for them). */
+  private openClients = 0;
+  private clientsEnded: (() => void) | undefined;
 
   constructor(options: PostgresStoreOptions) {
     this.options = options;
@@ -112,13 +115,23 @@ export class PostgresStore {
       ...(options.onHealthChange ? { onChange: options.onHealthChange } : {}),
     });
     this.pool = createPostgresPool(options, (error) => {
+      // After close() a connection's end is expected (the database may even be dropped right after).
+      if (this.closed) return;
       // An idle connection dropped (a restart, a network cut): the pool replaces it on demand.
       this.log.warn({ err: error }, 'an idle PostgreSQL connection failed');
       this.health.report(error);
     });
+    this.pool.on('connect', () => (this.openClients += 1));
+    // Emitted once the client's connection has ended, which pool.end() does not wait for.
+    this.pool.on('remove', () => {
+      this.openClients -= 1;
+      if (this.openClients === 0) this.clientsEnded?.();
+    });
     this.engine = new PostgresEngine({
       pool: this.pool,
-      onError: (error) => this.health.report(error),
+      onError: (error) => {
+        if (!this.closed) this.health.report(error);
+      },
       onRetry: (error, attempt) => {
         this.log.debug({ err: error, attempt }, 'a store transaction conflicted with another and runs again');
         options.onConflict?.();
@@ -234,7 +247,9 @@ export class PostgresStore {
         this.health.stop();
         await this.changes.stop();
         await this.ready.catch(() => undefined);
+        const ended = this.openClients === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.clientsEnded = resolve));
         await this.pool.end();
+        await ended;
       },
     };
   }

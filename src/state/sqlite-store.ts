@@ -17,6 +17,14 @@ CREATE TABLE IF NOT EXISTS notifications (
   received_at INTEGER NOT NULL,
   payload TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS quarantined_notifications (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  notification_id INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  error TEXT NOT NULL,
+  quarantined_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS groups (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   group_key TEXT NOT NULL,
@@ -513,6 +521,26 @@ export class SqliteStore implements StoreEngine {
 
   deleteNotification(id: number): void {
     this.run('DELETE FROM notifications WHERE id = ?', id);
+  }
+
+  quarantineNotification(id: number, error: string, at: number): number | undefined {
+    return this.transaction(() => {
+      const moved = this.get<{ received_at: number; payload: string }>('DELETE FROM notifications WHERE id = ? RETURNING received_at, payload', id);
+      if (moved === undefined) return undefined;
+      return this.get<{ id: number }>(
+        'INSERT INTO quarantined_notifications (notification_id, received_at, payload, error, quarantined_at) VALUES (?, ?, ?, ?, ?) RETURNING id',
+        id,
+        moved.received_at,
+        moved.payload,
+        error,
+        at,
+      )!.id;
+    });
+  }
+
+  quarantinedNotifications(): { count: number; oldestReceivedAt: number | null } {
+    const row = this.get<{ count: number; oldest: number | null }>('SELECT COUNT(*) AS count, MIN(received_at) AS oldest FROM quarantined_notifications')!;
+    return { count: row.count, oldestReceivedAt: row.oldest };
   }
 
   latestGroup(groupKey: string): GroupRecord | undefined {

@@ -74,6 +74,8 @@ export const STORE_CALLS = [
   'addNotification',
   'pendingNotifications',
   'deleteNotification',
+  'quarantineNotification',
+  'quarantinedNotifications',
   'latestGroup',
   'addGroup',
   'updateGroupState',

@@ -200,6 +200,14 @@ export interface StoreEngine {
   /** Oldest first. */
   pendingNotifications(limit: number): StoredNotification[];
   deleteNotification(id: number): void;
+  /**
+   * Moves a notification whose fold fails on its own out of the inbox, in one transaction, into
+   * quarantined_notifications with the error's message (docs/architecture.md says how to replay it).
+   * @returns the quarantined row's id, or undefined when the notification was no longer in the inbox.
+   */
+  quarantineNotification(id: number, error: string, at: number): number | undefined;
+  /** How many notifications are quarantined, and when the oldest of them was received (ms; null when none). */
+  quarantinedNotifications(): { count: number; oldestReceivedAt: number | null };
 
   /** The newest episode of a group, whatever its channel. */
   latestGroup(groupKey: string): GroupRecord | undefined;
