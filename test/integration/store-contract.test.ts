@@ -8,12 +8,13 @@ import type { GroupState } from '../../alerts/group-state.ts';
 import { mergeNotification } from '../../alerts/merge-group.ts';
 import { NOT_THIS_MESSAGE } from '../../alerts/acknowledge-group.ts';
 import { DIGEST_REPEAT_MS } from '../../src/certificates/certificate-digest.ts';
+import { foldInbox } from '../../src/fold-inbox.ts';
 import { createLogger } from '../../src/log.ts';
 import type { FoldSettings } from '../../src/state/store-transactions.ts';
 import type { GroupRecord, NoticeRecord, ReplyRecord, Store } from '../../src/state/store.ts';
 import { PostgresStore } from '../../src/state/postgres-store.ts';
 import { WorkerStore } from '../../src/state/worker-store.ts';
-import { payload } from '../helpers/fakes.ts';
+import { payload, recordingLogger } from '../helpers/fakes.ts';
 import { createTestDatabase } from '../support/postgres-database.ts';
 import { testServers } from '../support/servers/test-servers.ts';
 
@@ -292,6 +293,34 @@ describe.each(BACKENDS)('store contract: $name', (backend) => {
       expect(await store.foldInbox(2)).toEqual({ changed: 1, more: false });
       expect(await store.foldInbox(2)).toEqual({ changed: 0, more: false });
       for (const key of keys) expect((await store.latestGroup(key))!.version).toBe(1);
+    });
+    it('sets aside a notification whose fold fails every time, and folds every other one of its batch and after it', async () => {
+      const keys = [1, 2, 3, 4, 5].map(() => unique('poison-'));
+      // As an older intake could have stored it: no alerts array, so merging it throws every time.
+      const poison = { ...payload(keys[1]!, [{ fingerprint: 'a' }]), alerts: null } as unknown as ReturnType<typeof payload>;
+      await store.addNotifications(keys.map((key, i) => ({ payload: i === 1 ? poison : payload(key, [{ fingerprint: 'a' }]), receivedAt: T + i })));
+      const before = await store.quarantinedNotifications();
+      const poisonId = (await store.pendingNotifications(10))[1]!.id;
+      // As Lookout folds it: in a batch that fails as a whole, then one at a time.
+      await expect(store.foldInbox(100)).rejects.toThrow();
+      const recorded = recordingLogger();
+      let quarantined = 0;
+      const changed = await foldInbox({ store, log: recorded.log, onQuarantined: () => (quarantined += 1), now: () => T + 99, batch: 3 });
+      expect(changed).toBe(4);
+      expect(quarantined).toBe(1);
+      expect(await store.pendingNotifications(10)).toEqual([]);
+      for (const [i, key] of keys.entries()) expect(await store.latestGroup(key), key).toMatchObject(i === 1 ? {} : { version: 1, changedAt: T + i });
+      expect(await store.latestGroup(keys[1]!)).toBeUndefined();
+      expect(await store.quarantinedNotifications()).toEqual({ count: before.count + 1, oldestReceivedAt: Math.min(before.oldestReceivedAt ?? Infinity, T + 1) });
+      const logged = recorded.lines().filter((line) => line.level === 'error');
+      expect(logged).toEqual([expect.objectContaining({ groupKey: keys[1], notificationId: poisonId, quarantineId: expect.any(Number), error: expect.stringMatching(/null/) })]);
+      // Gone from the inbox once: quarantining it again moves nothing.
+      expect(await store.quarantineNotification(poisonId, 'again', T)).toBeUndefined();
+      expect((await store.quarantinedNotifications()).count).toBe(before.count + 1);
+    });
+
+    it('rejects a fold limit below 1 rather than answer `more` for ever', async () => {
+      await expect(store.foldInbox(0)).rejects.toThrow(/limit must be a whole number of at least 1, not 0/);
     });
   });
 
