@@ -76,12 +76,16 @@ export class CertificateScanner {
     this.schedule(0);
   }
 
-  /** No further scans; waits for one under way to stop at its next page. */
+  /**
+   * No further scans; waits for one under way to stop at its next page, then removes the expiry
+   * series: the replica that scans next exports them (one scanner at a time, job:certificate-scan).
+   */
   async stop(): Promise<void> {
     this.started = false;
     this.halted = true;
     clearTimeout(this.timer);
     await this.running?.catch(() => undefined);
+    this.options.metric.clear();
   }
 
   /** Runs a scan, or joins the one under way: scans never overlap. */

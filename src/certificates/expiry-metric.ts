@@ -49,6 +49,17 @@ export class CertificateExpiryMetric {
     this.seen = new Set();
   }
 
+  /**
+   * Removes every series: the scanner stopped (this replica lost job:certificate-scan, or is
+   * shutting down), and a series left behind would go on saying what the certificate was when
+   * this replica last looked, and keep CertificateExpiringSoon firing after a renewal.
+   */
+  clear(): void {
+    for (const key of this.shown) this.gauge.remove(labelsOf(key));
+    this.shown = new Set();
+    this.seen = new Set();
+  }
+
   /** Series shown now. */
   get size(): number {
     return this.shown.size;

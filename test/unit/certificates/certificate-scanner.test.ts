@@ -195,6 +195,36 @@ describe('CertificateScanner', () => {
     expect(engine.pendingNotices()).toBe(0);
   });
 
+  it('stop() (the job lost to another replica) removes its expiry series, also those of a scan it cut short', async () => {
+    const api = fakeApi({ [SECRETS]: [secret('shop', 'a-tls', soon.certPem), secret('shop', 'b-tls', later.certPem), secret('pay', 'c-tls', later.certPem)] });
+    const { scanner: scan, metrics } = scanner(api);
+    await scan.scan();
+    expect(Object.keys(await series(metrics))).toHaveLength(3);
+    await scan.stop();
+    expect(await series(metrics)).toEqual({});
+
+    // Taken back, scanning again, and stopped while its second page (of two) is read: the page is
+    // exported before the scan sees the stop, and nothing of it stays either.
+    const read = api.reads.get.bind(api.reads);
+    let secondPageAsked = false;
+    let answerSecondPage = (): void => undefined;
+    const secondPage = new Promise<void>((resolve) => (answerSecondPage = resolve));
+    api.reads.get = (async (path: string, query: Record<string, string> = {}) => {
+      if (path === SECRETS && query['continue'] !== undefined) {
+        secondPageAsked = true;
+        await secondPage;
+      }
+      return read(path, query);
+    }) as typeof api.reads.get;
+    scan.start();
+    await vi.waitFor(() => expect(secondPageAsked).toBe(true));
+    const stopped = scan.stop();
+    answerSecondPage();
+    await stopped;
+    expect(await series(metrics)).toEqual({});
+    expect(scan.lastScan?.errors).toEqual(['stopped before the end']);
+  });
+
   it('start() scans at once and then every interval; stop() ends the schedule', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
