@@ -277,7 +277,8 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       : undefined;
   // Each on one replica: they write to the shared store and call Alertmanager or Kubernetes, so two
   // would double that load and race each other's repairs; none has to run everywhere (each replica's
-  // /metrics shows the certificate gauge only where the scanner runs: alert on max() across pods).
+  // /metrics shows the certificate gauge only where the scanner runs, and a stopped scanner removes
+  // it: the rules aggregate it without pod).
   const certificateJob = certificateScanner ? leased('certificate-scan', certificateScanner) : undefined;
   const backgroundJobs = [
     leased('retention', retention),
