@@ -49,7 +49,7 @@ const outboxSchema = z.strictObject({
   maxConcurrentCalls: z.number().int().min(1).max(64).default(8).describe('Slack calls in flight at once, across channels.'),
   channelRetryMs: z.number().int().positive().default(60_000).describe('How often a channel Lookout cannot post in (not invited, archived) is tried again.'),
   authProbeMaxMs: z.number().int().positive().default(60_000).describe('The longest wait between two auth.test probes while Slack refuses the token.'),
-  lookupIntervalMs: z.number().int().min(0).default(1200).describe('Workspace-wide gap between two history reads (conversations.history/replies), which look up a post whose outcome is unknown. Slack\'s Tier 3 allows about 50 a minute.'),
+  lookupIntervalMs: z.number().int().min(0).default(1200).describe('History reads (conversations.history/replies), which look up a post whose outcome is unknown, average at most one per this many ms over any rolling minute (1200: 50 a minute, Slack\'s Tier 3), and may come in a burst within that budget (after a failover, one per channel).'),
 });
 
 const shutdownSchema = z.strictObject({

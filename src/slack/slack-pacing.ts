@@ -3,21 +3,27 @@ const WORKSPACE_LIMITED_METHOD = 'chat.update';
 /** History reads (conversations.history/replies) are limited per workspace too, and must stay rare. */
 const HISTORY_METHOD = 'conversations.history';
 
+const MINUTE_MS = 60_000;
+
 /**
  * When the outbox may call Slack again: per channel (about one call per `minIntervalMs`, longer
- * after a 429), and per workspace for edits and history reads (a 429's Retry-After, and a gap
- * of `lookupIntervalMs` between history pages). Times only; what is due is the store's business.
+ * after a 429), and per workspace for edits and history reads (a 429's Retry-After, and at most a
+ * minute's worth of history pages at one per `lookupIntervalMs` in any rolling minute).
+ * Times only; what is due is the store's business.
  */
 export class SlackPacing {
   private readonly channelFreeAt = new Map<string, number>();
   private readonly methodFreeAt = new Map<string, number>();
+  /** When each history page of the last minute was read, oldest first. */
+  private readonly historyReads: number[] = [];
   private readonly minIntervalMs: number;
-  private readonly lookupIntervalMs: number;
+  /** History pages allowed in any rolling minute: Infinity when lookupIntervalMs is 0. */
+  private readonly historyPerMinute: number;
   private readonly now: () => number;
 
   constructor(options: { minIntervalMs: number; lookupIntervalMs: number; now: () => number }) {
     this.minIntervalMs = options.minIntervalMs;
-    this.lookupIntervalMs = options.lookupIntervalMs;
+    this.historyPerMinute = options.lookupIntervalMs > 0 ? Math.max(1, Math.floor(MINUTE_MS / options.lookupIntervalMs)) : Infinity;
     this.now = options.now;
   }
 
@@ -60,18 +66,38 @@ export class SlackPacing {
     return (this.methodFreeAt.get(WORKSPACE_LIMITED_METHOD) ?? 0) > now;
   }
 
+  /**
+   * Whether history reads must wait: a 429's Retry-After, or the rolling minute's budget spent.
+   * A budget rather than a gap between reads: after a failover the new holder of the channels has
+   * one post to look up in each channel the dead replica left mid-post, and spacing those 1.2 s
+   * apart held the last channel's alerts back for seconds (issue 16: 6 lookups put failover at
+   * 16 s). Slack's Tier 3 allows bursts within its per-minute limit; the count stays within it.
+   */
   lookupsPaused(now: number): boolean {
-    return (this.methodFreeAt.get(HISTORY_METHOD) ?? 0) > now;
+    if ((this.methodFreeAt.get(HISTORY_METHOD) ?? 0) > now) return true;
+    this.forgetReadsBefore(now - MINUTE_MS);
+    return this.historyReads.length >= this.historyPerMinute;
   }
 
-  /** A history page is being read: the next one, for any channel, waits `lookupIntervalMs`. */
+  /** A history page is being read: it counts against the rolling minute's budget. */
   historyPageRead(): void {
-    this.methodFreeAt.set(HISTORY_METHOD, Math.max(this.methodFreeAt.get(HISTORY_METHOD) ?? 0, this.now() + this.lookupIntervalMs));
+    if (this.historyPerMinute !== Infinity) this.historyReads.push(this.now());
   }
 
   /** The earliest time after `now` that a channel or method opens again, or undefined. */
   nextOpening(now: number): number | undefined {
-    const gates = [...this.channelFreeAt.values(), ...this.methodFreeAt.values()].filter((at) => at > now);
+    const gates = [...this.channelFreeAt.values(), ...this.methodFreeAt.values(), this.historyBudgetReturnsAt(now)].filter((at): at is number => at !== undefined && at > now);
     return gates.length > 0 ? Math.min(...gates) : undefined;
+  }
+
+  /** While the budget is spent: when its oldest read leaves the rolling minute. */
+  private historyBudgetReturnsAt(now: number): number | undefined {
+    this.forgetReadsBefore(now - MINUTE_MS);
+    const oldest = this.historyReads[0];
+    return this.historyReads.length >= this.historyPerMinute && oldest !== undefined ? oldest + MINUTE_MS : undefined;
+  }
+
+  private forgetReadsBefore(cutoff: number): void {
+    while (this.historyReads.length > 0 && (this.historyReads[0] ?? 0) <= cutoff) this.historyReads.shift();
   }
 }
