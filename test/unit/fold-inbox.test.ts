@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { foldInbox } from '../../src/fold-inbox.ts';
+import { inProcessStore } from '../../src/state/in-process-store.ts';
+import { SqliteStore } from '../../src/state/sqlite-store.ts';
+import type { Store } from '../../src/state/store.ts';
+import { payload, recordingLogger } from '../helpers/fakes.ts';
+
+/** Merging it throws every time: no alerts array (as an older intake could have stored it). */
+function poison(groupKey: string): ReturnType<typeof payload> {
+  return { ...payload(groupKey, [{ fingerprint: 'a' }]), alerts: null } as unknown as ReturnType<typeof payload>;
+}
+
+describe('foldInbox sets aside what cannot be folded, and only that', () => {
+  let dir: string;
+  let db: DatabaseSync | undefined;
+  let engine: SqliteStore;
+  let store: Store;
+  let probes: Array<() => void>;
+  beforeEach(() => {
+    probes = [];
+    dir = mkdtempSync(join(tmpdir(), 'lookout-fold-inbox-'));
+    engine = new SqliteStore(join(dir, 'lookout.db'), { log: recordingLogger().log, open: (file) => (db = new DatabaseSync(file)), schedule: (probe) => {
+        probes.push(probe);
+        return () => undefined;
+      },
+    });
+    store = inProcessStore(engine);
+  });
+  afterEach(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function fold(batch = 100) {
+    const recorded = recordingLogger();
+    let quarantined = 0;
+    const run = foldInbox({ store, log: recorded.log, onQuarantined: () => (quarantined += 1), now: () => 5000, batch });
+    return { run, quarantined: () => quarantined, errors: () => recorded.lines().filter((line) => line.level === 'error') };
+  }
+
+  it('two poisoned notifications among good ones, across batches: both quarantined, the rest folded in order', async () => {
+    await store.addNotifications(['g1', 'p1', 'g2', 'g3', 'p2', 'g1'].map((key, i) => ({ payload: key.startsWith('p') ? poison(key) : payload(key, [{ fingerprint: 'a' }, ...(i === 5 ? [{ fingerprint: 'b' }] : [])]), receivedAt: 1000 + i })));
+    const { run, quarantined, errors } = fold(2);
+    expect(await run).toBe(4);
+    expect(quarantined()).toBe(2);
+    expect(errors().map((line) => line.groupKey)).toEqual(['p1', 'p2']);
+    expect(await store.pendingNotifications(10)).toEqual([]);
+    expect(await store.latestGroup('g1')).toMatchObject({ version: 2, changedAt: 1005 });
+    expect(await store.quarantinedNotifications()).toEqual({ count: 2, oldestReceivedAt: 1001 });
+    const rows = db!.prepare('SELECT received_at, payload, error, quarantined_at FROM quarantined_notifications ORDER BY id').all() as Array<{ received_at: number; payload: string; error: string; quarantined_at: number }>;
+    expect(rows.map((row) => [row.received_at, JSON.parse(row.payload).groupKey, row.quarantined_at])).toEqual([
+      [1001, 'p1', 5000],
+      [1004, 'p2', 5000],
+    ]);
+    expect(rows[0]!.error).toMatch(/null/);
+  });
+
+  it('a store that cannot write quarantines nothing: the fold fails, every notification stays, and all fold once it can', async () => {
+    await store.addNotifications([{ payload: poison('p'), receivedAt: 1 }, ...['g1', 'g2'].map((key, i) => ({ payload: payload(key, [{ fingerprint: 'a' }]), receivedAt: 2 + i }))]);
+    // Every write fails with SQLITE_READONLY: unwritable, as a full disk (SQLITE_FULL) or an I/O error is.
+    db!.exec('PRAGMA query_only = ON');
+    const failing = fold();
+    await expect(failing.run).rejects.toThrow(/readonly/);
+    expect(store.ping()).toMatch(/SQLITE_READONLY/);
+    expect(failing.quarantined()).toBe(0);
+    expect((await store.pendingNotifications(10)).map((entry) => entry.payload.groupKey)).toEqual(['p', 'g1', 'g2']);
+
+    db!.exec('PRAGMA query_only = OFF');
+    // The store's recovery probe (run by hand) finds it can write again.
+    probes.shift()!();
+    expect(store.ping()).toBeUndefined();
+    const recovered = fold();
+    expect(await recovered.run).toBe(2);
+    expect(recovered.quarantined()).toBe(1);
+    expect(await store.pendingNotifications(10)).toEqual([]);
+  });
+
+  it('an error that passes with time (a PostgreSQL statement timeout) quarantines nothing', async () => {
+    await store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: 1 }]);
+    const timeout = Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' });
+    const slow: Store = { ...store, foldInbox: () => Promise.reject(timeout) };
+    let quarantined = 0;
+    await expect(foldInbox({ store: slow, log: recordingLogger().log, onQuarantined: () => (quarantined += 1) })).rejects.toBe(timeout);
+    expect(quarantined).toBe(0);
+    expect(await store.pendingNotifications(10)).toHaveLength(1);
+  });
+});
