@@ -45,6 +45,9 @@ export class DeliveryCalls {
     flight: Flight,
   ): Promise<string> {
     await recordIntent();
+    // Abandoned while the intent was written (a slow store): its delivery was tried again
+    // meanwhile, here or on the replica that took the channel, and this post would be a second one.
+    if (flight.abandoned) throw new Error('the post was abandoned while its intent was recorded');
     this.pacing.spaceFromNow(message.channel);
     const { blocks, ...rest } = message;
     return this.withPlainTextFallback(

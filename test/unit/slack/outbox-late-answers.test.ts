@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { mergeNotification } from '../../../alerts/merge-group.ts';
 import { payload } from '../../helpers/fakes.ts';
-import { createOutboxHarness, outboxConfig as config, settle } from './outbox-harness.ts';
+import { Outbox } from '../../../src/slack/outbox.ts';
+import { inProcessStore } from '../../../src/state/in-process-store.ts';
+import type { Store } from '../../../src/state/store.ts';
+import { createOutboxHarness, outboxConfig as config, renderForTest, settle } from './outbox-harness.ts';
 
 /*
  * A call that hangs past the outbox's deadline is abandoned: its channel is freed and the delivery
@@ -41,6 +44,37 @@ describe('Outbox: the late answer of an abandoned call', () => {
     h.slack.held[0]!.fail(blocksRejected);
     await h.tickEvery(100, 3000);
     expect(h.slack.calls.filter((call) => call.method === 'chat.update').map((call) => call.text)).toEqual(['g: 3 firing']);
+  });
+});
+
+describe('Outbox: a call abandoned while its intent was being recorded', () => {
+  it('a post whose intent write outlasted the deadline (a slow database) is not sent after its retry was', async () => {
+    const h = createOutboxHarness();
+    h.addGroup('g', 'C1');
+    // As on PostgreSQL, one slow statement (a row lock) holds up only its own call.
+    const store = inProcessStore(h.store);
+    let finishSlowWrite: (() => void) | undefined;
+    const slowFirstIntent: Store = {
+      ...store,
+      startMessagePost: (...args) => {
+        slowFirstIntent.startMessagePost = store.startMessagePost;
+        return new Promise<void>((resolve) => (finishSlowWrite = resolve)).then(() => store.startMessagePost(...args));
+      },
+    };
+    const outbox = new Outbox({ store: slowFirstIntent, slack: h.slack, render: renderForTest, metrics: h.metrics, log: h.logs.log, config, now: h.clock.now, random: () => 1 });
+    const tickEvery = async (stepMs: number, durationMs: number): Promise<void> => {
+      for (let elapsed = 0; elapsed <= durationMs; elapsed += stepMs) {
+        void outbox.pass();
+        await settle();
+        h.clock.advance(stepMs);
+      }
+    };
+    await tickEvery(100, pastTheDeadline + 30_000);
+    expect(h.slack.posts('C1')).toHaveLength(1);
+
+    finishSlowWrite!();
+    await tickEvery(100, 3000);
+    expect(h.slack.posts('C1')).toHaveLength(1);
   });
 });
 
