@@ -10,6 +10,7 @@ import { kubernetesCheck } from './checks/kubernetes-check.ts';
 import { lokiCheck } from './checks/loki-check.ts';
 import { outboxCheck } from './checks/outbox-check.ts';
 import { slackCheck, type SlackCheckOptions } from './checks/slack-check.ts';
+import { quarantineCheck } from './checks/quarantine-check.ts';
 import { storeCheck } from './checks/store-check.ts';
 import { syntheticCheck } from './checks/synthetic-check.ts';
 import { vaultCheck } from './checks/vault-check.ts';
@@ -54,6 +55,7 @@ export function configuredChecks(parts: ConfiguredParts, channel: string): Docto
   if (parts.certificateScanner) checks.push(certificatesCheck(parts.certificateScanner, parts.now, parts.certificateScanRunsHere));
   checks.push(storeCheck({ store: parts.store, statePath: parts.statePath }));
   checks.push(outboxCheck({ store: parts.store, maxWaitMs: parts.outboxMaxWaitMs, now: parts.now }));
+  checks.push(quarantineCheck({ store: parts.store, now: parts.now }));
   if (parts.alertmanager) checks.push(syntheticCheck({ alertmanager: parts.alertmanager, watch: parts.synthetic.watch, channel, timeoutMs: parts.synthetic.timeoutMs, now: parts.now }));
   return checks;
 }

@@ -97,8 +97,8 @@ describe('/ops doctor against the real servers', () => {
 
   it('passes every check in a good setup and measures the synthetic alert from Alertmanager to Slack, which then resolves by itself', async () => {
     const reply = await doctor(good);
-    expect(reply.text).toMatch(/^\*Lookout doctor\* — all 9 checks passed/);
-    expect(passedChecks(reply)).toEqual(['Slack', 'Kubernetes API', 'Alertmanager', 'Loki', 'Vault', 'Certificate scanner', 'State store', 'Outbox', 'Synthetic alert']);
+    expect(reply.text).toMatch(/^\*Lookout doctor\* — all 10 checks passed/);
+    expect(passedChecks(reply)).toEqual(['Slack', 'Kubernetes API', 'Alertmanager', 'Loki', 'Vault', 'Certificate scanner', 'State store', 'Outbox', 'Quarantined notifications', 'Synthetic alert']);
     expect(line(reply, 'Slack')).toContain('all scopes Lookout needs');
     expect(line(reply, 'Kubernetes API')).toMatch(/all \d+ permissions Lookout needs are granted/);
     expect(line(reply, 'Alertmanager')).toContain(`receiver sends to \`http://127.0.0.1:${new URL(good.lookout.url).port}/alertmanager\``);
@@ -138,10 +138,10 @@ describe('/ops doctor against the real servers', () => {
         return review.status?.allowed !== true;
       });
       const reply = await doctor(good);
-      expect(reply.text).toMatch(/^\*Lookout doctor\* — 1 of 9 checks failed/);
+      expect(reply.text).toMatch(/^\*Lookout doctor\* — 1 of 10 checks failed/);
       expect(line(reply, 'Kubernetes API')).toMatch(/^✗ .*lacks `list` on `horizontalpodautoscalers.autoscaling` cluster-wide$/);
       expect(reply.text).toContain('↳ _Fix:_ Apply manifests/base/rbac.yaml');
-      expect(passedChecks(reply)).toEqual(['Slack', 'Alertmanager', 'Loki', 'Vault', 'Certificate scanner', 'State store', 'Outbox', 'Synthetic alert']);
+      expect(passedChecks(reply)).toEqual(['Slack', 'Alertmanager', 'Loki', 'Vault', 'Certificate scanner', 'State store', 'Outbox', 'Quarantined notifications', 'Synthetic alert']);
     } finally {
       await createOrReplace(admin, { ...original, metadata: { name: 'lookout', labels: original.metadata['labels'] } } as KubeObject);
     }
@@ -153,14 +153,14 @@ describe('/ops doctor against the real servers', () => {
     const reply = await doctor(setup);
     expect(line(reply, 'Loki')).toBe('✗ *Loki* not reachable');
     expect(reply.text).toContain(`LOKI_URL (http://127.0.0.1:${deadPort}) is reachable`);
-    expect(passedChecks(reply)).toEqual(['Slack', 'Kubernetes API', 'Vault', 'Certificate scanner', 'State store', 'Outbox']);
+    expect(passedChecks(reply)).toEqual(['Slack', 'Kubernetes API', 'Vault', 'Certificate scanner', 'State store', 'Outbox', 'Quarantined notifications']);
   }, 60_000);
 
   it('names the Slack scopes the bot token lacks (from Slack\'s x-oauth-scopes header), the other checks still passing', async () => {
     const setup = await start({ LOKI_URL: servers.loki.url, VAULT_ADDR: servers.bao.addr, VAULT_TOKEN: servers.bao.rootToken }, undefined, ['chat:write', 'commands', 'users:read']);
     const reply = await doctor(setup);
     expect(line(reply, 'Slack')).toBe('✗ *Slack* token works (lookout in Lookout Test) but lacks the scopes `users:read.email`, `usergroups:read`, `channels:history`, `groups:history`');
-    expect(passedChecks(reply)).toEqual(['Kubernetes API', 'Loki', 'Vault', 'Certificate scanner', 'State store', 'Outbox']);
+    expect(passedChecks(reply)).toEqual(['Kubernetes API', 'Loki', 'Vault', 'Certificate scanner', 'State store', 'Outbox', 'Quarantined notifications']);
   }, 60_000);
 
   it('reports a sealed Vault (an OpenBao of its own), the other checks still passing', async () => {
@@ -178,7 +178,7 @@ describe('/ops doctor against the real servers', () => {
       expect(line(reply, 'Vault')).toBe('✗ *Vault* sealed');
       expect(reply.text).toContain('Unseal Vault');
       expect(reply.text).not.toContain(rootToken);
-      expect(passedChecks(reply)).toEqual(['Slack', 'Kubernetes API', 'Loki', 'Certificate scanner', 'State store', 'Outbox']);
+      expect(passedChecks(reply)).toEqual(['Slack', 'Kubernetes API', 'Loki', 'Certificate scanner', 'State store', 'Outbox', 'Quarantined notifications']);
     } finally {
       await supervisor.stopAll();
     }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { alertmanagerCheck, webhookUrlsToLookout } from '../../../src/doctor/checks/alertmanager-check.ts';
 import { certificatesCheck } from '../../../src/doctor/checks/certificates-check.ts';
 import { outboxCheck } from '../../../src/doctor/checks/outbox-check.ts';
+import { quarantineCheck } from '../../../src/doctor/checks/quarantine-check.ts';
 import { neededCapabilities, vaultCheck } from '../../../src/doctor/checks/vault-check.ts';
 import { REQUIRED_SCOPES, slackCheck } from '../../../src/doctor/checks/slack-check.ts';
 import type { AlertmanagerStatus } from '../../../src/integrations/alertmanager.ts';
@@ -58,6 +59,20 @@ describe('the outbox check', () => {
     expect(await outboxCheck(depth(null)).run(signal)).toEqual({ ok: true, detail: '3 alert messages and 1 thread replies waiting; Slack shows every alert group as it is' });
     expect(await outboxCheck(depth(1_000_000 - 5000)).run(signal)).toEqual({ ok: true, detail: '3 alert messages and 1 thread replies waiting, the oldest for 5 s' });
     expect(await outboxCheck(depth(1_000_000 - 61_000)).run(signal)).toMatchObject({ ok: false, detail: '3 alert messages and 1 thread replies waiting, the oldest for 61 s' });
+  });
+});
+
+describe('the quarantined notifications check', () => {
+  const check = (count: number, oldestReceivedAt: number | null) => quarantineCheck({ store: { quarantinedNotifications: async () => ({ count, oldestReceivedAt }) }, now: () => Date.parse('2026-01-02T12:00:00Z') });
+
+  it('passes with none, and fails with the count and the oldest when any are set aside', async () => {
+    expect(await check(0, null).run(signal)).toEqual({ ok: true, detail: 'none: every accepted alert notification was folded into its group' });
+    expect(await check(1, Date.parse('2026-01-02T09:00:00Z')).run(signal)).toMatchObject({
+      ok: false,
+      detail: '1 alert notification could not be folded and was set aside, the oldest received 3.0 h ago (2026-01-02T09:00:00.000Z)',
+      fix: expect.stringContaining('docs/runbooks/notifications-quarantined.md'),
+    });
+    expect(await check(3, Date.parse('2026-01-01T12:00:00Z')).run(signal)).toMatchObject({ ok: false, detail: expect.stringMatching(/^3 alert notifications could not be folded and were set aside, the oldest received 24\.0 h ago/) });
   });
 });
 
