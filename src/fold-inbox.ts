@@ -1,4 +1,5 @@
 import type { Logger } from './log.ts';
+import { waitedForPool } from './state/postgres-connection.ts';
 import type { Store } from './state/store.ts';
 
 /** Notifications per fold transaction (see foldNotificationBatch). */
@@ -66,13 +67,16 @@ async function foldOneAtATime({ store, log, onQuarantined, now = Date.now }: Fol
 /**
  * Whether a failed fold failed on what it folded rather than on the store: the store reports no
  * problem, and the error is not one that passes with time (a conflict, a timeout, a lock held by
- * another session, a busy database file), which would quarantine a notification that is fine.
+ * another session, a busy database file, a wait for a pooled connection), which would quarantine
+ * a notification that is fine.
  */
 function aboutTheNotifications(store: Store, error: unknown): boolean {
   if (store.ping() !== undefined) return false;
   const { code, errcode } = (error ?? {}) as { code?: unknown; errcode?: unknown };
   // PostgreSQL SQLSTATE classes: 08 connection, 40 rollback (conflict), 53 resources, 55 object in use (lock), 57 operator intervention (timeout), 58 system.
   if (typeof code === 'string' && /^(08|40|53|55|57|58)[0-9A-Z]{3}$/.test(code)) return false;
+  // Every pooled connection busy (a storm): no SQLSTATE, and the store is rightly not marked for it.
+  if (waitedForPool(error)) return false;
   // SQLite: BUSY (5), LOCKED (6), and the storage codes the store health classifies anyway.
   if (typeof errcode === 'number' && [5, 6].includes(errcode & 0xff)) return false;
   return true;

@@ -135,6 +135,11 @@ const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300']);
  */
 const LOST_CONNECTION = /Connection terminated|Query read timeout|not queryable|connection error/i;
 
+/** pg-pool's error for a call that waited its connect timeout for one of the pool's connections, all busy: load, not an outage. */
+export function waitedForPool(error: unknown): boolean {
+  return error instanceof Error && error.message === 'timeout exceeded when trying to connect';
+}
+
 /** The server answers but takes no writes (SQLSTATE 25006, or the probe found it so). */
 export class ReadOnlyDatabase extends Error {
   readonly code = '25006';

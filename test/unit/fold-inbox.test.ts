@@ -88,4 +88,15 @@ describe('foldInbox sets aside what cannot be folded, and only that', () => {
     expect(quarantined).toBe(0);
     expect(await store.pendingNotifications(10)).toHaveLength(1);
   });
+
+  it('a wait for a pooled PostgreSQL connection that timed out (all busy in a storm) quarantines nothing', async () => {
+    await store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: 1 }]);
+    // pg-pool's own error: no SQLSTATE, and the store is not marked for it (load, not an outage).
+    const busy = new Error('timeout exceeded when trying to connect');
+    const crowded: Store = { ...store, foldInbox: () => Promise.reject(busy) };
+    let quarantined = 0;
+    await expect(foldInbox({ store: crowded, log: recordingLogger().log, onQuarantined: () => (quarantined += 1) })).rejects.toBe(busy);
+    expect(quarantined).toBe(0);
+    expect(await store.pendingNotifications(10)).toHaveLength(1);
+  });
 });
