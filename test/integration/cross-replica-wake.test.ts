@@ -119,7 +119,7 @@ describe('two replicas on one PostgreSQL: work queued on one wakes the other', (
     console.info(`cross-replica edit latency: ${first} ms; after the LISTEN connections were killed: ${second} ms`);
   }, 120_000);
 
-  it('store level: a commit that queued work is heard by the other store only, a fold that changed nothing by nobody', async () => {
+  it('store level: a commit that queued work is heard by the other store only, a fold that changed nothing by nobody; a reconnect wakes everything once', async () => {
     database = await createTestDatabase(testServers().postgres, 'lookout_wake');
     const open = () => new PostgresStore({ url: database!.url, log: pino({ level: 'silent' }), fold: { routes: [], defaultChannel: 'CDEFAULT' } });
     stores = [open(), open()];
@@ -140,5 +140,10 @@ describe('two replicas on one PostgreSQL: work queued on one wakes the other', (
     await b.store.addNotice('CAUDIT', 'an audit line', Date.now());
     await waitFor('the notice heard', () => (heard.a.length >= 3 ? true : undefined), 10_000, 20);
     expect(heard).toEqual({ a: ['slack', 'enrichment', 'slack'], b: [] });
+
+    // LISTEN connections ended: back, each store wakes everything once, for what it may have missed.
+    await terminateListenConnections(database.url, database.name);
+    await waitFor('the wake after reconnecting', () => (heard.a.length >= 5 && heard.b.length >= 2 ? true : undefined), 10_000, 20);
+    expect(heard).toEqual({ a: ['slack', 'enrichment', 'slack', 'slack', 'enrichment'], b: ['slack', 'enrichment'] });
   }, 60_000);
 });
