@@ -57,7 +57,7 @@ async function foldOneAtATime({ store, log, onQuarantined, now = Date.now }: Fol
       onQuarantined();
       log.error(
         { groupKey: next.payload.groupKey, notificationId: next.id, quarantineId, error: message },
-        'an alert notification failed to fold on its own: it was moved to quarantined_notifications and the inbox goes on (docs/architecture.md says how to replay or drop it)',
+        'an alert notification failed to fold on its own: it was moved to quarantined_notifications and the inbox goes on (docs/runbooks/lookout-notifications-quarantined.md says how to replay or drop it)',
       );
     }
   }

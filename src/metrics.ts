@@ -304,7 +304,7 @@ export function createMetrics(registry = new Registry()): Metrics {
     }),
     notificationsQuarantined: new Counter({
       name: 'lookout_notifications_quarantined_total',
-      help: 'Alert notifications whose fold into their group failed on their own: moved to the quarantined_notifications table so later ones go on (docs/runbooks/notifications-quarantined.md).',
+      help: 'Alert notifications whose fold into their group failed on their own: moved to the quarantined_notifications table so later ones go on (docs/runbooks/lookout-notifications-quarantined.md).',
       registers: [registry],
     }),
     leaseTakeovers: new Counter({

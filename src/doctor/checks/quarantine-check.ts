@@ -19,7 +19,7 @@ export function quarantineCheck({ store, now }: QuarantineCheckOptions): DoctorC
       const ageHours = Math.max(0, now() - oldestReceivedAt) / 3_600_000;
       return failed(
         `${count} alert notification${count === 1 ? '' : 's'} could not be folded and ${count === 1 ? 'was' : 'were'} set aside, the oldest received ${ageHours.toFixed(1)} h ago (${new Date(oldestReceivedAt).toISOString()})`,
-        'Their alerts are missing from Slack. Read the `quarantined_notifications` table and the error logged for each, then replay or drop them (docs/runbooks/notifications-quarantined.md).',
+        'Their alerts are missing from Slack. Read the `quarantined_notifications` table and the error logged for each, then replay or drop them (docs/runbooks/lookout-notifications-quarantined.md).',
       );
     },
   };

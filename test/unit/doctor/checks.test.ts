@@ -70,7 +70,7 @@ describe('the quarantined notifications check', () => {
     expect(await check(1, Date.parse('2026-01-02T09:00:00Z')).run(signal)).toMatchObject({
       ok: false,
       detail: '1 alert notification could not be folded and was set aside, the oldest received 3.0 h ago (2026-01-02T09:00:00.000Z)',
-      fix: expect.stringContaining('docs/runbooks/notifications-quarantined.md'),
+      fix: expect.stringContaining('docs/runbooks/lookout-notifications-quarantined.md'),
     });
     expect(await check(3, Date.parse('2026-01-01T12:00:00Z')).run(signal)).toMatchObject({ ok: false, detail: expect.stringMatching(/^3 alert notifications could not be folded and were set aside, the oldest received 24\.0 h ago/) });
   });

@@ -69,6 +69,7 @@ const TARGET_OF: Record<string, (labels: Record<string, string>) => object> = {
   LookoutOutboxBacklogGrowing: ({ namespace, pod }) => ({ namespace, pod }),
   LookoutOutboxMessageTooOld: ({ namespace, pod }) => ({ namespace, pod }),
   LookoutEnrichmentFailing: ({ namespace, pod }) => ({ namespace, pod }),
+  LookoutNotificationsQuarantined: ({ namespace, pod }) => ({ namespace, pod }),
 };
 
 /** Lookout's own target resolution, as the enrichment pipeline runs it (without Kubernetes lookups). */
