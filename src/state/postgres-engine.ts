@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { isFiring, type GroupState } from '../../alerts/group-state.ts';
 import type { AlertmanagerPayload } from '../../alerts/payload.ts';
-import { byId, parsePending, toPendingInteraction, type DetailRow, type GroupRow, type NoticeRow, type PendingRow, type ReplyRow } from './store-rows.ts';
+import { byId, DETAILS, MESSAGES, NOTICES, parsePending, REPLIES, toPendingInteraction, type DetailRow, type GroupRow, type Lane, type NoticeRow, type PendingRow, type ReplyRow } from './store-rows.ts';
 import * as rows from './store-rows.ts';
 import type {
   AlertMessage,
@@ -159,16 +159,6 @@ const toGroup = (row: GroupRow): GroupRecord => rows.toGroup({ ...row, group_key
 const toDetail = (row: DetailRow): DetailRecord => rows.toDetail({ ...row, group_key: decodeText(row.group_key) });
 const toReply = (row: ReplyRow): ReplyRecord => rows.toReply({ ...row, text: decodeText(row.text) });
 const toNotice = (row: NoticeRow): NoticeRecord => rows.toNotice({ ...row, text: decodeText(row.text) });
-
-/** A delivery lane (see sqlite-store.ts): its table and the column the outbox names a row by. */
-interface Lane {
-  table: 'groups' | 'replies' | 'notices' | 'details';
-  key: 'id' | 'group_id';
-}
-const MESSAGES: Lane = { table: 'groups', key: 'id' };
-const REPLIES: Lane = { table: 'replies', key: 'id' };
-const NOTICES: Lane = { table: 'notices', key: 'id' };
-const DETAILS: Lane = { table: 'details', key: 'group_id' };
 
 export class PostgresEngine implements AsyncEngine {
   private readonly pool: pg.Pool;

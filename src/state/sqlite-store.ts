@@ -9,7 +9,7 @@ import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import { isFiring, type GroupState } from '../../alerts/group-state.ts';
 import type { DetailRecord, EnrichmentUpdate, EnrichmentWork, PendingEnrichment } from './store.ts';
 import type { AlertMessage, DeliveryAttempts, FiringGroup, GroupRecord, Lease, NoticeRecord, OutboxDepth, PendingInteraction, ReplyRecord, StoreEngine, StoredNotification } from './store.ts';
-import { byId, parsePending, toDetail, toGroup, toNotice, toPendingInteraction, toReply, type DetailRow, type GroupRow, type NoticeRow, type PendingRow, type ReplyRow } from './store-rows.ts';
+import { byId, DETAILS, MESSAGES, NOTICES, parsePending, REPLIES, toDetail, toGroup, toNotice, toPendingInteraction, toReply, type DetailRow, type GroupRow, type Lane, type NoticeRow, type PendingRow, type ReplyRow } from './store-rows.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS notifications (
@@ -270,21 +270,6 @@ CREATE TABLE IF NOT EXISTS store_probe (
 );
 `;
 
-
-/**
- * A delivery lane: a table whose rows the outbox delivers to Slack, each row with its own
- * retry columns (attempts, next_attempt_at, failing_since). Group messages and details are
- * versioned (posted_version catches up with version); replies and notices are deleted once sent.
- */
-interface Lane {
-  table: 'groups' | 'replies' | 'notices' | 'details';
-  /** The column the outbox names a row by: a detail row is keyed by its group's id. */
-  key: 'id' | 'group_id';
-}
-const MESSAGES: Lane = { table: 'groups', key: 'id' };
-const REPLIES: Lane = { table: 'replies', key: 'id' };
-const NOTICES: Lane = { table: 'notices', key: 'id' };
-const DETAILS: Lane = { table: 'details', key: 'group_id' };
 
 /** An open transaction (no savepoint) or a savepoint inside one, as begin() started it. */
 interface TransactionScope {

@@ -7,6 +7,21 @@ import type { DeliveryAttempts, DetailRecord, GroupRecord, NoticeRecord, Pending
  * columns under the same names, JSON kept as text, times as numbers (ms), turned into records here.
  */
 
+/**
+ * A delivery lane: a table whose rows the outbox delivers to Slack, each row with its own
+ * retry columns (attempts, next_attempt_at, failing_since). Group messages and details are
+ * versioned (posted_version catches up with version); replies and notices are deleted once sent.
+ */
+export interface Lane {
+  table: 'groups' | 'replies' | 'notices' | 'details';
+  /** The column the outbox names a row by: a detail row is keyed by its group's id. */
+  key: 'id' | 'group_id';
+}
+export const MESSAGES: Lane = { table: 'groups', key: 'id' };
+export const REPLIES: Lane = { table: 'replies', key: 'id' };
+export const NOTICES: Lane = { table: 'notices', key: 'id' };
+export const DETAILS: Lane = { table: 'details', key: 'group_id' };
+
 export interface PendingRow {
   id: string;
   kind: string;
