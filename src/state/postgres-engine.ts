@@ -210,7 +210,16 @@ export class PostgresEngine implements AsyncEngine {
     };
     client.on('error', onConnectionError);
     try {
-      if (lockKey !== undefined) await this.on(client, `SELECT pg_advisory_lock(${Math.trunc(lockKey)})`);
+      if (lockKey !== undefined) {
+        try {
+          await this.on(client, `SELECT pg_advisory_lock(${Math.trunc(lockKey)})`);
+        } catch (error) {
+          // An answer the client stopped waiting for (query_timeout) may still be a grant: this
+          // session would keep the lock, pooled, and stop every other fold. It is ended instead.
+          broken ??= error as Error;
+          throw error;
+        }
+      }
       try {
         await this.on(client, 'BEGIN ISOLATION LEVEL SERIALIZABLE');
         const scope: TransactionScope = { client, savepoints: 0, ended: false };

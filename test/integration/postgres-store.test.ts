@@ -366,6 +366,30 @@ describe('PostgreSQL engine: work a transaction started that outlives it', () =>
   });
 });
 
+describe('PostgreSQL engine: the fold\'s advisory lock', () => {
+  it('a lock wait the client gave up on (query_timeout) is not granted later to a pooled session', async () => {
+    const database = await freshDatabase();
+    await openStore({ url: database.url }).opened();
+    const pool = createPostgresPool({ url: database.url, queryTimeoutMs: 300 }, () => undefined);
+    const engine = new PostgresEngine({ pool });
+    const key = 4242;
+    try {
+      await withClient(database.url, async (holder) => {
+        await holder.query('SELECT pg_advisory_lock($1)', [key]);
+        await expect(engine.transaction(() => engine.pendingNotifications(1), key)).rejects.toThrow(/Query read timeout/);
+        await holder.query('SELECT pg_advisory_unlock($1)', [key]);
+      });
+      // Had the waiting session gone back to the pool, the server would now grant it the lock, for good.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await withClient(database.url, async (other) => {
+        expect((await other.query<{ taken: boolean }>('SELECT pg_try_advisory_lock($1) AS taken', [key])).rows[0]?.taken).toBe(true);
+      });
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
 describe('PostgreSQL store on a server of its own: the database going away, frozen, coming back; TLS', () => {
   let dir: string;
   const supervisor = new Supervisor();
