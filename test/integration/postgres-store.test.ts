@@ -7,6 +7,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mergeNotification } from '../../alerts/merge-group.ts';
+import { foldInbox } from '../../src/fold-inbox.ts';
 import { connectionFailure, createPostgresPool } from '../../src/state/postgres-connection.ts';
 import { OUTBOX_READS, PostgresEngine } from '../../src/state/postgres-engine.ts';
 import { MIGRATIONS } from '../../src/state/postgres-migrations.ts';
@@ -343,6 +344,26 @@ describe('PostgreSQL store: conflicting transactions on several connections', ()
   });
 });
 
+describe('PostgreSQL store: close', () => {
+  it('resolves once its connections have ended: the database dropped right after logs no failed connection', async () => {
+    const database = await createTestDatabase(testServers().postgres);
+    const captured = capturingLog();
+    const store = new PostgresStore({ url: database.url, log: captured.log, fold: FOLD });
+    // The pool's connections, to see whether each has ended when close() resolves (the pool is the store's own).
+    const sockets: Array<{ destroyed: boolean }> = [];
+    (store as unknown as { pool: pg.Pool }).pool.on('connect', (client) => sockets.push((client as unknown as { connection: { stream: { destroyed: boolean } } }).connection.stream));
+    await store.opened();
+    // Several calls at once: the pool opens several connections.
+    await Promise.all(Array.from({ length: 6 }, () => store.store.storedRows()));
+    expect(sockets.length).toBeGreaterThan(1);
+    await store.store.close();
+    expect(sockets.filter((socket) => !socket.destroyed)).toEqual([]);
+    await database.drop();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(captured.lines().filter((line) => (line.level as number) >= 40)).toEqual([]);
+  });
+});
+
 describe('PostgreSQL engine: work a transaction started that outlives it', () => {
   it('runs on its own connection, not on the one the ended transaction gave back to the pool', async () => {
     const database = await freshDatabase();
@@ -438,6 +459,31 @@ describe('PostgreSQL store on a server of its own: the database going away, froz
     expect((await store.store.storedRows()).notifications).toBe(0);
     await store.store.addNotifications([{ payload: payload('after', [{ fingerprint: 'n' }]), receivedAt: T }]);
     expect((await store.store.storedRows()).notifications).toBe(1);
+  }, 60_000);
+
+  it('down while a notification cannot be folded: nothing is quarantined, every notification stays; back: only that one is set aside', async () => {
+    const store = openStore({ url: database.url, connectTimeoutMs: 1_000, queryTimeoutMs: 2_000 });
+    await store.opened();
+    const keys = ['pg-q-1', 'pg-q-2', 'pg-q-3'];
+    // Merging it throws every time: no alerts array.
+    const poison = { ...payload(keys[1]!, [{ fingerprint: 'a' }]), alerts: null } as unknown as ReturnType<typeof payload>;
+    await store.store.addNotifications(keys.map((key, i) => ({ payload: i === 1 ? poison : payload(key, [{ fingerprint: 'a' }]), receivedAt: T + i })));
+    let quarantined = 0;
+    const fold = () => foldInbox({ store: store.store, log: pino({ level: 'silent' }), onQuarantined: () => (quarantined += 1) });
+
+    await server.stop();
+    await expect(fold()).rejects.toSatisfy((error: unknown) => connectionFailure(error) !== undefined);
+    expect(store.store.ping()).toMatch(/unreachable/);
+    expect(quarantined).toBe(0);
+
+    await server.start();
+    await expect.poll(() => store.store.ping(), { timeout: 10_000, interval: 200 }).toBeUndefined();
+    expect((await store.store.pendingNotifications(10)).map((entry) => entry.payload.groupKey)).toEqual(keys);
+    expect(await store.store.quarantinedNotifications()).toEqual({ count: 0, oldestReceivedAt: null });
+    expect(await fold()).toBe(2);
+    expect(quarantined).toBe(1);
+    expect(await store.store.quarantinedNotifications()).toEqual({ count: 1, oldestReceivedAt: T + 1 });
+    expect(await store.store.pendingNotifications(10)).toEqual([]);
   }, 60_000);
 
   it('a connection lost inside a named transaction: what recovery wakes (the inbox fold) runs on a connection of its own', async () => {
