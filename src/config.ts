@@ -244,7 +244,7 @@ export const envSchema = z.object({
       'postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE: a shared PostgreSQL state store instead of SQLite, for several replicas; TLS with `?sslmode=verify-full&sslrootcert=/path/ca.crt` (docs/deploy.md). Never logged.',
     ),
   LOOKOUT_DATABASE_PASSWORD_FILE: z.string().min(1).optional().describe('A file holding the database password (trimmed); overrides the URL\'s. Read at start.'),
-  LOOKOUT_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(DEFAULT_POOL_SIZE).describe('PostgreSQL connections per Lookout process, at most.'),
+  LOOKOUT_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(DEFAULT_POOL_SIZE).describe('Pooled PostgreSQL connections per Lookout process, at most; each process also keeps one more that listens for the other replicas\' changes.'),
   LOOKOUT_REPLICA_ID: z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1 to 128 letters, digits, dots, colons, underscores or dashes')
