@@ -66,6 +66,8 @@ export interface Metrics {
   stateCommits: Counter<'sync'>;
   /** PostgreSQL store: transactions cancelled by a conflict with another (serialization failure, deadlock) and run again. */
   stateTransactionConflicts: Counter;
+  /** PostgreSQL store: 1 while its LISTEN connection for cross-replica wake-ups is up. */
+  stateChangeListenerConnected: Gauge;
   /** Promise rejections nothing handled; each is an error log line with a ref, and Lookout keeps running. */
   unhandledRejections: Counter;
   /** How late the event loop ran (histogram, fed from perf_hooks; see event-loop-delay.ts). */
@@ -171,6 +173,11 @@ export function createMetrics(registry = new Registry()): Metrics {
     stateTransactionConflicts: new Counter({
       name: 'lookout_state_transaction_conflicts_total',
       help: 'PostgreSQL store: transactions PostgreSQL cancelled over a conflict with a concurrent one (serialization failure or deadlock) and that ran again.',
+      registers: [registry],
+    }),
+    stateChangeListenerConnected: new Gauge({
+      name: 'lookout_state_change_listener_connected',
+      help: 'PostgreSQL store: 1 while its LISTEN connection is up, through which other replicas wake this one for work they queued; 0 while it reconnects (the wake-up then waits for a lease renewal).',
       registers: [registry],
     }),
     slackChannelsUnreachable: new Gauge({

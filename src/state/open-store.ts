@@ -10,7 +10,7 @@ import { WorkerStore } from './worker-store.ts';
 export interface OpenStoreOptions {
   config: Pick<Config, 'statePath' | 'database' | 'state'>;
   log: Logger;
-  metrics: Pick<Metrics, 'stateStoreProblem' | 'stateCommits' | 'stateTransactionConflicts'>;
+  metrics: Pick<Metrics, 'stateStoreProblem' | 'stateCommits' | 'stateTransactionConflicts' | 'stateChangeListenerConnected'>;
   fold: FoldSettings;
   /** The store can never work in this process: Lookout must stop (see WorkerStore, PostgresStore). */
   onFailed?: ((error: Error) => void) | undefined;
@@ -41,6 +41,7 @@ export function openStore({ config, log, metrics, fold, onFailed }: OpenStoreOpt
       fold,
       onHealthChange,
       onConflict: () => metrics.stateTransactionConflicts.inc(),
+      onListeningChange: (listening) => metrics.stateChangeListenerConnected.set(listening ? 1 : 0),
       ...(onFailed ? { onFailed } : {}),
     });
   }

@@ -36,6 +36,8 @@ export interface PostgresChangeListenerOptions {
   log: Logger;
   /** Told of work another replica queued; after a reconnect, of every kind (some may have been missed). */
   onWork: (work: QueuedWork) => void;
+  /** Told when the connection starts or stops listening. */
+  onListeningChange?: (listening: boolean) => void;
   /** First wait before connecting again after a failure (ms), doubled up to 5 s. Default 500 ms. */
   retryDelayMs?: number | undefined;
 }
@@ -75,9 +77,11 @@ export class PostgresChangeListener {
     const client = new pg.Client({ ...this.options.settings, keepAliveInitialDelayMillis: 10_000 });
     this.client = client;
     let lost = false;
+    let listened = false;
     const onLost = (error?: Error): void => {
       if (lost) return;
       lost = true;
+      if (listened) this.options.onListeningChange?.(false);
       if (this.client === client) this.client = undefined;
       void client.end().catch(() => undefined);
       if (this.stopped) return;
@@ -98,6 +102,8 @@ export class PostgresChangeListener {
       return;
     }
     if (lost || this.stopped) return;
+    listened = true;
+    this.options.onListeningChange?.(true);
     this.retryDelayMs = this.options.retryDelayMs ?? 500;
     if (this.everListened) {
       this.options.log.info('the PostgreSQL LISTEN connection is back: waking the outbox and enrichment once for what was missed');

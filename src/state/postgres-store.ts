@@ -27,6 +27,8 @@ export interface PostgresStoreOptions {
   onFailed?: (error: Error) => void;
   /** Told of each transaction a conflict with a concurrent one cancelled, which then runs again (for a metric). */
   onConflict?: () => void;
+  /** Told when the LISTEN connection for cross-replica wake-ups comes up or goes down (for a metric). */
+  onListeningChange?: (listening: boolean) => void;
   /** First wait before the LISTEN connection connects again after a failure (ms); tests shorten it. */
   listenRetryDelayMs?: number | undefined;
   /** Connection timeouts (ms); the defaults suit production, tests shorten them. */
@@ -145,6 +147,7 @@ export class PostgresStore {
         for (const listener of this.remoteChangeListeners) listener(work);
       },
       retryDelayMs: options.listenRetryDelayMs,
+      onListeningChange: (listening) => options.onListeningChange?.(listening),
     });
     this.changes.start();
     this.context = transactionContext(options.fold, this.log);

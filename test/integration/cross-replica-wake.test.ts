@@ -121,7 +121,9 @@ describe('two replicas on one PostgreSQL: work queued on one wakes the other', (
 
   it('store level: a commit that queued work is heard by the other store only, a fold that changed nothing by nobody; a reconnect wakes everything once', async () => {
     database = await createTestDatabase(testServers().postgres, 'lookout_wake');
-    const open = () => new PostgresStore({ url: database!.url, log: pino({ level: 'silent' }), fold: { routes: [], defaultChannel: 'CDEFAULT' } });
+    const listeningChanges: boolean[] = [];
+    const open = () =>
+      new PostgresStore({ url: database!.url, log: pino({ level: 'silent' }), fold: { routes: [], defaultChannel: 'CDEFAULT' }, onListeningChange: (up) => listeningChanges.push(up) });
     stores = [open(), open()];
     const [a, b] = stores as [PostgresStore, PostgresStore];
     await Promise.all(stores.map((store) => store.opened()));
@@ -145,5 +147,9 @@ describe('two replicas on one PostgreSQL: work queued on one wakes the other', (
     await terminateListenConnections(database.url, database.name);
     await waitFor('the wake after reconnecting', () => (heard.a.length >= 5 && heard.b.length >= 2 ? true : undefined), 10_000, 20);
     expect(heard).toEqual({ a: ['slack', 'enrichment', 'slack', 'slack', 'enrichment'], b: ['slack', 'enrichment'] });
+    // What lookout_state_change_listener_connected shows: up, down, up again, for each store.
+    expect(listeningChanges.filter((up) => up)).toHaveLength(4);
+    expect(listeningChanges.filter((up) => !up)).toHaveLength(2);
+    expect(listeningChanges.at(-1)).toBe(true);
   }, 60_000);
 });
