@@ -1,5 +1,6 @@
 import type { Logger } from './log.ts';
-import { waitedForPool } from './state/postgres-connection.ts';
+import { connectionFailure, waitedForPool } from './state/postgres-connection.ts';
+import { storageFailure } from './state/store-health.ts';
 import type { Store } from './state/store.ts';
 
 /** Notifications per fold transaction (see foldNotificationBatch). */
@@ -77,7 +78,8 @@ function aboutTheNotifications(store: Store, error: unknown): boolean {
   if (typeof code === 'string' && /^(08|40|53|55|57|58)[0-9A-Z]{3}$/.test(code)) return false;
   // Every pooled connection busy (a storm): no SQLSTATE, and the store is rightly not marked for it.
   if (waitedForPool(error)) return false;
-  // SQLite: BUSY (5), LOCKED (6), and the storage codes the store health classifies anyway.
+  // SQLite: BUSY (5), LOCKED (6).
   if (typeof errcode === 'number' && [5, 6].includes(errcode & 0xff)) return false;
-  return true;
+  // A storage or connection error is the store's problem even before ping() says so.
+  return storageFailure(error) === undefined && connectionFailure(error) === undefined;
 }

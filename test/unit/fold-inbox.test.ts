@@ -79,12 +79,18 @@ describe('foldInbox sets aside what cannot be folded, and only that', () => {
     expect(await store.pendingNotifications(10)).toEqual([]);
   });
 
-  it('an error that passes with time (a PostgreSQL statement timeout) quarantines nothing', async () => {
+  it.each([
+    ['a PostgreSQL statement timeout', Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' })],
+    ['a PostgreSQL lock wait', Object.assign(new Error('could not obtain lock on relation "groups"'), { code: '55P03' })],
+    ['a busy SQLite file', Object.assign(new Error('database is locked'), { errcode: 5 })],
+    // Storage and connection errors are the store's problem even before ping() reports it.
+    ['a full disk', Object.assign(new Error('database or disk is full'), { errcode: 13 })],
+    ['a connection reset', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
+  ])('%s quarantines nothing, the store reporting no problem yet', async (_name, error) => {
     await store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: 1 }]);
-    const timeout = Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' });
-    const slow: Store = { ...store, foldInbox: () => Promise.reject(timeout) };
+    const failing: Store = { ...store, foldInbox: () => Promise.reject(error) };
     let quarantined = 0;
-    await expect(foldInbox({ store: slow, log: recordingLogger().log, onQuarantined: () => (quarantined += 1) })).rejects.toBe(timeout);
+    await expect(foldInbox({ store: failing, log: recordingLogger().log, onQuarantined: () => (quarantined += 1) })).rejects.toBe(error);
     expect(quarantined).toBe(0);
     expect(await store.pendingNotifications(10)).toHaveLength(1);
   });
