@@ -192,6 +192,9 @@ export class SchemaTooNew extends Error {
  */
 export async function migrate(pool: pg.Pool, log: Logger, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   const client = await pool.connect();
+  // A checked-out connection that dies without a word from the server (a network cut) emits
+  // 'error', which would end the process unheard; the statement under way fails with it anyway.
+  client.on('error', () => undefined);
   try {
     // Waiting for another replica's migrations, and a long migration, may take longer than the
     // pool's statement timeout allows a call; this session is discarded afterwards.

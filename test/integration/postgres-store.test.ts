@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -10,7 +11,7 @@ import { mergeNotification } from '../../alerts/merge-group.ts';
 import { foldInbox } from '../../src/fold-inbox.ts';
 import { connectionFailure, createPostgresPool } from '../../src/state/postgres-connection.ts';
 import { OUTBOX_READS, PostgresEngine } from '../../src/state/postgres-engine.ts';
-import { MIGRATIONS } from '../../src/state/postgres-migrations.ts';
+import { MIGRATION_LOCK_KEY, MIGRATIONS } from '../../src/state/postgres-migrations.ts';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/state/postgres-store.ts';
 import type { StoreProblem } from '../../src/state/store-health.ts';
 import type { FoldSettings } from '../../src/state/store-transactions.ts';
@@ -46,6 +47,35 @@ function capturingLog(): { log: pino.Logger; lines: () => Array<Record<string, u
   });
   const log = pino({ level: 'debug' }, stream);
   return { log, lines: () => out.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>), text: () => out.join('') };
+}
+
+/** A TCP proxy to the database whose connections the test can cut without a word from the server. */
+async function startCuttableProxy(target: URL): Promise<{ via: (url: string) => string; cut: () => void; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined).on('close', () => sockets.delete(socket));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    via: (url) => {
+      const proxied = new URL(url);
+      proxied.host = `127.0.0.1:${port}`;
+      return proxied.toString();
+    },
+    cut: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 const opened: PostgresStore[] = [];
@@ -108,6 +138,29 @@ describe('PostgreSQL store: migrations', () => {
     expect((await again.store.groupById(id))?.groupKey).toBe('k');
     const count = await withClient(database.url, (client) => client.query<{ n: string }>('SELECT COUNT(*) AS n FROM schema_migrations'));
     expect(Number(count.rows[0]!.n)).toBe(MIGRATIONS.length);
+  });
+
+  it('its connection cut while waiting for another replica\'s migrations: no crash, the store says so, and migrates once it can', async () => {
+    const database = await freshDatabase();
+    const proxy = await startCuttableProxy(new URL(database.url));
+    try {
+      await withClient(database.url, async (holder) => {
+        await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        const store = openStore({ url: proxy.via(database.url) });
+        const waiting = async (): Promise<number> =>
+          (await holder.query("SELECT pid FROM pg_stat_activity WHERE application_name = 'lookout' AND wait_event_type = 'Lock'")).rowCount ?? 0;
+        await expect.poll(waiting, { timeout: 5_000, interval: 50 }).toBe(1);
+        // Closed without a word from the server (a network cut, a killed backend): the checked-out
+        // connection emits 'error', which ends the process unless someone listens.
+        proxy.cut();
+        await store.opened();
+        expect(store.store.ping()).toMatch(/PostgreSQL unreachable/);
+        await holder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+        await expect.poll(() => store.store.ping(), { timeout: 10_000, interval: 100 }).toBeUndefined();
+      });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('two replicas starting at once against one empty database both come up, and it is migrated once', async () => {
