@@ -59,24 +59,29 @@ describe('foldInbox sets aside what cannot be folded, and only that', () => {
     expect(rows[0]!.error).toMatch(/null/);
   });
 
-  it('a store that cannot write quarantines nothing: the fold fails, every notification stays, and all fold once it can', async () => {
-    await store.addNotifications([{ payload: poison('p'), receivedAt: 1 }, ...['g1', 'g2'].map((key, i) => ({ payload: payload(key, [{ fingerprint: 'a' }]), receivedAt: 2 + i }))]);
-    // Every write fails with SQLITE_READONLY: unwritable, as a full disk (SQLITE_FULL) or an I/O error is.
-    db!.exec('PRAGMA query_only = ON');
-    const failing = fold();
-    await expect(failing.run).rejects.toThrow(/readonly/);
-    expect(store.ping()).toMatch(/SQLITE_READONLY/);
-    expect(failing.quarantined()).toBe(0);
-    expect((await store.pendingNotifications(10)).map((entry) => entry.payload.groupKey)).toEqual(['p', 'g1', 'g2']);
+  it('a full disk quarantines nothing: the fold fails, every notification stays, and all fold once there is room', async () => {
+    // With enrichment each fold also queues its alerts: the folds need more pages than the notifications free.
+    const enriched = inProcessStore(engine, { fold: { routes: [], defaultChannel: 'CDEFAULT', enrichmentBudgetMs: 5000 } });
+    const big = (key: string) => payload(key, Array.from({ length: 40 }, (_, i) => ({ fingerprint: `fp-${i}`, labels: { filler: 'x'.repeat(400) } })));
+    await enriched.addNotifications([...Array.from({ length: 30 }, (_, i) => ({ payload: big(`big-${i}`), receivedAt: 1 + i })), { payload: poison('p'), receivedAt: 100 }]);
+    // SQLite fails with SQLITE_FULL past max_page_count, exactly as on a full disk.
+    const pages = (db!.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
+    db!.exec(`PRAGMA max_page_count = ${pages}`);
+    let quarantined = 0;
+    const foldEnriched = () => foldInbox({ store: enriched, log: recordingLogger().log, onQuarantined: () => (quarantined += 1) });
+    await expect(foldEnriched()).rejects.toMatchObject({ errcode: 13 });
+    expect(enriched.ping()).toMatch(/SQLITE_FULL/);
+    expect(quarantined).toBe(0);
+    expect(await enriched.pendingNotifications(100)).toHaveLength(31);
+    expect(await enriched.quarantinedNotifications()).toEqual({ count: 0, oldestReceivedAt: null });
 
-    db!.exec('PRAGMA query_only = OFF');
+    db!.exec('PRAGMA max_page_count = 1000000');
     // The store's recovery probe (run by hand) finds it can write again.
     probes.shift()!();
-    expect(store.ping()).toBeUndefined();
-    const recovered = fold();
-    expect(await recovered.run).toBe(2);
-    expect(recovered.quarantined()).toBe(1);
-    expect(await store.pendingNotifications(10)).toEqual([]);
+    expect(enriched.ping()).toBeUndefined();
+    expect(await foldEnriched()).toBe(30);
+    expect(quarantined).toBe(1);
+    expect(await enriched.pendingNotifications(100)).toEqual([]);
   });
 
   it.each([
