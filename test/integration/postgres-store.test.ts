@@ -515,7 +515,9 @@ describe('PostgreSQL store on a server of its own: the database going away, froz
   }, 60_000);
 
   it('down while a notification cannot be folded: nothing is quarantined, every notification stays; back: only that one is set aside', async () => {
-    const store = openStore({ url: database.url, connectTimeoutMs: 1_000, queryTimeoutMs: 2_000 });
+    // A database of its own: the inbox of the block's one holds what earlier cases left there.
+    const own = await createTestDatabase(server);
+    const store = openStore({ url: own.url, connectTimeoutMs: 1_000, queryTimeoutMs: 2_000 });
     await store.opened();
     const keys = ['pg-q-1', 'pg-q-2', 'pg-q-3'];
     // Merging it throws every time: no alerts array.
@@ -540,7 +542,9 @@ describe('PostgreSQL store on a server of its own: the database going away, froz
   }, 60_000);
 
   it('a connection lost inside a named transaction: what recovery wakes (the inbox fold) runs on a connection of its own', async () => {
-    const store = openStore({ url: database.url, connectTimeoutMs: 1_000, queryTimeoutMs: 2_000 });
+    // A database of its own: what recovery folds stays out of the block's shared inbox.
+    const own = await createTestDatabase(server);
+    const store = openStore({ url: own.url, connectTimeoutMs: 1_000, queryTimeoutMs: 2_000 });
     await store.opened();
     // As Lookout's inbox does: recovery wakes a fold, a named transaction.
     const afterRecovery: Array<Promise<unknown>> = [];
@@ -548,8 +552,8 @@ describe('PostgreSQL store on a server of its own: the database going away, froz
 
     // The transaction waits on a lock inside its work; its connection is then ended under it
     // (57P01), so the failure, and the health probe's timer it sets, happen inside the transaction.
-    await withClient(database.url, (locker) =>
-      withClient(database.url, async (admin) => {
+    await withClient(own.url, (locker) =>
+      withClient(own.url, async (admin) => {
         await locker.query('BEGIN');
         await locker.query('LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE');
         const lost = store.store.addNotifications([{ payload: payload('lost', [{ fingerprint: 'l' }]), receivedAt: T }]);
