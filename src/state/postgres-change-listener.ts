@@ -74,7 +74,7 @@ export class PostgresChangeListener {
     if (this.stopped) return;
     // Keepalive probes from 10 s of silence: a connection cut without a reset (a network partition)
     // is found in under a minute instead of the system's default two hours.
-    const client = new pg.Client({ ...this.options.settings, keepAliveInitialDelayMillis: 10_000 });
+    const client = new pg.Client(this.options.settings);
     this.client = client;
     let lost = false;
     let listened = false;

@@ -108,6 +108,12 @@ export function connectionSettings(options: PostgresConnectionOptions, applicati
     // A replica stopped mid-transaction (SIGSTOP, a paused VM) must not hold its locks for ever.
     idle_in_transaction_session_timeout: 60_000,
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    // The server's side of the same: a replica whose host froze or whose network went (no reset)
+    // is dropped after ~25 s of unanswered probes, and its session's locks go with it — the inbox
+    // fold's advisory lock is a session lock, which no transaction timeout would release.
+    // Settable by any user; the URL's own `options` parameter, if any, takes precedence.
+    options: '-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3',
     application_name: applicationName,
     types,
   };

@@ -440,6 +440,21 @@ describe('PostgreSQL engine: work a transaction started that outlives it', () =>
   });
 });
 
+describe('PostgreSQL store: a replica that vanishes without a reset', () => {
+  it('asks the server to probe its connections, so a frozen host\'s session (and its session locks) is dropped in ~25 s, not TCP\'s 2 h', async () => {
+    const database = await freshDatabase();
+    const pool = createPostgresPool({ url: database.url }, () => undefined);
+    try {
+      const { rows } = await pool.query<{ idle: string; interval: string; count: string }>(
+        "SELECT current_setting('tcp_keepalives_idle') AS idle, current_setting('tcp_keepalives_interval') AS interval, current_setting('tcp_keepalives_count') AS count",
+      );
+      expect(rows[0]).toEqual({ idle: '10', interval: '5', count: '3' });
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
 describe('PostgreSQL engine: the fold\'s advisory lock', () => {
   it('a lock wait the client gave up on (query_timeout) is not granted later to a pooled session', async () => {
     const database = await freshDatabase();
