@@ -158,7 +158,7 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       owner: config.replicas.id,
       durationMs: config.replicas.leaseDurationMs,
       metrics,
-      log: log.child({ component: 'job-lease', job: name }),
+      log: log.child({ component: 'job-lease' }),
       now,
       ...(onRenewed ? { onRenewed } : {}),
     });

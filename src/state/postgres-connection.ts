@@ -12,7 +12,7 @@ import type { StoreProblemKind } from './store-health.ts';
 export interface PostgresConnectionOptions {
   /** postgres:// or postgresql:// URL; TLS through its sslmode, sslrootcert, sslcert, sslkey parameters. */
   url: string;
-  /** A file whose content (trimmed) is the password, overriding the URL's. Read once, here. */
+  /** A file whose content (trimmed) is the password, overriding the URL's. Read when a pool or the LISTEN connection is set up (at start), not followed afterwards. */
   passwordFile?: string | undefined;
   /** Connections at most. Default 10. */
   poolSize?: number | undefined;
