@@ -87,7 +87,7 @@ export class Outbox {
   private readonly deps: DeliveryDeps;
   /** The channels this replica may deliver to (several replicas); undefined: every channel. */
   private readonly leases: LeaseSet | undefined;
-  /** The last pass had due work in a channel whose lease this replica holds (see nextWakeAt). */
+  /** The last pass had due work in a channel whose lease this replica holds (see nextWorkAt). */
   private workInHeldChannels = true;
   /** The last pass left ready deliveries behind only because of the cap on calls in flight. */
   private capped = false;
@@ -190,7 +190,7 @@ export class Outbox {
    */
   async deliverDue(): Promise<number | null> {
     await Promise.all(await this.pass());
-    return this.nextWakeAt(this.options.now());
+    return minOf([await this.nextWorkAt(this.options.now()), this.leases?.nextDueAt(this.options.now()) ?? null]);
   }
 
   /**
@@ -335,8 +335,8 @@ export class Outbox {
     return fallback ? { kind: 'notice', record, target: fallback, fallbackFrom: record.channel } : { kind: 'notice', record, target: record.channel };
   }
 
-  /** When the next pass has work to do, or null when nothing is pending. */
-  private async nextWakeAt(now: number): Promise<number | null> {
+  /** When the next pass has deliveries to make, or null when nothing is pending (lease renewals aside: see run()). */
+  private async nextWorkAt(now: number): Promise<number | null> {
     const deadlines = this.inFlight.deadlines();
     // The store cannot write (or its file is damaged): nothing to read, only calls in flight to expire.
     if (this.options.store.ping() !== undefined) return minOf(deadlines);
@@ -352,9 +352,7 @@ export class Outbox {
     else if (due !== null && !this.workInHeldChannels && this.leases !== undefined) next = this.leases.nextDueAt(now) ?? now + this.leases.retryMs;
     // Work is due but every channel that has some is busy, or waiting out its interval or a 429.
     else if (due !== null) next = this.pacing.nextOpening(now) ?? now + minIntervalMs;
-    // Held leases are renewed (or released when idle) on time, even with nothing due.
-    const leaseDue = this.leases?.nextDueAt(now) ?? null;
-    return minOf([next, leaseDue, ...deadlines, ...away.map((at) => Math.max(at, now + minIntervalMs))]);
+    return minOf([next, ...deadlines, ...away.map((at) => Math.max(at, now + minIntervalMs))]);
   }
 
   /** Calls past the deadline free their channel; their outcome counts as unknown. */
@@ -438,16 +436,19 @@ export class Outbox {
       // Past the drain deadline no call may start: stop() abandons it unanswered, leaving a post
       // to be looked up on the next start and a thread reply or notice to be sent twice.
       if (this.drainUntil !== undefined && this.options.now() >= this.drainUntil) return;
-      let next: number | null;
+      let work: number | null;
       const passStarted = this.options.now();
       this.storeWaitMs = 0;
       try {
         await this.pass();
-        next = await this.nextWakeAt(this.options.now());
+        work = await this.nextWorkAt(this.options.now());
       } catch (error) {
         this.options.log.error({ err: error }, 'outbox pass failed; retrying shortly');
-        next = this.options.now() + 1000;
+        work = this.options.now() + 1000;
       }
+      // Held leases are renewed (or released when idle) on time, even with nothing due; but a
+      // renewal is not work a shutdown drain waits for (it held every stop for the drain timeout).
+      let next = minOf([work, this.leases?.nextDueAt(this.options.now()) ?? null]);
       // Every accepted webhook and every Slack answer wakes the outbox: back to back, passes would
       // take much of the event loop from webhooks and slash command acks in a storm (a pass's reads
       // cost O(channels), not O(backlog), but a pass with many channels is still not free). So the
@@ -458,7 +459,7 @@ export class Outbox {
       this.quietUntil = this.options.now() + QUIET_FACTOR * passCost;
       if (this.drainUntil !== undefined) {
         const now = this.options.now();
-        const nothingLeft = this.inFlight.size === 0 && (this.pause.paused || next === null || next > this.drainUntil);
+        const nothingLeft = this.inFlight.size === 0 && (this.pause.paused || work === null || work > this.drainUntil);
         if (nothingLeft || now >= this.drainUntil) return;
         next = Math.min(next ?? this.drainUntil, this.drainUntil);
       }

@@ -236,6 +236,20 @@ describe('Outbox with several replicas (channel leases)', () => {
     expect(tooClose()).toEqual([]);
   });
 
+  it('a shutdown drain does not wait for the next lease renewal when nothing is left to deliver', async () => {
+    const { a, addGroup, slack } = twoReplicas();
+    addGroup('g1', 'C1');
+    a.outbox.start();
+    for (let i = 0; i < 50 && slack.posts('C1').length === 0; i++) await settle();
+    expect(slack.posts('C1')).toHaveLength(1);
+    // Held: C1's lease, renewed a third of LEASE_MS from now. Nothing else is due, so the drain
+    // ends at once (it used to sleep until the renewal, and renew, until the drain's deadline);
+    // then the lease is released once Slack's interval since the post has passed (≤ 1 s, real time here).
+    const stopped = a.outbox.stop(30_000).then(() => 'stopped');
+    const late = new Promise((resolve) => setTimeout(() => resolve('still draining'), 2_500));
+    expect(await Promise.race([stopped, late])).toBe('stopped');
+  });
+
   it('stops starting calls when it cannot renew, a third of the duration before another replica may start', async () => {
     const { clock, slack, calls, a, b, addGroup, run, tooClose } = twoReplicas();
     addGroup('g0', 'C1');
