@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { isFiring, type GroupState } from '../../alerts/group-state.ts';
 import type { AlertmanagerPayload } from '../../alerts/payload.ts';
-import { byId, DETAILS, MESSAGES, NOTICES, parsePending, REPLIES, toPendingInteraction, type DetailRow, type GroupRow, type Lane, type NoticeRow, type PendingRow, type ReplyRow } from './store-rows.ts';
+import { byId, DETAILS, MESSAGES, NOTICES, parsePending, REPLIES, toFiringGroup, toPendingInteraction, type DetailRow, type GroupRow, type Lane, type NoticeRow, type PendingRow, type ReplyRow } from './store-rows.ts';
 import * as rows from './store-rows.ts';
 import type {
   AlertMessage,
@@ -580,14 +580,8 @@ export class PostgresEngine implements AsyncEngine {
 
   async firingGroups(): Promise<FiringGroup[]> {
     return (await this.firingEpisodes())
-      .map((group) => ({
-        groupId: group.id,
-        groupKey: group.groupKey,
-        alerts: group.state.alerts.filter((alert) => alert.status === 'firing').map(({ fingerprint, startsAt }) => ({ fingerprint, startsAt })),
-        changedAt: group.changedAt,
-        silenced: group.state.silenced !== undefined,
-      }))
-      .filter((group) => group.alerts.length > 0);
+      .map(toFiringGroup)
+      .filter((group) => group !== undefined);
   }
 
   async requestEnrichment(groupId: number, alerts: PendingEnrichment, holdFirstPostUntil: number | null): Promise<void> {

@@ -9,7 +9,7 @@ import type { AlertmanagerPayload } from '../../alerts/payload.ts';
 import { isFiring, type GroupState } from '../../alerts/group-state.ts';
 import type { DetailRecord, EnrichmentUpdate, EnrichmentWork, PendingEnrichment } from './store.ts';
 import type { AlertMessage, DeliveryAttempts, FiringGroup, GroupRecord, Lease, NoticeRecord, OutboxDepth, PendingInteraction, ReplyRecord, StoreEngine, StoredNotification } from './store.ts';
-import { byId, DETAILS, MESSAGES, NOTICES, parsePending, REPLIES, toDetail, toGroup, toNotice, toPendingInteraction, toReply, type DetailRow, type GroupRow, type Lane, type NoticeRow, type PendingRow, type ReplyRow } from './store-rows.ts';
+import { byId, DETAILS, MESSAGES, NOTICES, parsePending, REPLIES, toDetail, toFiringGroup, toGroup, toNotice, toPendingInteraction, toReply, type DetailRow, type GroupRow, type Lane, type NoticeRow, type PendingRow, type ReplyRow } from './store-rows.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS notifications (
@@ -809,14 +809,8 @@ export class SqliteStore implements StoreEngine {
     // Like silencedGroups: firing episodes by the resolved_at column, their alerts read in JS.
     return this.all<GroupRow>('SELECT * FROM groups WHERE resolved_at IS NULL ORDER BY id')
       .map(toGroup)
-      .map((group) => ({
-        groupId: group.id,
-        groupKey: group.groupKey,
-        alerts: group.state.alerts.filter((alert) => alert.status === 'firing').map(({ fingerprint, startsAt }) => ({ fingerprint, startsAt })),
-        changedAt: group.changedAt,
-        silenced: group.state.silenced !== undefined,
-      }))
-      .filter((group) => group.alerts.length > 0);
+      .map(toFiringGroup)
+      .filter((group) => group !== undefined);
   }
 
   alertMessages(fingerprints: readonly string[]): AlertMessage[] {

@@ -1,6 +1,6 @@
 import type { GroupEnrichment } from '../../alerts/enrichers/enrichment.ts';
 import type { GroupState } from '../../alerts/group-state.ts';
-import type { DeliveryAttempts, DetailRecord, GroupRecord, NoticeRecord, PendingEnrichment, PendingInteraction, ReplyRecord } from './store.ts';
+import type { DeliveryAttempts, DetailRecord, FiringGroup, GroupRecord, NoticeRecord, PendingEnrichment, PendingInteraction, ReplyRecord } from './store.ts';
 
 /*
  * The store's rows as both engines read them (sqlite-store.ts, postgres-engine.ts): the same
@@ -170,3 +170,11 @@ export function toNotice(row: NoticeRow): NoticeRecord {
     delivery: attemptsOf(row),
   };
 }
+
+/** A group episode as the reconciler compares it (StoreEngine.firingGroups); undefined when none of its alerts fires. */
+export function toFiringGroup(group: GroupRecord): FiringGroup | undefined {
+  const alerts = group.state.alerts.filter((alert) => alert.status === 'firing').map(({ fingerprint, startsAt }) => ({ fingerprint, startsAt }));
+  if (alerts.length === 0) return undefined;
+  return { groupId: group.id, groupKey: group.groupKey, alerts, changedAt: group.changedAt, silenced: group.state.silenced !== undefined };
+}
+
