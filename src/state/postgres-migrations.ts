@@ -169,6 +169,14 @@ CREATE TABLE quarantined_notifications (
 );
 `,
   },
+  {
+    version: 4,
+    description: 'the oldest waiting message is found by an index (groups_waiting), not by reading every waiting row',
+    // outboxDepth()'s MIN(changed_at) over the unsent groups: each replica's outbox reads it.
+    sql: `
+CREATE INDEX groups_waiting ON groups (changed_at) WHERE version > posted_version;
+`,
+  },
 ];
 
 /** The advisory lock key the migrations run under: any constant works as long as every replica uses this one. */

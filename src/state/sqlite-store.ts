@@ -141,6 +141,9 @@ CREATE INDEX IF NOT EXISTS replies_outbox ON replies (parent_channel, id) WHERE 
 CREATE INDEX IF NOT EXISTS replies_due ON replies (next_attempt_at) WHERE parent_channel IS NOT NULL;
 -- Unsent group messages per channel in delivery order: first posts before edits, oldest first.
 CREATE INDEX IF NOT EXISTS groups_outbox ON groups (channel, (message_ts IS NOT NULL), id) WHERE version > posted_version;
+-- What outboxDepth() counts, and the oldest of it by an index walk of one entry: without it the
+-- MIN read every waiting row, 2.6 ms for 6,000 of them, every time the cached depth went stale.
+CREATE INDEX IF NOT EXISTS groups_waiting ON groups (changed_at) WHERE version > posted_version;
 -- Unsent group messages not held for enrichment, by when they are due; and the held ones, by when the hold ends.
 CREATE INDEX IF NOT EXISTS groups_due ON groups (next_attempt_at)
   WHERE version > posted_version AND (message_ts IS NOT NULL OR enrich_until IS NULL OR enrich_until <= next_attempt_at);

@@ -37,7 +37,8 @@ export interface ErrorFields {
 
 export type StoreAnswer = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: ErrorFields };
 
-export type ToWorker = { type: 'call'; request: StoreRequest } | { type: 'close' };
+/** The calls one event-loop turn made, in order (see WorkerStore.call): one message for all of them. */
+export type ToWorker = { type: 'calls'; requests: StoreRequest[] } | { type: 'close' };
 
 export type FromWorker =
   /** The engine opened; `ping` is its first health. */

@@ -45,7 +45,7 @@ function serve(store: SqliteStore): void {
       });
       return;
     }
-    batches.add(message.request);
+    for (const request of message.requests) batches.add(request);
   });
   send({ type: 'ready', ping: store.ping(), commits: store.commitCount() });
 }
