@@ -1,6 +1,6 @@
 import { waitFor } from '../../support/free-port.ts';
 import { signedSlackForm, slashCommandBody } from '../../support/sign-slack-request.ts';
-import { latencySummary, loopDelayProbe, loopDelayReport, ROUNDS, runPool, spread, spreadText, startBenchLookout, type BudgetCheck, type LoopDelay, type Scenario } from '../bench-support.ts';
+import { latencySummary, loopDelayProbe, loopDelayReport, ROUNDS, runPool, spread, spreadText, startBenchLookout, timedPost, type BudgetCheck, type LoopDelay, type Scenario } from '../bench-support.ts';
 
 /*
  * DESIGN.md: a slash command is acknowledged within 100 ms p99 (Slack allows 3 s). Signed
@@ -29,11 +29,9 @@ export const slashAck: Scenario = {
       let non200 = 0;
       const send = async (text: string): Promise<number> => {
         const signed = signedSlackForm(bench.bed.signingSecret, slashCommandBody({ text, user_id: USER, response_url: bench.slack.responseUrl() }), Date.now() / 1000);
-        const started = performance.now();
-        const res = await fetch(url, { method: 'POST', headers: { ...signed.headers }, body: signed.body });
-        await res.arrayBuffer();
-        if (res.status !== 200) non200 += 1;
-        return performance.now() - started;
+        const { status, ms } = await timedPost(url, { ...signed.headers }, signed.body);
+        if (status !== 200) non200 += 1;
+        return ms;
       };
       const command = (i: number) => (i % 2 === 0 ? 'help' : 'whoami');
       for (let i = 0; i < 10; i++) await send(command(i));
@@ -70,7 +68,7 @@ export const slashAck: Scenario = {
         figures: [...figures, ['non-200 acks', String(non200)], ['replies at the response_url / commands sent', `${replies} / ${expected}`]],
         budgets,
         notes: [
-          'Each request is signed as Slack signs it (test/support/sign-slack-request.ts) with a fresh response_url, so none is a replay. Time from sending to the HTTP 200 on the client; /ops help and /ops whoami alternate.',
+          'Each request is signed as Slack signs it (test/support/sign-slack-request.ts) with a fresh response_url, so none is a replay. Time from sending to the HTTP 200 on the client (node:http with keep-alive, not fetch: see the webhook scenario); /ops help and /ops whoami alternate.',
           `Each phase runs ${ROUNDS} times, interleaved; a budget passes on the median round.`,
           `The user is mapped to Kubernetes user slack:alice (group slack:sre); ${context.kube ? 'Lookout has the real kube-apiserver, so whoami also asks it' : 'no Kubernetes in this run'}. Replies go to the fake Slack's response_url and are counted, to show the commands really ran.`,
         ],
