@@ -61,8 +61,8 @@ export class WorkerStore {
     // From src/ (node strips the types) and from dist/ (compiled), the worker sits beside this file.
     const file = import.meta.url.endsWith('.ts') ? './store-worker.ts' : './store-worker.js';
     // A small young generation: the worker's garbage collections stall no request (they are off
-    // the event loop), and the Deployment's --max-semi-space-size=16 would let each thread grow
-    // its own young generation to 16 MB a semi-space (RSS counts in the storm budget).
+    // the event loop), and the Deployment's --max-semi-space-size=8 would let each thread grow
+    // its own young generation to 8 MB a semi-space (RSS counts in the storm budget).
     this.worker = new Worker(new URL(file, import.meta.url), { workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.ready = new Promise((resolve, reject) => {
       this.worker.on('message', (message: FromWorker) => {
