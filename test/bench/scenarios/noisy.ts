@@ -39,7 +39,9 @@ export const noisy: Scenario = {
     const dir = mkdtempSync(join(tmpdir(), 'lookout-bench-noisy-'));
     const hogs = [startHog(CPU_HOG), startHog(DISK_HOG, join(dir, 'hog.bin'))];
     try {
-      const { figures, budgets } = await runWebhookPhases(context, 'noisy webhook', { sequential: false });
+      // Issue 11's intake target (≥ 2,000 req/s at 32 in flight) is for the quiet machine; beside two
+      // processes that each want a core, the intake is reported, and the answer times are judged.
+      const { figures, budgets } = await runWebhookPhases(context, 'noisy webhook', { sequential: false, intakeBudget: false });
       return {
         title: 'Webhook answer latency beside a CPU hog and a disk-sync hog',
         figures,
@@ -47,6 +49,7 @@ export const noisy: Scenario = {
         notes: [
           `The webhook scenario's 8- and 32-in-flight phases (${ROUNDS} rounds each, budgets on the median) while two other processes run: a busy loop (one core) and a loop writing and fsyncing 64 KiB of a file in ${tmpdir()} (the file system of Lookout's state file).`,
           'On a machine with 2 cores the CPU hog leaves Lookout, the bench client and the fake Slack one core between them, as a busy neighbour on a shared node would.',
+          "The intake at 32 in flight is a figure here, not a budget: issue 11 sets the 2,000 req/s target for the quiet machine (the webhook scenario) and the < 50 ms answer p99 for both.",
         ],
       };
     } finally {
