@@ -130,7 +130,22 @@ export class WorkerStore {
   private sendCalls(): void {
     const requests = this.outgoing;
     this.outgoing = [];
-    if (requests.length > 0) this.post({ type: 'calls', requests });
+    if (requests.length === 0) return;
+    try {
+      this.post({ type: 'calls', requests });
+    } catch {
+      // Arguments that cannot be cloned (a function, say) fail their own call, not the batch:
+      // thrown here, in a microtask, the error would end the process with every call unanswered.
+      for (const request of requests) {
+        try {
+          this.post({ type: 'calls', requests: [request] });
+        } catch (error) {
+          const waiting = this.pending.get(request.id);
+          this.pending.delete(request.id);
+          waiting?.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+    }
   }
 
   private post(message: ToWorker): void {

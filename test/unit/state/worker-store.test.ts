@@ -158,6 +158,18 @@ describe('WorkerStore', { timeout: 20_000 }, () => {
     await store.close();
   });
 
+  it('a call whose arguments cannot cross to the worker fails alone; calls made with it are answered', async () => {
+    const { store } = await open();
+    const good = store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: 1 }]);
+    const uncloneable = { ...payload('h', [{ fingerprint: 'b' }]), toString: () => 'a function' };
+    const bad = store.addNotifications([{ payload: uncloneable, receivedAt: 2 }]);
+    const depth = store.outboxDepth();
+    await expect(bad).rejects.toThrow(/could not be cloned/);
+    await expect(good).resolves.toBeUndefined();
+    await expect(depth).resolves.toMatchObject({ messages: 0 });
+    expect(onDisk((engine) => engine.storedRows().notifications)).toBe(1);
+  });
+
   it('close() waits for calls already made, then later calls reject', async () => {
     const { store } = await open();
     const write = store.addNotifications([{ payload: payload('g', [{ fingerprint: 'a' }]), receivedAt: 1 }]);
