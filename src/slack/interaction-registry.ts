@@ -54,7 +54,7 @@ export class InteractionRegistry {
     return this.views.get(callbackId);
   }
 
-  /** Registers every handler with Bolt (whose receiver has verified the request's signature). */
+  /** Registers every handler with Bolt (slack-request-guard.ts verified the request's signature before Bolt got it). */
   register(app: Pick<App, 'action' | 'view'>, log: Logger): void {
     for (const handler of this.buttons.values()) {
       app.action(handler.actionId, async ({ ack, body }) => {

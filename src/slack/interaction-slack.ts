@@ -3,6 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import type { ReplyContent } from '../../commands/command.ts';
 import { cleanText, type Redactor } from '../redact-secrets.ts';
 import { cleanBlocks } from './clean-outgoing.ts';
+import { postToResponseUrl } from './post-response-url.ts';
 import type { ResponseUrlPoster } from './reply-channel.ts';
 import type { SlackApi } from './slack-api.ts';
 
@@ -29,7 +30,7 @@ export interface WebInteractionSlackOptions {
   timeoutMs?: number;
 }
 
-/** InteractionSlack over Bolt's WebClient and fetch (response_url posts need no token). */
+/** InteractionSlack over Bolt's WebClient and postToResponseUrl (response_url posts need no token). */
 export function createInteractionSlack({ client, thread, redactor, timeoutMs = 10_000 }: WebInteractionSlackOptions): InteractionSlack {
   const clean = <T extends { text?: string; blocks?: KnownBlock[] }>(content: T): T => ({
     ...content,
@@ -49,15 +50,7 @@ export function createInteractionSlack({ client, thread, redactor, timeoutMs = 1
       await client.views.update({ view_id: viewId, view: cleanBlocks(view, redactor) });
     },
     async respond(url, body) {
-      const cleaned = clean(body as { text?: string; blocks?: KnownBlock[] });
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json; charset=utf-8' },
-        body: JSON.stringify(cleaned),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      // The URL is a capability (anyone holding it can post as the app): never log it.
-      if (!response.ok) throw new Error(`response_url answered HTTP ${response.status}`);
+      await postToResponseUrl(url, clean(body as { text?: string; blocks?: KnownBlock[] }), timeoutMs);
     },
     thread,
   };

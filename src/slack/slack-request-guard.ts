@@ -13,10 +13,10 @@ export interface SlackRequestGuardOptions {
 }
 
 /**
- * Runs in front of Bolt for POST /slack/events. Bolt verifies signatures too, but accepts
- * timestamps from the future and the same signed request any number of times within its
- * window; this guard refuses both. It leaves the body where Bolt looks for it (`rawBody`),
- * so Bolt's own check still runs on the same bytes. A signed body Bolt could not read safely
+ * Runs in front of Bolt for POST /slack/events, and is the only signature check (Bolt's is off:
+ * see slack-app.ts). Bolt's check would accept timestamps from the future and the same signed
+ * request any number of times within its window; this guard refuses both. It leaves the body
+ * where Bolt looks for it (`rawBody`). A signed body Bolt could not read safely
  * (checkSlackBody: a JSON `null`, an array, no `type`…) gets 400 here: Bolt would throw on it
  * where nothing catches, ending the process.
  * @returns whether the request may go on to Bolt; if not, the 400/401/413 is already sent.

@@ -38,7 +38,7 @@ const TIMESTAMP = /^\d{1,15}$/;
 /**
  * Checks a request against Slack's v0 signing scheme: HMAC-SHA256 over `v0:<timestamp>:<body>`,
  * keyed with the signing secret, sent as `v0=<hex>`. The timestamp is checked first, in both
- * directions (Bolt's own check lets future timestamps through, which stretches the replay window),
+ * directions (Bolt's check, which Lookout turns off, lets future timestamps through, which stretches the replay window),
  * and the signatures are compared in constant time.
  */
 export function verifySlackSignature(input: SlackSignatureInput): SlackSignatureResult {

@@ -157,6 +157,25 @@ describe('odd requests to /slack/events never end the process', () => {
     }
   });
 
+  it('every spelling of the events URL goes through the signature check: an unsigned command never runs', async () => {
+    // Bolt's own signature check is off (src/slack/slack-app.ts): the guard in front of it is the
+    // only one, so no request line Bolt would take for /slack/events may reach it unchecked.
+    const responseUrl = bed.slack.responseUrl();
+    const replies = () => bed.slack.responseUrlPosts.filter((reply) => responseUrl.endsWith(`/${reply.id}`));
+    const body = slashCommandBody({ text: 'whoami', response_url: responseUrl });
+    const targets = ['/slack/events', '/slack/events?x=1', '/slack/events?', '/slack/events#top', 'http://lookout/slack/events', 'http://lookout:80/slack/events?retry=1', '/slack/./events', '/slack/x/../events', '/slack/events/', '//slack/events', '/slack/%65vents', '/Slack/events'];
+    for (const target of targets) {
+      const request = `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+      const answer = await rawHttp(lookout.port, Buffer.from(request, 'latin1'));
+      expect([401, 404], target).toContain(answer.status);
+    }
+    // A signed one on the plain path runs (the check above can fail), and only it replies.
+    const signedBody = slashCommandBody({ text: 'help', response_url: responseUrl });
+    expect((await post(signedBody, signed(signedBody, FORM))).status).toBe(200);
+    await waitFor('the signed command to reply', async () => (replies().length > 0 ? true : undefined), 5000);
+    expect(replies()).toHaveLength(1);
+  });
+
   it('a signed request with a huge body or headers is refused, not fatal', async () => {
     const big = `payload=${'x'.repeat(2 * 1024 * 1024)}`;
     const res = await post(big, signed(big, FORM)).catch(() => undefined);
