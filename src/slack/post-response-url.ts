@@ -39,8 +39,9 @@ export function postToResponseUrl(url: string, body: Record<string, unknown>, ti
       });
     };
     const req: ClientRequest = target.protocol === 'https:' ? httpsRequest(target, options, answered) : httpRequest(target, options, answered);
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`response_url did not answer within ${timeoutMs} ms`)));
-    req.on('error', (error) => reject(new Error(`response_url could not be reached: ${error.message}`)));
+    const timedOut = new Error(`response_url did not answer within ${timeoutMs} ms`);
+    req.setTimeout(timeoutMs, () => req.destroy(timedOut));
+    req.on('error', (error) => reject(error === timedOut ? timedOut : new Error(`response_url could not be reached: ${error.message}`)));
     req.end(text);
   });
 }

@@ -177,4 +177,3 @@ export function toFiringGroup(group: GroupRecord): FiringGroup | undefined {
   if (alerts.length === 0) return undefined;
   return { groupId: group.id, groupKey: group.groupKey, alerts, changedAt: group.changedAt, silenced: group.state.silenced !== undefined };
 }
-
