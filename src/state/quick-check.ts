@@ -57,7 +57,7 @@ type WorkerResult = { problems: string[] } | { error: { message: string; errcode
  */
 export function quickCheckInWorker(path: string, limit = 5): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, limit } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, name: 'lookout-check', workerData: { path, limit } });
     worker.once('message', (result: WorkerResult) => {
       if ('problems' in result) return resolve(oneLine(result.problems));
       const error = Object.assign(new Error(result.error.message), result.error);

@@ -63,7 +63,8 @@ export class WorkerStore {
     // A small young generation: the worker's garbage collections stall no request (they are off
     // the event loop), and the Deployment's --max-semi-space-size=8 would let each thread grow
     // its own young generation to 8 MB a semi-space (RSS counts in the storm budget).
-    this.worker = new Worker(new URL(file, import.meta.url), { workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    // Named so the thread shows as such in top -H, perf and /proc/<pid>/task/*/comm (the bench reads its scheduling there).
+    this.worker = new Worker(new URL(file, import.meta.url), { name: 'lookout-store', workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.ready = new Promise((resolve, reject) => {
       this.worker.on('message', (message: FromWorker) => {
         if (message.type === 'ready') {

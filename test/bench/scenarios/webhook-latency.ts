@@ -12,6 +12,8 @@ import {
   spread,
   spreadText,
   startBenchLookout,
+  threadTimesProbe,
+  threadTimesText,
   type BenchContext,
   type BudgetCheck,
   type LoopDelay,
@@ -79,6 +81,7 @@ export async function runWebhookPhases(context: BenchContext, label: string, opt
     // A few requests first so the measured ones do not include JIT and connection warm-up.
     for (let i = 0; i < 20; i++) await bench.postWebhook(payload('warm', i, channels[i % channels.length]!));
     const probe = loopDelayProbe(`${bench.lookout.url}/metrics`);
+    const threads = threadTimesProbe(bench.lookout.pid);
     // The client shares its process (and event loop) with the fake Slack: its own stalls show in the times too.
     const clientLoop = monitorEventLoopDelay({ resolution: 10 });
     clientLoop.enable();
@@ -88,6 +91,8 @@ export async function runWebhookPhases(context: BenchContext, label: string, opt
         context.log(`${label}: round ${round + 1}/${ROUNDS}, ${phase.requests} requests, ${phase.name}`);
         const samples: number[] = [];
         await probe.begin();
+        threads.begin();
+        const clientCpu = process.cpuUsage();
         const began = performance.now();
         await runPool(phase.requests, phase.inFlight, async (i) => {
           const { status, ms: took } = await bench.postWebhook(payload(`r${round}-${phase.inFlight}`, i, channels[i % channels.length]!));
@@ -95,10 +100,13 @@ export async function runWebhookPhases(context: BenchContext, label: string, opt
           samples.push(took);
         });
         const perSecond = phase.requests / ((performance.now() - began) / 1000);
+        const threadTimes = threadTimesText(threads.end(), phase.requests);
+        const { user, system } = process.cpuUsage(clientCpu);
+        const clientCpuPerRequest = ms((user + system) / 1000 / phase.requests);
         const summary = latencySummary(samples);
         const loop = await probe.end();
         const cpuPerRequest = ms((loop.cpuSeconds * 1000) / phase.requests);
-        phase.rounds.push({ p99: summary.p99, perSecond, loop, summary: `${summary.text}; ${perSecond.toFixed(0)} req/s; Lookout CPU ${cpuPerRequest} a request` });
+        phase.rounds.push({ p99: summary.p99, perSecond, loop, summary: `${summary.text}; ${perSecond.toFixed(0)} req/s; Lookout CPU ${cpuPerRequest} a request (${threadTimes}); bench client + fake Slack CPU ${clientCpuPerRequest} a request` });
       }
     }
     clientLoop.disable();
