@@ -394,7 +394,14 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
     ...(home ? { home } : {}),
     interactions,
     interactive,
-    customRoutes: [
+  });
+  // Socket Mode: not ready while Slack's requests cannot reach Lookout (src/slack/socket-mode-connection.ts).
+  if (socket) {
+    readiness.push(() => socket.problem());
+    socketProblem = () => socket.problem();
+  }
+  const server = createHttpServer({
+    routes: [
       {
         path: '/alertmanager',
         method: 'POST',
@@ -415,13 +422,6 @@ export function createLookout({ config, log, stdout, now = Date.now, kubeCredent
       { path: '/healthz', method: 'GET', handler: healthz },
       { path: '/readyz', method: 'GET', handler: createReadyz(readiness) },
     ],
-  });
-  // Socket Mode: not ready while Slack's requests cannot reach Lookout (src/slack/socket-mode-connection.ts).
-  if (socket) {
-    readiness.push(() => socket.problem());
-    socketProblem = () => socket.problem();
-  }
-  const server = createHttpServer({
     receiver,
     slackGuard:
       config.slack === undefined

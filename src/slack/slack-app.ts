@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { App, AuthorizationError, HTTPReceiver, SocketModeReceiver, type CustomRoute } from '@slack/bolt';
+import { App, AuthorizationError, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import { LINK_ACTION_PREFIX } from '../../alerts/render.ts';
 import type { AnyCommand } from '../../commands/command.ts';
 import type { Gate } from '../access/access-gate.ts';
@@ -27,7 +27,6 @@ export interface SlackAppOptions {
   log: Logger;
   metrics: Metrics;
   commands: readonly AnyCommand[];
-  customRoutes: CustomRoute[];
   /** The RBAC gate for commands that declare access. */
   gate: Gate;
   /** Where every attempt at a gated command is recorded. */
@@ -61,13 +60,12 @@ export interface SlackApp {
  * Mode receiver instead; the same listeners answer them either way. Listeners are registered here
  * and hold no business logic.
  */
-export function createSlackApp({ config, log, metrics, commands, customRoutes, interactions, interactive, gate, audit, kube, home, redactor, store, now = Date.now }: SlackAppOptions): SlackApp {
+export function createSlackApp({ config, log, metrics, commands, interactions, interactive, gate, audit, kube, home, redactor, store, now = Date.now }: SlackAppOptions): SlackApp {
   const logger = boltLogger(log);
   const receiver = new HTTPReceiver({
     // Console mode has no signing secret; a random one means no request can ever verify.
     // Console mode and Socket Mode have no signing secret; a random one means no request can ever verify.
     signingSecret: config.slack?.transport === 'http' ? config.slack.signingSecret : randomBytes(32).toString('hex'),
-    customRoutes,
     logger,
     // Checked once, in front of Bolt: every POST to /slack/events goes through
     // slack-request-guard.ts (src/http/server.ts, the same path parsing as Bolt's), which also
