@@ -452,10 +452,7 @@ export class Outbox {
       this.storeWaitMs = 0;
       try {
         await this.pass();
-        // Woken while the pass ran (by a webhook, a Slack answer): the next pass follows the quiet
-        // gap whatever is due, so when work is next due is not read. In a storm that read was one
-        // store round trip in three (a count of the store calls in the webhook bench).
-        work = this.wokenEarly && this.drainUntil === undefined ? null : await this.nextWorkAt(this.options.now());
+        work = await this.nextWorkAt(this.options.now());
       } catch (error) {
         this.options.log.error({ err: error }, 'outbox pass failed; retrying shortly');
         work = this.options.now() + 1000;

@@ -30,8 +30,6 @@ import {
  */
 
 const BUDGET_MS = 50;
-/** Unmeasured requests before the phases (see runWebhookPhases). */
-const WARM_UP_REQUESTS = 300;
 /** Issue 11: intake at 32 in flight, a storm's worth of groups flushing at once. */
 const INTAKE_BUDGET_PER_SECOND = 2000;
 
@@ -80,12 +78,8 @@ export async function runWebhookPhases(context: BenchContext, label: string, opt
   const channels = benchChannels(20);
   const bench = await startBenchLookout({ slack: { channels }, config: { routes: channelRoutes(channels) } });
   try {
-    // Requests first so the measured ones do not include JIT and connection warm-up: V8 optimises a
-    // function after hundreds of calls, and with 20 the first measured round still paid for it (its
-    // V8 helper threads ran 2x as long a request as in later rounds, measured with threadTimesProbe).
-    await runPool(WARM_UP_REQUESTS, 8, async (i) => {
-      await bench.postWebhook(payload('warm', i, channels[i % channels.length]!));
-    });
+    // A few requests first so the measured ones do not include JIT and connection warm-up.
+    for (let i = 0; i < 20; i++) await bench.postWebhook(payload('warm', i, channels[i % channels.length]!));
     const probe = loopDelayProbe(`${bench.lookout.url}/metrics`);
     const threads = threadTimesProbe(bench.lookout.pid);
     // The client shares its process (and event loop) with the fake Slack: its own stalls show in the times too.

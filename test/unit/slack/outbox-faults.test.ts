@@ -277,33 +277,4 @@ describe('Outbox: passes over a large backlog leave the event loop time', () => 
     expect(topLevel(h, 'C1')).toHaveLength(1);
     await h.outbox.stop();
   });
-
-  it('does not read when work is next due after a pass it was woken during (the next pass follows anyway)', async () => {
-    // Issue 11: in a storm every pass is woken during its reads, and reading the next due time after
-    // each was one store round trip in three.
-    const h = createOutboxHarness();
-    let passes = 0;
-    let dueReads = 0;
-    const nextMessagePerChannel = h.store.nextMessagePerChannel.bind(h.store);
-    h.store.nextMessagePerChannel = (now) => {
-      passes++;
-      // A webhook arrives while each of the first ten passes reads.
-      if (passes <= 10) h.outbox.wake();
-      return nextMessagePerChannel(now);
-    };
-    const nextDueAt = h.store.nextDueAt.bind(h.store);
-    h.store.nextDueAt = () => {
-      dueReads++;
-      return nextDueAt();
-    };
-    h.addGroup('g', 'C1');
-    h.outbox.start();
-    for (let i = 0; i < 100 && dueReads === 0; i++) await settle();
-    await settle();
-    // Eleven passes (the woken ten and one more), then one read of the next due time before it sleeps.
-    expect(passes).toBe(11);
-    expect(dueReads).toBe(1);
-    expect(topLevel(h, 'C1')).toHaveLength(1);
-    await h.outbox.stop();
-  });
 });
