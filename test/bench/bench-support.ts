@@ -181,10 +181,11 @@ export async function startBenchLookout(options: LookoutTestBedOptions): Promise
 }
 
 /**
- * The latency phases' client: node:http with keep-alive, not fetch. fetch (undici) costs the
+ * The slash phases' client: node:http with keep-alive, not fetch. fetch (undici) costs the
  * client 270-320 µs of CPU a request against 100 µs (5,000 requests at 32 in flight against a
  * bare server on this machine), and on 2 cores the client's CPU is taken from Lookout's: the bench
- * timed undici as much as Lookout. Alertmanager (a Go client) and Slack call from other machines.
+ * timed undici as much as Lookout. Slack calls from other machines. (The webhook phases use the
+ * leaner raw-http-client.ts.)
  */
 const clientAgent = new Agent({ keepAlive: true });
 
