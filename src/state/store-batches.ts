@@ -117,8 +117,20 @@ export function storeBatches({ store, fold, log, send }: StoreBatchesOptions): S
   async function drain(): Promise<void> {
     scheduled = false;
     // Calls that arrive from here on form the next batch, after this one committed.
-    let batch = queue;
+    const batch = queue;
     queue = [];
+    // The inbox fold is background work of some milliseconds (more beside a CPU hog, when the
+    // thread loses its core mid-fold): the calls that came with it, a webhook's intake among them,
+    // are committed and answered first, and the fold runs in a transaction of its own after them
+    // (one fsync still: a fold alone commits without one). The main thread asks for one fold at a
+    // time and awaits it, so nothing it sent after the fold depends on the fold having run.
+    await runBatch(batch.filter(({ name }) => name !== 'foldInbox'));
+    for (const request of batch) if (request.name === 'foldInbox') await runBatch([request]);
+  }
+
+  /** Runs calls as one batch: the reads ahead of the first write at once, the rest in one transaction. */
+  async function runBatch(calls: StoreRequest[]): Promise<void> {
+    let batch = calls;
     // Reads ahead of the batch's first write see only what is committed: answered at once,
     // without waiting for the batch's fsync (the outbox's reads, mostly).
     const firstWrite = batch.findIndex(({ name }) => !READS.has(name));
