@@ -28,7 +28,7 @@ class Connection {
   readonly socket: Socket;
   private buffered: Buffer = Buffer.alloc(0);
   private pending: Pending | undefined;
-  closed = false;
+  private ended = false;
 
   constructor(port: number, host: string, onFree: (connection: Connection) => void, onGone: (connection: Connection) => void) {
     this.socket = connect({ port, host, noDelay: true });
@@ -48,9 +48,10 @@ class Connection {
       else onFree(this);
       pending?.resolve({ status: answer.status, ms: performance.now() - (pending?.started ?? 0) });
     });
+    // Once, whoever closed it: it leaves the pool, and a request still waiting fails.
     const gone = (error?: Error) => {
-      if (this.closed && this.pending === undefined) return;
-      this.closed = true;
+      if (this.ended) return;
+      this.ended = true;
       onGone(this);
       const pending = this.pending;
       this.pending = undefined;
@@ -66,7 +67,6 @@ class Connection {
   }
 
   close(): void {
-    this.closed = true;
     this.socket.destroy();
   }
 
